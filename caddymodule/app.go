@@ -1,0 +1,272 @@
+// Package caddymodule is the Caddy glue of caddy-mfa: the `mfa` app that
+// holds the shared state, the `http.handlers.mfa` handler that guards each
+// route and serves the portal, their Caddyfile syntax, and the `caddy mfa`
+// commands. The authentication itself lives in package challenge.
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the `mfa` app: configuration and state shared by every protected
+// route (users, stores, keys). It is set by the global `mfa` Caddyfile option.
+type App struct {
+	// UsersFile is the path of the users file, in Authelia's format
+	// (displayname, password, email, groups, disabled). Required. It is
+	// re-read when it changes.
+	UsersFile string `json:"users_file,omitempty"`
+
+	// StorageKey is the secret (at least 32 bytes) from which the keys that
+	// encrypt TOTP seeds and sign cookies are derived. Use a placeholder such
+	// as {env.MFA_STORAGE_KEY}. If empty, a key is generated into
+	// `storage.key` in DataDir with mode 0600 and a warning is logged.
+	StorageKey string `json:"storage_key,omitempty"`
+
+	// DataDir holds the accounts file (and the generated storage key).
+	// Default: the `mfa` folder in Caddy's data directory.
+	DataDir string `json:"data_dir,omitempty"`
+
+	// Organization is the name shown on every portal page and, as the
+	// issuer, in authenticator apps. Default: "Caddy MFA".
+	Organization string `json:"organization,omitempty"`
+
+	// PortalPrefix is the path under which every protected site serves the
+	// portal (sign-in, enrolment, sign-out). Default: "/.mfa/".
+	PortalPrefix string `json:"portal_prefix,omitempty"`
+
+	// Methods are the second-factor methods users may register. Default:
+	// every method this build has ("totp").
+	Methods []string `json:"methods,omitempty"`
+
+	// Session configures sign-in sessions.
+	Session SessionConfig `json:"session,omitempty"`
+
+	// TOTP configures authenticator-app codes.
+	TOTP TOTPConfig `json:"totp,omitempty"`
+
+	engine   *challenge.Engine
+	renderer *ui.Renderer
+	logger   *zap.Logger
+	prefix   string
+	org      string
+	pooled   []string
+	cancel   context.CancelFunc
+}
+
+// SessionConfig configures sign-in sessions.
+type SessionConfig struct {
+	// IdleTimeout ends a session this long after its last request.
+	// Default: 30m (NIST SP 800-63B AAL2).
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+	// Lifetime ends a session this long after sign-in, however active.
+	// Default: 12h (NIST SP 800-63B AAL2).
+	Lifetime caddy.Duration `json:"lifetime,omitempty"`
+	// CookieName is the session cookie's name. Under TLS, when no cookie
+	// domain is set, it gets the __Host- prefix. Default: "caddy_mfa".
+	CookieName string `json:"cookie_name,omitempty"`
+	// CookieDomain shares the session with subdomains (single sign-on
+	// across sites). Default: none, the cookie stays on one host.
+	CookieDomain string `json:"cookie_domain,omitempty"`
+}
+
+// TOTPConfig configures authenticator-app codes. Change these only if every
+// user's app supports the change: most apps support only the defaults.
+type TOTPConfig struct {
+	// Algorithm is SHA1, SHA256 or SHA512. Default: SHA1.
+	Algorithm string `json:"algorithm,omitempty"`
+	// Digits is 6 or 8. Default: 6.
+	Digits int `json:"digits,omitempty"`
+	// Period is the time step, 15s to 5m. Default: 30s.
+	Period caddy.Duration `json:"period,omitempty"`
+	// Skew is how many steps before and after the current one are
+	// accepted, 0 to 3. Default: 1. Nil means the default.
+	Skew *int `json:"skew,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "mfa",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision sets up the stores, keys and templates.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	repl := caddy.NewReplacer()
+	usersFile := repl.ReplaceKnown(a.UsersFile, "")
+	if usersFile == "" {
+		return errors.New("mfa: users_file is required; set it in the global option: { mfa { users_file /path/users.yml } }")
+	}
+	dataDir := repl.ReplaceKnown(a.DataDir, "")
+	if dataDir == "" {
+		dataDir = filepath.Join(caddy.AppDataDir(), "mfa")
+	}
+	a.org = repl.ReplaceKnown(a.Organization, "")
+	if a.org == "" {
+		a.org = "Caddy MFA"
+	}
+	a.prefix = a.PortalPrefix
+	if a.prefix == "" {
+		a.prefix = "/.mfa/"
+	}
+	if !strings.HasSuffix(a.prefix, "/") {
+		a.prefix += "/"
+	}
+	methods := a.Methods
+	if len(methods) == 0 {
+		methods = challenge.KnownMethods
+	}
+
+	db, err := users.Open(usersFile)
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	keys, err := a.loadKeys(repl.ReplaceKnown(a.StorageKey, ""), dataDir)
+	if err != nil {
+		return err
+	}
+	accounts, err := a.poolBolt(filepath.Join(dataDir, "accounts.db"))
+	if err != nil {
+		return err
+	}
+	sessions, err := session.NewStore(session.Config{
+		CookieName: a.Session.CookieName,
+		Domain:     repl.ReplaceKnown(a.Session.CookieDomain, ""),
+		Idle:       durationOr(a.Session.IdleTimeout, 30*time.Minute),
+		Lifetime:   durationOr(a.Session.Lifetime, 12*time.Hour),
+		HashKeys:   [][]byte{keys.CookieHashKey()},
+	}, a.poolMemoryKV())
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	tc := totp.Config{Issuer: a.org, Algorithm: a.TOTP.Algorithm, Digits: a.TOTP.Digits, Period: time.Duration(a.TOTP.Period)}
+	tc.Defaults()
+	tc.Skew = 1
+	if a.TOTP.Skew != nil {
+		tc.Skew = *a.TOTP.Skew
+	}
+	a.engine = &challenge.Engine{
+		Users: db, Accounts: accounts, Sessions: sessions, Keys: keys,
+		TOTP: tc, Methods: methods, Now: time.Now,
+	}
+	if a.renderer, err = ui.New(); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	return nil
+}
+
+func durationOr(d caddy.Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+func (a *App) loadKeys(key, dataDir string) (*seal.Keys, error) {
+	if key == "" {
+		path := filepath.Join(dataDir, "storage.key")
+		k, created, err := seal.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("mfa: %w", err)
+		}
+		if created {
+			a.logger.Warn("no storage_key configured: generated one beside the accounts it protects; set storage_key (e.g. {env.MFA_STORAGE_KEY}) to keep it elsewhere",
+				zap.String("path", path))
+		}
+		key = string(k)
+	}
+	keys, err := seal.New([]byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("mfa: storage_key: %w", err)
+	}
+	return keys, nil
+}
+
+// Validate checks the configuration after provisioning.
+func (a *App) Validate() error {
+	for _, m := range a.engine.Methods {
+		if !isKnownMethod(m) {
+			return fmt.Errorf("mfa: unknown method %q; known methods: %s", m, strings.Join(challenge.KnownMethods, ", "))
+		}
+	}
+	if err := a.engine.TOTP.Validate(); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	if !strings.HasPrefix(a.prefix, "/") || strings.ContainsAny(a.prefix, "?#*{} ") || a.prefix == "/" {
+		return fmt.Errorf("mfa: portal_prefix %q must be a path such as /.mfa/", a.PortalPrefix)
+	}
+	if time.Duration(a.Session.IdleTimeout) < 0 || time.Duration(a.Session.Lifetime) < 0 {
+		return errors.New("mfa: session durations must be positive")
+	}
+	return nil
+}
+
+func isKnownMethod(m string) bool {
+	for _, k := range challenge.KnownMethods {
+		if k == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Start begins watching the users file.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go a.engine.Users.Watch(ctx, 2*time.Second,
+		func(n int) { a.logger.Info("users file reloaded", zap.Int("users", n)) },
+		func(err error) {
+			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
+		})
+	return nil
+}
+
+// Stop stops watching the users file.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return nil
+}
+
+// Cleanup releases the shared stores. It copes with a half-done Provision.
+func (a *App) Cleanup() error {
+	var errs []error
+	for _, k := range a.pooled {
+		if _, err := pool.Delete(k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.pooled = nil
+	return errors.Join(errs...)
+}
+
+// Interface guards.
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

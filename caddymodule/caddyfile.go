@@ -1,0 +1,231 @@
+package caddymodule
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("mfa", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("mfa", parseHandlerDirective)
+	// Right after basic_auth: before every directive that serves content
+	// (respond, file_server, reverse_proxy, ...), so no `order` line is needed.
+	httpcaddyfile.RegisterDirectiveOrder("mfa", httpcaddyfile.After, "basic_auth")
+}
+
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		return nil, d.Err("the global mfa option may be given only once")
+	}
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "mfa", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from the global option:
+//
+//	{
+//		mfa {
+//			users_file    <path>
+//			storage_key   <secret of 32+ bytes, e.g. {env.MFA_STORAGE_KEY}>
+//			data_dir      <path>
+//			organization  <name shown on pages and in authenticator apps>
+//			portal_prefix <path, default /.mfa/>
+//			methods       <method...>      # default: totp
+//			session {
+//				idle_timeout  <duration>   # default 30m
+//				lifetime      <duration>   # default 12h
+//				cookie_name   <name>       # default caddy_mfa
+//				cookie_domain <domain>     # share sign-in with subdomains
+//			}
+//			totp {
+//				algorithm SHA1|SHA256|SHA512  # default SHA1
+//				digits    6|8                 # default 6
+//				period    <duration>          # default 30s
+//				skew      <steps>             # default 1
+//			}
+//		}
+//	}
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "users_file":
+			err = oneArg(d, &a.UsersFile)
+		case "storage_key":
+			err = oneArg(d, &a.StorageKey)
+		case "data_dir":
+			err = oneArg(d, &a.DataDir)
+		case "organization":
+			err = oneArg(d, &a.Organization)
+		case "portal_prefix":
+			err = oneArg(d, &a.PortalPrefix)
+		case "methods":
+			a.Methods = d.RemainingArgs()
+			if len(a.Methods) == 0 {
+				return d.Err("methods needs at least one method, e.g. 'methods totp'")
+			}
+		case "session":
+			err = a.Session.unmarshal(d)
+		case "totp":
+			err = a.TOTP.unmarshal(d)
+		default:
+			return d.Errf("unknown mfa option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "idle_timeout":
+			err = durationArg(d, &s.IdleTimeout)
+		case "lifetime":
+			err = durationArg(d, &s.Lifetime)
+		case "cookie_name":
+			err = oneArg(d, &s.CookieName)
+		case "cookie_domain":
+			err = oneArg(d, &s.CookieDomain)
+		default:
+			return d.Errf("unknown session option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *TOTPConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "algorithm":
+			err = oneArg(d, &t.Algorithm)
+		case "digits":
+			err = intArg(d, &t.Digits)
+		case "period":
+			err = durationArg(d, &t.Period)
+		case "skew":
+			var n int
+			err = intArg(d, &n)
+			t.Skew = &n
+		default:
+			return d.Errf("unknown totp option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from the `mfa` directive, which
+// protects the routes of its site (with the portal at the portal prefix):
+//
+//	mfa {
+//		allow_users  <user...>
+//		allow_groups <group...>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "allow_users":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Err("allow_users needs at least one user name")
+			}
+			h.AllowUsers = append(h.AllowUsers, args...)
+		case "allow_groups":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Err("allow_groups needs at least one group name")
+			}
+			h.AllowGroups = append(h.AllowGroups, args...)
+		default:
+			return d.Errf("unknown mfa directive option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	if !d.NextArg() {
+		return d.Errf("%s needs a value", name)
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.Errf("%s takes one value", name)
+	}
+	return nil
+}
+
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return d.Errf("%s: %q is not a whole number", d.Val(), s)
+	}
+	*dst = n
+	return nil
+}
+
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	v, err := caddy.ParseDuration(s)
+	if err != nil {
+		return d.Errf("%s: %q is not a duration (e.g. 30m, 12h): %v", name, s, err)
+	}
+	if v <= 0 || v < time.Second {
+		return d.Errf("%s: %q must be at least 1s", name, s)
+	}
+	*dst = caddy.Duration(v)
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Handler)(nil)
+)

@@ -1,0 +1,58 @@
+package caddymodule
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+
+	"github.com/gorilla/sessions"
+)
+
+// preCookie binds CSRF tokens before there is a session (the login form),
+// so that an anonymous visitor costs no server-side state.
+const preCookie = "caddy_mfa_pre"
+
+// csrfToken returns the token forms must post back: an HMAC of the session
+// id, or of a random pre-session cookie (set here if missing) before sign-in.
+func (p *portal) csrfToken(w http.ResponseWriter, r *http.Request, sess *sessions.Session) string {
+	binding, ok := p.csrfBinding(r, sess)
+	if !ok {
+		raw := make([]byte, 18)
+		_, _ = rand.Read(raw)
+		v := base64.RawURLEncoding.EncodeToString(raw)
+		http.SetCookie(w, &http.Cookie{
+			Name: preCookie, Value: v, Path: p.app.prefix,
+			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+		binding = "p:" + v
+	}
+	return p.mac(binding)
+}
+
+func (p *portal) csrfBinding(r *http.Request, sess *sessions.Session) (string, bool) {
+	if sess != nil && sess.ID != "" && !sess.IsNew {
+		return "s:" + sess.ID, true
+	}
+	if c, err := r.Cookie(preCookie); err == nil && c.Value != "" {
+		return "p:" + c.Value, true
+	}
+	return "", false
+}
+
+func (p *portal) mac(binding string) string {
+	m := hmac.New(sha256.New, p.app.engine.Keys.CSRFKey())
+	m.Write([]byte(binding))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrfOK checks the posted token in constant time.
+func (p *portal) csrfOK(r *http.Request, sess *sessions.Session) bool {
+	binding, ok := p.csrfBinding(r, sess)
+	if !ok {
+		return false
+	}
+	got := r.PostFormValue("csrf")
+	return got != "" && hmac.Equal([]byte(got), []byte(p.mac(binding)))
+}

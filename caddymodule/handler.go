@@ -1,0 +1,144 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler guards one route: it serves the portal under the portal prefix and
+// lets any other request through only with a signed-in, allowed user, to
+// whom it adds the identity headers Remote-User, Remote-Groups, Remote-Name
+// and Remote-Email (removing any a client sent).
+type Handler struct {
+	// AllowUsers, if set, lists the users who may use this route.
+	AllowUsers []string `json:"allow_users,omitempty"`
+	// AllowGroups, if set, lists the groups whose members may use this
+	// route. With both lists set, being in either is enough; with neither,
+	// every signed-in user may.
+	AllowGroups []string `json:"allow_groups,omitempty"`
+
+	app    *App
+	policy challenge.Policy
+	portal *portal
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.mfa",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision fetches the mfa app (configured by the global option).
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appIface, err := ctx.App("mfa")
+	if err != nil {
+		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
+	}
+	h.setup(appIface.(*App))
+	return nil
+}
+
+func (h *Handler) setup(app *App) {
+	h.app = app
+	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+	h.portal = &portal{app: app, logger: h.logger}
+}
+
+// Validate checks the handler's configuration.
+func (h *Handler) Validate() error {
+	for _, u := range h.AllowUsers {
+		if u == "" || strings.ContainsAny(u, " \t") {
+			return fmt.Errorf("mfa: allow_users: bad user name %q", u)
+		}
+	}
+	for _, g := range h.AllowGroups {
+		if g == "" || strings.ContainsAny(g, " \t") {
+			return fmt.Errorf("mfa: allow_groups: bad group name %q", g)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler. This is the hot path for
+// signed-in requests: one cookie check, one store read, a map lookup.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	prefix := h.app.prefix
+	if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == prefix[:len(prefix)-1] {
+		return h.portal.serve(w, r)
+	}
+	stripIdentityHeaders(r.Header)
+
+	_, d, err := h.app.engine.Sessions.Lookup(r)
+	if err != nil {
+		h.app.unavailable(w, r, err)
+		return nil
+	}
+	if d == nil || d.Level < session.TwoFactor {
+		h.unauthenticated(w, r)
+		return nil
+	}
+	u := h.app.engine.Users.Lookup(d.User)
+	if u == nil {
+		// Removed or disabled in the users file since signing in.
+		h.unauthenticated(w, r)
+		return nil
+	}
+	if !h.policy.Allows(u) {
+		if ce := h.logger.Check(zapcore.InfoLevel, "security event"); ce != nil {
+			ce.Write(zap.String("event", "access_denied"), zap.String("user", u.Name), zap.String("path", r.URL.Path))
+		}
+		h.app.renderMessage(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
+		return nil
+	}
+	setIdentityHeaders(r.Header, u)
+	return next.ServeHTTP(w, r)
+}
+
+// unauthenticated sends a browser navigation to the portal with a return
+// path, and answers anything else (API calls, XHR, POSTs) with 401.
+func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
+		target := h.app.prefix + "login?rd=" + url.QueryEscape(r.URL.RequestURI())
+		ui.SecurityHeaders(w.Header())
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte("401 Unauthorized: sign in at " + h.app.prefix + "login\n"))
+}
+
+// wantsHTML reports whether r is a browser navigation.
+func wantsHTML(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+		return true
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,42 @@
+package caddymodule
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+func zapReason(r string) zap.Field { return zap.String("reason", r) }
+func zapMethod(m string) zap.Field { return zap.String("method", m) }
+
+// renderMessage renders a message page (forbidden, unavailable, signed
+// out) for browsers, and a short text for other clients.
+func (a *App) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	if !wantsHTML(r) {
+		ui.SecurityHeaders(w.Header())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
+		return
+	}
+	pg := &ui.Page{Org: a.org, Prefix: a.prefix, Title: title, Message: msg}
+	if err := a.renderer.Render(w, r, status, "message", pg); err != nil {
+		a.logger.Error("rendering message page", zap.Error(err))
+	}
+}
+
+// renderMessageErr is renderMessage for handlers that return an error.
+func (a *App) renderMessageErr(w http.ResponseWriter, r *http.Request, status int, title, msg string) error {
+	a.renderMessage(w, r, status, title, msg)
+	return nil
+}
+
+// unavailable fails closed: a store could not be reached, so nothing
+// passes; the user sees a 503 page and the log says why.
+func (a *App) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	a.logger.Error("sign-in store unavailable; failing closed", zap.Error(err), zap.String("path", r.URL.Path))
+	w.Header().Set("Retry-After", "30")
+	a.renderMessage(w, r, http.StatusServiceUnavailable, ui.TitleUnavailable, ui.MsgUnavailable)
+}

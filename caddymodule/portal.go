@@ -1,0 +1,197 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/gorilla/sessions"
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// maxFormBytes bounds every portal form body.
+const maxFormBytes = 64 << 10
+
+// portal serves the pages under the portal prefix: sign-in, enrolment, the
+// second-factor challenge, sign-out and static assets.
+type portal struct {
+	app    *App
+	logger *zap.Logger
+}
+
+// request is one portal request with its session.
+type request struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	sess *sessions.Session
+	data *session.Data
+}
+
+func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
+	rel := strings.TrimPrefix(r.URL.Path, p.app.prefix)
+	if r.URL.Path == p.app.prefix[:len(p.app.prefix)-1] {
+		rel = ""
+	}
+	if strings.HasPrefix(rel, "static/") {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("static assets are read-only"))
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + strings.TrimPrefix(rel, "static/")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		p.app.renderer.Static().ServeHTTP(w, r2)
+		return nil
+	}
+
+	sess, err := p.app.engine.Sessions.Get(r, "mfa")
+	if err != nil {
+		p.app.unavailable(w, r, err)
+		return nil
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			p.app.renderMessage(w, r, http.StatusBadRequest, ui.TitleBadRequest, ui.MsgBadRequest)
+			return nil
+		}
+	}
+	q := &request{w: w, r: r, sess: sess, data: session.DataOf(sess)}
+
+	type route struct {
+		get, post func(*request) error
+	}
+	routes := map[string]route{
+		"":                  {get: p.root},
+		"login":             {get: p.loginPage, post: p.loginSubmit},
+		"setup":             {get: p.setupPage},
+		"setup/totp":        {get: p.totpPage, post: p.totpSubmit},
+		"setup/totp/qr.png": {get: p.totpQR},
+		"challenge":         {get: p.challengePage, post: p.challengeSubmit},
+		"logout":            {post: p.logout},
+	}
+	rt, ok := routes[rel]
+	if !ok {
+		return caddyhttp.Error(http.StatusNotFound, errors.New("no such portal page"))
+	}
+	var h func(*request) error
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h = rt.get
+	case http.MethodPost:
+		h = rt.post
+	}
+	if h == nil {
+		w.Header().Set("Allow", allowed(rt.get != nil, rt.post != nil))
+		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("method not allowed"))
+	}
+	if err := h(q); err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			p.app.unavailable(w, r, err)
+			return nil
+		}
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	return nil
+}
+
+func allowed(get, post bool) string {
+	switch {
+	case get && post:
+		return "GET, HEAD, POST"
+	case post:
+		return "POST"
+	}
+	return "GET, HEAD"
+}
+
+// page returns the common page data.
+func (p *portal) page(q *request, title string) *ui.Page {
+	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess)}
+	if q.data.User != "" {
+		if u := p.app.engine.Users.Lookup(q.data.User); u != nil {
+			pg.User = u.DisplayName
+			if pg.User == "" {
+				pg.User = u.Name
+			}
+		}
+	}
+	return pg
+}
+
+func (p *portal) render(q *request, status int, name string, pg *ui.Page) error {
+	return p.app.renderer.Render(q.w, q.r, status, name, pg)
+}
+
+// redirect sends a 303 (after POST) or 302 to a path of ours.
+func (p *portal) redirect(q *request, path string) error {
+	ui.SecurityHeaders(q.w.Header())
+	code := http.StatusFound
+	if q.r.Method == http.MethodPost {
+		code = http.StatusSeeOther
+	}
+	http.Redirect(q.w, q.r, path, code)
+	return nil
+}
+
+// root sends a visitor to wherever their sign-in stands.
+func (p *portal) root(q *request) error {
+	return p.redirect(q, p.app.prefix+"login")
+}
+
+// promote raises the session to level, with a new id, and saves it.
+func (p *portal) promote(q *request, user string, level session.Level) error {
+	ctx := q.r.Context()
+	if err := p.app.engine.Sessions.Rotate(ctx, q.sess); err != nil {
+		return err
+	}
+	now := p.app.engine.Sessions.Now().Unix()
+	d := q.data
+	if d.User != user {
+		// A new sign-in: nothing of an earlier user's session carries over.
+		*d = session.Data{Return: d.Return, Created: now}
+	}
+	d.User, d.Level, d.PendingTOTP = user, level, nil
+	if level == session.TwoFactor {
+		d.SecondFactorAt = now
+	}
+	return p.app.engine.Sessions.Save(q.r, q.w, q.sess)
+}
+
+// nextStep is where a user who has given the password goes next.
+func (p *portal) nextStep(q *request) (string, error) {
+	acct, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return "", err
+	}
+	if acct.HasSecondFactor() {
+		return p.app.prefix + "challenge", nil
+	}
+	return p.app.prefix + "setup", nil
+}
+
+// returnPath is the validated place to go after sign-in.
+func (p *portal) returnPath(raw string) string {
+	return challenge.SafeReturn(raw, p.app.prefix)
+}
+
+// event logs a security event. Never pass secrets.
+func (p *portal) event(r *http.Request, name, user string, fields ...zap.Field) {
+	fields = append(fields, zap.String("event", name), zap.String("user", user), zap.String("client_ip", clientIP(r)))
+	p.logger.Info("security event", fields...)
+}
+
+// clientIP is the client address as Caddy determined it (honouring
+// trusted_proxies).
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	return r.RemoteAddr
+}

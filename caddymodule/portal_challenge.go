@@ -1,0 +1,81 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// mayChallenge lets a user who gave the password and has a second factor
+// prove it; others are sent where they belong.
+func (p *portal) mayChallenge(q *request) (bool, error) {
+	switch q.data.Level {
+	case session.Anonymous:
+		return false, p.redirect(q, p.app.prefix+"login")
+	case session.TwoFactor:
+		return false, p.redirect(q, p.returnPath(q.data.Return))
+	}
+	next, err := p.nextStep(q)
+	if err != nil {
+		return false, err
+	}
+	if next != p.app.prefix+"challenge" {
+		return false, p.redirect(q, next)
+	}
+	return true, nil
+}
+
+func (p *portal) renderChallenge(q *request, status int, recovery bool, errID string) error {
+	title := ui.TitleChallenge
+	if recovery {
+		title = ui.TitleChallengeRecovery
+	}
+	pg := p.page(q, title)
+	pg.Recovery = recovery
+	pg.Error = errID
+	return p.render(q, status, "challenge", pg)
+}
+
+// challengePage asks for a code from the app (or a recovery code).
+func (p *portal) challengePage(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	return p.renderChallenge(q, http.StatusOK, q.r.URL.Query().Get("method") == "recovery", "")
+}
+
+// challengeSubmit checks the second factor and completes the sign-in.
+func (p *portal) challengeSubmit(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	recovery := q.r.PostFormValue("method") == "recovery"
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderChallenge(q, http.StatusForbidden, recovery, ui.ErrCSRF)
+	}
+	e, user, code := p.app.engine, q.data.User, q.r.PostFormValue("code")
+	method, errID := "totp", ui.ErrBadCode
+	var err error
+	if recovery {
+		method, errID = "recovery_code", ui.ErrBadRecovery
+		err = e.UseRecoveryCode(q.r.Context(), user, code)
+	} else {
+		err = e.CheckTOTP(q.r.Context(), user, code)
+	}
+	if errors.Is(err, challenge.ErrBadCode) {
+		p.event(q.r, "sign_in_failed", user, zapReason("second_factor"), zapMethod(method))
+		return p.renderChallenge(q, http.StatusUnauthorized, recovery, errID)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.promote(q, user, session.TwoFactor); err != nil {
+		return err
+	}
+	p.event(q.r, "signed_in", user, zapMethod(method))
+	return p.redirect(q, p.returnPath(q.data.Return))
+}

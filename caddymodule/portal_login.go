@@ -1,0 +1,74 @@
+package caddymodule
+
+import (
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// loginPage shows the user name and password form, or moves a visitor who
+// is further along to their next step.
+func (p *portal) loginPage(q *request) error {
+	switch q.data.Level {
+	case session.TwoFactor:
+		return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
+	case session.OneFactor:
+		next, err := p.nextStep(q)
+		if err != nil {
+			return err
+		}
+		return p.redirect(q, next)
+	}
+	pg := p.page(q, ui.TitleLogin)
+	pg.Return = p.returnPath(q.r.URL.Query().Get("rd"))
+	return p.render(q, http.StatusOK, "login", pg)
+}
+
+// loginSubmit checks the first factor.
+func (p *portal) loginSubmit(q *request) error {
+	rd := p.returnPath(q.r.PostFormValue("rd"))
+	username := q.r.PostFormValue("username")
+	if !p.csrfOK(q.r, q.sess) {
+		pg := p.page(q, ui.TitleLogin)
+		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrCSRF
+		p.event(q.r, "csrf_rejected", username)
+		return p.render(q, http.StatusForbidden, "login", pg)
+	}
+	u := p.app.engine.Users.Authenticate(username, q.r.PostFormValue("password"))
+	if u == nil {
+		p.event(q.r, "sign_in_failed", username, zapReason("password"))
+		pg := p.page(q, ui.TitleLogin)
+		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrBadCredentials
+		return p.render(q, http.StatusUnauthorized, "login", pg)
+	}
+	q.data.Return = rd
+	if err := p.promote(q, u.Name, session.OneFactor); err != nil {
+		return err
+	}
+	p.event(q.r, "first_factor_passed", u.Name)
+	next, err := p.nextStep(q)
+	if err != nil {
+		return err
+	}
+	return p.redirect(q, next)
+}
+
+// logout ends the session.
+func (p *portal) logout(q *request) error {
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		p.app.renderMessage(q.w, q.r, http.StatusForbidden, ui.TitleBadRequest, ui.MsgBadRequest)
+		return nil
+	}
+	user := q.data.User
+	q.sess.Options.MaxAge = -1
+	if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
+		return err
+	}
+	if user != "" {
+		p.event(q.r, "signed_out", user)
+	}
+	p.app.renderMessage(q.w, q.r, http.StatusOK, ui.TitleSignedOut, ui.MsgSignedOut)
+	return nil
+}

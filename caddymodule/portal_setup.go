@@ -1,0 +1,174 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/png"
+	"net/http"
+
+	"github.com/pquerna/otp"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// mayEnrol lets a user register a first second factor: only after the
+// password, and only while they have none (adding another needs the first,
+// which the security-info page will ask for). Otherwise it redirects.
+func (p *portal) mayEnrol(q *request) (bool, error) {
+	if q.data.Level < session.OneFactor {
+		return false, p.redirect(q, p.app.prefix+"login")
+	}
+	acct, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return false, err
+	}
+	if acct.HasSecondFactor() {
+		if q.data.Level == session.TwoFactor {
+			return false, p.redirect(q, p.returnPath(q.data.Return))
+		}
+		return false, p.redirect(q, p.app.prefix+"challenge")
+	}
+	return true, nil
+}
+
+// setupPage lets the user choose a method to register.
+func (p *portal) setupPage(q *request) error {
+	if ok, err := p.mayEnrol(q); !ok {
+		return err
+	}
+	pg := p.page(q, ui.TitleSetup)
+	for _, m := range challenge.KnownMethods {
+		if p.app.engine.MethodEnabled(m) {
+			pg.Methods = append(pg.Methods, m)
+		}
+	}
+	return p.render(q, http.StatusOK, "setup", pg)
+}
+
+// pendingTOTP returns the seed being registered, making one if needed.
+func (p *portal) pendingTOTP(q *request) (totp.Enrolment, bool, error) {
+	e := p.app.engine
+	if q.data.PendingTOTP != nil {
+		en, err := e.PendingTOTP(q.data.User, q.data.PendingTOTP)
+		if err == nil {
+			return en, false, nil
+		}
+	}
+	en, sealed, err := e.BeginTOTP(q.data.User)
+	if err != nil {
+		return totp.Enrolment{}, false, err
+	}
+	q.data.PendingTOTP = sealed
+	if err := e.Sessions.Save(q.r, q.w, q.sess); err != nil {
+		return totp.Enrolment{}, false, err
+	}
+	return en, true, nil
+}
+
+func (p *portal) totpEnabled(q *request) bool {
+	if p.app.engine.MethodEnabled(challenge.MethodTOTP) {
+		return true
+	}
+	_ = p.redirect(q, p.app.prefix+"setup")
+	return false
+}
+
+// totpPage shows the QR code, link and key of a new seed.
+func (p *portal) totpPage(q *request) error {
+	if ok, err := p.mayEnrol(q); !ok {
+		return err
+	}
+	if !p.totpEnabled(q) {
+		return nil
+	}
+	en, _, err := p.pendingTOTP(q)
+	if err != nil {
+		return err
+	}
+	return p.renderTOTP(q, http.StatusOK, en, "")
+}
+
+func (p *portal) renderTOTP(q *request, status int, en totp.Enrolment, errID string) error {
+	pg := p.page(q, ui.TitleSetupTOTP)
+	pg.TOTPSecret = en.GroupedSecret()
+	pg.TOTPURL = template.URL(en.URL) // otpauth: is not a scheme html/template trusts by itself
+	pg.Error = errID
+	return p.render(q, status, "setup_totp", pg)
+}
+
+// totpQR serves the QR code of the pending seed as a PNG.
+func (p *portal) totpQR(q *request) error {
+	if q.data.Level < session.OneFactor || q.data.PendingTOTP == nil {
+		return p.app.renderMessageErr(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+	}
+	en, err := p.app.engine.PendingTOTP(q.data.User, q.data.PendingTOTP)
+	if err != nil {
+		return p.app.renderMessageErr(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+	}
+	key, err := otp.NewKeyFromURL(en.URL)
+	if err != nil {
+		return fmt.Errorf("parsing otpauth URL: %w", err)
+	}
+	img, err := key.Image(200, 200)
+	if err != nil {
+		return fmt.Errorf("drawing QR code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("encoding QR code: %w", err)
+	}
+	ui.SecurityHeaders(q.w.Header())
+	q.w.Header().Set("Content-Type", "image/png")
+	_, err = q.w.Write(buf.Bytes())
+	return err
+}
+
+// totpSubmit confirms the new app with its first code, then shows the
+// recovery codes once.
+func (p *portal) totpSubmit(q *request) error {
+	if ok, err := p.mayEnrol(q); !ok {
+		return err
+	}
+	if !p.totpEnabled(q) {
+		return nil
+	}
+	en, fresh, err := p.pendingTOTP(q)
+	if err != nil {
+		return err
+	}
+	if fresh {
+		// The seed the user scanned is gone (session ended or tampered).
+		return p.renderTOTP(q, http.StatusConflict, en, ui.ErrEnrolmentExpired)
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderTOTP(q, http.StatusForbidden, en, ui.ErrCSRF)
+	}
+	codes, err := p.app.engine.ConfirmTOTP(q.r.Context(), q.data.User, q.data.PendingTOTP, q.r.PostFormValue("code"))
+	if errors.Is(err, challenge.ErrBadCode) {
+		p.event(q.r, "enrolment_code_rejected", q.data.User, zapMethod("totp"))
+		return p.renderTOTP(q, http.StatusUnprocessableEntity, en, ui.ErrBadCode)
+	}
+	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if err != nil {
+		return err
+	}
+	user := q.data.User
+	if err := p.promote(q, user, session.TwoFactor); err != nil {
+		return err
+	}
+	p.event(q.r, "method_added", user, zapMethod("totp"))
+	p.event(q.r, "recovery_codes_created", user)
+	p.event(q.r, "signed_in", user, zapMethod("totp"))
+	pg := p.page(q, ui.TitleRecovery)
+	pg.Codes = codes
+	pg.Return = p.returnPath(q.data.Return)
+	return p.render(q, http.StatusOK, "recovery", pg)
+}

@@ -1,0 +1,193 @@
+// Package challenge is the authentication engine, free of Caddy: the first
+// factor, the second-factor methods, policy, and the stores they use. The
+// Caddy module drives it from HTTP; nothing here knows about HTTP routing.
+package challenge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
+	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+)
+
+// MethodTOTP is the method name of authenticator-app codes.
+const MethodTOTP = "totp"
+
+// KnownMethods lists every method this build can offer, in the order the
+// setup page shows them.
+var KnownMethods = []string{MethodTOTP}
+
+// Engine holds what a sign-in needs. It is built once per configuration and
+// shared by every route.
+type Engine struct {
+	// Users is the first factor.
+	Users *users.DB
+	// Accounts holds registered second factors.
+	Accounts store.Accounts
+	// Sessions is the session store.
+	Sessions *session.Store
+	// Keys seals secrets and hashes codes.
+	Keys *seal.Keys
+	// TOTP configures authenticator-app codes.
+	TOTP totp.Config
+	// Methods are the methods the operator allows.
+	Methods []string
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// ErrBadCode is a second-factor code that is wrong, used, or malformed. Users
+// see one message for all of these.
+var ErrBadCode = errors.New("the code is not right")
+
+// ErrAlreadyEnrolled is returned when a user who already has a second factor
+// tries to register a first one again (that needs the existing factor).
+var ErrAlreadyEnrolled = errors.New("a second factor is already registered")
+
+// MethodEnabled reports whether the operator allows method m.
+func (e *Engine) MethodEnabled(m string) bool { return slices.Contains(e.Methods, m) }
+
+// Account returns the account of user, or nil if there is none yet.
+func (e *Engine) Account(ctx context.Context, user string) (*store.Account, error) {
+	a, err := e.Accounts.Get(ctx, user)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return a, nil
+}
+
+func totpContext(user string) string { return user + "\x00totp" }
+
+// BeginTOTP generates a seed for user to register; the sealed form goes in
+// the session until the user confirms it with a code.
+func (e *Engine) BeginTOTP(user string) (totp.Enrolment, []byte, error) {
+	en, err := e.TOTP.Generate(user)
+	if err != nil {
+		return totp.Enrolment{}, nil, err
+	}
+	sealed, err := e.Keys.Seal([]byte(en.Secret), totpContext(user))
+	if err != nil {
+		return totp.Enrolment{}, nil, fmt.Errorf("sealing totp seed: %w", err)
+	}
+	return en, sealed, nil
+}
+
+// PendingTOTP opens a sealed seed from BeginTOTP.
+func (e *Engine) PendingTOTP(user string, sealed []byte) (totp.Enrolment, error) {
+	secret, err := e.Keys.Open(sealed, totpContext(user))
+	if err != nil {
+		return totp.Enrolment{}, fmt.Errorf("opening pending totp seed: %w", err)
+	}
+	return totp.Enrolment{Secret: string(secret), URL: e.TOTP.URL(user, string(secret))}, nil
+}
+
+// ConfirmTOTP checks code against the pending seed and, if right, registers
+// the app and a fresh set of recovery codes, which it returns to show once.
+func (e *Engine) ConfirmTOTP(ctx context.Context, user string, sealed []byte, code string) ([]string, error) {
+	en, err := e.PendingTOTP(user, sealed)
+	if err != nil {
+		return nil, err
+	}
+	now := e.Now()
+	step, err := e.TOTP.Check(code, en.Secret, now, -1)
+	if err != nil {
+		return nil, ErrBadCode
+	}
+	codes, hashes, err := recovery.Generate(e.recoveryHash)
+	if err != nil {
+		return nil, err
+	}
+	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if a.HasSecondFactor() {
+			return ErrAlreadyEnrolled
+		}
+		a.TOTP = &store.TOTP{
+			Secret: sealed, Algorithm: e.TOTP.Algorithm, Digits: e.TOTP.Digits,
+			Period: int(e.TOTP.Period / time.Second), LastStep: step, Added: now, LastUsed: now,
+		}
+		a.RecoveryCodes = hashes
+		a.LastSignIn = now
+		return nil
+	})
+	if errors.Is(err, ErrAlreadyEnrolled) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: saving authenticator app: %w", store.ErrUnavailable, err)
+	}
+	return codes, nil
+}
+
+func (e *Engine) recoveryHash(code string) []byte { return e.Keys.HashCode("recovery", code) }
+
+// CheckTOTP verifies a code from user's registered app. The check and the
+// record of the used time step happen in one store update, so two requests
+// racing with the same code cannot both pass.
+func (e *Engine) CheckTOTP(ctx context.Context, user, code string) error {
+	now := e.Now()
+	var bad error
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if a.TOTP == nil {
+			bad = ErrBadCode
+			return bad
+		}
+		secret, err := e.Keys.Open(a.TOTP.Secret, totpContext(user))
+		if err != nil {
+			return fmt.Errorf("opening totp seed of %q: %w", user, err)
+		}
+		cfg := e.TOTP
+		cfg.Algorithm, cfg.Digits, cfg.Period = a.TOTP.Algorithm, a.TOTP.Digits, time.Duration(a.TOTP.Period)*time.Second
+		step, err := cfg.Check(code, string(secret), now, a.TOTP.LastStep)
+		if err != nil {
+			bad = ErrBadCode
+			return bad
+		}
+		a.TOTP.LastStep, a.TOTP.LastUsed, a.LastSignIn = step, now, now
+		return nil
+	})
+	if bad != nil {
+		return bad
+	}
+	if err != nil {
+		return fmt.Errorf("%w: checking totp code: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// UseRecoveryCode accepts one of user's recovery codes and removes it, so
+// it works once.
+func (e *Engine) UseRecoveryCode(ctx context.Context, user, code string) error {
+	if !recovery.Looks(code) {
+		return ErrBadCode
+	}
+	now := e.Now()
+	var bad error
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		i := recovery.Match(code, e.recoveryHash, a.RecoveryCodes)
+		if i < 0 {
+			bad = ErrBadCode
+			return bad
+		}
+		a.RecoveryCodes = slices.Delete(a.RecoveryCodes, i, i+1)
+		a.LastSignIn = now
+		return nil
+	})
+	if bad != nil {
+		return bad
+	}
+	if err != nil {
+		return fmt.Errorf("%w: using recovery code: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}

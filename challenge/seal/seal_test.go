@@ -1,0 +1,88 @@
+package seal
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func testKeys(t *testing.T, key string) *Keys {
+	t.Helper()
+	k, err := New([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSealOpenRoundTripAndBinding(t *testing.T) {
+	k := testKeys(t, "0123456789abcdef0123456789abcdef")
+	sealed, err := k.Seal([]byte("JBSWY3DPEHPK3PXP"), "alice/totp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("JBSWY3DPEHPK3PXP")) {
+		t.Fatal("plaintext visible in sealed value")
+	}
+	got, err := k.Open(sealed, "alice/totp")
+	if err != nil || string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := k.Open(sealed, "bob/totp"); !errors.Is(err, ErrOpen) {
+		t.Fatalf("value moved to another user opened: %v", err)
+	}
+	other := testKeys(t, "another-storage-key-of-enough-length!!")
+	if _, err := other.Open(sealed, "alice/totp"); !errors.Is(err, ErrOpen) {
+		t.Fatalf("opened with wrong key: %v", err)
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := k.Open(sealed, "alice/totp"); !errors.Is(err, ErrOpen) {
+		t.Fatalf("tampered value opened: %v", err)
+	}
+	if _, err := k.Open([]byte{1, 2}, "alice/totp"); !errors.Is(err, ErrOpen) {
+		t.Fatalf("short value: %v", err)
+	}
+}
+
+func TestShortKeyRefused(t *testing.T) {
+	if _, err := New([]byte("short")); err == nil {
+		t.Fatal("short key accepted")
+	}
+}
+
+func TestDerivedKeysDiffer(t *testing.T) {
+	k := testKeys(t, "0123456789abcdef0123456789abcdef")
+	if bytes.Equal(k.CSRFKey(), k.CookieHashKey()[:32]) {
+		t.Fatal("csrf and cookie keys are equal")
+	}
+	if bytes.Equal(k.HashCode("recovery", "x"), k.HashCode("app", "x")) {
+		t.Fatal("purpose not bound into code hash")
+	}
+}
+
+func TestKeyFileCreatedOnceWithMode0600(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "storage.key")
+	k1, created, err := LoadOrCreateKeyFile(path)
+	if err != nil || !created {
+		t.Fatalf("first load: created=%v err=%v", created, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+	k2, created, err := LoadOrCreateKeyFile(path)
+	if err != nil || created || !bytes.Equal(k1, k2) {
+		t.Fatalf("second load: created=%v err=%v same=%v", created, err, bytes.Equal(k1, k2))
+	}
+	if err := os.WriteFile(path, []byte("tiny"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateKeyFile(path); err == nil {
+		t.Fatal("short key file accepted")
+	}
+}

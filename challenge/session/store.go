@@ -1,0 +1,238 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// dataKey is the key of *Data in sessions.Session.Values.
+const dataKey = "mfa"
+
+// Config says how sessions behave.
+type Config struct {
+	// CookieName is the base cookie name; under TLS without a cookie domain
+	// it gets the __Host- prefix.
+	CookieName string
+	// Domain shares the cookie with subdomains when set.
+	Domain string
+	// Idle ends a session this long after its last request.
+	Idle time.Duration
+	// Lifetime ends a session this long after it began, however active.
+	Lifetime time.Duration
+	// HashKeys sign the cookie; the first signs, all verify (rotation).
+	HashKeys [][]byte
+}
+
+// Store is a gorilla/sessions Store. Its cookie carries a random 256-bit id
+// signed with HMAC-SHA256; the session data never leaves the server.
+type Store struct {
+	cfg    Config
+	kv     store.KV
+	codecs []securecookie.Codec
+	now    func() time.Time
+	touch  time.Duration
+}
+
+// Interface guard.
+var _ sessions.Store = (*Store)(nil)
+
+// NewStore returns a Store over kv.
+func NewStore(cfg Config, kv store.KV) (*Store, error) {
+	if cfg.Idle <= 0 || cfg.Lifetime <= 0 {
+		return nil, errors.New("session idle timeout and lifetime must be positive")
+	}
+	if len(cfg.HashKeys) == 0 {
+		return nil, errors.New("session store needs a cookie hash key")
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "caddy_mfa"
+	}
+	s := &Store{cfg: cfg, kv: kv, now: time.Now}
+	for _, k := range cfg.HashKeys {
+		c := securecookie.New(k, nil)
+		c.SetSerializer(securecookie.NopEncoder{})
+		c.MaxAge(int(cfg.Lifetime / time.Second))
+		s.codecs = append(s.codecs, c)
+	}
+	// Refresh LastSeen at most this often, so most signed-in requests need
+	// one read and no write.
+	s.touch = min(cfg.Idle/10, time.Minute)
+	return s, nil
+}
+
+// SetClock replaces the clock, for tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// CookieName is the cookie name used for r.
+func (s *Store) CookieName(r *http.Request) string {
+	if r.TLS != nil && s.cfg.Domain == "" {
+		return "__Host-" + s.cfg.CookieName
+	}
+	return s.cfg.CookieName
+}
+
+func (s *Store) options(r *http.Request) *sessions.Options {
+	return &sessions.Options{
+		Path:     "/",
+		Domain:   s.cfg.Domain,
+		MaxAge:   int(s.cfg.Lifetime / time.Second),
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// Get returns the request's session, or a new one. It does not cache per
+// request: callers keep the *sessions.Session they got.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return s.New(r, name)
+}
+
+// New returns the session named by the request's cookie if it is valid and
+// live, otherwise a new empty session. An error means the store could not be
+// reached (wrapping store.ErrUnavailable); the returned session is then new.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	sess.Options = s.options(r)
+	sess.IsNew = true
+	id, d, err := s.Lookup(r)
+	if err != nil {
+		sess.Values[dataKey] = s.fresh()
+		return sess, err
+	}
+	if d == nil {
+		sess.Values[dataKey] = s.fresh()
+		return sess, nil
+	}
+	sess.ID = id
+	sess.IsNew = false
+	sess.Values[dataKey] = d
+	return sess, nil
+}
+
+func (s *Store) fresh() *Data {
+	n := s.now().Unix()
+	return &Data{Created: n, LastSeen: n}
+}
+
+// Lookup is the hot path: it verifies the cookie, reads the session and
+// checks its expiry, refreshing LastSeen when it is stale. It returns a nil
+// Data (and no error) when there is no live session.
+func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
+	c, err := r.Cookie(s.CookieName(r))
+	if err != nil {
+		return "", nil, nil
+	}
+	var raw []byte
+	if err := securecookie.DecodeMulti(s.cfg.CookieName, c.Value, &raw, s.codecs...); err != nil {
+		return "", nil, nil
+	}
+	id := string(raw)
+	v, err := s.kv.Get(r.Context(), "session:"+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: reading session: %w", store.ErrUnavailable, err)
+	}
+	d := new(Data)
+	if err := json.Unmarshal(v, d); err != nil {
+		return "", nil, nil
+	}
+	now := s.now()
+	if d.Expired(now, s.cfg.Idle, s.cfg.Lifetime) {
+		_ = s.kv.Delete(r.Context(), "session:"+id)
+		return "", nil, nil
+	}
+	if time.Duration(now.Unix()-d.LastSeen)*time.Second >= s.touch {
+		d.LastSeen = now.Unix()
+		if err := s.write(r.Context(), id, d); err != nil {
+			return "", nil, err
+		}
+	}
+	return id, d, nil
+}
+
+// DataOf returns the session's data.
+func DataOf(sess *sessions.Session) *Data {
+	d, _ := sess.Values[dataKey].(*Data)
+	if d == nil {
+		d = &Data{}
+		sess.Values[dataKey] = d
+	}
+	return d
+}
+
+// Rotate gives the session a new id at its next Save and removes the old
+// one now, so a cookie captured before a change of level is worthless after.
+func (s *Store) Rotate(ctx context.Context, sess *sessions.Session) error {
+	if sess.ID != "" {
+		if err := s.kv.Delete(ctx, "session:"+sess.ID); err != nil {
+			return fmt.Errorf("%w: removing old session: %w", store.ErrUnavailable, err)
+		}
+	}
+	sess.ID = ""
+	return nil
+}
+
+// Save writes the session and its cookie. A negative MaxAge deletes both.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	name := s.CookieName(r)
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.kv.Delete(r.Context(), "session:"+sess.ID); err != nil {
+				return fmt.Errorf("%w: deleting session: %w", store.ErrUnavailable, err)
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(name, "", sess.Options))
+		return nil
+	}
+	if sess.ID == "" {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return fmt.Errorf("generating session id: %w", err)
+		}
+		sess.ID = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	d := DataOf(sess)
+	d.LastSeen = s.now().Unix()
+	if err := s.write(r.Context(), sess.ID, d); err != nil {
+		return err
+	}
+	enc, err := securecookie.EncodeMulti(s.cfg.CookieName, []byte(sess.ID), s.codecs...)
+	if err != nil {
+		return fmt.Errorf("signing session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(name, enc, sess.Options))
+	return nil
+}
+
+func (s *Store) write(ctx context.Context, id string, d *Data) error {
+	v, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encoding session: %w", err)
+	}
+	// Keep it no longer than both limits allow.
+	ttl := min(s.cfg.Idle, time.Unix(d.Created, 0).Add(s.cfg.Lifetime).Sub(s.now()))
+	if ttl <= 0 {
+		return nil
+	}
+	if err := s.kv.Set(ctx, "session:"+id, v, ttl); err != nil {
+		return fmt.Errorf("%w: writing session: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package store defines where the gateway keeps its state and implements the
+// embedded stores: accounts in a bbolt file, short-lived state in memory.
+// The Redis implementations of the same interfaces live beside them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps every failure to reach a store, so that callers can
+// fail closed with a 503 rather than treat it as a missing record.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Account is what the gateway knows of one user beyond the users file: the
+// second factors registered. Secrets are sealed; codes are stored as hashes.
+type Account struct {
+	// User is the user name from the users file.
+	User string `json:"user"`
+	// TOTP is the registered authenticator app, if any.
+	TOTP *TOTP `json:"totp,omitempty"`
+	// RecoveryCodes are keyed hashes of the unused recovery codes.
+	RecoveryCodes [][]byte `json:"recovery_codes,omitempty"`
+	// Created is when the account record was first written.
+	Created time.Time `json:"created"`
+	// LastSignIn is the time of the last complete sign-in.
+	LastSignIn time.Time `json:"last_sign_in,omitzero"`
+}
+
+// TOTP is a registered authenticator app.
+type TOTP struct {
+	// Secret is the sealed base32 seed.
+	Secret []byte `json:"secret"`
+	// Algorithm is SHA1, SHA256 or SHA512.
+	Algorithm string `json:"algorithm"`
+	// Digits is the code length.
+	Digits int `json:"digits"`
+	// Period is the time step in seconds.
+	Period int `json:"period"`
+	// LastStep is the last time step whose code was accepted; only later
+	// steps are accepted after it, so a code works once.
+	LastStep int64 `json:"last_step"`
+	// Added is when the app was registered.
+	Added time.Time `json:"added"`
+	// LastUsed is when a code from it was last accepted.
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
+// HasSecondFactor reports whether the account has any registered method.
+func (a *Account) HasSecondFactor() bool { return a != nil && a.TOTP != nil }
+
+// Accounts stores accounts by user name.
+type Accounts interface {
+	// Get returns the account of user, or ErrNotFound.
+	Get(ctx context.Context, user string) (*Account, error)
+	// Update applies fn to the account of user (a new, empty one if there is
+	// none) and saves the result atomically. If fn returns an error nothing is
+	// saved and that error is returned.
+	Update(ctx context.Context, user string, fn func(*Account) error) error
+	// Delete removes the account of user; a missing account is not an error.
+	Delete(ctx context.Context, user string) error
+}

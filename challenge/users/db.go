@@ -1,0 +1,128 @@
+package users
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// DB holds the parsed users file and re-reads it when it changes on disk.
+// Lookups are lock-free reads of an immutable map.
+type DB struct {
+	path  string
+	users atomic.Pointer[map[string]*User]
+	stamp fileStamp
+	// timingHash is checked for unknown users so that they take as long as
+	// known ones: a real user's hash, with that user's cost parameters.
+	timingHash atomic.Pointer[hashBox]
+}
+
+type hashBox struct{ h Hash }
+
+// pickTimingHash takes the hash of the first user in name order.
+func pickTimingHash(m map[string]*User) *hashBox {
+	var first string
+	for name := range m {
+		if first == "" || name < first {
+			first = name
+		}
+	}
+	if first != "" {
+		return &hashBox{m[first].hash}
+	}
+	// An empty file: any argon2id hash at the default cost.
+	h, _ := ParseHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$" +
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	return &hashBox{h}
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// Open reads and parses the users file at path.
+func Open(path string) (*DB, error) {
+	db := &DB{path: path}
+	if err := db.reload(); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) reload() error {
+	st, err := os.Stat(db.path)
+	if err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	data, err := os.ReadFile(db.path)
+	if err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	m, err := Parse(data)
+	if err != nil {
+		return fmt.Errorf("users file %s: %w", db.path, err)
+	}
+	db.users.Store(&m)
+	db.timingHash.Store(pickTimingHash(m))
+	db.stamp = fileStamp{st.ModTime(), st.Size()}
+	return nil
+}
+
+// Watch re-reads the file every interval while ctx lives, whenever its
+// modification time or size changed. A file that fails to parse is reported
+// through onError and the users read before stay in force.
+func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int), onError func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := os.Stat(db.path)
+		if err != nil {
+			onError(fmt.Errorf("users file: %w", err))
+			continue
+		}
+		if st.ModTime().Equal(db.stamp.mod) && st.Size() == db.stamp.size {
+			continue
+		}
+		if err := db.reload(); err != nil {
+			// Remember the stamp so a broken file is reported once, not every tick.
+			db.stamp = fileStamp{st.ModTime(), st.Size()}
+			onError(err)
+			continue
+		}
+		onReload(db.Len())
+	}
+}
+
+// Len is the number of users.
+func (db *DB) Len() int { return len(*db.users.Load()) }
+
+// Lookup returns an enabled user by name, or nil.
+func (db *DB) Lookup(name string) *User {
+	u := (*db.users.Load())[name]
+	if u == nil || u.Disabled {
+		return nil
+	}
+	return u
+}
+
+// Authenticate checks a user name and password. Unknown and disabled users
+// cost the same hash check as known ones, so timing does not tell them apart.
+func (db *DB) Authenticate(name, password string) *User {
+	u := (*db.users.Load())[name]
+	if u == nil || u.Disabled {
+		db.timingHash.Load().h.Matches(password)
+		return nil
+	}
+	if !u.hash.Matches(password) {
+		return nil
+	}
+	return u
+}

@@ -1,0 +1,105 @@
+package ui
+
+import (
+	"html/template"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+)
+
+// Message ids that the portal code (not the templates) passes in Page.Error,
+// Page.Message and Page.Title. Tests check each is in every catalogue.
+const (
+	ErrBadCredentials   = "error.bad_credentials"
+	ErrBadCode          = "error.bad_code"
+	ErrBadRecovery      = "error.bad_recovery"
+	ErrCSRF             = "error.csrf"
+	ErrEnrolmentExpired = "error.enrolment_expired"
+
+	TitleLogin             = "title.login"
+	TitleSetup             = "title.setup"
+	TitleSetupTOTP         = "title.setup_totp"
+	TitleRecovery          = "title.recovery"
+	TitleChallenge         = "title.challenge"
+	TitleChallengeRecovery = "title.challenge_recovery"
+	TitleForbidden         = "title.forbidden"
+	TitleUnavailable       = "title.unavailable"
+	TitleSignedOut         = "title.signed_out"
+	TitleBadRequest        = "title.bad_request"
+
+	MsgForbidden   = "message.forbidden"
+	MsgUnavailable = "message.unavailable"
+	MsgSignedOut   = "message.signed_out"
+	MsgBadRequest  = "message.bad_request"
+)
+
+// CodeMessageIDs lists the ids above, for the catalogue tests.
+var CodeMessageIDs = []string{
+	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
+	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
+	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest,
+}
+
+// Page is the data of one portal page. Strings that users read are message
+// ids, translated by T when the page renders.
+type Page struct {
+	// Org is the organisation's name, shown on every page.
+	Org string
+	// Prefix is the portal's path prefix, ending in "/".
+	Prefix string
+	// Title is the message id of the heading.
+	Title string
+	// CSRF is the token every form posts back.
+	CSRF string
+	// User is the display name of the user signing in, once known.
+	User string
+	// Error is the message id of an error shown next to the input.
+	Error string
+	// Message is the message id of the text of a message page.
+	Message string
+	// Return is the same-origin path to go back to.
+	Return string
+	// Username refills the login form after an error.
+	Username string
+	// Methods are the method names offered on the setup page.
+	Methods []string
+	// TOTPSecret is the seed, grouped for typing.
+	TOTPSecret string
+	// TOTPURL is the otpauth:// link.
+	TOTPURL template.URL
+	// Codes are recovery codes, shown once.
+	Codes []string
+	// Recovery switches the challenge page to recovery codes.
+	Recovery bool
+	// Lang is the language the page is rendered in.
+	Lang string
+
+	loc *i18n.Localizer
+	// missing records ids that had no translation, for tests.
+	missing []string
+}
+
+// T translates message id, with optional template data.
+func (p *Page) T(id string, data ...any) string {
+	var td any
+	if len(data) > 0 {
+		td = data[0]
+	}
+	s, err := p.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: td})
+	if err != nil {
+		p.missing = append(p.missing, id)
+		return id
+	}
+	return s
+}
+
+// Missing returns the ids T could not translate, for tests.
+func (p *Page) Missing() []string { return p.missing }
+
+func (p *Page) language() string {
+	_, tag, err := p.loc.LocalizeWithTag(&i18n.LocalizeConfig{MessageID: TitleLogin})
+	if err != nil {
+		return Languages[0]
+	}
+	return tag.String()
+}
