@@ -140,9 +140,15 @@ func (p *portal) redirect(q *request, path string) error {
 	return nil
 }
 
-// root sends a visitor to wherever their sign-in stands.
+// root shows a signed-in user who they are, with a sign-out button (apps
+// behind the gateway link here to sign out); others go to the login page.
 func (p *portal) root(q *request) error {
-	return p.redirect(q, p.app.prefix+"login")
+	if q.data.Level < session.TwoFactor {
+		return p.redirect(q, p.app.prefix+"login")
+	}
+	pg := p.page(q, ui.TitleSignedIn)
+	pg.Message, pg.SignedIn = ui.MsgSignedIn, true
+	return p.render(q, http.StatusOK, "message", pg)
 }
 
 // promote raises the session to level, with a new id, and saves it.

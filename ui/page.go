@@ -25,19 +25,21 @@ const (
 	TitleUnavailable       = "title.unavailable"
 	TitleSignedOut         = "title.signed_out"
 	TitleBadRequest        = "title.bad_request"
+	TitleSignedIn          = "title.signed_in"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
 	MsgSignedOut   = "message.signed_out"
 	MsgBadRequest  = "message.bad_request"
+	MsgSignedIn    = "message.signed_in"
 )
 
 // CodeMessageIDs lists the ids above, for the catalogue tests.
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
-	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest,
+	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -71,6 +73,8 @@ type Page struct {
 	Codes []string
 	// Recovery switches the challenge page to recovery codes.
 	Recovery bool
+	// SignedIn marks a page for a fully signed-in user.
+	SignedIn bool
 	// Lang is the language the page is rendered in.
 	Lang string
 
