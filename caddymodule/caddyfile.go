@@ -131,8 +131,9 @@ func (t *TOTPConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &t.Period)
 		case "skew":
 			var n int
-			err = intArg(d, &n)
-			t.Skew = &n
+			if err = intArg(d, &n); err == nil {
+				t.Skew = &n
+			}
 		default:
 			return d.Errf("unknown totp option %q", d.Val())
 		}
@@ -195,13 +196,14 @@ func oneArg(d *caddyfile.Dispenser, dst *string) error {
 }
 
 func intArg(d *caddyfile.Dispenser, dst *int) error {
+	name := d.Val()
 	var s string
 	if err := oneArg(d, &s); err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return d.Errf("%s: %q is not a whole number", d.Val(), s)
+		return d.Errf("%s: %q is not a whole number", name, s)
 	}
 	*dst = n
 	return nil
@@ -217,7 +219,7 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	if err != nil {
 		return d.Errf("%s: %q is not a duration (e.g. 30m, 12h): %v", name, s, err)
 	}
-	if v <= 0 || v < time.Second {
+	if v < time.Second {
 		return d.Errf("%s: %q must be at least 1s", name, s)
 	}
 	*dst = caddy.Duration(v)

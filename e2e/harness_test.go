@@ -94,7 +94,8 @@ type gateway struct {
 	Upstream  *upstream
 	cmd       *exec.Cmd
 	log       *syncBuffer
-	caddyfile string
+	config    string // path of the config file
+	adapter   string // "caddyfile", or "" for JSON
 	dir       string
 }
 
@@ -118,7 +119,7 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	}
 	port, admin := freePort(t), freePort(t)
 	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	g.caddyfile = filepath.Join(dir, "Caddyfile")
+	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
 	cf := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	auto_https off
@@ -140,7 +141,7 @@ http://127.0.0.1:%d {
 }
 %s
 `, admin, g.UsersFile, g.DataDir, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"), o.extraSites)
-	if err := os.WriteFile(g.caddyfile, []byte(cf), 0o600); err != nil {
+	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	g.start()
@@ -152,7 +153,11 @@ http://127.0.0.1:%d {
 func (g *gateway) start() {
 	g.t.Helper()
 	g.log = &syncBuffer{}
-	g.cmd = exec.Command(caddyBin, "run", "--config", g.caddyfile, "--adapter", "caddyfile")
+	args := []string{"run", "--config", g.config}
+	if g.adapter != "" {
+		args = append(args, "--adapter", g.adapter)
+	}
+	g.cmd = exec.Command(caddyBin, args...)
 	g.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(g.dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(g.dir, "xdg-config"))
 	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
 	if err := g.cmd.Start(); err != nil {

@@ -1,0 +1,120 @@
+package caddymodule
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+)
+
+// runHashPassword runs the hash-password command with stdin and args.
+func runHashPassword(t *testing.T, stdin string, args ...string) (stdout string, err error) {
+	t.Helper()
+	c := hashPasswordCommand()
+	var out bytes.Buffer
+	c.SetIn(strings.NewReader(stdin))
+	c.SetOut(&out)
+	c.SetErr(io.Discard)
+	// Without SetArgs cobra would read os.Args, the test binary's flags.
+	if args == nil {
+		args = []string{}
+	}
+	c.SetArgs(args)
+	err = c.Execute()
+	return out.String(), err
+}
+
+func TestHashPasswordCommand(t *testing.T) {
+	for _, in := range []string{"s3cret\n", "s3cret\r\n", "s3cret", "s3cret\nsecond line ignored\n"} {
+		t.Run(strings.ReplaceAll(strings.ReplaceAll(in, "\n", `\n`), "\r", `\r`), func(t *testing.T) {
+			out, err := runHashPassword(t, in)
+			if err != nil {
+				t.Fatalf("hash-password: %v", err)
+			}
+			if !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
+				t.Errorf("output %q is not one line", out)
+			}
+			line := strings.TrimSuffix(out, "\n")
+			if !strings.HasPrefix(line, "$argon2id$") {
+				t.Errorf("output %q is not an argon2id hash", line)
+			}
+			h, err := users.ParseHash(line)
+			if err != nil {
+				t.Fatalf("ParseHash(%q): %v", line, err)
+			}
+			if !h.Matches("s3cret") {
+				t.Error("hash does not match s3cret")
+			}
+			if h.Matches("other") {
+				t.Error("hash matches other")
+			}
+			if h.Matches("s3cret\n") || h.Matches("") {
+				t.Error("hash matches the password with its newline, or the empty password")
+			}
+		})
+	}
+}
+
+func TestHashPasswordCommandSalted(t *testing.T) {
+	a, err := runHashPassword(t, "s3cret\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runHashPassword(t, "s3cret\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b {
+		t.Errorf("two hashes of the same password are equal (%q): no random salt", a)
+	}
+}
+
+func TestHashPasswordCommandErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		args     []string
+		want     string
+	}{
+		{"empty input", "", nil, "empty"},
+		{"empty line", "\n", nil, "empty"},
+		{"CRLF only", "\r\n", nil, "empty"},
+		{"argument given", "s3cret\n", []string{"s3cret"}, "unknown command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runHashPassword(t, tc.in, tc.args...)
+			if err == nil {
+				t.Fatalf("no error; output %q", out)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			// Cobra prints usage to the configured output on errors; no
+			// hash may be printed, though.
+			if strings.Contains(out, "$argon2") {
+				t.Errorf("output %q has a hash despite the error", out)
+			}
+		})
+	}
+}
+
+func TestMFACommandRegistered(t *testing.T) {
+	cmd, ok := caddycmd.Commands()["mfa"]
+	if !ok {
+		t.Fatal(`no "caddy mfa" command registered`)
+	}
+	if cmd.CobraFunc == nil {
+		t.Fatal("mfa command has no CobraFunc")
+	}
+	parent := &cobra.Command{Use: "mfa"}
+	cmd.CobraFunc(parent)
+	sub, _, err := parent.Find([]string{"hash-password"})
+	if err != nil || sub == nil || sub.Name() != "hash-password" {
+		t.Fatalf("mfa has no hash-password subcommand (found %v, err %v)", sub, err)
+	}
+}

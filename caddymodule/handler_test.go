@@ -1,0 +1,168 @@
+package caddymodule
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+)
+
+// testHandler provisions an app with one user (alice, group staff) outside
+// a running Caddy, and a handler on it.
+func testHandler(tb testing.TB, h *Handler) *Handler {
+	tb.Helper()
+	dir := tb.TempDir()
+	hash, err := users.HashPassword("pw", users.DefaultArgon2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	uf := filepath.Join(dir, "users.yml")
+	yml := "users:\n  alice:\n    displayname: Alice\n    email: a@example.com\n    groups: [staff]\n    password: \"" + hash + "\"\n"
+	if err := os.WriteFile(uf, []byte(yml), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	tb.Cleanup(cancel)
+	app := &App{UsersFile: uf, DataDir: dir, StorageKey: "bench-storage-key-0123456789abcdef0123"}
+	if err := app.Provision(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	app.logger = zap.NewNop()
+	tb.Cleanup(func() { _ = app.Cleanup() })
+	if err := app.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	h.logger = zap.NewNop()
+	h.setup(app)
+	return h
+}
+
+// signedInCookie makes a two-factor session for user and returns its cookie.
+func signedInCookie(tb testing.TB, h *Handler, user string) *http.Cookie {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	store := h.app.engine.Sessions
+	sess, err := store.New(req, "mfa")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := session.DataOf(sess)
+	d.User, d.Level = user, session.TwoFactor
+	rec := httptest.NewRecorder()
+	if err := store.Save(req, rec, sess); err != nil {
+		tb.Fatal(err)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		tb.Fatalf("%d cookies", len(cookies))
+	}
+	return cookies[0]
+}
+
+func TestHandlerStripsSpoofedHeadersAndSetsIdentity(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	c := signedInCookie(t, h, "alice")
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.AddCookie(c)
+	for _, k := range []string{"Remote-User", "REMOTE-USER", "Remote_User", "remote_groups", "Remote-Name", "Remote_Email"} {
+		req.Header[k] = []string{"mallory"}
+	}
+	req.Header.Set("Remote-Address", "kept") // not an identity header
+	var got http.Header
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		got = r.Header.Clone()
+		return nil
+	})
+	if err := h.ServeHTTP(httptest.NewRecorder(), req, next); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("signed-in request not passed on")
+	}
+	want := map[string]string{"Remote-User": "alice", "Remote-Groups": "staff", "Remote-Name": "Alice", "Remote-Email": "a@example.com", "Remote-Address": "kept"}
+	for k, v := range want {
+		if vs := got[k]; len(vs) != 1 || vs[0] != v {
+			t.Errorf("%s = %q, want %q", k, vs, v)
+		}
+	}
+	for _, k := range []string{"REMOTE-USER", "Remote_User", "remote_groups", "Remote_Email"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("spoofed %s reached the upstream", k)
+		}
+	}
+}
+
+func TestHandlerRefusesWithoutSession(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		t.Fatal("passed on without a session")
+		return nil
+	})
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("Remote-User", "alice")
+	rec := httptest.NewRecorder()
+	if err := h.ServeHTTP(rec, req, next); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", rec.Code)
+	}
+}
+
+// BenchmarkSignedInRequest is the hot path: an already signed-in request
+// through the handler (cookie check, session read, user lookup, policy,
+// headers) to a no-op next handler.
+func BenchmarkSignedInRequest(b *testing.B) {
+	h := testHandler(b, &Handler{AllowGroups: []string{"staff"}})
+	c := signedInCookie(b, h, "alice")
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	req := httptest.NewRequest(http.MethodGet, "/app/page?x=1", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", "bench")
+	req.AddCookie(c)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := h.ServeHTTP(w, req, next); err != nil {
+			b.Fatal(err)
+		}
+		if req.Header.Get("Remote-User") != "alice" {
+			b.Fatal("not signed in")
+		}
+	}
+}
+
+// BenchmarkSessionLookup is the cookie check and session read alone.
+func BenchmarkSessionLookup(b *testing.B) {
+	h := testHandler(b, &Handler{})
+	c := signedInCookie(b, h, "alice")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, d, err := h.app.engine.Sessions.Lookup(req); err != nil || d == nil {
+			b.Fatal("no session", err)
+		}
+	}
+}
+
+// BenchmarkIdentityHeaders is the header rewrite alone.
+func BenchmarkIdentityHeaders(b *testing.B) {
+	u := &users.User{Name: "alice", DisplayName: "Alice", Email: "a@example.com"}
+	hdr := http.Header{"Accept": {"text/html"}, "User-Agent": {"x"}, "Cookie": {"a=b"}, "Remote-User": {"x"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		stripIdentityHeaders(hdr)
+		setIdentityHeaders(hdr, u)
+	}
+}
