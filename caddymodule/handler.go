@@ -60,7 +60,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(app *App) {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
-	h.portal = &portal{app: app, logger: h.logger}
+	h.portal = newPortal(app, h.logger)
 }
 
 // Validate checks the handler's configuration.

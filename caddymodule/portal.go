@@ -23,6 +23,26 @@ const maxFormBytes = 64 << 10
 type portal struct {
 	app    *App
 	logger *zap.Logger
+	routes map[string]route
+}
+
+// route is a portal page's handlers by method.
+type route struct {
+	get, post func(*request) error
+}
+
+func newPortal(app *App, logger *zap.Logger) *portal {
+	p := &portal{app: app, logger: logger}
+	p.routes = map[string]route{
+		"":                  {get: p.root},
+		"login":             {get: p.loginPage, post: p.loginSubmit},
+		"setup":             {get: p.setupPage},
+		"setup/totp":        {get: p.totpPage, post: p.totpSubmit},
+		"setup/totp/qr.png": {get: p.totpQR},
+		"challenge":         {get: p.challengePage, post: p.challengeSubmit},
+		"logout":            {post: p.logout},
+	}
+	return p
 }
 
 // request is one portal request with its session.
@@ -64,19 +84,7 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := &request{w: w, r: r, sess: sess, data: session.DataOf(sess)}
 
-	type route struct {
-		get, post func(*request) error
-	}
-	routes := map[string]route{
-		"":                  {get: p.root},
-		"login":             {get: p.loginPage, post: p.loginSubmit},
-		"setup":             {get: p.setupPage},
-		"setup/totp":        {get: p.totpPage, post: p.totpSubmit},
-		"setup/totp/qr.png": {get: p.totpQR},
-		"challenge":         {get: p.challengePage, post: p.challengeSubmit},
-		"logout":            {post: p.logout},
-	}
-	rt, ok := routes[rel]
+	rt, ok := p.routes[rel]
 	if !ok {
 		return caddyhttp.Error(http.StatusNotFound, errors.New("no such portal page"))
 	}
