@@ -144,7 +144,10 @@ func (e *Engine) CheckTOTP(ctx context.Context, user, code string) error {
 		}
 		secret, err := e.Keys.Open(a.TOTP.Secret, totpContext(user))
 		if err != nil {
-			return fmt.Errorf("opening totp seed of %q: %w", user, err)
+			// Not a store outage: the storage key changed or the record
+			// was tampered with. Fail, and say so in the log.
+			bad = fmt.Errorf("opening totp seed of %q (was storage_key changed?): %w", user, err)
+			return bad
 		}
 		cfg := e.TOTP
 		cfg.Algorithm, cfg.Digits, cfg.Period = a.TOTP.Algorithm, a.TOTP.Digits, time.Duration(a.TOTP.Period)*time.Second

@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -16,17 +17,26 @@ func SafeReturn(raw, portalPrefix string) string {
 	if len(raw) > 1 && (raw[1] == '/' || raw[1] == '\\') {
 		return "/"
 	}
-	for _, c := range raw {
-		if c < 0x20 || c == 0x7f || c == '\\' {
-			return "/"
-		}
+	if strings.ContainsFunc(raw, unsafeRune) {
+		return "/"
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
-	if strings.HasPrefix(u.Path, portalPrefix) {
+	// The same tricks percent-encoded ("/%0d%0a", "/%2f%2fevil", "/%5cevil")
+	// are refused too, for whatever decodes the path later.
+	if strings.HasPrefix(u.Path, "//") || strings.ContainsFunc(u.Path, unsafeRune) {
+		return "/"
+	}
+	// Browsers and http.Redirect resolve dot segments ("/x/../.mfa/logout"),
+	// so the portal check looks at the cleaned path; the prefix without its
+	// trailing slash is the portal too, as the handler serves it.
+	if strings.HasPrefix(path.Clean(u.Path)+"/", portalPrefix) {
 		return "/"
 	}
 	return raw
 }
+
+// unsafeRune reports control characters and backslashes.
+func unsafeRune(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }
