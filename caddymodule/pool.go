@@ -17,10 +17,12 @@ var pool = caddy.NewUsagePool()
 
 type pooledBolt struct{ *store.BoltAccounts }
 
+// Destruct closes the bbolt file when no config uses it any more.
 func (p pooledBolt) Destruct() error { return p.Close() }
 
 type pooledKV struct{ *store.MemoryKV }
 
+// Destruct lets the sessions go with the last config that used them.
 func (pooledKV) Destruct() error { return nil }
 
 func (a *App) poolBolt(path string) (*store.BoltAccounts, error) {

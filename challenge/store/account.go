@@ -5,7 +5,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -63,4 +65,24 @@ type Accounts interface {
 	Update(ctx context.Context, user string, fn func(*Account) error) error
 	// Delete removes the account of user; a missing account is not an error.
 	Delete(ctx context.Context, user string) error
+}
+
+// applyUpdate is the body of every Accounts.Update: decode the stored record
+// (nil: a new account created at now), apply fn, encode the result. The
+// stores differ only in how they make this atomic.
+func applyUpdate(user string, stored []byte, now time.Time, fn func(*Account) error) ([]byte, error) {
+	a := &Account{User: user, Created: now}
+	if stored != nil {
+		if err := json.Unmarshal(stored, a); err != nil {
+			return nil, fmt.Errorf("decoding account %q: %w", user, err)
+		}
+	}
+	if err := fn(a); err != nil {
+		return nil, err
+	}
+	v, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("encoding account %q: %w", user, err)
+	}
+	return v, nil
 }

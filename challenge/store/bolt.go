@@ -67,18 +67,9 @@ func (b *BoltAccounts) Get(_ context.Context, user string) (*Account, error) {
 func (b *BoltAccounts) Update(_ context.Context, user string, fn func(*Account) error) error {
 	return b.db.Update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(accountsBucket)
-		a := &Account{User: user, Created: b.now()}
-		if v := bk.Get([]byte(user)); v != nil {
-			if err := json.Unmarshal(v, a); err != nil {
-				return fmt.Errorf("decoding account %q: %w", user, err)
-			}
-		}
-		if err := fn(a); err != nil {
-			return err
-		}
-		v, err := json.Marshal(a)
+		v, err := applyUpdate(user, bk.Get([]byte(user)), b.now(), fn)
 		if err != nil {
-			return fmt.Errorf("encoding account %q: %w", user, err)
+			return err
 		}
 		if err := bk.Put([]byte(user), v); err != nil {
 			return fmt.Errorf("writing account %q: %w", user, err)

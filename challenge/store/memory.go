@@ -41,18 +41,9 @@ func (s *MemoryAccounts) Get(_ context.Context, user string) (*Account, error) {
 func (s *MemoryAccounts) Update(_ context.Context, user string, fn func(*Account) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := &Account{User: user, Created: s.now()}
-	if v, ok := s.m[user]; ok {
-		if err := json.Unmarshal(v, a); err != nil {
-			return fmt.Errorf("decoding account %q: %w", user, err)
-		}
-	}
-	if err := fn(a); err != nil {
-		return err
-	}
-	v, err := json.Marshal(a)
+	v, err := applyUpdate(user, s.m[user], s.now(), fn)
 	if err != nil {
-		return fmt.Errorf("encoding account %q: %w", user, err)
+		return err
 	}
 	s.m[user] = v
 	return nil

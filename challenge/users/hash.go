@@ -69,6 +69,7 @@ func ParseHash(s string) (Hash, error) {
 
 type bcryptHash string
 
+// Matches implements Hash.
 func (h bcryptHash) Matches(password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(h), []byte(password)) == nil
 }
@@ -114,6 +115,7 @@ func parseArgon2id(s string) (*argon2idHash, error) {
 	return h, nil
 }
 
+// Matches implements Hash.
 func (h *argon2idHash) Matches(password string) bool {
 	got := argon2.IDKey([]byte(password), h.salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
 	return subtle.ConstantTimeCompare(got, h.key) == 1
