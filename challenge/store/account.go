@@ -86,3 +86,12 @@ func applyUpdate(user string, stored []byte, now time.Time, fn func(*Account) er
 	}
 	return v, nil
 }
+
+// decodeAccount decodes a stored account record.
+func decodeAccount(user string, v []byte) (*Account, error) {
+	a := new(Account)
+	if err := json.Unmarshal(v, a); err != nil {
+		return nil, fmt.Errorf("decoding account %q: %w", user, err)
+	}
+	return a, nil
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -15,6 +17,15 @@ type KV interface {
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Incr adds one to the counter at key and returns the new value. A new
+	// counter starts at 1 and expires after ttl; increments keep that expiry.
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// SetAdd adds member to the set at key and (re)sets the set's expiry to ttl.
+	SetAdd(ctx context.Context, key, member string, ttl time.Duration) error
+	// SetMembers returns the members of the set at key (none if missing).
+	SetMembers(ctx context.Context, key string) ([]string, error)
+	// SetRemove removes member from the set at key.
+	SetRemove(ctx context.Context, key, member string) error
 }
 
 // MemoryKV is the embedded KV: a map guarded by a mutex, with expired
@@ -28,6 +39,7 @@ type MemoryKV struct {
 
 type memEntry struct {
 	v   []byte
+	set map[string]struct{}
 	exp time.Time
 }
 
@@ -57,6 +69,12 @@ func (s *MemoryKV) Set(_ context.Context, key string, value []byte, ttl time.Dur
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
+	s.sweep(now)
+	return nil
+}
+
+// sweep drops expired entries, at most once a minute. Callers hold mu.
+func (s *MemoryKV) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) > time.Minute {
 		s.lastSweep = now
 		for k, e := range s.m {
@@ -65,7 +83,6 @@ func (s *MemoryKV) Set(_ context.Context, key string, value []byte, ttl time.Dur
 			}
 		}
 	}
-	return nil
 }
 
 // Delete implements KV.
@@ -73,6 +90,83 @@ func (s *MemoryKV) Delete(_ context.Context, key string) error {
 	s.mu.Lock()
 	delete(s.m, key)
 	s.mu.Unlock()
+	return nil
+}
+
+// live returns the entry at key if it has not expired. Callers hold mu.
+func (s *MemoryKV) live(key string, now time.Time) (memEntry, bool) {
+	e, ok := s.m[key]
+	if !ok || !now.Before(e.exp) {
+		return memEntry{}, false
+	}
+	return e, true
+}
+
+// Incr implements KV.
+func (s *MemoryKV) Incr(_ context.Context, key string, ttl time.Duration) (int64, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, now)
+	var n int64
+	if ok {
+		var err error
+		if n, err = strconv.ParseInt(string(e.v), 10, 64); err != nil {
+			return 0, fmt.Errorf("counter %q holds %q", key, e.v)
+		}
+	} else {
+		e = memEntry{exp: now.Add(ttl)}
+	}
+	n++
+	e.v = strconv.AppendInt(nil, n, 10)
+	s.m[key] = e
+	s.sweep(now)
+	return n, nil
+}
+
+// SetAdd implements KV.
+func (s *MemoryKV) SetAdd(_ context.Context, key, member string, ttl time.Duration) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, now)
+	if !ok || e.set == nil {
+		e = memEntry{set: map[string]struct{}{}}
+	}
+	e.set[member] = struct{}{}
+	e.exp = now.Add(ttl)
+	s.m[key] = e
+	s.sweep(now)
+	return nil
+}
+
+// SetMembers implements KV.
+func (s *MemoryKV) SetMembers(_ context.Context, key string) ([]string, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.live(key, now)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]string, 0, len(e.set))
+	for m := range e.set {
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// SetRemove implements KV.
+func (s *MemoryKV) SetRemove(_ context.Context, key, member string) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.live(key, now); ok && e.set != nil {
+		delete(e.set, member)
+		if len(e.set) == 0 {
+			delete(s.m, key)
+		}
+	}
 	return nil
 }
 

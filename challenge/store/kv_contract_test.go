@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,6 +141,79 @@ func testKV(t *testing.T, newKV func(t *testing.T) (KV, func(time.Duration))) {
 			})
 		}
 		wg.Wait()
+	})
+
+	t.Run("counters count and keep their first expiry", func(t *testing.T) {
+		kv, advance := newKV(t)
+		for want := int64(1); want <= 3; want++ {
+			n, err := kv.Incr(ctx, "c", 10*time.Second)
+			if err != nil || n != want {
+				t.Fatalf("Incr = %d, %v; want %d", n, err, want)
+			}
+			advance(3 * time.Second)
+		}
+		// 9s after the first increment: still there; the later increments
+		// did not push the expiry out.
+		advance(2 * time.Second)
+		if n, err := kv.Incr(ctx, "c", 10*time.Second); err != nil || n != 1 {
+			t.Fatalf("Incr after the first expiry = %d, %v; want a new counter at 1", n, err)
+		}
+	})
+
+	t.Run("concurrent increments are not lost", func(t *testing.T) {
+		kv, _ := newKV(t)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				for range 10 {
+					if _, err := kv.Incr(ctx, "n", time.Minute); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n, err := kv.Incr(ctx, "n", time.Minute); err != nil || n != 101 {
+			t.Fatalf("after 100 concurrent increments Incr = %d, %v; want 101", n, err)
+		}
+	})
+
+	t.Run("sets add, list, remove and expire", func(t *testing.T) {
+		kv, advance := newKV(t)
+		if m, err := kv.SetMembers(ctx, "s"); err != nil || len(m) != 0 {
+			t.Fatalf("missing set = %v, %v", m, err)
+		}
+		for _, id := range []string{"a", "b", "c", "b"} {
+			if err := kv.SetAdd(ctx, "s", id, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := kv.SetRemove(ctx, "s", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.SetRemove(ctx, "s", "not there"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := kv.SetMembers(ctx, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(m)
+		if !slices.Equal(m, []string{"b", "c"}) {
+			t.Fatalf("members = %v, want [b c]", m)
+		}
+		advance(8 * time.Second)
+		if err := kv.SetAdd(ctx, "s", "d", 10*time.Second); err != nil { // renews the set
+			t.Fatal(err)
+		}
+		advance(8 * time.Second)
+		if m, _ := kv.SetMembers(ctx, "s"); len(m) != 3 {
+			t.Fatalf("set after a renewing add = %v, want 3 members", m)
+		}
+		advance(3 * time.Second)
+		if m, _ := kv.SetMembers(ctx, "s"); len(m) != 0 {
+			t.Fatalf("set past its ttl = %v, want none", m)
+		}
 	})
 }
 

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -30,11 +28,7 @@ func (s *MemoryAccounts) Get(_ context.Context, user string) (*Account, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	a := new(Account)
-	if err := json.Unmarshal(v, a); err != nil {
-		return nil, fmt.Errorf("decoding account %q: %w", user, err)
-	}
-	return a, nil
+	return decodeAccount(user, v)
 }
 
 // Update implements Accounts.

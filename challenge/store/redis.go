@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisKV is the KV of many gateways sharing state: plain Redis keys with
+// TTLs, all under one key prefix.
+type RedisKV struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewRedisKV returns a KV on rdb whose keys all start with prefix.
+func NewRedisKV(rdb redis.UniversalClient, prefix string) *RedisKV {
+	return &RedisKV{rdb: rdb, prefix: prefix}
+}
+
+// Get implements KV.
+func (s *RedisKV) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: redis GET: %w", ErrUnavailable, err)
+	}
+	return v, nil
+}
+
+// Set implements KV.
+func (s *RedisKV) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.prefix+key, value, ttl).Err(); err != nil {
+		return fmt.Errorf("%w: redis SET: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Delete implements KV.
+func (s *RedisKV) Delete(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.prefix+key).Err(); err != nil {
+		return fmt.Errorf("%w: redis DEL: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// incrScript increments a counter and gives a new one its expiry, in one
+// step, so a crash between the two cannot leave a counter that never expires.
+var incrScript = redis.NewScript(`
+local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return n`)
+
+// Incr implements KV.
+func (s *RedisKV) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	n, err := incrScript.Run(ctx, s.rdb, []string{s.prefix + key}, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("%w: redis INCR: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
+// SetAdd implements KV.
+func (s *RedisKV) SetAdd(ctx context.Context, key, member string, ttl time.Duration) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, s.prefix+key, member)
+		p.PExpire(ctx, s.prefix+key, ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: redis SADD: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// SetMembers implements KV.
+func (s *RedisKV) SetMembers(ctx context.Context, key string) ([]string, error) {
+	m, err := s.rdb.SMembers(ctx, s.prefix+key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: redis SMEMBERS: %w", ErrUnavailable, err)
+	}
+	return m, nil
+}
+
+// SetRemove implements KV.
+func (s *RedisKV) SetRemove(ctx context.Context, key, member string) error {
+	if err := s.rdb.SRem(ctx, s.prefix+key, member).Err(); err != nil {
+		return fmt.Errorf("%w: redis SREM: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// RedisAccounts keeps accounts in Redis, one key per user holding the same
+// JSON record as the embedded store. Operators should run Redis with
+// persistence (AOF or RDB): accounts are not short-lived state.
+type RedisAccounts struct {
+	rdb    redis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+// NewRedisAccounts returns an account store on rdb under prefix.
+func NewRedisAccounts(rdb redis.UniversalClient, prefix string) *RedisAccounts {
+	return &RedisAccounts{rdb: rdb, prefix: prefix, now: time.Now}
+}
+
+func (s *RedisAccounts) key(user string) string { return s.prefix + "account:" + user }
+
+// Get implements Accounts.
+func (s *RedisAccounts) Get(ctx context.Context, user string) (*Account, error) {
+	v, err := s.rdb.Get(ctx, s.key(user)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading account %q: %w", ErrUnavailable, user, err)
+	}
+	return decodeAccount(user, v)
+}
+
+// maxTxRetries bounds optimistic-lock retries of one Update.
+const maxTxRetries = 20
+
+// Update implements Accounts with optimistic locking (WATCH/MULTI/EXEC):
+// if another gateway changes the account meanwhile, fn runs again on the
+// new record, so two concurrent updates never lose one another.
+func (s *RedisAccounts) Update(ctx context.Context, user string, fn func(*Account) error) error {
+	key := s.key(user)
+	var fnErr error
+	txf := func(tx *redis.Tx) error {
+		fnErr = nil
+		cur, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			cur = nil
+		} else if err != nil {
+			return err
+		}
+		v, err := applyUpdate(user, cur, s.now(), fn)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, v, 0)
+			return nil
+		})
+		return err
+	}
+	for range maxTxRetries {
+		err := s.rdb.Watch(ctx, txf, key)
+		if fnErr != nil {
+			return fnErr
+		}
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: updating account %q: %w", ErrUnavailable, user, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: updating account %q: too much contention", ErrUnavailable, user)
+}
+
+// Delete implements Accounts.
+func (s *RedisAccounts) Delete(ctx context.Context, user string) error {
+	if err := s.rdb.Del(ctx, s.key(user)).Err(); err != nil {
+		return fmt.Errorf("%w: deleting account %q: %w", ErrUnavailable, user, err)
+	}
+	return nil
+}
