@@ -180,23 +180,61 @@ func DataOf(sess *sessions.Session) *Data {
 // Rotate gives the session a new id at its next Save and removes the old
 // one now, so a cookie captured before a change of level is worthless after.
 func (s *Store) Rotate(ctx context.Context, sess *sessions.Session) error {
-	if sess.ID != "" {
-		if err := s.kv.Delete(ctx, "session:"+sess.ID); err != nil {
-			return fmt.Errorf("%w: removing old session: %w", store.ErrUnavailable, err)
-		}
+	if err := s.remove(ctx, sess.ID, DataOf(sess).User); err != nil {
+		return err
 	}
 	sess.ID = ""
 	return nil
+}
+
+// remove deletes session id and takes it out of user's index.
+func (s *Store) remove(ctx context.Context, id, user string) error {
+	if id == "" {
+		return nil
+	}
+	if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+		return fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
+	}
+	if user != "" {
+		if err := s.kv.SetRemove(ctx, userIndex(user), id); err != nil {
+			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// userIndex is the key of the set of a user's session ids.
+func userIndex(user string) string { return "user-sessions:" + user }
+
+// RevokeUser ends every session of user, on every gateway sharing the
+// store ("sign out everywhere", an administrator's reset), and returns how
+// many it ended.
+func (s *Store) RevokeUser(ctx context.Context, user string) (int, error) {
+	ids, err := s.kv.SetMembers(ctx, userIndex(user))
+	if err != nil {
+		return 0, fmt.Errorf("%w: reading session index: %w", store.ErrUnavailable, err)
+	}
+	n := 0
+	for _, id := range ids {
+		if _, err := s.kv.Get(ctx, "session:"+id); err == nil {
+			n++
+		}
+		if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+			return n, fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
+		}
+	}
+	if err := s.kv.Delete(ctx, userIndex(user)); err != nil {
+		return n, fmt.Errorf("%w: removing session index: %w", store.ErrUnavailable, err)
+	}
+	return n, nil
 }
 
 // Save writes the session and its cookie. A negative MaxAge deletes both.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	name := s.CookieName(r)
 	if sess.Options.MaxAge < 0 {
-		if sess.ID != "" {
-			if err := s.kv.Delete(r.Context(), "session:"+sess.ID); err != nil {
-				return fmt.Errorf("%w: deleting session: %w", store.ErrUnavailable, err)
-			}
+		if err := s.remove(r.Context(), sess.ID, DataOf(sess).User); err != nil {
+			return err
 		}
 		http.SetCookie(w, sessions.NewCookie(name, "", sess.Options))
 		return nil
@@ -212,6 +250,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	d.LastSeen = s.now().Unix()
 	if err := s.write(r.Context(), sess.ID, d); err != nil {
 		return err
+	}
+	if d.User != "" {
+		if err := s.kv.SetAdd(r.Context(), userIndex(d.User), sess.ID, s.cfg.Lifetime); err != nil {
+			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
+		}
 	}
 	enc, err := securecookie.EncodeMulti(s.cfg.CookieName, []byte(sess.ID), s.codecs...)
 	if err != nil {

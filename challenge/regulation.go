@@ -1,0 +1,214 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// Limits are the rate limits and lockout rules of sign-in.
+type Limits struct {
+	// LoginPerIP limits password attempts from one client address.
+	LoginPerIP limit.Limit
+	// LoginPerUser limits password attempts for one user name.
+	LoginPerUser limit.Limit
+	// CodePerUser limits second-factor checks for one user.
+	CodePerUser limit.Limit
+	// MaxFailures failed attempts within FindTime lock the user for BanTime.
+	MaxFailures int
+	// FindTime is the window in which MaxFailures failures lock.
+	FindTime time.Duration
+	// BanTime is how long a lockout lasts.
+	BanTime time.Duration
+	// MaxCodeFailures consecutive second-factor failures lock the user,
+	// however slowly they come; each further run of as many locks for
+	// twice as long as the one before (at most a day).
+	MaxCodeFailures int
+}
+
+// DefaultLimits are in the spirit of Authelia's regulation: 5 failures in 2
+// minutes lock for 5 minutes, and no more than 10 second-factor failures in
+// a row go by without a lockout.
+func DefaultLimits() Limits {
+	return Limits{
+		LoginPerIP:      limit.Limit{Rate: 30, Period: time.Minute},
+		LoginPerUser:    limit.Limit{Rate: 10, Period: time.Minute},
+		CodePerUser:     limit.Limit{Rate: 10, Period: time.Minute},
+		MaxFailures:     5,
+		FindTime:        2 * time.Minute,
+		BanTime:         5 * time.Minute,
+		MaxCodeFailures: 10,
+	}
+}
+
+// Validate reports the first nonsensical limit.
+func (l Limits) Validate() error {
+	for name, x := range map[string]limit.Limit{"login_per_ip": l.LoginPerIP, "login_per_user": l.LoginPerUser, "code_per_user": l.CodePerUser} {
+		if x.Rate <= 0 || x.Period <= 0 {
+			return fmt.Errorf("limits: %s must be a positive rate per period, e.g. 10/1m", name)
+		}
+	}
+	if l.MaxFailures <= 0 || l.FindTime <= 0 || l.BanTime <= 0 || l.MaxCodeFailures <= 0 {
+		return errors.New("limits: max_failures, find_time, ban_time and max_code_failures must be positive")
+	}
+	if l.MaxCodeFailures > 100 {
+		return errors.New("limits: max_code_failures may be at most 100 (NIST SP 800-63B)")
+	}
+	return nil
+}
+
+// Regulation applies Limits: rate limits through a limit.Limiter, lockouts
+// and failure counters through a store.KV. With Redis behind both, every
+// gateway sees the same counts.
+type Regulation struct {
+	limits  Limits
+	limiter limit.Limiter
+	kv      store.KV
+}
+
+// NewRegulation returns a Regulation.
+func NewRegulation(l Limits, limiter limit.Limiter, kv store.KV) *Regulation {
+	return &Regulation{limits: l, limiter: limiter, kv: kv}
+}
+
+// Verdict says whether an attempt may go ahead.
+type Verdict struct {
+	// Allowed is false when the attempt must not be checked.
+	Allowed bool
+	// RetryAfter is when to try again, when not allowed.
+	RetryAfter time.Duration
+	// Reason is "ip", "user" (rate) or "locked", for the log.
+	Reason string
+}
+
+func allowed() Verdict { return Verdict{Allowed: true} }
+
+// BeforePassword rates a password attempt for user from ip. Callers still
+// check the password when it is refused for the user (not for the IP), so
+// that a lockout takes as long as a wrong password.
+func (r *Regulation) BeforePassword(ctx context.Context, user, ip string) (Verdict, error) {
+	res, err := r.limiter.Allow(ctx, "login-ip:"+ip, r.limits.LoginPerIP)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if !res.Allowed {
+		return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, nil
+	}
+	return r.userVerdict(ctx, user, "login-user:", r.limits.LoginPerUser)
+}
+
+// BeforeCode rates a second-factor check for user.
+func (r *Regulation) BeforeCode(ctx context.Context, user string) (Verdict, error) {
+	return r.userVerdict(ctx, user, "code-user:", r.limits.CodePerUser)
+}
+
+func (r *Regulation) userVerdict(ctx context.Context, user, kind string, l limit.Limit) (Verdict, error) {
+	if v, err := r.lockVerdict(ctx, user); err != nil || !v.Allowed {
+		return v, err
+	}
+	res, err := r.limiter.Allow(ctx, kind+user, l)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if !res.Allowed {
+		return Verdict{RetryAfter: res.RetryAfter, Reason: "user"}, nil
+	}
+	return allowed(), nil
+}
+
+// lockVerdict refuses while a lock key (holding when it ends) exists.
+func (r *Regulation) lockVerdict(ctx context.Context, user string) (Verdict, error) {
+	v, err := r.kv.Get(ctx, "lock:"+user)
+	if errors.Is(err, store.ErrNotFound) {
+		return allowed(), nil
+	}
+	if err != nil {
+		return Verdict{}, err
+	}
+	until, err := time.Parse(time.RFC3339, string(v))
+	if err != nil {
+		until = time.Now().Add(r.limits.BanTime)
+	}
+	return Verdict{RetryAfter: max(time.Until(until), time.Second), Reason: "locked"}, nil
+}
+
+// Locked reports whether user is locked out, and for how long.
+func (r *Regulation) Locked(ctx context.Context, user string) (bool, time.Duration, error) {
+	v, err := r.lockVerdict(ctx, user)
+	return !v.Allowed, v.RetryAfter, err
+}
+
+// PasswordFailed records a wrong password for user and reports whether
+// that locked the user out.
+func (r *Regulation) PasswordFailed(ctx context.Context, user string) (bool, error) {
+	return r.failed(ctx, user)
+}
+
+func (r *Regulation) failed(ctx context.Context, user string) (bool, error) {
+	l := limit.Limit{Rate: r.limits.MaxFailures, Period: r.limits.FindTime}
+	res, err := r.limiter.Allow(ctx, "fail:"+user, l)
+	if err != nil {
+		return false, err
+	}
+	if res.Allowed && res.Remaining > 0 {
+		return false, nil
+	}
+	return true, r.lock(ctx, user, r.limits.BanTime)
+}
+
+func (r *Regulation) lock(ctx context.Context, user string, d time.Duration) error {
+	until := time.Now().Add(d).UTC().Format(time.RFC3339)
+	return r.kv.Set(ctx, "lock:"+user, []byte(until), d)
+}
+
+// maxBan caps the doubling lockouts of repeated second-factor failures.
+const maxBan = 24 * time.Hour
+
+// CodeFailed records a wrong second-factor code and reports whether that
+// locked the user out.
+func (r *Regulation) CodeFailed(ctx context.Context, user string) (bool, error) {
+	n, err := r.kv.Incr(ctx, "codefail:"+user, maxBan)
+	if err != nil {
+		return false, err
+	}
+	if m := int64(r.limits.MaxCodeFailures); n%m == 0 {
+		ban := r.limits.BanTime << min(n/m-1, 8)
+		return true, r.lock(ctx, user, min(ban, maxBan))
+	}
+	return r.failed(ctx, user)
+}
+
+// PasswordOK clears the password failures of user after a right password.
+func (r *Regulation) PasswordOK(ctx context.Context, user string) error {
+	return r.limiter.Reset(ctx, "fail:"+user)
+}
+
+// CodeOK clears every failure count of user after a right second factor.
+func (r *Regulation) CodeOK(ctx context.Context, user string) error {
+	if err := r.limiter.Reset(ctx, "fail:"+user); err != nil {
+		return err
+	}
+	return r.kv.Delete(ctx, "codefail:"+user)
+}
+
+// Unlock lifts a lockout of user and forgets their failures and rate
+// counts: an administrator's action.
+func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, err error) {
+	locked, _, err := r.Locked(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range []string{"fail:", "login-user:", "code-user:"} {
+		if err := r.limiter.Reset(ctx, k+user); err != nil {
+			return false, err
+		}
+	}
+	if err := r.kv.Delete(ctx, "codefail:"+user); err != nil {
+		return false, err
+	}
+	return locked, r.kv.Delete(ctx, "lock:"+user)
+}

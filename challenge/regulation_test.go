@@ -1,0 +1,174 @@
+package challenge
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
+)
+
+// testRegulation runs the lockout rules against one pair of stores.
+func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV)) {
+	ctx := context.Background()
+	newReg := func(t *testing.T, mod func(*Limits)) *Regulation {
+		l := DefaultLimits()
+		if mod != nil {
+			mod(&l)
+		}
+		lim, kv := newStores(t)
+		return NewRegulation(l, lim, kv)
+	}
+	mustAllow := func(t *testing.T) func(Verdict, error) {
+		return func(v Verdict, err error) {
+			t.Helper()
+			if err != nil || !v.Allowed {
+				t.Fatalf("verdict %+v, %v; want allowed", v, err)
+			}
+		}
+	}
+
+	t.Run("five password failures lock the user, not others", func(t *testing.T) {
+		r := newReg(t, nil)
+		for i := 1; i <= 5; i++ {
+			mustAllow(t)(r.BeforePassword(ctx, "alice", "10.0.0.1"))
+			locked, err := r.PasswordFailed(ctx, "alice")
+			if err != nil || locked != (i == 5) {
+				t.Fatalf("failure %d: locked=%v err=%v", i, locked, err)
+			}
+		}
+		v, err := r.BeforePassword(ctx, "alice", "10.0.0.2")
+		if err != nil || v.Allowed || v.Reason != "locked" {
+			t.Fatalf("after 5 failures from any address: %+v, %v", v, err)
+		}
+		if v.RetryAfter < 4*time.Minute || v.RetryAfter > 5*time.Minute {
+			t.Fatalf("retry after %v, want about the 5m ban", v.RetryAfter)
+		}
+		mustAllow(t)(r.BeforePassword(ctx, "bob", "10.0.0.1"))
+		// The lock holds for the second factor too.
+		if v, _ := r.BeforeCode(ctx, "alice"); v.Allowed {
+			t.Fatal("locked user may still try codes")
+		}
+		was, err := r.Unlock(ctx, "alice")
+		if err != nil || !was {
+			t.Fatalf("Unlock = %v, %v", was, err)
+		}
+		mustAllow(t)(r.BeforePassword(ctx, "alice", "10.0.0.1"))
+		// Counts were forgotten: one failure does not lock again.
+		if locked, _ := r.PasswordFailed(ctx, "alice"); locked {
+			t.Fatal("one failure after unlock locked")
+		}
+	})
+
+	t.Run("a right password clears the failures", func(t *testing.T) {
+		r := newReg(t, nil)
+		for range 4 {
+			r.PasswordFailed(ctx, "alice")
+		}
+		if err := r.PasswordOK(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			if locked, _ := r.PasswordFailed(ctx, "alice"); locked {
+				t.Fatal("failures before a success counted")
+			}
+		}
+	})
+
+	t.Run("rate limits per address and per user", func(t *testing.T) {
+		r := newReg(t, func(l *Limits) {
+			l.LoginPerIP = limit.Limit{Rate: 3, Period: time.Minute}
+			l.LoginPerUser = limit.Limit{Rate: 4, Period: time.Minute}
+		})
+		for range 3 {
+			mustAllow(t)(r.BeforePassword(ctx, "u1", "192.0.2.7"))
+		}
+		v, _ := r.BeforePassword(ctx, "u2", "192.0.2.7")
+		if v.Allowed || v.Reason != "ip" || v.RetryAfter <= 0 {
+			t.Fatalf("4th attempt from one address: %+v", v)
+		}
+		for i := range 4 {
+			mustAllow(t)(r.BeforePassword(ctx, "carol", "198.51.100."+string(rune('1'+i))))
+		}
+		v, _ = r.BeforePassword(ctx, "carol", "198.51.100.9")
+		if v.Allowed || v.Reason != "user" {
+			t.Fatalf("5th attempt for one user from new addresses: %+v", v)
+		}
+	})
+
+	t.Run("ten second-factor failures in a row lock, however slow", func(t *testing.T) {
+		// With the find-time rule out of the way, only the run counts.
+		r := newReg(t, func(l *Limits) { l.MaxFailures = 1000 })
+		for i := 1; i <= 10; i++ {
+			locked, err := r.CodeFailed(ctx, "alice")
+			if err != nil || locked != (i == 10) {
+				t.Fatalf("code failure %d: locked=%v err=%v", i, locked, err)
+			}
+		}
+		if locked, d, _ := r.Locked(ctx, "alice"); !locked || d > 5*time.Minute {
+			t.Fatalf("locked=%v for %v, want a 5m lock", locked, d)
+		}
+		if _, err := r.Unlock(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		// A success in between starts the run again.
+		for range 9 {
+			r.CodeFailed(ctx, "bob")
+		}
+		if err := r.CodeOK(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		if locked, _ := r.CodeFailed(ctx, "bob"); locked {
+			t.Fatal("the run was not reset by a success")
+		}
+	})
+
+	t.Run("repeated runs lock for longer", func(t *testing.T) {
+		r := newReg(t, func(l *Limits) { l.MaxFailures = 1000 })
+		for range 10 {
+			r.CodeFailed(ctx, "alice")
+		}
+		// The ban runs out (here: lifted without forgetting the run).
+		if r.kv.Delete(ctx, "lock:alice") != nil {
+			t.Fatal("delete lock")
+		}
+		for range 10 {
+			r.CodeFailed(ctx, "alice")
+		}
+		if locked, d, _ := r.Locked(ctx, "alice"); !locked || d < 9*time.Minute {
+			t.Fatalf("second run: locked=%v for %v, want about 10m", locked, d)
+		}
+	})
+}
+
+func TestRegulationMemory(t *testing.T) {
+	testRegulation(t, func(t *testing.T) (limit.Limiter, store.KV) {
+		return limit.NewMemory(), store.NewMemoryKV()
+	})
+}
+
+func TestRegulationRedis(t *testing.T) {
+	testRegulation(t, func(t *testing.T) (limit.Limiter, store.KV) {
+		rdb, prefix := redistest.Client(t)
+		t.Cleanup(func() { redistest.DeletePrefix(context.Background(), rdb, "rate:"+prefix) })
+		return limit.NewRedis(rdb, prefix), store.NewRedisKV(rdb, prefix)
+	})
+}
+
+func TestLimitsValidate(t *testing.T) {
+	if err := DefaultLimits().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := DefaultLimits()
+	bad.MaxCodeFailures = 101
+	if err := bad.Validate(); err == nil {
+		t.Fatal("more than 100 code failures accepted")
+	}
+	bad = DefaultLimits()
+	bad.LoginPerIP.Rate = 0
+	if err := bad.Validate(); err == nil {
+		t.Fatal("zero rate accepted")
+	}
+}
