@@ -16,8 +16,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/ui"
@@ -62,6 +64,14 @@ type App struct {
 
 	// TOTP configures authenticator-app codes.
 	TOTP TOTPConfig `json:"totp,omitempty"`
+
+	// Redis, if set, keeps sessions, accounts, short-lived state and rate
+	// limits in Redis, so that many gateways share them. Without it, the
+	// embedded stores are used (accounts in a bbolt file in DataDir).
+	Redis *RedisConfig `json:"redis,omitempty"`
+
+	// Limits sets the rate limits and lockouts of sign-in.
+	Limits LimitsConfig `json:"limits,omitempty"`
 
 	engine   *challenge.Engine
 	renderer *ui.Renderer
@@ -146,7 +156,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	accounts, err := a.poolBolt(filepath.Join(dataDir, "accounts.db"))
+	limits, err := a.Limits.limits()
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	accounts, kv, limiter, err := a.stores(repl, dataDir)
 	if err != nil {
 		return err
 	}
@@ -156,7 +170,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Idle:       durationOr(a.Session.IdleTimeout, 30*time.Minute),
 		Lifetime:   durationOr(a.Session.Lifetime, 12*time.Hour),
 		HashKeys:   [][]byte{keys.CookieHashKey()},
-	}, a.poolMemoryKV())
+	}, kv)
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
@@ -169,11 +183,41 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.engine = &challenge.Engine{
 		Users: db, Accounts: accounts, Sessions: sessions, Keys: keys,
 		TOTP: tc, Methods: methods, Now: time.Now,
+		Regulation: challenge.NewRegulation(limits, limiter, kv),
 	}
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
 	return nil
+}
+
+// stores opens Redis or the embedded stores.
+func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, store.KV, limit.Limiter, error) {
+	if a.Redis == nil {
+		accounts, err := a.poolBolt(filepath.Join(dataDir, "accounts.db"))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		kv, limiter := a.poolMemory()
+		return accounts, kv, limiter, nil
+	}
+	o, err := a.Redis.options(repl)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("mfa: %w", err)
+	}
+	rdb, err := a.poolRedis(o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Not reaching Redis now does not stop Caddy: requests fail closed
+	// until it answers, and then work again by themselves.
+	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		a.logger.Error("redis is not reachable; sign-in fails closed until it is", zap.Strings("addresses", o.Addrs), zap.Error(err))
+	}
+	p := a.Redis.prefix()
+	return store.NewRedisAccounts(rdb, p), store.NewRedisKV(rdb, p), limit.NewRedis(rdb, p), nil
 }
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {

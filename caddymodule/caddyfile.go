@@ -52,6 +52,28 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				period    <duration>          # default 30s
 //				skew      <steps>             # default 1
 //			}
+//			redis <url>                        # or the block form:
+//			redis {
+//				url         redis[s]://[user:password@]host:port[/db]
+//				addresses   <host:port...>     # Sentinels or cluster nodes
+//				master_name <name>             # Sentinel
+//				cluster                        # Redis Cluster
+//				username    <user>
+//				password    <password>         # e.g. {env.REDIS_PASSWORD}
+//				db          <number>
+//				tls
+//				key_prefix  <prefix>           # default mfa:
+//				timeout     <duration>         # default 2s
+//			}
+//			limits {
+//				login_per_ip      <n>/<duration>  # default 30/1m
+//				login_per_user    <n>/<duration>  # default 10/1m
+//				code_per_user     <n>/<duration>  # default 10/1m
+//				max_failures      <n>             # default 5 ...
+//				find_time         <duration>      # ... within 2m ...
+//				ban_time          <duration>      # ... lock for 5m
+//				max_code_failures <n>             # default 10 in a row
+//			}
 //		}
 //	}
 func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -81,6 +103,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.Session.unmarshal(d)
 		case "totp":
 			err = a.TOTP.unmarshal(d)
+		case "redis":
+			if a.Redis != nil {
+				return d.Err("redis may be given only once")
+			}
+			a.Redis = new(RedisConfig)
+			err = a.Redis.unmarshal(d)
+		case "limits":
+			err = a.Limits.unmarshal(d)
 		default:
 			return d.Errf("unknown mfa option %q", d.Val())
 		}
@@ -136,6 +166,93 @@ func (t *TOTPConfig) unmarshal(d *caddyfile.Dispenser) error {
 			}
 		default:
 			return d.Errf("unknown totp option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *RedisConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		c.URL = d.Val()
+		if d.NextArg() {
+			return d.Err("redis takes one URL, or a block")
+		}
+		if d.NextBlock(d.Nesting()) {
+			return d.Err("redis takes a URL or a block, not both")
+		}
+		return nil
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "url":
+			err = oneArg(d, &c.URL)
+		case "addresses":
+			c.Addresses = append(c.Addresses, d.RemainingArgs()...)
+			if len(c.Addresses) == 0 {
+				return d.Err("addresses needs at least one host:port")
+			}
+		case "master_name":
+			err = oneArg(d, &c.MasterName)
+		case "cluster":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.Cluster = true
+		case "username":
+			err = oneArg(d, &c.Username)
+		case "password":
+			err = oneArg(d, &c.Password)
+		case "db":
+			err = intArg(d, &c.DB)
+		case "tls":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.TLS = true
+		case "key_prefix":
+			err = oneArg(d, &c.KeyPrefix)
+		case "timeout":
+			err = durationArgMin(d, &c.Timeout, 10*time.Millisecond)
+		default:
+			return d.Errf("unknown redis option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c.URL == "" && len(c.Addresses) == 0 {
+		return d.Err("redis needs a URL or addresses")
+	}
+	return nil
+}
+
+func (l *LimitsConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch name := d.Val(); name {
+		case "login_per_ip":
+			err = rateArg(d, &l.LoginPerIP)
+		case "login_per_user":
+			err = rateArg(d, &l.LoginPerUser)
+		case "code_per_user":
+			err = rateArg(d, &l.CodePerUser)
+		case "max_failures":
+			err = intArg(d, &l.MaxFailures)
+		case "find_time":
+			err = durationArg(d, &l.FindTime)
+		case "ban_time":
+			err = durationArg(d, &l.BanTime)
+		case "max_code_failures":
+			err = intArg(d, &l.MaxCodeFailures)
+		default:
+			return d.Errf("unknown limits option %q", name)
 		}
 		if err != nil {
 			return err
@@ -209,7 +326,25 @@ func intArg(d *caddyfile.Dispenser, dst *int) error {
 	return nil
 }
 
+// rateArg reads "<events>/<duration>" and checks it now, so the error
+// points at the Caddyfile line.
+func rateArg(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	if err := oneArg(d, dst); err != nil {
+		return err
+	}
+	if _, err := parseRate(*dst); err != nil {
+		return d.Errf("%s: %v", name, err)
+	}
+	return nil
+}
+
 func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	return durationArgMin(d, dst, time.Second)
+}
+
+// durationArgMin reads a duration of at least least.
+func durationArgMin(d *caddyfile.Dispenser, dst *caddy.Duration, least time.Duration) error {
 	name := d.Val()
 	var s string
 	if err := oneArg(d, &s); err != nil {
@@ -219,8 +354,8 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	if err != nil {
 		return d.Errf("%s: %q is not a duration (e.g. 30m, 12h): %v", name, s, err)
 	}
-	if v < time.Second {
-		return d.Errf("%s: %q must be at least 1s", name, s)
+	if v < least {
+		return d.Errf("%s: %q must be at least %s", name, s, least)
 	}
 	*dst = caddy.Duration(v)
 	return nil

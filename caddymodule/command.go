@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -18,9 +20,9 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mfa",
-		Short: "Administer caddy-mfa (hash passwords for the users file)",
+		Short: "Administer caddy-mfa: hash passwords, unlock users, end sessions",
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(hashPasswordCommand())
+			cmd.AddCommand(hashPasswordCommand(), unlockCommand(), sessionsCommand())
 		},
 	})
 }
@@ -89,4 +91,65 @@ func trimNewline(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// adminFlags are the flags that find the running gateway's admin endpoint,
+// as `caddy reload` and `caddy stop` find it.
+func adminFlags(c *cobra.Command) {
+	c.Flags().StringP("config", "c", "", "Configuration file the server runs with (its admin address is used)")
+	c.Flags().StringP("adapter", "a", "", "Name of the config adapter to apply")
+	c.Flags().String("address", "", "Admin API address of the running server (overrides --config)")
+}
+
+// adminPost sends an admin action to the running server and prints its answer.
+func adminPost(cmd *cobra.Command, path string) error {
+	configFile, _ := cmd.Flags().GetString("config")
+	adapter, _ := cmd.Flags().GetString("adapter")
+	address, _ := cmd.Flags().GetString("address")
+	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, configFile, adapter)
+	if err != nil {
+		return fmt.Errorf("finding the admin API: %w", err)
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, path, nil, nil)
+	if err != nil {
+		return fmt.Errorf("is the gateway running with its admin API on %s? %w", addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	_, err = cmd.OutOrStdout().Write(body)
+	return err
+}
+
+func unlockCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "unlock <user>",
+		Short: "Lift a user's lockout and forget their failed attempts",
+		Long: `Lifts the lockout of a user on the running gateway (all gateways, with
+Redis) and forgets their failed attempts and rate counts. It reads the admin
+address from the same configuration as the server (--config), or --address.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminPost(cmd, "/mfa/unlock/"+url.PathEscape(args[0]))
+		},
+	}
+	adminFlags(c)
+	return c
+}
+
+func sessionsCommand() *cobra.Command {
+	c := &cobra.Command{Use: "sessions", Short: "Manage users' sign-in sessions"}
+	revoke := &cobra.Command{
+		Use:   "revoke <user>",
+		Short: "End every session of a user, on every gateway",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminPost(cmd, "/mfa/sessions/revoke/"+url.PathEscape(args[0]))
+		},
+	}
+	adminFlags(revoke)
+	c.AddCommand(revoke)
+	return c
 }

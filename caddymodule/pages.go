@@ -1,7 +1,10 @@
 package caddymodule
 
 import (
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -31,6 +34,19 @@ func (a *App) renderMessage(w http.ResponseWriter, r *http.Request, status int, 
 func (a *App) renderMessageErr(w http.ResponseWriter, r *http.Request, status int, title, msg string) error {
 	a.renderMessage(w, r, status, title, msg)
 	return nil
+}
+
+// limited answers an attempt that a rate limit or lockout refused: 429,
+// Retry-After, and a page that says when to try again (and nothing about
+// whether the password or code was right).
+func (a *App) limited(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(math.Ceil(retry.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	pg := &ui.Page{Org: a.org, Prefix: a.prefix, Title: ui.TitleTooMany, Message: ui.MsgTooMany,
+		MessageData: map[string]any{"Minutes": max(1, (secs+59)/60)}}
+	if err := a.renderer.Render(w, r, http.StatusTooManyRequests, "message", pg); err != nil {
+		a.logger.Error("rendering message page", zap.Error(err))
+	}
 }
 
 // unavailable fails closed: a store could not be reached, so nothing

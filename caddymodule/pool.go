@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -20,10 +21,13 @@ type pooledBolt struct{ *store.BoltAccounts }
 // Destruct closes the bbolt file when no config uses it any more.
 func (p pooledBolt) Destruct() error { return p.Close() }
 
-type pooledKV struct{ *store.MemoryKV }
+type pooledMemory struct {
+	kv      *store.MemoryKV
+	limiter *limit.Memory
+}
 
-// Destruct lets the sessions go with the last config that used them.
-func (pooledKV) Destruct() error { return nil }
+// Destruct lets the state go with the last config that used it.
+func (pooledMemory) Destruct() error { return nil }
 
 func (a *App) poolBolt(path string) (*store.BoltAccounts, error) {
 	key := "bolt:" + path
@@ -41,11 +45,14 @@ func (a *App) poolBolt(path string) (*store.BoltAccounts, error) {
 	return v.(pooledBolt).BoltAccounts, nil
 }
 
-func (a *App) poolMemoryKV() *store.MemoryKV {
-	const key = "memory-kv"
+// poolMemory returns the embedded short-lived state and rate limiter,
+// kept across reloads so that neither sessions nor lockouts reset.
+func (a *App) poolMemory() (*store.MemoryKV, *limit.Memory) {
+	const key = "memory-state"
 	v, _, _ := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return pooledKV{store.NewMemoryKV()}, nil
+		return pooledMemory{store.NewMemoryKV(), limit.NewMemory()}, nil
 	})
 	a.pooled = append(a.pooled, key)
-	return v.(pooledKV).MemoryKV
+	m := v.(pooledMemory)
+	return m.kv, m.limiter
 }

@@ -209,3 +209,18 @@ func clientIP(r *http.Request) string {
 	}
 	return r.RemoteAddr
 }
+
+// limitKey is the name rate limits and lockouts count under: the user name
+// as typed (so unknown names are limited like known ones), bounded in size.
+func limitKey(user string) string {
+	if len(user) > 256 {
+		return user[:256]
+	}
+	return user
+}
+
+// lockoutEvent logs a lockout at warn level: an administrator may want to
+// know, and lift it with `caddy mfa unlock`.
+func (p *portal) lockoutEvent(r *http.Request, user string) {
+	p.logger.Warn("security event", zap.String("event", "locked_out"), zap.String("user", user), zap.String("client_ip", clientIP(r)))
+}

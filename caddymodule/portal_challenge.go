@@ -58,6 +58,9 @@ func (p *portal) challengeSubmit(q *request) error {
 		return p.renderChallenge(q, http.StatusForbidden, recovery, ui.ErrCSRF)
 	}
 	e, user, code := p.app.engine, q.data.User, q.r.PostFormValue("code")
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
 	method, errID := "totp", ui.ErrBadCode
 	var err error
 	if recovery {
@@ -68,9 +71,15 @@ func (p *portal) challengeSubmit(q *request) error {
 	}
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.event(q.r, "sign_in_failed", user, zapReason("second_factor"), zapMethod(method))
+		if err := p.codeFailed(q); err != nil {
+			return err
+		}
 		return p.renderChallenge(q, http.StatusUnauthorized, recovery, errID)
 	}
 	if err != nil {
+		return err
+	}
+	if err := e.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
 		return err
 	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
@@ -78,4 +87,28 @@ func (p *portal) challengeSubmit(q *request) error {
 	}
 	p.event(q.r, "signed_in", user, zapMethod(method))
 	return p.redirect(q, p.returnPath(q.data.Return))
+}
+
+// codeAllowed applies the second-factor rate limit and lockout; when it
+// refuses, it has answered the request.
+func (p *portal) codeAllowed(q *request) (bool, error) {
+	v, err := p.app.engine.Regulation.BeforeCode(q.r.Context(), limitKey(q.data.User))
+	if err != nil {
+		return false, err
+	}
+	if !v.Allowed {
+		p.event(q.r, "code_refused", q.data.User, zapReason(v.Reason))
+		p.app.limited(q.w, q.r, v.RetryAfter)
+		return false, nil
+	}
+	return true, nil
+}
+
+// codeFailed counts a wrong code toward the lockout.
+func (p *portal) codeFailed(q *request) error {
+	locked, err := p.app.engine.Regulation.CodeFailed(q.r.Context(), limitKey(q.data.User))
+	if locked {
+		p.lockoutEvent(q.r, q.data.User)
+	}
+	return err
 }

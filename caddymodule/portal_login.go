@@ -35,12 +35,39 @@ func (p *portal) loginSubmit(q *request) error {
 		p.event(q.r, "csrf_rejected", username)
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
-	u := p.app.engine.Users.Authenticate(username, q.r.PostFormValue("password"))
+	e, ctx := p.app.engine, q.r.Context()
+	key := limitKey(username)
+	v, err := e.Regulation.BeforePassword(ctx, key, clientIP(q.r))
+	if err != nil {
+		return err
+	}
+	if !v.Allowed && v.Reason == "ip" {
+		// Refused before the costly hash: says nothing about any user.
+		p.event(q.r, "sign_in_refused", username, zapReason("rate_limit_ip"))
+		p.app.limited(q.w, q.r, v.RetryAfter)
+		return nil
+	}
+	// The password is checked even when the user is locked out or rate
+	// limited, so the answer takes as long as any other.
+	u := e.Users.Authenticate(username, q.r.PostFormValue("password"))
+	if !v.Allowed {
+		p.event(q.r, "sign_in_refused", username, zapReason(v.Reason))
+		p.app.limited(q.w, q.r, v.RetryAfter)
+		return nil
+	}
 	if u == nil {
 		p.event(q.r, "sign_in_failed", username, zapReason("password"))
+		if locked, err := e.Regulation.PasswordFailed(ctx, key); err != nil {
+			return err
+		} else if locked {
+			p.lockoutEvent(q.r, username)
+		}
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrBadCredentials
 		return p.render(q, http.StatusUnauthorized, "login", pg)
+	}
+	if err := e.Regulation.PasswordOK(ctx, key); err != nil {
+		return err
 	}
 	q.data.Return = rd
 	if err := p.promote(q, u.Name, session.OneFactor); err != nil {

@@ -149,9 +149,15 @@ func (p *portal) totpSubmit(q *request) error {
 		p.event(q.r, "csrf_rejected", q.data.User)
 		return p.renderTOTP(q, http.StatusForbidden, en, ui.ErrCSRF)
 	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
 	codes, err := p.app.engine.ConfirmTOTP(q.r.Context(), q.data.User, q.data.PendingTOTP, q.r.PostFormValue("code"))
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.event(q.r, "enrolment_code_rejected", q.data.User, zapMethod("totp"))
+		if err := p.codeFailed(q); err != nil {
+			return err
+		}
 		return p.renderTOTP(q, http.StatusUnprocessableEntity, en, ui.ErrBadCode)
 	}
 	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
@@ -161,6 +167,9 @@ func (p *portal) totpSubmit(q *request) error {
 		return err
 	}
 	user := q.data.User
+	if err := p.app.engine.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
+		return err
+	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err
 	}

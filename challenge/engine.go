@@ -42,6 +42,8 @@ type Engine struct {
 	Methods []string
 	// Now is the clock.
 	Now func() time.Time
+	// Regulation rate-limits attempts and locks users out.
+	Regulation *Regulation
 }
 
 // ErrBadCode is a second-factor code that is wrong, used, or malformed. Users

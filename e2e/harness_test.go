@@ -89,10 +89,12 @@ func usersYAML() string {
 type gateway struct {
 	t         *testing.T
 	URL       string // the protected site, e.g. http://127.0.0.1:PORT
+	Admin     string // the admin API address
 	DataDir   string // the mfa data dir (accounts, storage key)
 	UsersFile string
 	Upstream  *upstream
 	cmd       *exec.Cmd
+	exited    chan struct{} // closed when the process ends
 	log       *syncBuffer
 	config    string // path of the config file
 	adapter   string // "caddyfile", or "" for JSON
@@ -119,6 +121,7 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	}
 	port, admin := freePort(t), freePort(t)
 	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	g.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
 	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
 	cf := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
@@ -163,6 +166,8 @@ func (g *gateway) start() {
 	if err := g.cmd.Start(); err != nil {
 		g.t.Fatal(err)
 	}
+	g.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.exited)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(g.URL + "/.mfa/static/style.css")
@@ -172,8 +177,10 @@ func (g *gateway) start() {
 				return
 			}
 		}
-		if g.cmd.ProcessState != nil {
-			break
+		select {
+		case <-g.exited:
+			g.t.Fatalf("caddy exited at start; log:\n%s", g.log.String())
+		default:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -186,13 +193,11 @@ func (g *gateway) stop() {
 		return
 	}
 	_ = g.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = g.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-g.exited:
 	case <-time.After(10 * time.Second):
 		_ = g.cmd.Process.Kill()
-		<-done
+		<-g.exited
 	}
 	if g.t.Failed() {
 		g.t.Logf("caddy log:\n%s", tail(g.log.String(), 6000))
@@ -444,3 +449,12 @@ func (b *browser) secondSignIn(user string, e enrolled, rd string, step int) *re
 }
 
 var _ = context.Background
+
+// cli runs a `caddy` command against this gateway's admin API and returns
+// its output.
+func (g *gateway) cli(args ...string) (string, error) {
+	g.t.Helper()
+	cmd := exec.Command(caddyBin, append(args, "--address", g.Admin)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

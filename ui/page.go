@@ -26,20 +26,22 @@ const (
 	TitleSignedOut         = "title.signed_out"
 	TitleBadRequest        = "title.bad_request"
 	TitleSignedIn          = "title.signed_in"
+	TitleTooMany           = "title.too_many"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
 	MsgSignedOut   = "message.signed_out"
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
+	MsgTooMany     = "message.too_many"
 )
 
 // CodeMessageIDs lists the ids above, for the catalogue tests.
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
-	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn,
+	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -59,6 +61,8 @@ type Page struct {
 	Error string
 	// Message is the message id of the text of a message page.
 	Message string
+	// MessageData fills the placeholders of Message (e.g. Minutes).
+	MessageData map[string]any
 	// Return is the same-origin path to go back to.
 	Return string
 	// Username refills the login form after an error.

@@ -1,0 +1,86 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+)
+
+// LimitsConfig sets the rate limits and lockouts of sign-in. Every field
+// left out keeps its default.
+type LimitsConfig struct {
+	// LoginPerIP limits password attempts from one client address, as
+	// "<events>/<duration>". Default: "30/1m".
+	LoginPerIP string `json:"login_per_ip,omitempty"`
+	// LoginPerUser limits password attempts for one user name. Default: "10/1m".
+	LoginPerUser string `json:"login_per_user,omitempty"`
+	// CodePerUser limits second-factor checks for one user. Default: "10/1m".
+	CodePerUser string `json:"code_per_user,omitempty"`
+	// MaxFailures failures (password or code) within FindTime lock the
+	// user out for BanTime. Default: 5.
+	MaxFailures int `json:"max_failures,omitempty"`
+	// FindTime is the window of MaxFailures. Default: 2m.
+	FindTime caddy.Duration `json:"find_time,omitempty"`
+	// BanTime is how long a lockout lasts; `caddy mfa unlock USER` lifts it
+	// early. Default: 5m.
+	BanTime caddy.Duration `json:"ban_time,omitempty"`
+	// MaxCodeFailures consecutive second-factor failures lock the user
+	// however slowly they come (each further run locks twice as long, up
+	// to a day). At most 100. Default: 10.
+	MaxCodeFailures int `json:"max_code_failures,omitempty"`
+}
+
+// limits applies the configuration over the defaults.
+func (c LimitsConfig) limits() (challenge.Limits, error) {
+	l := challenge.DefaultLimits()
+	for _, r := range []struct {
+		name string
+		s    string
+		dst  *limit.Limit
+	}{{"login_per_ip", c.LoginPerIP, &l.LoginPerIP}, {"login_per_user", c.LoginPerUser, &l.LoginPerUser}, {"code_per_user", c.CodePerUser, &l.CodePerUser}} {
+		if r.s == "" {
+			continue
+		}
+		v, err := parseRate(r.s)
+		if err != nil {
+			return l, fmt.Errorf("limits: %s: %w", r.name, err)
+		}
+		*r.dst = v
+	}
+	if c.MaxFailures != 0 {
+		l.MaxFailures = c.MaxFailures
+	}
+	if c.FindTime != 0 {
+		l.FindTime = time.Duration(c.FindTime)
+	}
+	if c.BanTime != 0 {
+		l.BanTime = time.Duration(c.BanTime)
+	}
+	if c.MaxCodeFailures != 0 {
+		l.MaxCodeFailures = c.MaxCodeFailures
+	}
+	return l, l.Validate()
+}
+
+// parseRate reads "<events>/<duration>", such as "10/1m".
+func parseRate(s string) (limit.Limit, error) {
+	n, d, ok := strings.Cut(s, "/")
+	if !ok {
+		return limit.Limit{}, fmt.Errorf("%q is not <events>/<duration>, e.g. 10/1m", s)
+	}
+	rate, err := strconv.Atoi(n)
+	if err != nil || rate <= 0 {
+		return limit.Limit{}, fmt.Errorf("%q: events must be a positive whole number", s)
+	}
+	period, err := caddy.ParseDuration(d)
+	if err != nil || period < time.Second {
+		return limit.Limit{}, fmt.Errorf("%q: the duration must be at least 1s", s)
+	}
+	return limit.Limit{Rate: rate, Period: period}, nil
+}

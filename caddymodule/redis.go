@@ -1,0 +1,125 @@
+package caddymodule
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisConfig connects the gateway to Redis, where many instances share
+// sessions, accounts, short-lived state and rate limits. Run Redis with
+// persistence (AOF or RDB): it holds the registered second factors.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL (user, password and DB may be in
+	// it). Use it, or Addresses.
+	URL string `json:"url,omitempty"`
+	// Addresses are host:port pairs: Sentinels when MasterName is set,
+	// cluster nodes when Cluster is set, else a single server.
+	Addresses []string `json:"addresses,omitempty"`
+	// MasterName is the Sentinel master's name (Sentinel mode).
+	MasterName string `json:"master_name,omitempty"`
+	// Cluster selects Redis Cluster mode.
+	Cluster bool `json:"cluster,omitempty"`
+	// Username for Redis ACLs. Placeholders such as {env.REDIS_USER} work.
+	Username string `json:"username,omitempty"`
+	// Password for Redis. Use a placeholder such as {env.REDIS_PASSWORD}.
+	Password string `json:"password,omitempty"`
+	// DB is the database number (not in Cluster mode). Default: 0.
+	DB int `json:"db,omitempty"`
+	// TLS connects with TLS (implied by a rediss:// URL).
+	TLS bool `json:"tls,omitempty"`
+	// KeyPrefix starts every key the gateway writes. Default: "mfa:".
+	KeyPrefix string `json:"key_prefix,omitempty"`
+	// Timeout bounds each Redis call, so that an unreachable Redis fails
+	// requests closed quickly instead of hanging them. Default: 2s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+}
+
+// prefix is the key prefix with its default.
+func (c *RedisConfig) prefix() string {
+	if c.KeyPrefix == "" {
+		return "mfa:"
+	}
+	return c.KeyPrefix
+}
+
+// options builds go-redis options with placeholders resolved.
+func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, error) {
+	o := &redis.UniversalOptions{
+		Addrs:         c.Addresses,
+		MasterName:    c.MasterName,
+		Username:      repl.ReplaceKnown(c.Username, ""),
+		Password:      repl.ReplaceKnown(c.Password, ""),
+		DB:            c.DB,
+		IsClusterMode: c.Cluster,
+	}
+	if u := repl.ReplaceKnown(c.URL, ""); u != "" {
+		if len(c.Addresses) > 0 {
+			return nil, errors.New("redis: give url or addresses, not both")
+		}
+		parsed, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("redis: bad url: %w", err)
+		}
+		o.Addrs = []string{parsed.Addr}
+		if parsed.Username != "" {
+			o.Username = parsed.Username
+		}
+		if parsed.Password != "" {
+			o.Password = parsed.Password
+		}
+		if parsed.DB != 0 {
+			o.DB = parsed.DB
+		}
+		o.TLSConfig = parsed.TLSConfig
+	}
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("redis: needs a url or addresses")
+	}
+	if len(o.Addrs) > 1 && c.MasterName == "" && !c.Cluster {
+		return nil, errors.New("redis: several addresses need master_name (Sentinel) or cluster")
+	}
+	if c.Cluster && c.MasterName != "" {
+		return nil, errors.New("redis: cluster and master_name exclude each other")
+	}
+	if c.Cluster && o.DB != 0 {
+		return nil, errors.New("redis: Cluster mode has only database 0")
+	}
+	if c.TLS && o.TLSConfig == nil {
+		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	timeout := time.Duration(c.Timeout)
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
+	// One retry: a request waits at most about two timeouts on a dead Redis.
+	o.MaxRetries = 1
+	return o, nil
+}
+
+type pooledRedis struct{ redis.UniversalClient }
+
+// Destruct closes the client when no config uses it any more.
+func (p pooledRedis) Destruct() error { return p.Close() }
+
+// poolRedis returns the client for these options, shared across reloads
+// (and between configs with the same connection settings).
+func (a *App) poolRedis(o *redis.UniversalOptions) (redis.UniversalClient, error) {
+	pw := sha256.Sum256([]byte(o.Password))
+	key := fmt.Sprintf("redis:%q|%q|%v|%q|%x|%d|%v|%s", o.Addrs, o.MasterName, o.IsClusterMode,
+		o.Username, pw[:8], o.DB, o.TLSConfig != nil, o.ReadTimeout)
+	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return pooledRedis{redis.NewUniversalClient(o)}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mfa: redis: %w", err)
+	}
+	a.pooled = append(a.pooled, key)
+	return v.(pooledRedis).UniversalClient, nil
+}
