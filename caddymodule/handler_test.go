@@ -14,11 +14,17 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // testHandler provisions an app with one user (alice, group staff) outside
 // a running Caddy, and a handler on it.
 func testHandler(tb testing.TB, h *Handler) *Handler {
+	return testHandlerOn(tb, h, nil)
+}
+
+// testHandlerOn is testHandler with the app on Redis when rc is set.
+func testHandlerOn(tb testing.TB, h *Handler, rc *RedisConfig) *Handler {
 	tb.Helper()
 	dir := tb.TempDir()
 	hash, err := users.HashPassword("pw", users.DefaultArgon2)
@@ -32,7 +38,7 @@ func testHandler(tb testing.TB, h *Handler) *Handler {
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	tb.Cleanup(cancel)
-	app := &App{UsersFile: uf, DataDir: dir, StorageKey: "bench-storage-key-0123456789abcdef0123"}
+	app := &App{UsersFile: uf, DataDir: dir, StorageKey: "bench-storage-key-0123456789abcdef0123", Redis: rc}
 	if err := app.Provision(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -140,6 +146,44 @@ func BenchmarkSignedInRequest(b *testing.B) {
 			b.Fatal("not signed in")
 		}
 	}
+}
+
+// BenchmarkSignedInRequestRedis is the hot path with sessions in Redis on
+// loopback (one GET per request). It also reports the bytes one session
+// takes in Redis (MEMORY USAGE of its key).
+func BenchmarkSignedInRequestRedis(b *testing.B) {
+	rdb, prefix := redistest.Client(b)
+	h := testHandlerOn(b, &Handler{AllowGroups: []string{"staff"}}, &RedisConfig{URL: "redis://" + redistest.Addr(), KeyPrefix: prefix})
+	c := signedInCookie(b, h, "alice")
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	req := httptest.NewRequest(http.MethodGet, "/app/page?x=1", nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(c)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.ServeHTTP(w, req, next); err != nil {
+			b.Fatal(err)
+		}
+		if req.Header.Get("Remote-User") != "alice" {
+			b.Fatal("not signed in")
+		}
+	}
+	b.StopTimer()
+	keys, err := rdb.Keys(context.Background(), prefix+"session:*").Result()
+	if err != nil || len(keys) != 1 {
+		b.Fatalf("session keys %v, %v", keys, err)
+	}
+	n, err := rdb.MemoryUsage(context.Background(), keys[0]).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, err := rdb.MemoryUsage(context.Background(), prefix+"user-sessions:alice").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n), "B/session-key")
+	b.ReportMetric(float64(idx), "B/user-index")
 }
 
 // BenchmarkSessionLookup is the cookie check and session read alone.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (Debian's chromium for the browser tests), checks formatting and vet, then
+# (Debian's chromium for the browser tests, redis-server for the Redis
+# stores, started if none runs), checks formatting and vet, then
 # runs every test with the race detector. CI runs this same script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "test.sh: please install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
@@ -15,6 +17,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: installing ${missing[*]}" >&2
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The store and limiter tests use the shared Redis on 127.0.0.1:6379 (each
+# under its own key prefix); start one if none answers. Tests that stop Redis
+# start their own redis-server on a free port.
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+	echo "test.sh: starting redis-server on 127.0.0.1:6379" >&2
+	mkdir -p /tmp/caddy-mfa-redis
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+		--dir /tmp/caddy-mfa-redis --logfile /tmp/caddy-mfa-redis/redis.log
+	for _ in $(seq 50); do
+		redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "test.sh: redis-server did not start" >&2; exit 1; }
 fi
 
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
