@@ -458,3 +458,12 @@ func (g *gateway) cli(args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// cliWithConfig runs a `caddy` command that finds the gateway from the same
+// configuration file the server runs with, as an operator would.
+func (g *gateway) cliWithConfig(args ...string) (string, error) {
+	g.t.Helper()
+	cmd := exec.Command(caddyBin, append(args, "--config", g.config, "--adapter", g.adapter)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

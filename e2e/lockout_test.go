@@ -27,7 +27,7 @@ func TestLockoutEmbedded(t *testing.T) {
 	// Other users are not affected.
 	expectRedirect(t, g.newBrowser().login("bob", testPassword, "/"), "/.mfa/setup")
 
-	out, err := g.cli("mfa", "unlock", "alice")
+	out, err := g.cliWithConfig("mfa", "unlock", "alice")
 	if err != nil || !strings.Contains(out, `"was_locked":true`) {
 		t.Fatalf("unlock: %v %s", err, out)
 	}

@@ -9,22 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // redisGlobal is the global mfa lines that put a gateway on Redis at addr
 // under its own key prefix, removed when the test ends.
-func redisGlobal(t *testing.T, addr string) string {
+func redisGlobal(t *testing.T, addr string) (string, redis.UniversalClient, string) {
 	rdb, prefix := redistest.Client(t)
-	_ = rdb
-	return "redis {\n url redis://" + addr + "/0\n key_prefix " + prefix + "\n timeout 500ms\n }"
+	return "redis {\n url redis://" + addr + "/0\n key_prefix " + prefix + "\n timeout 500ms\n }", rdb, prefix
 }
 
 // TestTwoGatewaysShareRedis: two Caddy instances on different ports share
 // one Redis: a session made on one works on the other, failures on both
 // count toward one lockout, and signing out on one ends it on both.
 func TestTwoGatewaysShareRedis(t *testing.T) {
-	global := redisGlobal(t, redistest.Addr())
+	global, rdb, prefix := redisGlobal(t, redistest.Addr())
 	g1 := startGateway(t, gatewayOpts{global: global})
 	g2 := startGateway(t, gatewayOpts{global: global})
 
@@ -37,6 +38,14 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	expectStatus(t, b2.get("/shared"), http.StatusOK)
 	if h, _ := g2.Upstream.Last(); h.Get("Remote-User") != "alice" {
 		t.Fatalf("second gateway's upstream got Remote-User %q", h.Get("Remote-User"))
+	}
+	// The account in Redis keeps the seed and recovery codes unreadable.
+	stored, err := rdb.Get(context.Background(), prefix+"account:alice").Result()
+	if err != nil {
+		t.Fatalf("account not in Redis: %v", err)
+	}
+	if strings.Contains(stored, e.Secret) || strings.Contains(stored, e.Codes[0]) || !strings.Contains(stored, `"secret":`) {
+		t.Fatalf("account record exposes secrets or lacks the sealed seed: %s", stored)
 	}
 	// The account registered on the first is known to the second.
 	c := g2.newBrowser()
@@ -149,6 +158,10 @@ func TestRedisOutageFailsClosed(t *testing.T) {
 	if h, _ := g.Upstream.Last(); h.Get("Remote-User") != "alice" {
 		t.Fatal("session lost across the outage")
 	}
+	// With Redis, a restart of Caddy loses neither sessions nor accounts.
+	g.restart()
+	expectStatus(t, b.get("/after-restart"), http.StatusOK)
+	expectRedirect(t, g.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -159,5 +172,3 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
-
-var _ = context.Background
