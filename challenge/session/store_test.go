@@ -63,7 +63,7 @@ type fixture struct {
 
 var testKey = bytes.Repeat([]byte("k"), 64)
 
-func newFixture(t *testing.T, edit func(*Config)) *fixture {
+func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	t.Helper()
 	c := new(clock)
 	c.ns.Store(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano())
@@ -94,7 +94,7 @@ func request(c *http.Cookie, useTLS bool) *http.Request {
 }
 
 // onlyCookie returns the one Set-Cookie of rec.
-func onlyCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+func onlyCookie(t testing.TB, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
 	cs := rec.Result().Cookies()
 	if len(cs) != 1 {
@@ -104,7 +104,7 @@ func onlyCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 }
 
 // signIn saves a new two-factor session for alice and returns its cookie.
-func (f *fixture) signIn(t *testing.T, useTLS bool) *http.Cookie {
+func (f *fixture) signIn(t testing.TB, useTLS bool) *http.Cookie {
 	t.Helper()
 	r := request(nil, useTLS)
 	sess, err := f.s.New(r, "mfa")
