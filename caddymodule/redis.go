@@ -98,8 +98,12 @@ func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, er
 		timeout = 2 * time.Second
 	}
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
-	// One retry: a request waits at most about two timeouts on a dead Redis.
+	// One retry of a command, and one dial attempt each (go-redis would
+	// otherwise dial up to 5 times, 100ms apart): a request waits at most
+	// about two timeouts on a dead Redis before it fails closed.
 	o.MaxRetries = 1
+	o.DialerRetries = 1
+	o.DialerRetryTimeout = 10 * time.Millisecond
 	return o, nil
 }
 

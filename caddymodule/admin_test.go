@@ -1,0 +1,85 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+func TestParseAdminPath(t *testing.T) {
+	tests := []struct {
+		path   string
+		action string
+		user   string
+		ok     bool
+	}{
+		{"/mfa/unlock/alice", "unlock", "alice", true},
+		{"/mfa/sessions/revoke/bob", "revoke", "bob", true},
+		{"/mfa/unlock/alice@example.com", "unlock", "alice@example.com", true},
+		{"/mfa/unlock/", "", "", false},
+		{"/mfa/unlock", "", "", false},
+		{"/mfa/unlock/a/b", "", "", false},
+		{"/mfa/unlock/alice/", "", "", false},
+		{"/mfa/other/x", "", "", false},
+		{"/mfa/sessions/revoke/", "", "", false},
+		{"/mfa/sessions/revoke/a/b", "", "", false},
+		{"/mfa/sessions/bob", "", "", false},
+		{"/mfa/", "", "", false},
+		{"/unlock/alice", "", "", false},
+		{"", "", "", false},
+	}
+	for _, tc := range tests {
+		action, user, ok := parseAdminPath(tc.path)
+		if action != tc.action || user != tc.user || ok != tc.ok {
+			t.Errorf("parseAdminPath(%q) = %q, %q, %v; want %q, %q, %v", tc.path, action, user, ok, tc.action, tc.user, tc.ok)
+		}
+	}
+}
+
+func TestAdminAPIRoutes(t *testing.T) {
+	routes := adminAPI{}.Routes()
+	if len(routes) != 1 || routes[0].Pattern != "/mfa/" || routes[0].Handler == nil {
+		t.Fatalf("routes = %+v, want one on /mfa/", routes)
+	}
+	if id := (adminAPI{}).CaddyModule().ID; id != "admin.api.mfa" {
+		t.Errorf("module ID %q, want admin.api.mfa", id)
+	}
+}
+
+func TestAdminAPIServeErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		status int
+	}{
+		{"GET unlock", http.MethodGet, "/mfa/unlock/alice", http.StatusMethodNotAllowed},
+		{"DELETE revoke", http.MethodDelete, "/mfa/sessions/revoke/alice", http.StatusMethodNotAllowed},
+		{"GET unknown", http.MethodGet, "/mfa/other/x", http.StatusMethodNotAllowed},
+		{"POST unknown action", http.MethodPost, "/mfa/other/x", http.StatusNotFound},
+		{"POST unlock without user", http.MethodPost, "/mfa/unlock/", http.StatusNotFound},
+		{"POST user with a slash", http.MethodPost, "/mfa/sessions/revoke/a/b", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			err := adminAPI{}.serve(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			var apiErr caddy.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v (%T), want a caddy.APIError", err, err)
+			}
+			if apiErr.HTTPStatus != tc.status {
+				t.Errorf("status %d, want %d (%v)", apiErr.HTTPStatus, tc.status, apiErr.Err)
+			}
+			if apiErr.Err == nil {
+				t.Error("APIError without a message")
+			}
+			if rec.Body.Len() != 0 {
+				t.Errorf("wrote a body %q before failing", rec.Body.String())
+			}
+		})
+	}
+}
