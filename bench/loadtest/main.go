@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -28,11 +29,12 @@ func main() {
 	maxReq := flag.Int("max-requests", 2_000_000, "requests after which each run stops, whatever its duration")
 	runs := flag.Int("runs", 2, "how many times to measure the whole table (to show the noise)")
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/0", "Redis for the Redis row; empty to leave the row out")
+	profile := flag.String("pprof", "", "folder to write a CPU profile of Caddy during each measured run")
 	flag.Parse()
 	if *caddyBin == "" {
 		log.Fatal("-caddy is required")
 	}
-	b := &bench{caddy: *caddyBin, duration: *duration, conns: *conns, maxReq: *maxReq, redisURL: *redisURL}
+	b := &bench{caddy: *caddyBin, duration: *duration, conns: *conns, maxReq: *maxReq, redisURL: *redisURL, profile: *profile}
 	if err := b.run(*runs); err != nil {
 		log.Fatal(err)
 	}
@@ -44,6 +46,11 @@ type bench struct {
 	conns    int
 	maxReq   int
 	redisURL string
+	profile  string // folder for CPU profiles, or ""
+	admin    string // admin address of the Caddy being measured, when profiling
+	seq      int    // numbers each Caddy's folder
+	// redisCPU reads redis-server's CPU seconds, for the Redis row.
+	redisCPU func() (float64, error)
 	dir      string
 	upstream string
 	script   string
@@ -59,6 +66,9 @@ type row struct {
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	requests int64
+	// redisPerReq is redis-server CPU per request, in the Redis row.
+	redisPerReq time.Duration
 }
 
 func (b *bench) run(runs int) error {
@@ -75,8 +85,11 @@ func (b *bench) run(runs int) error {
 	if b.upstream, err = startUpstream(); err != nil {
 		return err
 	}
+	// Every row sends a session cookie of about the same size, as a real
+	// app's clients would; rows 3 and 4 send the gateway's own.
+	appCookie := "Cookie: app_session=" + strings.Repeat("x", 150)
 	rows := []row{
-		{"1 upstream directly", func() (string, string, func(), error) { return b.upstream, "", func() {}, nil }},
+		{"1 upstream directly", func() (string, string, func(), error) { return b.upstream, appCookie, func() {}, nil }},
 		{"2 Caddy reverse_proxy", b.plain},
 		{"3 Caddy + mfa, embedded stores", func() (string, string, func(), error) { return b.gateway("") }},
 	}
@@ -103,12 +116,16 @@ func (b *bench) run(runs int) error {
 				dp99 = (res.p99 - base.p99).String()
 			}
 			fmt.Printf("%-34s %12.0f %10s %10s %9s %12s %12s\n", r.name, res.rps, res.p50, res.p99, ratio, dp50, dp99)
+			if res.redisPerReq > 0 {
+				fmt.Printf("%-34s redis-server used %s of CPU per request (same cores)\n", "", res.redisPerReq)
+			}
 		}
 	}
 	return nil
 }
 
 func (b *bench) measure(r row) (result, error) {
+	b.redisCPU = nil
 	target, header, stop, err := r.setup()
 	if err != nil {
 		return result{}, err
@@ -118,7 +135,50 @@ func (b *bench) measure(r row) (result, error) {
 	if _, err := b.wrk(target, header, 2*time.Second); err != nil {
 		return result{}, err
 	}
-	return b.wrk(target, header, b.duration)
+	if b.profile != "" && b.admin != "" {
+		done := make(chan error, 1)
+		go func() { done <- b.cpuProfile(r.name) }()
+		defer func() {
+			if err := <-done; err != nil {
+				log.Printf("profile of %s: %v", r.name, err)
+			}
+		}()
+	}
+	var cpu0 float64
+	if b.redisCPU != nil {
+		if cpu0, err = b.redisCPU(); err != nil {
+			return result{}, err
+		}
+	}
+	res, err := b.wrk(target, header, b.duration)
+	if err == nil && b.redisCPU != nil && res.requests > 0 {
+		cpu1, err := b.redisCPU()
+		if err != nil {
+			return result{}, err
+		}
+		res.redisPerReq = time.Duration((cpu1 - cpu0) / float64(res.requests) * 1e9)
+	}
+	return res, err
+}
+
+// cpuProfile saves a CPU profile of the Caddy under load.
+func (b *bench) cpuProfile(name string) error {
+	secs := max(1, int(b.duration.Seconds())-2)
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.admin, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(b.profile, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(b.profile, strings.NewReplacer(" ", "-", ",", "", "+", "").Replace(name)+".pprof"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 var resultRE = regexp.MustCompile(`RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) errors=(\d+) non200=(\d+)`)
@@ -144,9 +204,10 @@ func (b *bench) wrk(target, header string, d time.Duration) (result, error) {
 		return result{}, fmt.Errorf("%d socket errors and %d responses other than 200: the client is not signed in or the server failed\n%s", n(5), n(6), out)
 	}
 	return result{
-		rps: float64(n(1)) / (float64(n(2)) / 1e6),
-		p50: time.Duration(n(3)) * time.Microsecond,
-		p99: time.Duration(n(4)) * time.Microsecond,
+		requests: n(1),
+		rps:      float64(n(1)) / (float64(n(2)) / 1e6),
+		p50:      time.Duration(n(3)) * time.Microsecond,
+		p99:      time.Duration(n(4)) * time.Microsecond,
 	}, nil
 }
 
@@ -175,7 +236,17 @@ func freePort() (int, error) {
 
 // startCaddy runs Caddy on a Caddyfile whose site listens on the returned port.
 func (b *bench) startCaddy(name, caddyfile string, port int) (func(), error) {
-	dir := filepath.Join(b.dir, name)
+	b.seq++
+	dir := filepath.Join(b.dir, fmt.Sprintf("%s-%d", name, b.seq))
+	b.admin = ""
+	if b.profile != "" {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		b.admin = fmt.Sprintf("127.0.0.1:%d", p)
+		caddyfile = strings.Replace(caddyfile, "admin off", "admin "+b.admin, 1)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -218,7 +289,7 @@ func (b *bench) plain() (string, string, func(), error) {
 	}
 	cf := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n}\nhttp://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", port, strings.TrimPrefix(b.upstream, "http://"))
 	stop, err := b.startCaddy("plain", cf, port)
-	return fmt.Sprintf("http://127.0.0.1:%d", port), "", stop, err
+	return fmt.Sprintf("http://127.0.0.1:%d", port), "Cookie: app_session=" + strings.Repeat("x", 150), stop, err
 }
 
 // gateway is rows 3 and 4: the same site behind mfa, with a signed-in
@@ -237,8 +308,9 @@ func (b *bench) gateway(redisURL string) (string, string, func(), error) {
 		}
 		rdb = redis.NewClient(opt)
 	}
-	dir := filepath.Join(b.dir, name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// A fresh folder each time: the bench user must enrol anew.
+	dir, err := os.MkdirTemp(b.dir, name+"-")
+	if err != nil {
 		return "", "", nil, err
 	}
 	users := filepath.Join(dir, "users.yml")
@@ -280,6 +352,9 @@ http://127.0.0.1:%d {
 		stop()
 		return "", "", nil, fmt.Errorf("signing in: %w", err)
 	}
+	if rdb != nil {
+		b.redisCPU = func() (float64, error) { return redisCPUSeconds(rdb) }
+	}
 	cleanup := func() {
 		stop()
 		if rdb != nil {
@@ -304,4 +379,24 @@ func hashPassword(caddy, pw string) (string, error) {
 		return "", fmt.Errorf("caddy mfa hash-password: %w", err)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// redisCPUSeconds is redis-server's user+system CPU time so far.
+func redisCPUSeconds(rdb *redis.Client) (float64, error) {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("redis INFO %s: %w", k, err)
+			}
+			total += f
+		}
+	}
+	return total, nil
 }

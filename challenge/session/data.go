@@ -17,23 +17,23 @@ const (
 	TwoFactor
 )
 
-// Data is what the gateway keeps of one session. Field names are short
-// because every session is stored (and, with Redis, sent) in this form.
+// Data is what the gateway keeps of one session, stored in the compact
+// form of MarshalBinary.
 type Data struct {
 	// User is the signed-in user, empty before the password.
-	User string `json:"u,omitempty"`
+	User string
 	// Level is what has been proven.
-	Level Level `json:"l"`
+	Level Level
 	// Created is when the session began (Unix seconds); the absolute lifetime counts from it.
-	Created int64 `json:"c"`
+	Created int64
 	// LastSeen is the last request (Unix seconds), updated coarsely; idle expiry counts from it.
-	LastSeen int64 `json:"s"`
+	LastSeen int64
 	// SecondFactorAt is when the second factor was last proven (Unix seconds).
-	SecondFactorAt int64 `json:"f,omitempty"`
+	SecondFactorAt int64
 	// Return is the same-origin path to go back to after sign-in.
-	Return string `json:"r,omitempty"`
+	Return string
 	// PendingTOTP is the sealed seed shown during enrolment, not yet confirmed.
-	PendingTOTP []byte `json:"p,omitempty"`
+	PendingTOTP []byte
 }
 
 // Expired reports whether the session is past its idle or absolute limit at now.

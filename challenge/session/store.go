@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -150,7 +149,7 @@ func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
 		return "", nil, fmt.Errorf("%w: reading session: %w", store.ErrUnavailable, err)
 	}
 	d := new(Data)
-	if err := json.Unmarshal(v, d); err != nil {
+	if err := d.UnmarshalBinary(v); err != nil {
 		return "", nil, nil
 	}
 	now := s.now()
@@ -265,7 +264,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 }
 
 func (s *Store) write(ctx context.Context, id string, d *Data) error {
-	v, err := json.Marshal(d)
+	v, err := d.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("encoding session: %w", err)
 	}
