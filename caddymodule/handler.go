@@ -23,7 +23,8 @@ func init() {
 // Handler guards one route: it serves the portal under the portal prefix and
 // lets any other request through only with a signed-in, allowed user, to
 // whom it adds the identity headers Remote-User, Remote-Groups, Remote-Name
-// and Remote-Email (removing any a client sent).
+// and Remote-Email (removing any a client sent), and from whose request it
+// removes the gateway's session cookie.
 type Handler struct {
 	// AllowUsers, if set, lists the users who may use this route.
 	AllowUsers []string `json:"allow_users,omitempty"`
@@ -110,6 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	setIdentityHeaders(r.Header, u)
+	stripCookie(r.Header, h.app.engine.Sessions.CookieName(r))
 	return next.ServeHTTP(w, r)
 }
 
