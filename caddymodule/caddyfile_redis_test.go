@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -123,11 +122,7 @@ func TestAppUnmarshalCaddyfileRedisAndLimits(t *testing.T) {
 }
 
 func TestAppUnmarshalCaddyfileRedisAndLimitsErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  []string
-	}{
+	tests := []globalErrorCase{
 		{"redis twice", "mfa {\n\tredis redis://a:6379\n\tredis redis://b:6379\n}", []string{"redis may be given only once", "Testfile:3"}},
 		{"redis twice, blocks", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t}\n\tredis {\n\t\turl redis://b:6379\n\t}\n}", []string{"redis may be given only once"}},
 		{"redis url and block", "mfa {\n\tredis redis://a:6379 {\n\t\tdb 1\n\t}\n}", []string{"not both"}},
@@ -154,20 +149,7 @@ func TestAppUnmarshalCaddyfileRedisAndLimitsErrors(t *testing.T) {
 		{"max_failures not a number", "mfa {\n\tlimits {\n\t\tmax_failures five\n\t}\n}", []string{"max_failures", `"five" is not a whole number`}},
 		{"max_code_failures missing", "mfa {\n\tlimits {\n\t\tmax_code_failures\n\t}\n}", []string{"max_code_failures needs a value"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var a App
-			err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if err == nil {
-				t.Fatalf("no error; app = %s", mustJSON(t, a))
-			}
-			for _, frag := range tc.want {
-				if !strings.Contains(err.Error(), frag) {
-					t.Errorf("error %q does not contain %q", err, frag)
-				}
-			}
-		})
-	}
+	expectGlobalErrors(t, tests)
 }
 
 // The Caddyfile adapter carries redis and limits into the JSON config, with

@@ -226,11 +226,7 @@ func TestAppSkewZeroJSONRoundTrip(t *testing.T) {
 }
 
 func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  []string // fragments the error must contain
-	}{
+	tests := []globalErrorCase{
 		{"unknown option", "mfa {\n\tuser_file /x\n}", []string{`unknown mfa option "user_file"`, "Testfile:2"}},
 		{"args after mfa", "mfa /x {\n}", []string{"wrong argument count"}},
 		{"args after mfa without block", "mfa users_file /x", []string{"wrong argument count"}},
@@ -257,14 +253,25 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 		{"missing cookie_name", "mfa {\n\tsession {\n\t\tcookie_name\n\t}\n}", []string{"cookie_name needs a value"}},
 		{"totp args", "mfa {\n\ttotp SHA1\n}", []string{"wrong argument count"}},
 		{"unknown totp option", "mfa {\n\ttotp {\n\t\tsteps 2\n\t}\n}", []string{`unknown totp option "steps"`}},
-		// The option name ("digits") is not asserted here: see the report
-		// about intArg naming the value instead of the option.
 		{"non-numeric digits", "mfa {\n\ttotp {\n\t\tdigits six\n\t}\n}", []string{"digits", `"six" is not a whole number`}},
 		{"non-numeric skew", "mfa {\n\ttotp {\n\t\tskew 1.5\n\t}\n}", []string{`"1.5" is not a whole number`}},
 		{"missing digits", "mfa {\n\ttotp {\n\t\tdigits\n\t}\n}", []string{"digits needs a value"}},
 		{"extra skew", "mfa {\n\ttotp {\n\t\tskew 1 2\n\t}\n}", []string{"skew takes one value"}},
 		{"missing algorithm", "mfa {\n\ttotp {\n\t\talgorithm\n\t}\n}", []string{"algorithm needs a value"}},
 	}
+	expectGlobalErrors(t, tests)
+}
+
+// globalErrorCase is a global-option Caddyfile that must be refused with an
+// error containing every fragment of want.
+type globalErrorCase struct {
+	name  string
+	input string
+	want  []string
+}
+
+func expectGlobalErrors(t *testing.T, tests []globalErrorCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var a App
