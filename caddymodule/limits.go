@@ -22,17 +22,17 @@ type LimitsConfig struct {
 	LoginPerUser string `json:"login_per_user,omitempty"`
 	// CodePerUser limits second-factor checks for one user. Default: "10/1m".
 	CodePerUser string `json:"code_per_user,omitempty"`
-	// MaxFailures failures (password or code) within FindTime lock the
-	// user out for BanTime. Default: 5.
+	// MaxFailures wrong passwords within FindTime lock the user out for
+	// BanTime. Default: 5.
 	MaxFailures int `json:"max_failures,omitempty"`
 	// FindTime is the window of MaxFailures. Default: 2m.
 	FindTime caddy.Duration `json:"find_time,omitempty"`
 	// BanTime is how long a lockout lasts; `caddy mfa unlock USER` lifts it
 	// early. Default: 5m.
 	BanTime caddy.Duration `json:"ban_time,omitempty"`
-	// MaxCodeFailures consecutive second-factor failures lock the user
-	// however slowly they come (each further run locks twice as long, up
-	// to a day). At most 100. Default: 10.
+	// MaxCodeFailures second-factor failures in a row lock the user
+	// however slowly they come (only a right code ends the run; each
+	// further run locks twice as long, up to a day). At most 100. Default: 10.
 	MaxCodeFailures int `json:"max_code_failures,omitempty"`
 }
 

@@ -18,21 +18,22 @@ type Limits struct {
 	LoginPerUser limit.Limit
 	// CodePerUser limits second-factor checks for one user.
 	CodePerUser limit.Limit
-	// MaxFailures failed attempts within FindTime lock the user for BanTime.
+	// MaxFailures wrong passwords within FindTime lock the user for BanTime.
 	MaxFailures int
 	// FindTime is the window in which MaxFailures failures lock.
 	FindTime time.Duration
 	// BanTime is how long a lockout lasts.
 	BanTime time.Duration
-	// MaxCodeFailures consecutive second-factor failures lock the user,
-	// however slowly they come; each further run of as many locks for
-	// twice as long as the one before (at most a day).
+	// MaxCodeFailures second-factor failures in a row lock the user,
+	// however slowly they come (the run is remembered for 30 days after its
+	// last failure and ended only by a right code); each further run of as
+	// many locks for twice as long as the one before (at most a day).
 	MaxCodeFailures int
 }
 
-// DefaultLimits are in the spirit of Authelia's regulation: 5 failures in 2
-// minutes lock for 5 minutes, and no more than 10 second-factor failures in
-// a row go by without a lockout.
+// DefaultLimits are in the spirit of Authelia's regulation: 5 wrong
+// passwords in 2 minutes lock for 5 minutes, and no more than 10
+// second-factor failures in a row go by without a lockout.
 func DefaultLimits() Limits {
 	return Limits{
 		LoginPerIP:      limit.Limit{Rate: 30, Period: time.Minute},
@@ -143,12 +144,8 @@ func (r *Regulation) Locked(ctx context.Context, user string) (bool, time.Durati
 }
 
 // PasswordFailed records a wrong password for user and reports whether
-// that locked the user out.
+// that locked the user out (MaxFailures within FindTime).
 func (r *Regulation) PasswordFailed(ctx context.Context, user string) (bool, error) {
-	return r.failed(ctx, user)
-}
-
-func (r *Regulation) failed(ctx context.Context, user string) (bool, error) {
 	l := limit.Limit{Rate: r.limits.MaxFailures, Period: r.limits.FindTime}
 	res, err := r.limiter.Allow(ctx, "fail:"+user, l)
 	if err != nil {
@@ -168,10 +165,17 @@ func (r *Regulation) lock(ctx context.Context, user string, d time.Duration) err
 // maxBan caps the doubling lockouts of repeated second-factor failures.
 const maxBan = 24 * time.Hour
 
+// codeFailMemory is how long the run of second-factor failures is
+// remembered after the last one. Only a right code ends a run (not a right
+// password, not a lockout running out), so an attacker who has the
+// password cannot go on guessing codes slowly.
+const codeFailMemory = 30 * 24 * time.Hour
+
 // CodeFailed records a wrong second-factor code and reports whether that
-// locked the user out.
+// locked the user out: every MaxCodeFailures in a run lock, each time for
+// twice as long (BanTime, then 2x, 4x ... up to a day).
 func (r *Regulation) CodeFailed(ctx context.Context, user string) (bool, error) {
-	n, err := r.kv.Incr(ctx, "codefail:"+user, maxBan)
+	n, err := r.kv.Incr(ctx, "codefail:"+user, codeFailMemory)
 	if err != nil {
 		return false, err
 	}
@@ -179,7 +183,7 @@ func (r *Regulation) CodeFailed(ctx context.Context, user string) (bool, error) 
 		ban := r.limits.BanTime << min(n/m-1, 8)
 		return true, r.lock(ctx, user, min(ban, maxBan))
 	}
-	return r.failed(ctx, user)
+	return false, nil
 }
 
 // PasswordOK clears the password failures of user after a right password.
@@ -187,11 +191,8 @@ func (r *Regulation) PasswordOK(ctx context.Context, user string) error {
 	return r.limiter.Reset(ctx, "fail:"+user)
 }
 
-// CodeOK clears every failure count of user after a right second factor.
+// CodeOK ends the run of second-factor failures of user after a right code.
 func (r *Regulation) CodeOK(ctx context.Context, user string) error {
-	if err := r.limiter.Reset(ctx, "fail:"+user); err != nil {
-		return err
-	}
 	return r.kv.Delete(ctx, "codefail:"+user)
 }
 

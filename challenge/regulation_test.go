@@ -125,6 +125,20 @@ func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, s
 		}
 	})
 
+	t.Run("a right password does not end a run of wrong codes", func(t *testing.T) {
+		// An attacker with the password re-enters it between code guesses.
+		r := newReg(t, nil)
+		for i := 1; i <= 10; i++ {
+			if err := r.PasswordOK(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			locked, err := r.CodeFailed(ctx, "alice")
+			if err != nil || locked != (i == 10) {
+				t.Fatalf("code failure %d after a right password: locked=%v err=%v", i, locked, err)
+			}
+		}
+	})
+
 	t.Run("repeated runs lock for longer", func(t *testing.T) {
 		r := newReg(t, func(l *Limits) { l.MaxFailures = 1000 })
 		for range 10 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,35 @@ func TestRevokeUserMemory(t *testing.T) { testRevokeUser(t, store.NewMemoryKV())
 func TestRevokeUserRedis(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
 	testRevokeUser(t, store.NewRedisKV(rdb, prefix))
+}
+
+// racingKV deletes a session key right after a Get has read it: a sign-out
+// or revocation landing while a request is in flight.
+type racingKV struct{ store.KV }
+
+func (k racingKV) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := k.KV.Get(ctx, key)
+	if err == nil && strings.HasPrefix(key, "session:") {
+		_ = k.KV.Delete(ctx, key)
+	}
+	return v, err
+}
+
+// A request in flight that refreshes LastSeen must not bring back a
+// session deleted meanwhile.
+func TestTouchDoesNotReviveADeletedSession(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.signIn(t, false)
+	f.clock.Advance(idle / 2) // past the touch interval
+	racing, err := NewStore(f.s.cfg, racingKV{f.mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	racing.SetClock(f.clock.Now)
+	if _, d, err := racing.Lookup(request(c, false)); err != nil || d != nil {
+		t.Fatalf("lookup of a session deleted mid-request = %+v, %v; want none", d, err)
+	}
+	if d := f.lookup(t, c, false); d != nil {
+		t.Fatal("the refresh of LastSeen brought the deleted session back")
+	}
 }

@@ -159,8 +159,18 @@ func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
 	}
 	if time.Duration(now.Unix()-d.LastSeen)*time.Second >= s.touch {
 		d.LastSeen = now.Unix()
-		if err := s.write(r.Context(), id, d); err != nil {
+		// Only if it still exists: a sign-out or revocation that deleted the
+		// session while this request was in flight must stay done.
+		v, ttl, err := s.encode(d)
+		if err != nil {
 			return "", nil, err
+		}
+		ok, err := s.kv.Replace(r.Context(), "session:"+id, v, ttl)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: refreshing session: %w", store.ErrUnavailable, err)
+		}
+		if !ok {
+			return "", nil, nil
 		}
 	}
 	return id, d, nil
@@ -263,13 +273,21 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	return nil
 }
 
-func (s *Store) write(ctx context.Context, id string, d *Data) error {
+// encode returns the stored form of d and how long to keep it: no longer
+// than both the idle timeout and the absolute lifetime allow.
+func (s *Store) encode(d *Data) ([]byte, time.Duration, error) {
 	v, err := d.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("encoding session: %w", err)
+		return nil, 0, fmt.Errorf("encoding session: %w", err)
 	}
-	// Keep it no longer than both limits allow.
-	ttl := min(s.cfg.Idle, time.Unix(d.Created, 0).Add(s.cfg.Lifetime).Sub(s.now()))
+	return v, min(s.cfg.Idle, time.Unix(d.Created, 0).Add(s.cfg.Lifetime).Sub(s.now())), nil
+}
+
+func (s *Store) write(ctx context.Context, id string, d *Data) error {
+	v, ttl, err := s.encode(d)
+	if err != nil {
+		return err
+	}
 	if ttl <= 0 {
 		return nil
 	}

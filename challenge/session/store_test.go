@@ -54,6 +54,16 @@ func (k *recordingKV) Set(ctx context.Context, key string, v []byte, ttl time.Du
 	return k.KV.Set(ctx, key, v, ttl)
 }
 
+// Replace counts as a write too: the touch of LastSeen goes through it.
+func (k *recordingKV) Replace(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error) {
+	if k.setErr != nil {
+		return false, k.setErr
+	}
+	k.sets.Add(1)
+	k.lastTTL.Store(int64(ttl))
+	return k.KV.Replace(ctx, key, v, ttl)
+}
+
 type fixture struct {
 	s     *Store
 	kv    *recordingKV

@@ -18,8 +18,13 @@ type KV interface {
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// Incr adds one to the counter at key and returns the new value. A new
-	// counter starts at 1 and expires after ttl; increments keep that expiry.
+	// counter starts at 1; every increment sets its expiry to ttl from now,
+	// so a counter lives as long as increments keep coming.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Replace stores value under key for ttl only if key exists now, and
+	// reports whether it did: a refresh that must not bring back a key
+	// deleted meanwhile (a session signed out during a request).
+	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// SetAdd adds member to the set at key and (re)sets the set's expiry to ttl.
 	SetAdd(ctx context.Context, key, member string, ttl time.Duration) error
 	// SetMembers returns the members of the set at key (none if missing).
@@ -115,13 +120,27 @@ func (s *MemoryKV) Incr(_ context.Context, key string, ttl time.Duration) (int64
 			return 0, fmt.Errorf("counter %q holds %q", key, e.v)
 		}
 	} else {
-		e = memEntry{exp: now.Add(ttl)}
+		e = memEntry{}
 	}
 	n++
 	e.v = strconv.AppendInt(nil, n, 10)
+	e.exp = now.Add(ttl)
 	s.m[key] = e
 	s.sweep(now)
 	return n, nil
+}
+
+// Replace implements KV.
+func (s *MemoryKV) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	now := s.now()
+	v := append([]byte(nil), value...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.live(key, now); !ok {
+		return false, nil
+	}
+	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
+	return true, nil
 }
 
 // SetAdd implements KV.

@@ -143,20 +143,42 @@ func testKV(t *testing.T, newKV func(t *testing.T) (KV, func(time.Duration))) {
 		wg.Wait()
 	})
 
-	t.Run("counters count and keep their first expiry", func(t *testing.T) {
+	t.Run("counters count and live while increments come", func(t *testing.T) {
 		kv, advance := newKV(t)
-		for want := int64(1); want <= 3; want++ {
+		for want := int64(1); want <= 4; want++ {
 			n, err := kv.Incr(ctx, "c", 10*time.Second)
 			if err != nil || n != want {
 				t.Fatalf("Incr = %d, %v; want %d", n, err, want)
 			}
-			advance(3 * time.Second)
+			// 8s apart: each increment renews the 10s expiry.
+			advance(8 * time.Second)
 		}
-		// 9s after the first increment: still there; the later increments
-		// did not push the expiry out.
-		advance(2 * time.Second)
+		advance(3 * time.Second) // 11s after the last increment
 		if n, err := kv.Incr(ctx, "c", 10*time.Second); err != nil || n != 1 {
-			t.Fatalf("Incr after the first expiry = %d, %v; want a new counter at 1", n, err)
+			t.Fatalf("Incr after the counter expired = %d, %v; want a new counter at 1", n, err)
+		}
+	})
+
+	t.Run("replace only refreshes a key that still exists", func(t *testing.T) {
+		kv, advance := newKV(t)
+		if ok, err := kv.Replace(ctx, "k", []byte("v"), time.Minute); err != nil || ok {
+			t.Fatalf("Replace of a missing key = %v, %v; want false", ok, err)
+		}
+		if _, err := kv.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("Replace created a missing key")
+		}
+		mustSet(t, kv, "k", "v1", 10*time.Second)
+		advance(8 * time.Second)
+		if ok, err := kv.Replace(ctx, "k", []byte("v2"), 10*time.Second); err != nil || !ok {
+			t.Fatalf("Replace of a live key = %v, %v", ok, err)
+		}
+		advance(8 * time.Second)
+		mustGetKV(t, kv, "k", "v2")
+		if err := kv.Delete(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := kv.Replace(ctx, "k", []byte("v3"), time.Minute); ok {
+			t.Fatal("Replace brought back a deleted key")
 		}
 	})
 

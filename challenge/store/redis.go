@@ -64,11 +64,11 @@ func (s *RedisKV) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// incrScript increments a counter and gives a new one its expiry, in one
-// step, so a crash between the two cannot leave a counter that never expires.
+// incrScript increments a counter and sets its expiry in one step, so a
+// crash between the two cannot leave a counter that never expires.
 var incrScript = redis.NewScript(`
 local n = redis.call("INCR", KEYS[1])
-if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+redis.call("PEXPIRE", KEYS[1], ARGV[1])
 return n`)
 
 // Incr implements KV.
@@ -78,6 +78,15 @@ func (s *RedisKV) Incr(ctx context.Context, key string, ttl time.Duration) (int6
 		return 0, fmt.Errorf("%w: redis INCR: %w", ErrUnavailable, err)
 	}
 	return n, nil
+}
+
+// Replace implements KV with SET XX.
+func (s *RedisKV) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetXX(ctx, s.prefix+key, value, ttl).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("%w: redis SET XX: %w", ErrUnavailable, err)
+	}
+	return ok, nil
 }
 
 // SetAdd implements KV.
