@@ -11,8 +11,18 @@ import (
 )
 
 // preCookie binds CSRF tokens before there is a session (the login form),
-// so that an anonymous visitor costs no server-side state.
+// so that an anonymous visitor costs no server-side state. Under TLS it has
+// the __Host- prefix, so a sibling subdomain cannot plant one.
 const preCookie = "caddy_mfa_pre"
+
+// preCookieName and preCookiePath are the pre-session cookie's name and path
+// for r (__Host- cookies must have Path=/).
+func (p *portal) preCookieName(r *http.Request) (string, string) {
+	if r.TLS != nil {
+		return "__Host-" + preCookie, "/"
+	}
+	return preCookie, p.app.prefix
+}
 
 // csrfToken returns the token forms must post back: an HMAC of the session
 // id, or of a random pre-session cookie (set here if missing) before sign-in.
@@ -22,8 +32,9 @@ func (p *portal) csrfToken(w http.ResponseWriter, r *http.Request, sess *session
 		raw := make([]byte, 18)
 		_, _ = rand.Read(raw)
 		v := base64.RawURLEncoding.EncodeToString(raw)
+		name, path := p.preCookieName(r)
 		http.SetCookie(w, &http.Cookie{
-			Name: preCookie, Value: v, Path: p.app.prefix,
+			Name: name, Value: v, Path: path,
 			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 		})
 		binding = "p:" + v
@@ -35,7 +46,8 @@ func (p *portal) csrfBinding(r *http.Request, sess *sessions.Session) (string, b
 	if sess != nil && sess.ID != "" && !sess.IsNew {
 		return "s:" + sess.ID, true
 	}
-	if c, err := r.Cookie(preCookie); err == nil && c.Value != "" {
+	name, _ := p.preCookieName(r)
+	if c, err := r.Cookie(name); err == nil && c.Value != "" {
 		return "p:" + c.Value, true
 	}
 	return "", false

@@ -124,7 +124,7 @@ func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusFound)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	ui.SecurityHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("401 Unauthorized: sign in at " + h.app.prefix + "login\n"))

@@ -2,7 +2,9 @@ package caddymodule
 
 import (
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -83,9 +85,22 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	q := &request{w: w, r: r, sess: sess, data: session.DataOf(sess)}
+	if q.data.User != "" && p.app.engine.Users.Lookup(q.data.User) == nil {
+		// Removed or disabled in the users file since signing in: the
+		// session is worth nothing, so start afresh (or the login page
+		// and the protected app would send the browser to each other).
+		if err := p.app.engine.Sessions.Rotate(r.Context(), sess); err != nil {
+			p.app.unavailable(w, r, err)
+			return nil
+		}
+		sess.IsNew = true
+		now := p.app.engine.Sessions.Now().Unix()
+		*q.data = session.Data{Created: now, LastSeen: now}
+	}
 
 	rt, ok := p.routes[rel]
 	if !ok {
+		ui.SecurityHeaders(w.Header())
 		return caddyhttp.Error(http.StatusNotFound, errors.New("no such portal page"))
 	}
 	var h func(*request) error
@@ -96,6 +111,7 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		h = rt.post
 	}
 	if h == nil {
+		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", allowed(rt.get != nil, rt.post != nil))
 		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	}
@@ -104,6 +120,7 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 			p.app.unavailable(w, r, err)
 			return nil
 		}
+		ui.SecurityHeaders(w.Header())
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
 	return nil
@@ -202,12 +219,43 @@ func (p *portal) event(r *http.Request, name, user string, fields ...zap.Field) 
 }
 
 // clientIP is the client address as Caddy determined it (honouring
-// trusted_proxies).
+// trusted_proxies), without a port.
 func clientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
 		return ip
 	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
 	return r.RemoteAddr
+}
+
+// ipKey is what per-address limits count under: the address itself for
+// IPv4, and its /64 for IPv6, since one client usually holds a whole /64.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// typedName is a user name as typed, for the log, only if such a user
+// exists: people type their password into the name field by mistake, and
+// a password must never reach the log.
+func (p *portal) typedName(name string) string {
+	if p.app.engine.Users.Lookup(name) != nil {
+		return name
+	}
+	return "(unknown user)"
 }
 
 // limitKey is the name rate limits and lockouts count under: the user name

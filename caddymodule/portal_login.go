@@ -32,18 +32,18 @@ func (p *portal) loginSubmit(q *request) error {
 	if !p.csrfOK(q.r, q.sess) {
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrCSRF
-		p.event(q.r, "csrf_rejected", username)
+		p.event(q.r, "csrf_rejected", p.typedName(username))
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
 	e, ctx := p.app.engine, q.r.Context()
 	key := limitKey(username)
-	v, err := e.Regulation.BeforePassword(ctx, key, clientIP(q.r))
+	v, err := e.Regulation.BeforePassword(ctx, key, ipKey(clientIP(q.r)))
 	if err != nil {
 		return err
 	}
 	if !v.Allowed && v.Reason == "ip" {
 		// Refused before the costly hash: says nothing about any user.
-		p.event(q.r, "sign_in_refused", username, zapReason("rate_limit_ip"))
+		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("rate_limit_ip"))
 		p.app.limited(q.w, q.r, v.RetryAfter)
 		return nil
 	}
@@ -51,16 +51,16 @@ func (p *portal) loginSubmit(q *request) error {
 	// limited, so the answer takes as long as any other.
 	u := e.Users.Authenticate(username, q.r.PostFormValue("password"))
 	if !v.Allowed {
-		p.event(q.r, "sign_in_refused", username, zapReason(v.Reason))
+		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason))
 		p.app.limited(q.w, q.r, v.RetryAfter)
 		return nil
 	}
 	if u == nil {
-		p.event(q.r, "sign_in_failed", username, zapReason("password"))
+		p.event(q.r, "sign_in_failed", p.typedName(username), zapReason("password"))
 		if locked, err := e.Regulation.PasswordFailed(ctx, key); err != nil {
 			return err
 		} else if locked {
-			p.lockoutEvent(q.r, username)
+			p.lockoutEvent(q.r, p.typedName(username))
 		}
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrBadCredentials

@@ -284,6 +284,8 @@ func TestAccountsSurviveRestartAndUsersFileReloads(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// Her browser gets the login form, not a redirect back to the app (a loop).
+	expectStatus(t, b.get("/.mfa/login?rd=%2F"), http.StatusOK)
 	// A broken users file is logged, and the users before stay in force.
 	if err := os.WriteFile(g.UsersFile, []byte("users: [broken"), 0o600); err != nil {
 		t.Fatal(err)

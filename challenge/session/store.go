@@ -36,11 +36,13 @@ type Config struct {
 // Store is a gorilla/sessions Store. Its cookie carries a random 256-bit id
 // signed with HMAC-SHA256; the session data never leaves the server.
 type Store struct {
-	cfg    Config
-	kv     store.KV
-	codecs []securecookie.Codec
-	now    func() time.Time
-	touch  time.Duration
+	cfg Config
+	// tlsName is the cookie name under TLS, made once.
+	tlsName string
+	kv      store.KV
+	codecs  []securecookie.Codec
+	now     func() time.Time
+	touch   time.Duration
 }
 
 // Interface guard.
@@ -57,7 +59,10 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 	if cfg.CookieName == "" {
 		cfg.CookieName = "caddy_mfa"
 	}
-	s := &Store{cfg: cfg, kv: kv, now: time.Now}
+	s := &Store{cfg: cfg, kv: kv, now: time.Now, tlsName: cfg.CookieName}
+	if cfg.Domain == "" {
+		s.tlsName = "__Host-" + cfg.CookieName
+	}
 	for _, k := range cfg.HashKeys {
 		c := securecookie.New(k, nil)
 		c.SetSerializer(securecookie.NopEncoder{})
@@ -78,8 +83,8 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // CookieName is the cookie name used for r.
 func (s *Store) CookieName(r *http.Request) string {
-	if r.TLS != nil && s.cfg.Domain == "" {
-		return "__Host-" + s.cfg.CookieName
+	if r.TLS != nil {
+		return s.tlsName
 	}
 	return s.cfg.CookieName
 }

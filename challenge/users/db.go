@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"sync/atomic"
 	"time"
 )
@@ -21,16 +22,27 @@ type DB struct {
 
 type hashBox struct{ h Hash }
 
-// pickTimingHash takes the hash of the first user in name order.
+// pickTimingHash takes a hash of the most common kind in the file (the
+// first user's of that kind, in name order), so that an unknown name costs
+// what most real users cost even when the file mixes bcrypt and argon2id
+// or several argon2id settings.
 func pickTimingHash(m map[string]*User) *hashBox {
-	var first string
-	for name := range m {
-		if first == "" || name < first {
-			first = name
+	names := make([]string, 0, len(m))
+	count := map[string]int{}
+	for name, u := range m {
+		names = append(names, name)
+		count[u.hash.Kind()]++
+	}
+	sort.Strings(names)
+	var best *User
+	for _, name := range names {
+		u := m[name]
+		if best == nil || count[u.hash.Kind()] > count[best.hash.Kind()] {
+			best = u
 		}
 	}
-	if first != "" {
-		return &hashBox{m[first].hash}
+	if best != nil {
+		return &hashBox{best.hash}
 	}
 	// An empty file: any argon2id hash at the default cost.
 	h, _ := ParseHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$" +

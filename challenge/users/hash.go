@@ -46,6 +46,9 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 type Hash interface {
 	// Matches reports whether password hashes to this hash, in constant time.
 	Matches(password string) bool
+	// Kind names the algorithm and cost ("bcrypt/10", "argon2id/19456/2/1/32"):
+	// hashes of one kind take the same time to check.
+	Kind() string
 }
 
 // ParseHash parses an argon2id (PHC format) or bcrypt ($2a$, $2b$, $2y$) hash.
@@ -68,6 +71,12 @@ func ParseHash(s string) (Hash, error) {
 }
 
 type bcryptHash string
+
+// Kind implements Hash.
+func (h bcryptHash) Kind() string {
+	cost, _ := bcrypt.Cost([]byte(h))
+	return fmt.Sprintf("bcrypt/%d", cost)
+}
 
 // Matches implements Hash.
 func (h bcryptHash) Matches(password string) bool {
@@ -113,6 +122,11 @@ func parseArgon2id(s string) (*argon2idHash, error) {
 	}
 	h.p.KeyLen = uint32(len(h.key))
 	return h, nil
+}
+
+// Kind implements Hash.
+func (h *argon2idHash) Kind() string {
+	return fmt.Sprintf("argon2id/%d/%d/%d/%d", h.p.Memory, h.p.Time, h.p.Threads, h.p.KeyLen)
 }
 
 // Matches implements Hash.
