@@ -96,6 +96,10 @@ type SessionConfig struct {
 	// CookieDomain shares the session with subdomains (single sign-on
 	// across sites). Default: none, the cookie stays on one host.
 	CookieDomain string `json:"cookie_domain,omitempty"`
+	// SecureCookies marks cookies Secure (and gives them the __Host-
+	// prefix) even on plain-HTTP requests: set it when Caddy sits behind a
+	// load balancer that terminates TLS. Default: only under TLS.
+	SecureCookies bool `json:"secure_cookies,omitempty"`
 }
 
 // TOTPConfig configures authenticator-app codes. Change these only if every
@@ -165,11 +169,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	sessions, err := session.NewStore(session.Config{
-		CookieName: a.Session.CookieName,
-		Domain:     repl.ReplaceKnown(a.Session.CookieDomain, ""),
-		Idle:       durationOr(a.Session.IdleTimeout, 30*time.Minute),
-		Lifetime:   durationOr(a.Session.Lifetime, 12*time.Hour),
-		HashKeys:   [][]byte{keys.CookieHashKey()},
+		CookieName:   a.Session.CookieName,
+		Domain:       repl.ReplaceKnown(a.Session.CookieDomain, ""),
+		Idle:         durationOr(a.Session.IdleTimeout, 30*time.Minute),
+		Lifetime:     durationOr(a.Session.Lifetime, 12*time.Hour),
+		HashKeys:     [][]byte{keys.CookieHashKey()},
+		AlwaysSecure: a.Session.SecureCookies,
 	}, kv)
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)

@@ -45,6 +45,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				lifetime      <duration>   # default 12h
 //				cookie_name   <name>       # default caddy_mfa
 //				cookie_domain <domain>     # share sign-in with subdomains
+//				secure_cookies             # behind a TLS-terminating proxy
 //			}
 //			totp {
 //				algorithm SHA1|SHA256|SHA512  # default SHA1
@@ -136,6 +137,11 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = oneArg(d, &s.CookieName)
 		case "cookie_domain":
 			err = oneArg(d, &s.CookieDomain)
+		case "secure_cookies":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			s.SecureCookies = true
 		default:
 			return d.Errf("unknown session option %q", d.Val())
 		}

@@ -198,3 +198,16 @@ func TestCaddyfileAdapterRedisAndLimits(t *testing.T) {
 		t.Errorf("limits = %+v, want %+v", cfg.Apps.MFA.Limits, want)
 	}
 }
+
+func TestSecureCookiesOption(t *testing.T) {
+	var a App
+	if err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser("mfa {\n\tsession {\n\t\tsecure_cookies\n\t}\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Session.SecureCookies {
+		t.Fatal("secure_cookies not set")
+	}
+	expectGlobalErrors(t, []globalErrorCase{
+		{"secure_cookies with an argument", "mfa {\n\tsession {\n\t\tsecure_cookies yes\n\t}\n}", []string{"wrong argument count"}},
+	})
+}

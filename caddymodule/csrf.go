@@ -18,7 +18,7 @@ const preCookie = "caddy_mfa_pre"
 // preCookieName and preCookiePath are the pre-session cookie's name and path
 // for r (__Host- cookies must have Path=/).
 func (p *portal) preCookieName(r *http.Request) (string, string) {
-	if r.TLS != nil {
+	if p.app.engine.Sessions.Secure(r) {
 		return "__Host-" + preCookie, "/"
 	}
 	return preCookie, p.app.prefix
@@ -35,7 +35,7 @@ func (p *portal) csrfToken(w http.ResponseWriter, r *http.Request, sess *session
 		name, path := p.preCookieName(r)
 		http.SetCookie(w, &http.Cookie{
 			Name: name, Value: v, Path: path,
-			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+			HttpOnly: true, Secure: p.app.engine.Sessions.Secure(r), SameSite: http.SameSiteLaxMode,
 		})
 		binding = "p:" + v
 	}

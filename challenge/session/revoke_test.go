@@ -105,3 +105,16 @@ func TestTouchDoesNotReviveADeletedSession(t *testing.T) {
 		t.Fatal("the refresh of LastSeen brought the deleted session back")
 	}
 }
+
+// Behind a proxy that terminates TLS the gateway sees plain HTTP; with
+// AlwaysSecure its cookies are still Secure and __Host- prefixed.
+func TestAlwaysSecure(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.AlwaysSecure = true })
+	c := f.signIn(t, false)
+	if !c.Secure || c.Name != "__Host-mfa_test" {
+		t.Fatalf("cookie %s Secure=%v on a plain request with AlwaysSecure", c.Name, c.Secure)
+	}
+	if d := f.lookup(t, c, false); d == nil {
+		t.Fatal("the secure cookie is not read back")
+	}
+}

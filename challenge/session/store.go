@@ -31,6 +31,9 @@ type Config struct {
 	Lifetime time.Duration
 	// HashKeys sign the cookie; the first signs, all verify (rotation).
 	HashKeys [][]byte
+	// AlwaysSecure treats every request as HTTPS (Secure cookies, __Host-
+	// prefix), for gateways behind a proxy that terminates TLS.
+	AlwaysSecure bool
 }
 
 // Store is a gorilla/sessions Store. Its cookie carries a random 256-bit id
@@ -83,18 +86,22 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // CookieName is the cookie name used for r.
 func (s *Store) CookieName(r *http.Request) string {
-	if r.TLS != nil {
+	if s.Secure(r) {
 		return s.tlsName
 	}
 	return s.cfg.CookieName
 }
+
+// Secure reports whether cookies for r are Secure: under TLS, or always
+// when the gateway sits behind a TLS-terminating proxy.
+func (s *Store) Secure(r *http.Request) bool { return r.TLS != nil || s.cfg.AlwaysSecure }
 
 func (s *Store) options(r *http.Request) *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
 		Domain:   s.cfg.Domain,
 		MaxAge:   int(s.cfg.Lifetime / time.Second),
-		Secure:   r.TLS != nil,
+		Secure:   s.Secure(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
