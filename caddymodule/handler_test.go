@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,12 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
@@ -233,5 +236,41 @@ func TestSessionCookieNotForwarded(t *testing.T) {
 	}
 	if got == nil || got.Get("Cookie") != "app=1" {
 		t.Fatalf("upstream Cookie header %q, want only the app's cookie", got.Get("Cookie"))
+	}
+}
+
+// downKV is a store that cannot be reached.
+type downKV struct{ store.KV }
+
+func (downKV) Get(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+}
+
+// Fail closed: when the session store cannot be read, a signed-in cookie
+// gets a 503, never the app and never a redirect to sign in again.
+func TestHandlerFailsClosedWhenTheStoreIsDown(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	c := signedInCookie(t, h, "alice")
+	down, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: time.Hour,
+		HashKeys: [][]byte{h.app.engine.Keys.CookieHashKey()}}, downKV{store.NewMemoryKV()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app.engine.Sessions = down
+	for _, accept := range []string{"text/html", "application/json"} {
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.Header.Set("Accept", accept)
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+			t.Fatal("request passed on while the store is down")
+			return nil
+		})
+		if err := h.ServeHTTP(rec, req, next); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
+			t.Fatalf("Accept %s: status %d, Location %q; want 503 and no redirect", accept, rec.Code, rec.Header().Get("Location"))
+		}
 	}
 }
