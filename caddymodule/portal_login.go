@@ -14,6 +14,16 @@ func (p *portal) loginPage(q *request) error {
 	case session.TwoFactor:
 		return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
 	case session.OneFactor:
+		// Sent here from another page of the app: remember that one as the
+		// place to go back to once the second factor is given.
+		if rd := q.r.URL.Query().Get("rd"); rd != "" {
+			if ret := p.returnPath(rd); ret != q.data.Return {
+				q.data.Return = ret
+				if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
+					return err
+				}
+			}
+		}
 		next, err := p.nextStep(q)
 		if err != nil {
 			return err

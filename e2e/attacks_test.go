@@ -195,9 +195,13 @@ func TestSessionIDChangesAtEachLevel(t *testing.T) {
 	if oneFactor == "" {
 		t.Fatal("no session after password")
 	}
+	// Opening another page of the app before the code makes that page the
+	// one to return to.
+	expectRedirect(t, b.get("/reports/7"), "/.mfa/login?rd=%2Freports%2F7")
+	expectRedirect(t, b.get("/.mfa/login?rd=%2Freports%2F7"), "/.mfa/challenge")
 	ch := b.get("/.mfa/challenge")
 	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"totp"},
-		"code": {code(t, e.Secret, time.Now().Add(30*time.Second))}}), "/")
+		"code": {code(t, e.Secret, time.Now().Add(30*time.Second))}}), "/reports/7")
 	twoFactor := b.sessionCookie()
 	if twoFactor == oneFactor || twoFactor == "" {
 		t.Fatal("session id not changed by the second factor")

@@ -55,6 +55,9 @@ func TestFirstAndSecondSignIn(t *testing.T) {
 	if v := h.Values("Remote_user"); len(v) != 0 {
 		t.Errorf("client-sent Remote_User reached the upstream: %q", v)
 	}
+	if strings.Contains(h.Get("Cookie"), "caddy_mfa=") {
+		t.Errorf("the gateway's session cookie reached the upstream: %q", h.Get("Cookie"))
+	}
 
 	// Sign out, then the app is closed again.
 	page := b.get("/.mfa/challenge") // any portal page renders a sign-out form
