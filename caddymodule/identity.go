@@ -7,9 +7,6 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
-// identityHeaders are the headers the upstream trusts to name the user.
-var identityHeaders = [...]string{"Remote-User", "Remote-Groups", "Remote-Name", "Remote-Email"}
-
 // stripIdentityHeaders removes every client-sent copy of the identity
 // headers, in any case and also with underscores (Remote_User), which some
 // back ends (CGI, PHP, nginx with underscores_in_headers) read as the same.
