@@ -46,8 +46,8 @@ func TestJSONConfig(t *testing.T) {
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.start()
 	t.Cleanup(g.stop)
+	g.start()
 
 	b := g.newBrowser()
 	expectRedirect(t, b.get("/x"), "/.mfa/login?rd=%2Fx")

@@ -147,8 +147,9 @@ http://127.0.0.1:%d {
 	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.start()
+	// Registered first, so that a Caddy that fails to start is still stopped.
 	t.Cleanup(g.stop)
+	g.start()
 	return g
 }
 
