@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -179,14 +178,7 @@ func TestCaddyfileAdapterRedisAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Adapt: %v", err)
 	}
-	var cfg struct {
-		Apps struct {
-			MFA *App `json:"mfa"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := adaptedApps(t, out)
 	if cfg.Apps.MFA == nil || cfg.Apps.MFA.Redis == nil {
 		t.Fatalf("no mfa redis config in %s", out)
 	}

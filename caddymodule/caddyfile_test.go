@@ -394,20 +394,30 @@ func adapt(t *testing.T, text string) ([]byte, error) {
 	return out, err
 }
 
+// adaptedConfig is the part of an adapted config the tests read.
+type adaptedConfig struct {
+	Apps struct {
+		MFA *App `json:"mfa"`
+	} `json:"apps"`
+}
+
+// adaptedApps decodes the apps of an adapted config.
+func adaptedApps(t *testing.T, out []byte) adaptedConfig {
+	t.Helper()
+	var cfg adaptedConfig
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("adapted config is not JSON: %v\n%s", err, out)
+	}
+	return cfg
+}
+
 func TestCaddyfileAdapter(t *testing.T) {
 	out, err := adapt(t, adapterCaddyfile)
 	if err != nil {
 		t.Fatalf("Adapt: %v", err)
 	}
 
-	var cfg struct {
-		Apps struct {
-			MFA *App `json:"mfa"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatalf("adapted config is not JSON: %v\n%s", err, out)
-	}
+	cfg := adaptedApps(t, out)
 	if cfg.Apps.MFA == nil {
 		t.Fatalf("no apps.mfa in %s", out)
 	}

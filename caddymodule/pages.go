@@ -30,12 +30,6 @@ func (a *App) renderMessage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 }
 
-// renderMessageErr is renderMessage for handlers that return an error.
-func (a *App) renderMessageErr(w http.ResponseWriter, r *http.Request, status int, title, msg string) error {
-	a.renderMessage(w, r, status, title, msg)
-	return nil
-}
-
 // limited answers an attempt that a rate limit or lockout refused: 429,
 // Retry-After, and a page that says when to try again (and nothing about
 // whether the password or code was right).

@@ -70,21 +70,22 @@ func (p *portal) pendingTOTP(q *request) (totp.Enrolment, bool, error) {
 	return en, true, nil
 }
 
-func (p *portal) totpEnabled(q *request) bool {
-	if p.app.engine.MethodEnabled(challenge.MethodTOTP) {
-		return true
+// mayEnrolTOTP is mayEnrol for the authenticator app, which the operator
+// may have disabled (then the choice of methods is shown instead).
+func (p *portal) mayEnrolTOTP(q *request) (bool, error) {
+	if ok, err := p.mayEnrol(q); !ok {
+		return false, err
 	}
-	_ = p.redirect(q, p.app.prefix+"setup")
-	return false
+	if !p.app.engine.MethodEnabled(challenge.MethodTOTP) {
+		return false, p.redirect(q, p.app.prefix+"setup")
+	}
+	return true, nil
 }
 
 // totpPage shows the QR code, link and key of a new seed.
 func (p *portal) totpPage(q *request) error {
-	if ok, err := p.mayEnrol(q); !ok {
+	if ok, err := p.mayEnrolTOTP(q); !ok {
 		return err
-	}
-	if !p.totpEnabled(q) {
-		return nil
 	}
 	en, _, err := p.pendingTOTP(q)
 	if err != nil {
@@ -103,12 +104,14 @@ func (p *portal) renderTOTP(q *request, status int, en totp.Enrolment, errID str
 
 // totpQR serves the QR code of the pending seed as a PNG.
 func (p *portal) totpQR(q *request) error {
-	if q.data.Level < session.OneFactor || q.data.PendingTOTP == nil {
-		return p.app.renderMessageErr(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+	var en totp.Enrolment
+	err := errors.New("no enrolment under way")
+	if q.data.Level >= session.OneFactor && q.data.PendingTOTP != nil {
+		en, err = p.app.engine.PendingTOTP(q.data.User, q.data.PendingTOTP)
 	}
-	en, err := p.app.engine.PendingTOTP(q.data.User, q.data.PendingTOTP)
 	if err != nil {
-		return p.app.renderMessageErr(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+		p.app.renderMessage(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+		return nil
 	}
 	key, err := otp.NewKeyFromURL(en.URL)
 	if err != nil {
@@ -131,11 +134,8 @@ func (p *portal) totpQR(q *request) error {
 // totpSubmit confirms the new app with its first code, then shows the
 // recovery codes once.
 func (p *portal) totpSubmit(q *request) error {
-	if ok, err := p.mayEnrol(q); !ok {
+	if ok, err := p.mayEnrolTOTP(q); !ok {
 		return err
-	}
-	if !p.totpEnabled(q) {
-		return nil
 	}
 	en, fresh, err := p.pendingTOTP(q)
 	if err != nil {

@@ -145,28 +145,14 @@ func TestRedisConfigOptions(t *testing.T) {
 			name: "default timeout and retries",
 			cfg:  RedisConfig{Addresses: []string{"127.0.0.1:6379"}},
 			check: func(t *testing.T, o *redis.UniversalOptions) {
-				for name, d := range map[string]time.Duration{"DialTimeout": o.DialTimeout, "ReadTimeout": o.ReadTimeout, "WriteTimeout": o.WriteTimeout} {
-					if d != 2*time.Second {
-						t.Errorf("%s = %v, want 2s", name, d)
-					}
-				}
-				if o.MaxRetries != 1 {
-					t.Errorf("MaxRetries = %d, want 1", o.MaxRetries)
-				}
+				expectTimeouts(t, o, 2*time.Second)
 			},
 		},
 		{
 			name: "explicit timeout",
 			cfg:  RedisConfig{URL: "redis://127.0.0.1:6379", Timeout: caddy.Duration(250 * time.Millisecond)},
 			check: func(t *testing.T, o *redis.UniversalOptions) {
-				for name, d := range map[string]time.Duration{"DialTimeout": o.DialTimeout, "ReadTimeout": o.ReadTimeout, "WriteTimeout": o.WriteTimeout} {
-					if d != 250*time.Millisecond {
-						t.Errorf("%s = %v, want 250ms", name, d)
-					}
-				}
-				if o.MaxRetries != 1 {
-					t.Errorf("MaxRetries = %d, want 1", o.MaxRetries)
-				}
+				expectTimeouts(t, o, 250*time.Millisecond)
 			},
 		},
 	}
@@ -329,5 +315,18 @@ func TestAppProvisionRedisBadConfig(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "master_name") {
 		t.Errorf("error %q does not name master_name", err)
+	}
+}
+
+// expectTimeouts checks that every Redis call is bounded by d, with one retry.
+func expectTimeouts(t *testing.T, o *redis.UniversalOptions, d time.Duration) {
+	t.Helper()
+	for name, got := range map[string]time.Duration{"DialTimeout": o.DialTimeout, "ReadTimeout": o.ReadTimeout, "WriteTimeout": o.WriteTimeout} {
+		if got != d {
+			t.Errorf("%s = %v, want %v", name, got, d)
+		}
+	}
+	if o.MaxRetries != 1 || o.DialerRetries != 1 {
+		t.Errorf("MaxRetries = %d, DialerRetries = %d; want 1 and 1", o.MaxRetries, o.DialerRetries)
 	}
 }
