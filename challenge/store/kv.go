@@ -25,6 +25,13 @@ type KV interface {
 	// reports whether it did: a refresh that must not bring back a key
 	// deleted meanwhile (a session signed out during a request).
 	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Take returns the value of key and deletes it in one step, so that of
+	// two callers racing for a single-use value only one gets it; ErrNotFound
+	// if it is missing or expired.
+	Take(ctx context.Context, key string) ([]byte, error)
+	// Create stores value under key for ttl only if key does not exist now,
+	// and reports whether it did: a once-only guard.
+	Create(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// SetAdd adds member to the set at key and (re)sets the set's expiry to ttl.
 	SetAdd(ctx context.Context, key, member string, ttl time.Duration) error
 	// SetMembers returns the members of the set at key (none if missing).
@@ -140,6 +147,33 @@ func (s *MemoryKV) Replace(_ context.Context, key string, value []byte, ttl time
 		return false, nil
 	}
 	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
+	return true, nil
+}
+
+// Take implements KV.
+func (s *MemoryKV) Take(_ context.Context, key string) ([]byte, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, now)
+	if !ok || e.set != nil {
+		return nil, ErrNotFound
+	}
+	delete(s.m, key)
+	return e.v, nil
+}
+
+// Create implements KV.
+func (s *MemoryKV) Create(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	now := s.now()
+	v := append([]byte(nil), value...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.live(key, now); ok {
+		return false, nil
+	}
+	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
+	s.sweep(now)
 	return true, nil
 }
 

@@ -182,6 +182,60 @@ func testKV(t *testing.T, newKV func(t *testing.T) (KV, func(time.Duration))) {
 		}
 	})
 
+	t.Run("take hands a value to exactly one of many racing callers", func(t *testing.T) {
+		kv, advance := newKV(t)
+		if _, err := kv.Take(ctx, "k"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Take of a missing key = %v; want ErrNotFound", err)
+		}
+		mustSet(t, kv, "k", "once", time.Minute)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var got []string
+		for range 8 {
+			wg.Go(func() {
+				v, err := kv.Take(ctx, "k")
+				if errors.Is(err, ErrNotFound) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got = append(got, string(v))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(got) != 1 || got[0] != "once" {
+			t.Fatalf("racing Takes got %q; want exactly one \"once\"", got)
+		}
+		if _, err := kv.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("a taken key is still there")
+		}
+		mustSet(t, kv, "e", "v", 10*time.Second)
+		advance(11 * time.Second)
+		if _, err := kv.Take(ctx, "e"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Take of an expired key = %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("create sets a key only once until it expires", func(t *testing.T) {
+		kv, advance := newKV(t)
+		if ok, err := kv.Create(ctx, "g", []byte("first"), 10*time.Second); err != nil || !ok {
+			t.Fatalf("first Create = %v, %v; want true", ok, err)
+		}
+		if ok, err := kv.Create(ctx, "g", []byte("second"), 10*time.Second); err != nil || ok {
+			t.Fatalf("second Create = %v, %v; want false", ok, err)
+		}
+		mustGetKV(t, kv, "g", "first")
+		advance(11 * time.Second)
+		if ok, err := kv.Create(ctx, "g", []byte("third"), 10*time.Second); err != nil || !ok {
+			t.Fatalf("Create after expiry = %v, %v; want true", ok, err)
+		}
+		mustGetKV(t, kv, "g", "third")
+	})
+
 	t.Run("concurrent increments are not lost", func(t *testing.T) {
 		kv, _ := newKV(t)
 		var wg sync.WaitGroup

@@ -89,6 +89,27 @@ func (s *RedisKV) Replace(ctx context.Context, key string, value []byte, ttl tim
 	return ok, nil
 }
 
+// Take implements KV with GETDEL (Redis 6.2 and later).
+func (s *RedisKV) Take(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.rdb.GetDel(ctx, s.prefix+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: redis GETDEL: %w", ErrUnavailable, err)
+	}
+	return v, nil
+}
+
+// Create implements KV with SET NX.
+func (s *RedisKV) Create(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.prefix+key, value, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("%w: redis SET NX: %w", ErrUnavailable, err)
+	}
+	return ok, nil
+}
+
 // SetAdd implements KV.
 func (s *RedisKV) SetAdd(ctx context.Context, key, member string, ttl time.Duration) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
