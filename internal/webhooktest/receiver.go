@@ -1,0 +1,121 @@
+// Package webhooktest is an SMS gateway for end-to-end tests of the
+// webhook provider: a real HTTP server on 127.0.0.1 that checks every
+// request with webhook.Verify and the documented JSON body, and records the
+// texts it accepted. A request that breaks the format fails the test
+// (t.Errorf) and is answered 401 (signature) or 400 (anything else).
+package webhooktest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// MaxSkew is how far a request's timestamp may be from the receiver's
+// clock.
+const MaxSkew = 5 * time.Minute
+
+// Text is a text message the receiver accepted.
+type Text struct {
+	// To is the recipient, in E.164.
+	To string
+	// Text is the message.
+	Text string
+	// SentAt is the request's sent_at.
+	SentAt time.Time
+}
+
+// Receiver is a fake SMS gateway. Its methods are safe for concurrent use.
+type Receiver struct {
+	tb      testing.TB
+	secret  []byte
+	srv     *httptest.Server
+	closing chan struct{}
+
+	mu       sync.Mutex
+	texts    []Text
+	taken    []bool // parallel to texts: returned by WaitText
+	rejected []string
+	fail     int
+	hang     time.Duration
+}
+
+// New starts a receiver checking signatures with secret; it closes when t
+// ends.
+func New(t testing.TB, secret []byte) *Receiver {
+	t.Helper()
+	r := &Receiver{
+		tb:      t,
+		secret:  append([]byte(nil), secret...),
+		closing: make(chan struct{}),
+	}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(func() {
+		close(r.closing) // ends HangNext waits, which Close would wait for
+		r.srv.Close()
+	})
+	return r
+}
+
+// URL is the address to configure as the webhook URL.
+func (r *Receiver) URL() string { return r.srv.URL + "/sms" }
+
+// Texts returns the texts accepted so far, oldest first.
+func (r *Receiver) Texts() []Text {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.texts)
+}
+
+// Rejected describes each request refused for breaking the format, oldest
+// first.
+func (r *Receiver) Rejected() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.rejected)
+}
+
+// FailNext makes the next request, once checked, be answered with status
+// and not recorded.
+func (r *Receiver) FailNext(status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = status
+}
+
+// HangNext makes the next request wait d before it is handled; the wait
+// ends early, without an answer, if the client gives up or the receiver
+// closes.
+func (r *Receiver) HangNext(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hang = d
+}
+
+// WaitText waits up to timeout for a text to to that no earlier WaitText
+// returned, and returns the oldest such; each text is returned once. It
+// fails the test (t.Fatalf, so call it from the test's goroutine) on
+// timeout.
+func (r *Receiver) WaitText(t testing.TB, to string, timeout time.Duration) Text {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r.mu.Lock()
+		for i, text := range r.texts {
+			if text.To == to && !r.taken[i] {
+				r.taken[i] = true
+				r.mu.Unlock()
+				return text
+			}
+		}
+		seen := len(r.texts)
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooktest: no new text to %s within %v (%d texts in all)", to, timeout, seen)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
