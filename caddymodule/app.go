@@ -17,6 +17,8 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -55,9 +57,32 @@ type App struct {
 	// portal (sign-in, enrolment, sign-out). Default: "/.mfa/".
 	PortalPrefix string `json:"portal_prefix,omitempty"`
 
-	// Methods are the second-factor methods users may register. Default:
-	// every method this build has ("totp").
+	// Methods are the second-factor methods users may register and sign in
+	// with: "totp" (authenticator app), "sms" (text message), "voice"
+	// (phone call). Default: totp, and sms and voice where a provider is
+	// configured.
 	Methods []string `json:"methods,omitempty"`
+
+	// SMS is the provider of text messages. Default: none (no texts).
+	SMS *PhoneProvider `json:"sms,omitempty"`
+
+	// Voice is the provider of phone calls. Default: none (no calls).
+	Voice *PhoneProvider `json:"voice,omitempty"`
+
+	// SMSCountries are the country calling codes texts and calls may go to,
+	// such as ["+1", "+81"]; numbers elsewhere cannot be registered.
+	// Default: every country (the send limits still apply).
+	SMSCountries []string `json:"sms_countries,omitempty"`
+
+	// PublicURL is the scheme and host at which outside services (a phone
+	// provider's callbacks) reach the portal, such as
+	// https://login.example.com. Default: those of the request that placed
+	// the call; set it when Caddy sits behind a proxy that changes them.
+	PublicURL string `json:"public_url,omitempty"`
+
+	// Development allows the `log` phone provider, which writes codes to
+	// the log instead of sending them. Never set it in production.
+	Development bool `json:"development,omitempty"`
 
 	// Session configures sign-in sessions.
 	Session SessionConfig `json:"session,omitempty"`
@@ -78,6 +103,8 @@ type App struct {
 	logger   *zap.Logger
 	prefix   string
 	org      string
+	public   string
+	twilio   *twilio.Client
 	pooled   []string
 	cancel   context.CancelFunc
 }
@@ -126,6 +153,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets up the stores, keys and templates.
 func (a *App) Provision(ctx caddy.Context) error {
+	var err error
 	a.logger = ctx.Logger()
 	repl := caddy.NewReplacer()
 	usersFile := repl.ReplaceKnown(a.UsersFile, "")
@@ -147,9 +175,27 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if !strings.HasSuffix(a.prefix, "/") {
 		a.prefix += "/"
 	}
+	if a.public, err = a.checkPublicURL(repl.ReplaceKnown(a.PublicURL, "")); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	providers, err := a.phoneProviders(repl)
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	a.twilio = providers.twilio
+	countries, err := phone.ParseCountries(a.SMSCountries)
+	if err != nil {
+		return fmt.Errorf("mfa: sms_countries: %w", err)
+	}
 	methods := a.Methods
 	if len(methods) == 0 {
-		methods = challenge.KnownMethods
+		methods = []string{challenge.MethodTOTP}
+		if providers.text != nil {
+			methods = append(methods, challenge.MethodSMS)
+		}
+		if providers.voice != nil {
+			methods = append(methods, challenge.MethodVoice)
+		}
 	}
 
 	db, err := users.Open(usersFile)
@@ -188,7 +234,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.engine = &challenge.Engine{
 		Users: db, Accounts: accounts, Sessions: sessions, Keys: keys,
 		TOTP: tc, Methods: methods, Now: time.Now,
-		Regulation: challenge.NewRegulation(limits, limiter, kv),
+		Regulation: challenge.NewRegulation(limits, limiter, kv), KV: kv,
+		Phone: challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
 	}
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
@@ -257,6 +304,11 @@ func (a *App) Validate() error {
 	for _, m := range a.engine.Methods {
 		if !isKnownMethod(m) {
 			return fmt.Errorf("mfa: unknown method %q; known methods: %s", m, strings.Join(challenge.KnownMethods, ", "))
+		}
+	}
+	for _, m := range []string{challenge.MethodSMS, challenge.MethodVoice} {
+		if a.engine.MethodEnabled(m) && !a.engine.PhoneMethodReady(m) {
+			return fmt.Errorf("mfa: method %s needs a provider: add `%s twilio { ... }`%s to the global mfa block", m, m, map[string]string{challenge.MethodSMS: ", `sms webhook URL { secret ... }`"}[m])
 		}
 	}
 	if err := a.engine.TOTP.Validate(); err != nil {

@@ -39,7 +39,20 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
 //			portal_prefix <path, default /.mfa/>
-//			methods       <method...>      # default: totp
+//			methods       <method...>      # totp sms voice; default: those configured
+//			sms   twilio {
+//				account_sid <AC...>            # e.g. {env.TWILIO_SID}
+//				auth_token  <token>            # e.g. {env.TWILIO_TOKEN}
+//				from        <+E.164 or MG...>
+//				api_url     <url>              # default https://api.twilio.com
+//			}
+//			sms   webhook <url> { secret <16+ bytes> }
+//			sms   log                          # development only
+//			voice twilio { ... }               # as for sms; from is a number
+//			voice log                          # development only
+//			sms_countries <+code...>           # default: every country
+//			public_url    <https://host>       # where providers call back
+//			development                        # allows the log providers
 //			session {
 //				idle_timeout  <duration>   # default 30m
 //				lifetime      <duration>   # default 12h
@@ -74,6 +87,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				find_time         <duration>      # ... within 2m ...
 //				ban_time          <duration>      # ... lock for 5m
 //				max_code_failures <n>             # default 10 in a row
+//				send_per_user     <n>/<duration>  # texts and calls; default 5/1h
+//				send_per_number   <n>/<duration>  # default 5/1h
+//				send_per_ip       <n>/<duration>  # default 20/1h
+//				send_daily        <n>             # whole gateway; default 1000
+//				resend_after      <duration>      # default 30s
 //			}
 //		}
 //	}
@@ -112,6 +130,30 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.Redis.unmarshal(d)
 		case "limits":
 			err = a.Limits.unmarshal(d)
+		case "sms":
+			if a.SMS != nil {
+				return d.Err("sms may be given only once")
+			}
+			a.SMS = new(PhoneProvider)
+			err = a.SMS.unmarshal(d)
+		case "voice":
+			if a.Voice != nil {
+				return d.Err("voice may be given only once")
+			}
+			a.Voice = new(PhoneProvider)
+			err = a.Voice.unmarshal(d)
+		case "sms_countries":
+			a.SMSCountries = append(a.SMSCountries, d.RemainingArgs()...)
+			if len(a.SMSCountries) == 0 {
+				return d.Err("sms_countries needs at least one country calling code, e.g. +1 +81")
+			}
+		case "public_url":
+			err = oneArg(d, &a.PublicURL)
+		case "development":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			a.Development = true
 		default:
 			return d.Errf("unknown mfa option %q", d.Val())
 		}
@@ -257,6 +299,16 @@ func (l *LimitsConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &l.BanTime)
 		case "max_code_failures":
 			err = intArg(d, &l.MaxCodeFailures)
+		case "send_per_user":
+			err = rateArg(d, &l.SendPerUser)
+		case "send_per_number":
+			err = rateArg(d, &l.SendPerNumber)
+		case "send_per_ip":
+			err = rateArg(d, &l.SendPerIP)
+		case "send_daily":
+			err = intArg(d, &l.SendDaily)
+		case "resend_after":
+			err = durationArg(d, &l.ResendAfter)
 		default:
 			return d.Errf("unknown limits option %q", name)
 		}

@@ -787,7 +787,9 @@ func TestAppValidateErrors(t *testing.T) {
 		app  App
 		want string
 	}{
-		{"unknown method", App{Methods: []string{"totp", "sms"}}, `unknown method "sms"`},
+		{"unknown method", App{Methods: []string{"totp", "push"}}, `unknown method "push"`},
+		{"sms without a provider", App{Methods: []string{"totp", "sms"}}, "method sms needs a provider"},
+		{"voice without a provider", App{Methods: []string{"voice"}}, "method voice needs a provider"},
 		{"totp digits 7", App{TOTP: TOTPConfig{Digits: 7}}, "digits must be 6 or 8"},
 		{"totp algorithm", App{TOTP: TOTPConfig{Algorithm: "MD5"}}, "algorithm"},
 		{"totp period too short", App{TOTP: TOTPConfig{Period: caddy.Duration(5 * time.Second)}}, "period"},

@@ -34,6 +34,20 @@ type LimitsConfig struct {
 	// however slowly they come (only a right code ends the run; each
 	// further run locks twice as long, up to a day). At most 100. Default: 10.
 	MaxCodeFailures int `json:"max_code_failures,omitempty"`
+	// SendPerUser limits the texts and calls sent for one user. Default: "5/1h".
+	SendPerUser string `json:"send_per_user,omitempty"`
+	// SendPerNumber limits the texts and calls sent to one phone number,
+	// whoever asks. Default: "5/1h".
+	SendPerNumber string `json:"send_per_number,omitempty"`
+	// SendPerIP limits the texts and calls asked for from one client
+	// address (IPv6: its /64). Default: "20/1h".
+	SendPerIP string `json:"send_per_ip,omitempty"`
+	// SendDaily caps the texts and calls of the whole gateway in one UTC
+	// day: a bound on the bill if every other limit is dodged. Default: 1000.
+	SendDaily int `json:"send_daily,omitempty"`
+	// ResendAfter is the least time between two texts or calls for one
+	// user. Default: 30s.
+	ResendAfter caddy.Duration `json:"resend_after,omitempty"`
 }
 
 // limits applies the configuration over the defaults.
@@ -43,7 +57,11 @@ func (c LimitsConfig) limits() (challenge.Limits, error) {
 		name string
 		s    string
 		dst  *limit.Limit
-	}{{"login_per_ip", c.LoginPerIP, &l.LoginPerIP}, {"login_per_user", c.LoginPerUser, &l.LoginPerUser}, {"code_per_user", c.CodePerUser, &l.CodePerUser}} {
+	}{
+		{"login_per_ip", c.LoginPerIP, &l.LoginPerIP}, {"login_per_user", c.LoginPerUser, &l.LoginPerUser},
+		{"code_per_user", c.CodePerUser, &l.CodePerUser}, {"send_per_user", c.SendPerUser, &l.Send.PerUser},
+		{"send_per_number", c.SendPerNumber, &l.Send.PerNumber}, {"send_per_ip", c.SendPerIP, &l.Send.PerIP},
+	} {
 		if r.s == "" {
 			continue
 		}
@@ -64,6 +82,12 @@ func (c LimitsConfig) limits() (challenge.Limits, error) {
 	}
 	if c.MaxCodeFailures != 0 {
 		l.MaxCodeFailures = c.MaxCodeFailures
+	}
+	if c.SendDaily != 0 {
+		l.Send.Daily = c.SendDaily
+	}
+	if c.ResendAfter != 0 {
+		l.Send.Resend = time.Duration(c.ResendAfter)
 	}
 	return l, l.Validate()
 }

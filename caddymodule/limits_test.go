@@ -37,7 +37,11 @@ func TestLimitsConfigOverrides(t *testing.T) {
 		{"max_code_failures 100", LimitsConfig{MaxCodeFailures: 100}, func(l *challenge.Limits) { l.MaxCodeFailures = 100 }},
 		{
 			"all",
-			LimitsConfig{LoginPerIP: "1/1s", LoginPerUser: "2/2s", CodePerUser: "3/3s", MaxFailures: 4, FindTime: caddy.Duration(5 * time.Second), BanTime: caddy.Duration(6 * time.Second), MaxCodeFailures: 7},
+			LimitsConfig{
+				LoginPerIP: "1/1s", LoginPerUser: "2/2s", CodePerUser: "3/3s", MaxFailures: 4, FindTime: caddy.Duration(5 * time.Second),
+				BanTime: caddy.Duration(6 * time.Second), MaxCodeFailures: 7, SendPerUser: "8/8m", SendPerNumber: "9/9m", SendPerIP: "10/10m",
+				SendDaily: 11, ResendAfter: caddy.Duration(12 * time.Second),
+			},
 			func(l *challenge.Limits) {
 				*l = challenge.Limits{
 					LoginPerIP:      limit.Limit{Rate: 1, Period: time.Second},
@@ -47,6 +51,13 @@ func TestLimitsConfigOverrides(t *testing.T) {
 					FindTime:        5 * time.Second,
 					BanTime:         6 * time.Second,
 					MaxCodeFailures: 7,
+					Send: challenge.SendLimits{
+						PerUser:   limit.Limit{Rate: 8, Period: 8 * time.Minute},
+						PerNumber: limit.Limit{Rate: 9, Period: 9 * time.Minute},
+						PerIP:     limit.Limit{Rate: 10, Period: 10 * time.Minute},
+						Daily:     11,
+						Resend:    12 * time.Second,
+					},
 				}
 			},
 		},
@@ -79,6 +90,11 @@ func TestLimitsConfigErrors(t *testing.T) {
 		{"bad login_per_ip", LimitsConfig{LoginPerIP: "ten/1m"}, []string{"login_per_ip", `"ten/1m"`}},
 		{"bad login_per_user", LimitsConfig{LoginPerUser: "10"}, []string{"login_per_user", `"10"`}},
 		{"bad code_per_user", LimitsConfig{CodePerUser: "10/1ms"}, []string{"code_per_user", `"10/1ms"`}},
+		{"bad send_per_user", LimitsConfig{SendPerUser: "0/1h"}, []string{"send_per_user", `"0/1h"`}},
+		{"bad send_per_number", LimitsConfig{SendPerNumber: "x"}, []string{"send_per_number"}},
+		{"bad send_per_ip", LimitsConfig{SendPerIP: "5/1ms"}, []string{"send_per_ip"}},
+		{"negative send_daily", LimitsConfig{SendDaily: -1}, []string{"send_daily"}},
+		{"negative resend_after", LimitsConfig{ResendAfter: caddy.Duration(-time.Second)}, []string{"resend_after"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,6 +42,16 @@ func (a *App) limited(w http.ResponseWriter, r *http.Request, retry time.Duratio
 	if err := a.renderer.Render(w, r, http.StatusTooManyRequests, "message", pg); err != nil {
 		a.logger.Error("rendering message page", zap.Error(err))
 	}
+}
+
+// refused answers an attempt that v refused: a user blocked after a fraud
+// report is told to ask an administrator (403); others are rate limited.
+func (a *App) refused(w http.ResponseWriter, r *http.Request, v challenge.Verdict) {
+	if v.Reason == "blocked" {
+		a.renderMessage(w, r, http.StatusForbidden, ui.TitleBlocked, ui.MsgBlocked)
+		return
+	}
+	a.limited(w, r, v.RetryAfter)
 }
 
 // unavailable fails closed: a store could not be reached, so nothing

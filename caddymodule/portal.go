@@ -42,6 +42,12 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"setup/totp":        {get: p.totpPage, post: p.totpSubmit},
 		"setup/totp/qr.png": {get: p.totpQR},
 		"challenge":         {get: p.challengePage, post: p.challengeSubmit},
+		"challenge/send":    {post: p.challengeSend},
+		"challenge/wait":    {get: p.challengeWaitPage, post: p.challengeWaitSubmit},
+		"call/status":       {get: p.callStatus},
+		"setup/phone":       {get: p.phoneFormPage, post: p.phoneFormSubmit},
+		"setup/phone/code":  {get: p.phoneCodePage, post: p.phoneCodeSubmit},
+		"setup/phone/wait":  {get: p.phoneWaitPage, post: p.phoneWaitSubmit},
 		"logout":            {post: p.logout},
 	}
 	return p
@@ -72,6 +78,10 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
+	if provider, ok := strings.CutPrefix(rel, "voice/"); ok {
+		p.voiceCallback(w, r, provider)
+		return nil
+	}
 	sess, err := p.app.engine.Sessions.Get(r, "mfa")
 	if err != nil {
 		p.app.unavailable(w, r, err)

@@ -39,12 +39,20 @@ func (p *portal) renderChallenge(q *request, status int, recovery bool, errID st
 	return p.render(q, status, "challenge", pg)
 }
 
-// challengePage asks for a code from the app (or a recovery code).
+// challengePage asks for the second factor: a code from the app, a texted
+// code or a call, or a recovery code (?method= picks one of the user's).
 func (p *portal) challengePage(q *request) error {
 	if ok, err := p.mayChallenge(q); !ok {
 		return err
 	}
-	return p.renderChallenge(q, http.StatusOK, q.r.URL.Query().Get("method") == "recovery", "")
+	method, a, err := p.chosenMethod(q, q.r.URL.Query().Get("method"))
+	if err != nil {
+		return err
+	}
+	if method == challenge.MethodSMS || method == challenge.MethodVoice {
+		return p.renderPhoneChallenge(q, http.StatusOK, method, a, "", nil)
+	}
+	return p.renderChallenge(q, http.StatusOK, method == "recovery", "")
 }
 
 // challengeSubmit checks the second factor and completes the sign-in.
@@ -52,21 +60,36 @@ func (p *portal) challengeSubmit(q *request) error {
 	if ok, err := p.mayChallenge(q); !ok {
 		return err
 	}
-	recovery := q.r.PostFormValue("method") == "recovery"
+	method, a, err := p.chosenMethod(q, q.r.PostFormValue("method"))
+	if err != nil {
+		return err
+	}
+	if method != q.r.PostFormValue("method") || method == challenge.MethodVoice {
+		// Not one of this user's methods now (or disabled meanwhile).
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	recovery := method == "recovery"
 	if !p.csrfOK(q.r, q.sess) {
 		p.event(q.r, "csrf_rejected", q.data.User)
+		if method == challenge.MethodSMS {
+			return p.renderPhoneChallenge(q, http.StatusForbidden, method, a, ui.ErrCSRF, nil)
+		}
 		return p.renderChallenge(q, http.StatusForbidden, recovery, ui.ErrCSRF)
 	}
 	e, user, code := p.app.engine, q.data.User, q.r.PostFormValue("code")
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
-	method, errID := "totp", ui.ErrBadCode
-	var err error
-	if recovery {
+	errID := ui.ErrBadCode
+	switch method {
+	case challenge.MethodSMS:
+		if bad, err := p.checkSMS(q, a); bad || err != nil {
+			return err
+		}
+	case "recovery":
 		method, errID = "recovery_code", ui.ErrBadRecovery
 		err = e.UseRecoveryCode(q.r.Context(), user, code)
-	} else {
+	default:
 		err = e.CheckTOTP(q.r.Context(), user, code)
 	}
 	if errors.Is(err, challenge.ErrBadCode) {
@@ -98,7 +121,7 @@ func (p *portal) codeAllowed(q *request) (bool, error) {
 	}
 	if !v.Allowed {
 		p.event(q.r, "code_refused", q.data.User, zapReason(v.Reason))
-		p.app.limited(q.w, q.r, v.RetryAfter)
+		p.app.refused(q.w, q.r, v)
 		return false, nil
 	}
 	return true, nil

@@ -54,7 +54,7 @@ func (p *portal) loginSubmit(q *request) error {
 	if !v.Allowed && v.Reason == "ip" {
 		// Refused before the costly hash: says nothing about any user.
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("rate_limit_ip"))
-		p.app.limited(q.w, q.r, v.RetryAfter)
+		p.app.refused(q.w, q.r, v)
 		return nil
 	}
 	// The password is checked even when the user is locked out or rate
@@ -62,7 +62,7 @@ func (p *portal) loginSubmit(q *request) error {
 	u := e.Users.Authenticate(username, q.r.PostFormValue("password"))
 	if !v.Allowed {
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason))
-		p.app.limited(q.w, q.r, v.RetryAfter)
+		p.app.refused(q.w, q.r, v)
 		return nil
 	}
 	if u == nil {

@@ -23,7 +23,7 @@ const MethodTOTP = "totp"
 
 // KnownMethods lists every method this build can offer, in the order the
 // setup page shows them.
-var KnownMethods = []string{MethodTOTP}
+var KnownMethods = []string{MethodTOTP, MethodSMS, MethodVoice}
 
 // Engine holds what a sign-in needs. It is built once per configuration and
 // shared by every route.
@@ -44,6 +44,10 @@ type Engine struct {
 	Now func() time.Time
 	// Regulation rate-limits attempts and locks users out.
 	Regulation *Regulation
+	// Phone configures texts and calls.
+	Phone Phone
+	// KV holds short-lived state: texted codes and calls under way.
+	KV store.KV
 }
 
 // ErrBadCode is a second-factor code that is wrong, used, or malformed. Users

@@ -29,6 +29,8 @@ type Limits struct {
 	// last failure and ended only by a right code); each further run of as
 	// many locks for twice as long as the one before (at most a day).
 	MaxCodeFailures int
+	// Send limits texts and calls (toll fraud, SMS pumping).
+	Send SendLimits
 }
 
 // DefaultLimits are in the spirit of Authelia's regulation: 5 wrong
@@ -43,6 +45,7 @@ func DefaultLimits() Limits {
 		FindTime:        2 * time.Minute,
 		BanTime:         5 * time.Minute,
 		MaxCodeFailures: 10,
+		Send:            DefaultSendLimits(),
 	}
 }
 
@@ -55,6 +58,9 @@ func (l Limits) Validate() error {
 	}
 	if l.MaxFailures <= 0 || l.FindTime <= 0 || l.BanTime <= 0 || l.MaxCodeFailures <= 0 {
 		return errors.New("limits: max_failures, find_time, ban_time and max_code_failures must be positive")
+	}
+	if err := l.Send.Validate(); err != nil {
+		return err
 	}
 	if l.MaxCodeFailures > 100 {
 		return errors.New("limits: max_code_failures may be at most 100 (NIST SP 800-63B)")
@@ -82,7 +88,8 @@ type Verdict struct {
 	Allowed bool
 	// RetryAfter is when to try again, when not allowed.
 	RetryAfter time.Duration
-	// Reason is "ip", "user" (rate) or "locked", for the log.
+	// Reason is "ip", "user" (rate), "locked", or "blocked" (after a fraud
+	// report, until an administrator unlocks), for the log.
 	Reason string
 }
 
@@ -130,11 +137,27 @@ func (r *Regulation) lockVerdict(ctx context.Context, user string) (Verdict, err
 	if err != nil {
 		return Verdict{}, err
 	}
+	if string(v) == blockedMark {
+		return Verdict{Reason: "blocked"}, nil
+	}
 	until, err := time.Parse(time.RFC3339, string(v))
 	if err != nil {
 		until = time.Now().Add(r.limits.BanTime)
 	}
 	return Verdict{RetryAfter: max(time.Until(until), time.Second), Reason: "locked"}, nil
+}
+
+// blockedMark is the lock value of a user blocked until an administrator
+// unlocks them (after a fraud report); other lock values are end times.
+const blockedMark = "blocked"
+
+// blockFor is how long a block lasts in the store: for good, in practice.
+const blockFor = 10 * 365 * 24 * time.Hour
+
+// Block stops every sign-in of user until an administrator lifts it with
+// Unlock: the user reported a sign-in they did not start.
+func (r *Regulation) Block(ctx context.Context, user string) error {
+	return r.kv.Set(ctx, "lock:"+user, []byte(blockedMark), blockFor)
 }
 
 // Locked reports whether user is locked out, and for how long.
@@ -203,7 +226,7 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 	if err != nil {
 		return false, err
 	}
-	for _, k := range []string{"fail:", "login-user:", "code-user:"} {
+	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:"} {
 		if err := r.limiter.Reset(ctx, k+user); err != nil {
 			return false, err
 		}

@@ -4,6 +4,8 @@ import (
 	"html/template"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 )
 
 // Message ids that the portal code (not the templates) passes in Page.Error,
@@ -34,6 +36,36 @@ const (
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
+	MsgBlocked     = "message.blocked"
+
+	TitleSetupPhone = "title.setup_phone"
+	TitlePhoneCode  = "title.phone_code"
+	TitlePhoneStart = "title.phone_start"
+	TitlePhoneWait  = "title.phone_wait"
+	TitleBlocked    = "title.blocked"
+
+	ErrPhoneEmpty      = "error.phone.empty"
+	ErrPhoneCountry    = "error.phone.country"
+	ErrPhoneNotANumber = "error.phone.not-a-number"
+	ErrPhoneTooShort   = "error.phone.too-short"
+	ErrPhoneTooLong    = "error.phone.too-long"
+	ErrPhoneInvalid    = "error.phone.invalid"
+	ErrPhoneExtension  = "error.phone.extension"
+	ErrPhoneNotAllowed = "error.phone_not_allowed"
+	ErrPhoneNotMobile  = "error.phone_not_mobile"
+	ErrSendFailed      = "error.send_failed"
+	ErrSendLimited     = "error.send_limited"
+	ErrResendWait      = "error.resend_wait"
+	ErrCallNotApproved = "error.call_not_approved"
+	ErrCodeExpired     = "error.code_expired"
+
+	SMSBody       = "sms.body"
+	VoiceSay      = "voice.say"
+	VoiceSayEnrol = "voice.say_enrol"
+	VoiceApproved = "voice.approved"
+	VoiceDenied   = "voice.denied"
+	VoiceFraud    = "voice.fraud"
+	VoiceLanguage = "voice.language"
 )
 
 // CodeMessageIDs lists the ids above, for the catalogue tests.
@@ -41,7 +73,12 @@ var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
 	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
+	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
+	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
+	ErrPhoneExtension, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
+	ErrCallNotApproved, ErrCodeExpired,
+	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -82,9 +119,36 @@ type Page struct {
 	// Lang is the language the page is rendered in.
 	Lang string
 
+	// Method is the phone method of a phone page: "sms" or "voice".
+	Method string
+	// Enrol marks a phone page of registration rather than sign-in.
+	Enrol bool
+	// Masked is the phone number in use, all but its last digits hidden.
+	Masked string
+	// Regions fill the country picker.
+	Regions []phone.Region
+	// Region is the chosen country (ISO 3166-1 code).
+	Region string
+	// Number and Ext refill the phone form after an error.
+	Number, Ext string
+	// Others are the other ways to sign in, offered as links.
+	Others []Other
+	// CallStatus is where a call stands: pending, approved, denied, fraud.
+	CallStatus string
+	// Refresh reloads the page every so many seconds when JavaScript is off.
+	Refresh int
+
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
 	missing []string
+}
+
+// Other is another way to sign in.
+type Other struct {
+	// Method is totp, sms, voice or recovery.
+	Method string
+	// Masked is the phone number, for sms and voice.
+	Masked string
 }
 
 // T translates message id, with optional template data.

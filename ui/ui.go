@@ -29,7 +29,8 @@ var localeFS embed.FS
 var Languages = []string{"en", "ja"}
 
 // Pages are the page templates, by name.
-var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message"}
+var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message",
+	"setup_phone", "phone_code", "phone_start", "phone_wait"}
 
 // Renderer renders portal pages. It is safe for concurrent use.
 type Renderer struct {
@@ -42,7 +43,7 @@ type Renderer struct {
 func New() (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
 	for _, p := range Pages {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/cancel.html", "templates/"+p+".html")
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/cancel.html", "templates/others.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing template %s: %w", p, err)
 		}
@@ -73,7 +74,7 @@ func (r *Renderer) Static() http.Handler { return r.static }
 func SecurityHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -96,6 +97,27 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// Localize translates id with data in the language req prefers, and
+// returns the text and that language: for texts and calls, which are not
+// pages.
+func (r *Renderer) Localize(req *http.Request, id string, data map[string]any) (string, string, error) {
+	loc := i18n.NewLocalizer(r.bundle, req.Header.Get("Accept-Language"))
+	s, tag, err := loc.LocalizeWithTag(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		return "", "", fmt.Errorf("translating %s: %w", id, err)
+	}
+	return s, tag.String(), nil
+}
+
+// LocalizeIn is Localize in language lang (as Localize returned it).
+func (r *Renderer) LocalizeIn(lang, id string, data map[string]any) (string, error) {
+	s, err := i18n.NewLocalizer(r.bundle, lang).Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		return "", fmt.Errorf("translating %s: %w", id, err)
+	}
+	return s, nil
 }
 
 // HasMessage reports whether id is in the catalogue of lang, for tests.

@@ -25,6 +25,8 @@ type Account struct {
 	User string `json:"user"`
 	// TOTP is the registered authenticator app, if any.
 	TOTP *TOTP `json:"totp,omitempty"`
+	// Phones are the registered phone numbers, for text messages and calls.
+	Phones []Phone `json:"phones,omitempty"`
 	// RecoveryCodes are keyed hashes of the unused recovery codes.
 	RecoveryCodes [][]byte `json:"recovery_codes,omitempty"`
 	// Created is when the account record was first written.
@@ -52,8 +54,24 @@ type TOTP struct {
 	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
+// Phone is a registered phone number.
+type Phone struct {
+	// Number is the sealed number (E.164, with ";ext=" if it has one).
+	Number []byte `json:"number"`
+	// Masked is the number as shown to its user, all but the last digits hidden.
+	Masked string `json:"masked"`
+	// Mobile reports whether the number can receive text messages.
+	Mobile bool `json:"mobile,omitempty"`
+	// Added is when the number was registered.
+	Added time.Time `json:"added"`
+	// LastUsed is when it last completed a sign-in.
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
 // HasSecondFactor reports whether the account has any registered method.
-func (a *Account) HasSecondFactor() bool { return a != nil && a.TOTP != nil }
+func (a *Account) HasSecondFactor() bool {
+	return a != nil && (a.TOTP != nil || len(a.Phones) > 0)
+}
 
 // Accounts stores accounts by user name.
 type Accounts interface {

@@ -1,0 +1,159 @@
+package caddymodule
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/text/language"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// What the portal shares between registering a phone and signing in with
+// one: sending texts and calls with the user's language, and turning their
+// errors into messages.
+
+// phoneSent is the outcome of a send, for the page: an error message id
+// with its data, or "" when the text or call went out.
+type phoneSent struct {
+	errID string
+	data  map[string]any
+}
+
+// sendResult maps a send error to what the user reads, logging it. A nil
+// phoneSent error means the caller must return err (a store outage).
+func (p *portal) sendResult(q *request, method string, err error) (phoneSent, error) {
+	var refused *challenge.Refused
+	switch {
+	case err == nil:
+		return phoneSent{}, nil
+	case errors.As(err, &refused):
+		p.event(q.r, "send_refused", q.data.User, zapMethod(method), zapReason(refused.Reason))
+		secs := int(math.Ceil(refused.RetryAfter.Seconds()))
+		if refused.Reason == "blocked" {
+			return phoneSent{errID: ui.MsgBlocked}, nil
+		}
+		if refused.Reason == "resend" {
+			return phoneSent{errID: ui.ErrResendWait, data: map[string]any{"Seconds": max(secs, 1)}}, nil
+		}
+		return phoneSent{errID: ui.ErrSendLimited, data: map[string]any{"Minutes": max(1, (secs+59)/60)}}, nil
+	case errors.Is(err, challenge.ErrCountry):
+		p.event(q.r, "send_refused", q.data.User, zapMethod(method), zapReason("country"))
+		return phoneSent{errID: ui.ErrPhoneNotAllowed}, nil
+	case errors.Is(err, challenge.ErrNotMobile):
+		return phoneSent{errID: ui.ErrPhoneNotMobile}, nil
+	case errors.Is(err, phone.ErrProvider):
+		p.logger.Error("phone provider failed; the user was asked to try again or use another method",
+			zap.String("user", q.data.User), zapMethod(method), zap.Error(err))
+		return phoneSent{errID: ui.ErrSendFailed}, nil
+	}
+	return phoneSent{}, err
+}
+
+// smsBody makes the text of a code in the user's language, ending with
+// the line that lets browsers fill the code in (WebOTP).
+func (p *portal) smsBody(q *request) func(string) string {
+	return func(code string) string {
+		host := q.r.Host
+		if u, err := url.Parse(p.app.public); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		if h, _, ok := cutPort(host); ok {
+			host = h
+		}
+		s, _, err := p.app.renderer.Localize(q.r, ui.SMSBody, map[string]any{"Code": code, "Org": p.app.org, "Host": host})
+		if err != nil {
+			return code
+		}
+		return s
+	}
+}
+
+// cutPort splits host:port; ok is false if there is no port.
+func cutPort(host string) (string, string, bool) {
+	for i := len(host) - 1; i >= 0; i-- {
+		switch host[i] {
+		case ':':
+			return host[:i], host[i+1:], true
+		case ']':
+			return host, "", false
+		}
+	}
+	return host, "", false
+}
+
+// callbackBase is the absolute URL of the portal prefix that the phone
+// provider calls back: public_url if set, else this request's own.
+func (p *portal) callbackBase(r *http.Request) string {
+	if p.app.public != "" {
+		return p.app.public + p.app.prefix
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + p.app.prefix
+}
+
+// callURL is the callback URL of call id for event ("gather" or "status").
+func (p *portal) callURL(r *http.Request, id, event, lang string) string {
+	provider := "twilio"
+	if p.app.twilio == nil {
+		provider = "log"
+	}
+	v := url.Values{"call": {id}, "event": {event}, "lang": {lang}}
+	return p.callbackBase(r) + "voice/" + provider + "?" + v.Encode()
+}
+
+// buildCall makes the call of id in the user's language.
+func (p *portal) buildCall(q *request, purpose string, to phone.Number) func(id string) phone.Call {
+	return func(id string) phone.Call {
+		say := ui.VoiceSay
+		if purpose == challenge.PurposeEnrol {
+			say = ui.VoiceSayEnrol
+		}
+		user := q.data.User
+		if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
+			user = u.DisplayName
+		}
+		text, lang, err := p.app.renderer.Localize(q.r, say, map[string]any{"Org": p.app.org, "User": user})
+		if err != nil {
+			text, lang = p.app.org, "en"
+		}
+		voiceLang, err := p.app.renderer.LocalizeIn(lang, ui.VoiceLanguage, nil)
+		if err != nil {
+			voiceLang = "en-US"
+		}
+		return phone.Call{
+			To: to, Say: text, Language: voiceLang,
+			GatherURL: p.callURL(q.r, id, "gather", lang),
+			StatusURL: p.callURL(q.r, id, "status", lang),
+		}
+	}
+}
+
+// sessionTag is what this request's session is known by to its calls.
+func (p *portal) sessionTag(q *request) string { return p.app.engine.SessionTag(q.sess.ID) }
+
+// regionsFor fills the country picker in the request's language.
+func (p *portal) regionsFor(r *http.Request) ([]phone.Region, string) {
+	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	tag := language.English
+	if err == nil && len(tags) > 0 {
+		tag = tags[0]
+	}
+	c := p.app.engine.Phone.Countries
+	return phone.Regions(tag, c), phone.DefaultRegion(tag, c)
+}
+
+// callStatusWait is how long one long poll for a call's status waits.
+const callStatusWait = 20 * time.Second
+
+// callStatusPoll is how often a long poll looks at the call.
+const callStatusPoll = 250 * time.Millisecond

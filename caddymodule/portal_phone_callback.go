@@ -1,0 +1,108 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// voiceCallback takes the phone provider's word on a call: the keys the
+// callee pressed ("gather") or the end of the call ("status"). It needs no
+// session: it is the provider, not a browser, that posts here, so every
+// callback must carry the provider's signature (Twilio's
+// X-Twilio-Signature over this exact URL and the form). The log provider of
+// development mode has no signature to check.
+func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider string) {
+	ui.SecurityHeaders(w.Header())
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	var digits string
+	switch {
+	case provider == providerTwilio && p.app.twilio != nil:
+		form, err := p.app.twilio.VerifyCallback(r, p.callbackBase(r)+strings.TrimPrefix(r.URL.RequestURI(), p.app.prefix))
+		if err != nil {
+			p.logger.Warn("security event", zap.String("event", "call_callback_rejected"),
+				zap.String("client_ip", clientIP(r)), zap.Error(err))
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		digits = form.Get("Digits")
+	case provider == providerLog && p.app.twilio == nil && p.app.engine.Phone.Voice != nil && p.app.Development:
+		if err := r.ParseForm(); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		digits = r.PostForm.Get("Digits")
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	q := r.URL.Query()
+	id, event, lang := q.Get("call"), q.Get("event"), q.Get("lang")
+	e := p.app.engine
+	var (
+		status challenge.CallStatus
+		user   string
+		err    error
+	)
+	switch event {
+	case "gather":
+		status, user, err = e.CallAnswered(r.Context(), id, digits)
+	case "status":
+		user, err = e.CallEnded(r.Context(), id)
+		status = challenge.CallDenied
+	default:
+		err = challenge.ErrCallUnknown
+	}
+	switch {
+	case errors.Is(err, challenge.ErrCallUnknown), errors.Is(err, challenge.ErrCallAnswered):
+		p.logger.Warn("security event", zap.String("event", "call_callback_refused"), zap.String("reason", err.Error()),
+			zap.String("call", id), zap.String("client_ip", clientIP(r)))
+		w.WriteHeader(http.StatusConflict)
+		return
+	case errors.Is(err, store.ErrUnavailable):
+		p.app.unavailable(w, r, err)
+		return
+	case err != nil:
+		p.logger.Error("handling call callback", zap.Error(err))
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if event == "status" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	reply := ui.VoiceDenied
+	switch status {
+	case challenge.CallApproved:
+		reply = ui.VoiceApproved
+		p.event(r, "call_approved", user)
+	case challenge.CallFraud:
+		reply = ui.VoiceFraud
+		p.logger.Warn("security event", zap.String("event", "fraud_reported"), zap.String("user", user),
+			zapMethod(challenge.MethodVoice), zap.String("action", "sign-ins blocked until `caddy mfa unlock`"))
+	default:
+		p.event(r, "call_denied", user)
+	}
+	text, err := p.app.renderer.LocalizeIn(lang, reply, nil)
+	if err != nil {
+		text = ""
+	}
+	voiceLang, err := p.app.renderer.LocalizeIn(lang, ui.VoiceLanguage, nil)
+	if err != nil {
+		voiceLang = "en-US"
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write(twilio.Reply(text, voiceLang))
+}

@@ -1,0 +1,273 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Signing in with a registered phone: "Text me a code" or "Call me", and
+// the links to the user's other methods.
+
+// signInMethods are the methods user can sign in with now, the default
+// first: the authenticator app, then texts, then calls, then a recovery code.
+func (p *portal) signInMethods(a *store.Account) []string {
+	var out []string
+	if a != nil && a.TOTP != nil && p.app.engine.MethodEnabled(challenge.MethodTOTP) {
+		out = append(out, challenge.MethodTOTP)
+	}
+	out = append(out, p.app.engine.PhoneMethods(a)...)
+	return append(out, "recovery")
+}
+
+// others are the ways to sign in other than current, for the links.
+func (p *portal) others(q *request, current string) []ui.Other {
+	a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return nil
+	}
+	var out []ui.Other
+	for _, m := range p.signInMethods(a) {
+		if m == current {
+			continue
+		}
+		o := ui.Other{Method: m}
+		if m == challenge.MethodSMS || m == challenge.MethodVoice {
+			if ph, _, ok, err := p.app.engine.PhoneFor(a, m); err == nil && ok {
+				o.Masked = ph.Masked
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// chosenMethod is the method a challenge request asks for, if the user
+// may use it, else the default one.
+func (p *portal) chosenMethod(q *request, asked string) (string, *store.Account, error) {
+	a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return "", nil, err
+	}
+	methods := p.signInMethods(a)
+	for _, m := range methods {
+		if m == asked {
+			return m, a, nil
+		}
+	}
+	return methods[0], a, nil
+}
+
+// renderPhoneChallenge shows the page of a phone method: the code form if
+// a code is waiting, else the button that sends one (or places the call).
+func (p *portal) renderPhoneChallenge(q *request, status int, method string, a *store.Account, errID string, data map[string]any) error {
+	ph, _, ok, err := p.app.engine.PhoneFor(a, method)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if method == challenge.MethodSMS {
+		masked, waiting, err := p.app.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+		if err != nil {
+			return err
+		}
+		if waiting {
+			pg := p.page(q, ui.TitlePhoneCode)
+			pg.Method, pg.Masked, pg.Error, pg.MessageData = method, masked, errID, data
+			pg.Others = p.others(q, method)
+			return p.render(q, status, "phone_code", pg)
+		}
+	}
+	pg := p.page(q, ui.TitlePhoneStart)
+	pg.Method, pg.Masked, pg.Error, pg.MessageData = method, ph.Masked, errID, data
+	pg.Others = p.others(q, method)
+	return p.render(q, status, "phone_start", pg)
+}
+
+// challengeSend texts a code or places a call to the registered phone.
+func (p *portal) challengeSend(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	method, a, err := p.chosenMethod(q, q.r.PostFormValue("method"))
+	if err != nil {
+		return err
+	}
+	if method != challenge.MethodSMS && method != challenge.MethodVoice {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPhoneChallenge(q, http.StatusForbidden, method, a, ui.ErrCSRF, nil)
+	}
+	_, n, ok, err := p.app.engine.PhoneFor(a, method)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	e, ctx, user, ip := p.app.engine, q.r.Context(), q.data.User, ipKey(clientIP(q.r))
+	if method == challenge.MethodSMS {
+		err = e.SendCode(ctx, user, challenge.PurposeSignIn, ip, n, p.smsBody(q))
+	} else {
+		_, err = e.StartCall(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.buildCall(q, challenge.PurposeSignIn, n))
+	}
+	sent, err := p.sendResult(q, method, err)
+	if err != nil {
+		return err
+	}
+	if sent.errID != "" {
+		status := http.StatusServiceUnavailable
+		switch sent.errID {
+		case ui.ErrSendLimited, ui.ErrResendWait:
+			status = http.StatusTooManyRequests
+		case ui.MsgBlocked, ui.ErrPhoneNotAllowed:
+			status = http.StatusForbidden
+		}
+		return p.renderPhoneChallenge(q, status, method, a, sent.errID, sent.data)
+	}
+	if method == challenge.MethodSMS {
+		p.event(q.r, "code_sent", user, zapMethod(method))
+		return p.redirect(q, p.app.prefix+"challenge?method=sms")
+	}
+	p.event(q.r, "call_placed", user, zapMethod(method))
+	return p.redirect(q, p.app.prefix+"challenge/wait")
+}
+
+// checkSMS checks a texted code at sign-in; bad is true when it was wrong
+// (and the page has been answered).
+func (p *portal) checkSMS(q *request, a *store.Account) (bool, error) {
+	_, err := p.app.engine.CheckCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, q.r.PostFormValue("code"))
+	if !errors.Is(err, challenge.ErrBadCode) {
+		return false, err
+	}
+	p.event(q.r, "sign_in_failed", q.data.User, zapReason("second_factor"), zapMethod(challenge.MethodSMS))
+	if err := p.codeFailed(q); err != nil {
+		return true, err
+	}
+	_, waiting, err := p.app.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+	if err != nil {
+		return true, err
+	}
+	errID := ui.ErrBadCode
+	if !waiting {
+		errID = ui.ErrCodeExpired
+	}
+	return true, p.renderPhoneChallenge(q, http.StatusUnauthorized, challenge.MethodSMS, a, errID, nil)
+}
+
+// renderWait shows the page that waits for a call to be answered.
+func (p *portal) renderWait(q *request, status int, purpose, errID string) error {
+	st, masked, ok, err := p.app.engine.CallState(q.r.Context(), p.sessionTag(q), purpose)
+	if err != nil {
+		return err
+	}
+	enrol := purpose == challenge.PurposeEnrol
+	if !ok && errID == "" {
+		// No call under way (expired, or never placed): start again.
+		if enrol {
+			return p.redirect(q, p.app.prefix+"setup/phone?method=voice")
+		}
+		return p.redirect(q, p.app.prefix+"challenge?method=voice")
+	}
+	if errID == "" && (st == challenge.CallDenied || st == challenge.CallFraud) {
+		errID, status = ui.ErrCallNotApproved, http.StatusUnauthorized
+	}
+	pg := p.page(q, ui.TitlePhoneWait)
+	pg.Method, pg.Enrol, pg.Masked, pg.CallStatus, pg.Error = challenge.MethodVoice, enrol, masked, string(st), errID
+	if st == challenge.CallPending {
+		pg.Refresh = 5
+	}
+	if !enrol {
+		pg.Others = p.others(q, challenge.MethodVoice)
+	}
+	return p.render(q, status, "phone_wait", pg)
+}
+
+// challengeWaitPage waits for the sign-in call to be answered.
+func (p *portal) challengeWaitPage(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	return p.renderWait(q, http.StatusOK, challenge.PurposeSignIn, "")
+}
+
+// challengeWaitSubmit completes the sign-in once the call was approved.
+func (p *portal) challengeWaitSubmit(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderWait(q, http.StatusForbidden, challenge.PurposeSignIn, ui.ErrCSRF)
+	}
+	e, user := p.app.engine, q.data.User
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
+	_, err := e.FinishCall(q.r.Context(), user, challenge.PurposeSignIn, p.sessionTag(q))
+	if errors.Is(err, challenge.ErrBadCode) {
+		p.event(q.r, "sign_in_failed", user, zapReason("call_not_approved"), zapMethod(challenge.MethodVoice))
+		return p.renderWait(q, http.StatusUnauthorized, challenge.PurposeSignIn, ui.ErrCallNotApproved)
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
+		return err
+	}
+	if err := p.promote(q, user, session.TwoFactor); err != nil {
+		return err
+	}
+	p.event(q.r, "signed_in", user, zapMethod(challenge.MethodVoice))
+	return p.redirect(q, p.returnPath(q.data.Return))
+}
+
+// callStatus answers the waiting page's long poll: it returns as soon as
+// the call of this session has an answer, or after callStatusWait.
+func (p *portal) callStatus(q *request) error {
+	if q.data.Level != session.OneFactor {
+		ui.SecurityHeaders(q.w.Header())
+		q.w.WriteHeader(http.StatusUnauthorized)
+		return nil
+	}
+	purpose := challenge.PurposeSignIn
+	if q.r.URL.Query().Get("purpose") == challenge.PurposeEnrol {
+		purpose = challenge.PurposeEnrol
+	}
+	ctx, cancel := context.WithTimeout(q.r.Context(), callStatusWait)
+	defer cancel()
+	tag := p.sessionTag(q)
+	status := "none"
+	for {
+		st, _, ok, err := p.app.engine.CallState(ctx, tag, purpose)
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		if err == nil && ok {
+			status = string(st)
+		}
+		if status != string(challenge.CallPending) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(callStatusPoll):
+			continue
+		}
+		break
+	}
+	ui.SecurityHeaders(q.w.Header())
+	q.w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(q.w).Encode(map[string]string{"status": status})
+}

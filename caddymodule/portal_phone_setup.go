@@ -1,0 +1,206 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Registering a phone as the first second factor: the number is saved only
+// once a code texted to it is entered, or a call to it is approved with #.
+
+// enrolMethod is the phone method of a setup request, if the operator
+// allows it; otherwise the user is sent back to the choice of methods.
+func (p *portal) enrolMethod(q *request, m string) (string, bool, error) {
+	if ok, err := p.mayEnrol(q); !ok {
+		return "", false, err
+	}
+	if m != challenge.MethodSMS && m != challenge.MethodVoice || !p.app.engine.PhoneMethodReady(m) {
+		return "", false, p.redirect(q, p.app.prefix+"setup")
+	}
+	return m, true, nil
+}
+
+func (p *portal) renderPhoneForm(q *request, status int, method, region, number, ext, errID string, data map[string]any) error {
+	pg := p.page(q, ui.TitleSetupPhone)
+	pg.Method, pg.Enrol = method, true
+	var def string
+	pg.Regions, def = p.regionsFor(q.r)
+	pg.Region = region
+	if pg.Region == "" {
+		pg.Region = def
+	}
+	pg.Number, pg.Ext, pg.Error, pg.MessageData = number, ext, errID, data
+	return p.render(q, status, "setup_phone", pg)
+}
+
+// phoneFormPage asks for the number to register.
+func (p *portal) phoneFormPage(q *request) error {
+	m, ok, err := p.enrolMethod(q, q.r.URL.Query().Get("method"))
+	if !ok {
+		return err
+	}
+	return p.renderPhoneForm(q, http.StatusOK, m, "", "", "", "", nil)
+}
+
+// phoneFormSubmit checks the number and texts or calls it.
+func (p *portal) phoneFormSubmit(q *request) error {
+	m, ok, err := p.enrolMethod(q, q.r.PostFormValue("method"))
+	if !ok {
+		return err
+	}
+	region, raw, ext := q.r.PostFormValue("region"), q.r.PostFormValue("number"), q.r.PostFormValue("ext")
+	if m == challenge.MethodSMS {
+		ext = ""
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPhoneForm(q, http.StatusForbidden, m, region, raw, ext, ui.ErrCSRF, nil)
+	}
+	n, err := phone.Parse(region, raw, ext)
+	var perr *phone.Error
+	if errors.As(err, &perr) {
+		return p.renderPhoneForm(q, http.StatusUnprocessableEntity, m, region, raw, ext, "error.phone."+perr.Reason, nil)
+	}
+	if err != nil {
+		return err
+	}
+	e, ctx, ip := p.app.engine, q.r.Context(), ipKey(clientIP(q.r))
+	if m == challenge.MethodSMS {
+		err = e.SendCode(ctx, q.data.User, challenge.PurposeEnrol, ip, n, p.smsBody(q))
+	} else {
+		_, err = e.StartCall(ctx, q.data.User, challenge.PurposeEnrol, p.sessionTag(q), ip, n, p.buildCall(q, challenge.PurposeEnrol, n))
+	}
+	sent, err := p.sendResult(q, m, err)
+	if err != nil {
+		return err
+	}
+	if sent.errID != "" {
+		status := http.StatusUnprocessableEntity
+		if sent.errID == ui.ErrSendLimited || sent.errID == ui.ErrResendWait {
+			status = http.StatusTooManyRequests
+		}
+		return p.renderPhoneForm(q, status, m, region, raw, ext, sent.errID, sent.data)
+	}
+	p.event(q.r, map[string]string{challenge.MethodSMS: "code_sent", challenge.MethodVoice: "call_placed"}[m], q.data.User, zapMethod(m))
+	if m == challenge.MethodSMS {
+		return p.redirect(q, p.app.prefix+"setup/phone/code")
+	}
+	return p.redirect(q, p.app.prefix+"setup/phone/wait")
+}
+
+func (p *portal) renderPhoneCode(q *request, status int, enrol bool, masked, errID string) error {
+	pg := p.page(q, ui.TitlePhoneCode)
+	pg.Method, pg.Enrol, pg.Masked, pg.Error = challenge.MethodSMS, enrol, masked, errID
+	if !enrol {
+		pg.Others = p.others(q, challenge.MethodSMS)
+	}
+	return p.render(q, status, "phone_code", pg)
+}
+
+// phoneCodePage asks for the code texted to the number being registered.
+func (p *portal) phoneCodePage(q *request) error {
+	if _, ok, err := p.enrolMethod(q, challenge.MethodSMS); !ok {
+		return err
+	}
+	masked, ok, err := p.app.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeEnrol)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.redirect(q, p.app.prefix+"setup/phone?method=sms")
+	}
+	return p.renderPhoneCode(q, http.StatusOK, true, masked, "")
+}
+
+// phoneCodeSubmit registers the number once its code is right.
+func (p *portal) phoneCodeSubmit(q *request) error {
+	if _, ok, err := p.enrolMethod(q, challenge.MethodSMS); !ok {
+		return err
+	}
+	e, ctx, user := p.app.engine, q.r.Context(), q.data.User
+	masked, _, err := e.PendingCode(ctx, user, challenge.PurposeEnrol)
+	if err != nil {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", user)
+		return p.renderPhoneCode(q, http.StatusForbidden, true, masked, ui.ErrCSRF)
+	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
+	n, err := e.CheckCode(ctx, user, challenge.PurposeEnrol, q.r.PostFormValue("code"))
+	if errors.Is(err, challenge.ErrBadCode) {
+		p.event(q.r, "enrolment_code_rejected", user, zapMethod(challenge.MethodSMS))
+		if err := p.codeFailed(q); err != nil {
+			return err
+		}
+		errID := ui.ErrBadCode
+		if masked == "" {
+			errID = ui.ErrCodeExpired
+		}
+		return p.renderPhoneCode(q, http.StatusUnprocessableEntity, true, masked, errID)
+	}
+	if err != nil {
+		return err
+	}
+	return p.phoneEnrolled(q, challenge.MethodSMS, n)
+}
+
+// phoneWaitPage shows the call to the number being registered.
+func (p *portal) phoneWaitPage(q *request) error {
+	if _, ok, err := p.enrolMethod(q, challenge.MethodVoice); !ok {
+		return err
+	}
+	return p.renderWait(q, http.StatusOK, challenge.PurposeEnrol, "")
+}
+
+// phoneWaitSubmit registers the number once the call was approved.
+func (p *portal) phoneWaitSubmit(q *request) error {
+	if _, ok, err := p.enrolMethod(q, challenge.MethodVoice); !ok {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderWait(q, http.StatusForbidden, challenge.PurposeEnrol, ui.ErrCSRF)
+	}
+	n, err := p.app.engine.FinishCall(q.r.Context(), q.data.User, challenge.PurposeEnrol, p.sessionTag(q))
+	if errors.Is(err, challenge.ErrBadCode) {
+		return p.renderWait(q, http.StatusConflict, challenge.PurposeEnrol, ui.ErrCallNotApproved)
+	}
+	if err != nil {
+		return err
+	}
+	return p.phoneEnrolled(q, challenge.MethodVoice, n)
+}
+
+// phoneEnrolled saves the confirmed number, completes the sign-in and
+// shows the recovery codes once.
+func (p *portal) phoneEnrolled(q *request, method string, n phone.Number) error {
+	user, ctx := q.data.User, q.r.Context()
+	codes, err := p.app.engine.AddPhone(ctx, user, n, true)
+	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.app.engine.Regulation.CodeOK(ctx, limitKey(user)); err != nil {
+		return err
+	}
+	if err := p.promote(q, user, session.TwoFactor); err != nil {
+		return err
+	}
+	p.event(q.r, "method_added", user, zapMethod(method))
+	p.event(q.r, "recovery_codes_created", user)
+	p.event(q.r, "signed_in", user, zapMethod(method))
+	pg := p.page(q, ui.TitleRecovery)
+	pg.Codes = codes
+	pg.Return = p.returnPath(q.data.Return)
+	return p.render(q, http.StatusOK, "recovery", pg)
+}

@@ -1,0 +1,115 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// SendLimits bound the texts and calls the gateway pays for, against toll
+// fraud and SMS pumping: per user, per destination number, per client
+// address, a wait between two sends to one user, and a cap per day across
+// the whole gateway. Texts and calls count together.
+type SendLimits struct {
+	// PerUser limits sends for one user.
+	PerUser limit.Limit
+	// PerNumber limits sends to one phone number, whoever asks.
+	PerNumber limit.Limit
+	// PerIP limits sends asked for from one client address (IPv6: its /64).
+	PerIP limit.Limit
+	// Daily caps the sends of the whole gateway in one UTC day.
+	Daily int
+	// Resend is the least time between two sends to one user.
+	Resend time.Duration
+}
+
+// DefaultSendLimits allow a user a few tries an hour: enough for a phone
+// that was out of reach, too few to be worth anything to a fraudster.
+func DefaultSendLimits() SendLimits {
+	return SendLimits{
+		PerUser:   limit.Limit{Rate: 5, Period: time.Hour},
+		PerNumber: limit.Limit{Rate: 5, Period: time.Hour},
+		PerIP:     limit.Limit{Rate: 20, Period: time.Hour},
+		Daily:     1000,
+		Resend:    30 * time.Second,
+	}
+}
+
+// Validate reports the first nonsensical send limit.
+func (l SendLimits) Validate() error {
+	for name, x := range map[string]limit.Limit{"send_per_user": l.PerUser, "send_per_number": l.PerNumber, "send_per_ip": l.PerIP} {
+		if x.Rate <= 0 || x.Period <= 0 {
+			return fmt.Errorf("limits: %s must be a positive rate per period, e.g. 5/1h", name)
+		}
+	}
+	if l.Daily <= 0 {
+		return errors.New("limits: send_daily must be a positive number of texts and calls per day")
+	}
+	if l.Resend < 0 {
+		return errors.New("limits: resend_after must not be negative")
+	}
+	return nil
+}
+
+// BeforeSend decides whether a text or call to number (E.164) may go out
+// for user, asked for from ip, and counts it if so. Reasons: "locked",
+// "resend" (too soon after the last one), "ip", "user", "number", "daily".
+func (r *Regulation) BeforeSend(ctx context.Context, user, number, ip string, now time.Time) (Verdict, error) {
+	if v, err := r.lockVerdict(ctx, user); err != nil || !v.Allowed {
+		return v, err
+	}
+	l := r.limits.Send
+	if l.Resend > 0 {
+		first, err := r.kv.Create(ctx, "send-wait:"+user, []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
+		if err != nil {
+			return Verdict{}, err
+		}
+		if !first {
+			return Verdict{RetryAfter: l.Resend, Reason: "resend"}, nil
+		}
+	}
+	for _, c := range []struct {
+		key, reason string
+		l           limit.Limit
+	}{{"send-ip:" + ip, "ip", l.PerIP}, {"send-user:" + user, "user", l.PerUser}, {"send-number:" + number, "number", l.PerNumber}} {
+		res, err := r.limiter.Allow(ctx, c.key, c.l)
+		if err != nil {
+			return Verdict{}, err
+		}
+		if !res.Allowed {
+			return Verdict{RetryAfter: res.RetryAfter, Reason: c.reason}, nil
+		}
+	}
+	day := now.UTC().Format("2006-01-02")
+	n, err := r.kv.Incr(ctx, "send-daily:"+day, 48*time.Hour)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if n > int64(l.Daily) {
+		tomorrow := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+		return Verdict{RetryAfter: tomorrow.Sub(now), Reason: "daily"}, nil
+	}
+	return allowed(), nil
+}
+
+// SentToday is how many texts and calls the gateway has sent on now's UTC
+// day, for the log and tests.
+func (r *Regulation) SentToday(ctx context.Context, now time.Time) (int64, error) {
+	v, err := r.kv.Get(ctx, "send-daily:"+now.UTC().Format("2006-01-02"))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("send counter holds %q", v)
+	}
+	return n, nil
+}
