@@ -159,7 +159,7 @@ func (p *portal) checkSMS(q *request, a *store.Account) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	errID := ui.ErrBadCode
+	errID := ui.ErrBadSMSCode
 	if !waiting {
 		errID = ui.ErrCodeExpired
 	}

@@ -140,7 +140,7 @@ func (p *portal) phoneCodeSubmit(q *request) error {
 		if err := p.codeFailed(q); err != nil {
 			return err
 		}
-		errID := ui.ErrBadCode
+		errID := ui.ErrBadSMSCode
 		if masked == "" {
 			errID = ui.ErrCodeExpired
 		}

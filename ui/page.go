@@ -58,6 +58,7 @@ const (
 	ErrResendWait      = "error.resend_wait"
 	ErrCallNotApproved = "error.call_not_approved"
 	ErrCodeExpired     = "error.code_expired"
+	ErrBadSMSCode      = "error.bad_sms_code"
 
 	SMSBody       = "sms.body"
 	VoiceSay      = "voice.say"
@@ -77,7 +78,7 @@ var CodeMessageIDs = []string{
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
-	ErrCallNotApproved, ErrCodeExpired,
+	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
 }
 

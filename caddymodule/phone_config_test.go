@@ -1,0 +1,167 @@
+package caddymodule
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
+)
+
+const testSID = "AC0123456789abcdef0123456789abcdef"
+
+func TestPhoneOptionsUnmarshalCaddyfile(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  App
+	}{
+		{"sms twilio", "mfa {\n\tsms twilio {\n\t\taccount_sid {env.TWILIO_SID}\n\t\tauth_token {env.TWILIO_TOKEN}\n\t\tfrom +15005550006\n\t\tapi_url http://127.0.0.1:9/\n\t}\n}",
+			App{SMS: &PhoneProvider{Provider: "twilio", AccountSID: "{env.TWILIO_SID}", AuthToken: "{env.TWILIO_TOKEN}", From: "+15005550006", APIURL: "http://127.0.0.1:9/"}}},
+		{"sms webhook", "mfa {\n\tsms webhook https://sms.example.com/send {\n\t\tsecret {env.HOOK_SECRET}\n\t}\n}",
+			App{SMS: &PhoneProvider{Provider: "webhook", URL: "https://sms.example.com/send", Secret: "{env.HOOK_SECRET}"}}},
+		{"sms log", "mfa {\n\tsms log\n}", App{SMS: &PhoneProvider{Provider: "log"}}},
+		{"voice twilio", "mfa {\n\tvoice twilio {\n\t\taccount_sid AC1\n\t\tauth_token t\n\t\tfrom +15005550006\n\t}\n}",
+			App{Voice: &PhoneProvider{Provider: "twilio", AccountSID: "AC1", AuthToken: "t", From: "+15005550006"}}},
+		{"voice log", "mfa {\n\tvoice log\n}", App{Voice: &PhoneProvider{Provider: "log"}}},
+		{"sms_countries", "mfa {\n\tsms_countries +1 81\n\tsms_countries +44\n}", App{SMSCountries: []string{"+1", "81", "+44"}}},
+		{"public_url", "mfa {\n\tpublic_url https://login.example.com\n}", App{PublicURL: "https://login.example.com"}},
+		{"development", "mfa {\n\tdevelopment\n}", App{Development: true}},
+		{"send limits", "mfa {\n\tlimits {\n\t\tsend_per_user 3/1h\n\t\tsend_per_number 4/2h\n\t\tsend_per_ip 9/30m\n\t\tsend_daily 500\n\t\tresend_after 45s\n\t}\n}",
+			App{Limits: LimitsConfig{SendPerUser: "3/1h", SendPerNumber: "4/2h", SendPerIP: "9/30m", SendDaily: 500, ResendAfter: caddy.Duration(45 * time.Second)}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got App
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
+			}
+		})
+	}
+}
+
+func TestPhoneOptionsUnmarshalCaddyfileErrors(t *testing.T) {
+	expectGlobalErrors(t, []globalErrorCase{
+		{"sms without provider", "mfa {\n\tsms\n}", []string{"sms needs a provider"}},
+		{"unknown provider", "mfa {\n\tsms nexmo\n}", []string{`unknown provider "nexmo"`}},
+		{"webhook without URL", "mfa {\n\tsms webhook\n}", []string{"needs the URL"}},
+		{"twilio with extra arg", "mfa {\n\tsms twilio AC1\n}", []string{"wrong argument count"}},
+		{"twilio option in webhook", "mfa {\n\tsms webhook https://x.example {\n\t\tauth_token x\n\t}\n}", []string{`unknown sms webhook option "auth_token"`}},
+		{"webhook option in twilio", "mfa {\n\tvoice twilio {\n\t\tsecret x\n\t}\n}", []string{`unknown voice twilio option "secret"`}},
+		{"option of log", "mfa {\n\tsms log {\n\t\tfrom +1\n\t}\n}", []string{`unknown sms log option "from"`}},
+		{"missing account_sid value", "mfa {\n\tsms twilio {\n\t\taccount_sid\n\t}\n}", []string{"account_sid needs a value"}},
+		{"sms twice", "mfa {\n\tsms log\n\tsms log\n}", []string{"sms may be given only once"}},
+		{"voice twice", "mfa {\n\tvoice log\n\tvoice log\n}", []string{"voice may be given only once"}},
+		{"empty sms_countries", "mfa {\n\tsms_countries\n}", []string{"sms_countries needs at least one"}},
+		{"development with arg", "mfa {\n\tdevelopment yes\n}", []string{"wrong argument count"}},
+		{"public_url two values", "mfa {\n\tpublic_url a b\n}", []string{"public_url takes one value"}},
+		{"bad send_per_user", "mfa {\n\tlimits {\n\t\tsend_per_user lots\n\t}\n}", []string{"send_per_user"}},
+		{"bad send_daily", "mfa {\n\tlimits {\n\t\tsend_daily many\n\t}\n}", []string{"send_daily", "not a whole number"}},
+		{"bad resend_after", "mfa {\n\tlimits {\n\t\tresend_after 100ms\n\t}\n}", []string{"resend_after", "at least 1s"}},
+	})
+}
+
+func phoneApp(t *testing.T) *App {
+	t.Helper()
+	return &App{UsersFile: validUsersFile(t), DataDir: t.TempDir(), StorageKey: testStorageKey}
+}
+
+func TestPhoneProvision(t *testing.T) {
+	t.Setenv("MFA_TEST_TWILIO_TOKEN", "secret-token")
+	a := phoneApp(t)
+	a.SMS = &PhoneProvider{Provider: "webhook", URL: "https://sms.example.com/hook", Secret: "0123456789abcdef-webhook"}
+	a.Voice = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "{env.MFA_TEST_TWILIO_TOKEN}", From: "+15005550006", APIURL: "http://127.0.0.1:9"}
+	a.SMSCountries = []string{"+81", "1"}
+	a.PublicURL = "https://login.example.com/"
+	if err := provision(t, a); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "sms", "voice"}) {
+		t.Errorf("methods = %q; want totp and both configured phone methods", a.engine.Methods)
+	}
+	if _, ok := a.engine.Phone.Text.(*webhook.Client); !ok {
+		t.Errorf("text provider = %T, want the webhook", a.engine.Phone.Text)
+	}
+	tw, ok := a.engine.Phone.Voice.(*twilio.Client)
+	if !ok || a.twilio != tw {
+		t.Fatalf("voice provider = %T, want the twilio client kept for callbacks", a.engine.Phone.Voice)
+	}
+	if tw.AuthToken != "secret-token" || tw.BaseURL != "http://127.0.0.1:9" {
+		t.Errorf("twilio client = token %q base %q; want the placeholder replaced and api_url used", tw.AuthToken, tw.BaseURL)
+	}
+	if c := a.engine.Phone.Countries; !c.Allows(81) || !c.Allows(1) || c.Allows(44) {
+		t.Errorf("countries %v: want +1 and +81 only", c.Codes())
+	}
+	if a.public != "https://login.example.com" {
+		t.Errorf("public = %q; want the URL without a trailing slash", a.public)
+	}
+}
+
+func TestPhoneProvisionOnlyConfiguredMethodsByDefault(t *testing.T) {
+	a := phoneApp(t)
+	a.SMS = &PhoneProvider{Provider: "log"}
+	a.Development = true
+	if err := provision(t, a); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "sms"}) {
+		t.Errorf("methods = %q; want totp and sms (no voice provider)", a.engine.Methods)
+	}
+}
+
+func TestPhoneProvisionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(a *App)
+		want []string
+	}{
+		{"log without development", func(a *App) { a.SMS = &PhoneProvider{Provider: "log"} }, []string{"sms log", "development"}},
+		{"voice log without development", func(a *App) { a.Voice = &PhoneProvider{Provider: "log"} }, []string{"voice log", "development"}},
+		{"voice webhook", func(a *App) {
+			a.Voice = &PhoneProvider{Provider: "webhook", URL: "https://x.example", Secret: "0123456789abcdef"}
+		}, []string{"voice", "texts only"}},
+		{"twilio bad sid", func(a *App) {
+			a.SMS = &PhoneProvider{Provider: "twilio", AccountSID: "nope", AuthToken: "t", From: "+15005550006"}
+		}, []string{"sms twilio"}},
+		{"twilio missing token", func(a *App) {
+			a.SMS = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "{env.MFA_TEST_UNSET_TOKEN}", From: "+15005550006"}
+		}, []string{"sms twilio"}},
+		{"webhook short secret", func(a *App) { a.SMS = &PhoneProvider{Provider: "webhook", URL: "https://x.example", Secret: "short"} }, []string{"sms webhook"}},
+		{"webhook relative URL", func(a *App) {
+			a.SMS = &PhoneProvider{Provider: "webhook", URL: "/send", Secret: "0123456789abcdef"}
+		}, []string{"sms webhook"}},
+		{"no provider name", func(a *App) { a.SMS = &PhoneProvider{} }, []string{"sms", "provider is required"}},
+		{"unknown provider", func(a *App) { a.Voice = &PhoneProvider{Provider: "vonage"} }, []string{`unknown provider "vonage"`}},
+		{"unknown country code", func(a *App) { a.SMSCountries = []string{"+999"} }, []string{"sms_countries", "999"}},
+		{"relative public_url", func(a *App) { a.PublicURL = "login.example.com" }, []string{"public_url"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := phoneApp(t)
+			tc.mod(a)
+			err := provision(t, a)
+			if err == nil {
+				err = a.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, frag := range tc.want {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
+	}
+}
