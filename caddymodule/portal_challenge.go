@@ -36,6 +36,11 @@ func (p *portal) renderChallenge(q *request, status int, recovery bool, errID st
 	pg := p.page(q, title)
 	pg.Recovery = recovery
 	pg.Error = errID
+	current := challenge.MethodTOTP
+	if recovery {
+		current = "recovery"
+	}
+	pg.Others = p.others(q, current)
 	return p.render(q, status, "challenge", pg)
 }
 

@@ -85,7 +85,11 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 	defer cancel()
 	if _, err := e.Phone.Voice.PlaceCall(cctx, build(id)); err != nil {
 		rec.Status = CallDenied
-		if serr := e.saveCall(ctx, id, rec); serr != nil {
+		// The request may be over (the user gave up while the provider
+		// hung): mark the call denied all the same.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phone.SendTimeout)
+		defer cancel()
+		if serr := e.saveCall(dctx, id, rec); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return "", fmt.Errorf("placing a call: %w", err)

@@ -76,7 +76,11 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 	sctx, cancel := context.WithTimeout(ctx, phone.SendTimeout)
 	defer cancel()
 	if err := e.Phone.Text.SendText(sctx, phone.Text{To: to, Body: body(code)}); err != nil {
-		if derr := e.KV.Delete(ctx, codeKey(user)); derr != nil {
+		// The request may be over (the user gave up while the provider
+		// hung): forget the code all the same.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phone.SendTimeout)
+		defer cancel()
+		if derr := e.KV.Delete(cctx, codeKey(user)); derr != nil {
 			err = errors.Join(err, derr)
 		}
 		return fmt.Errorf("texting a code: %w", err)

@@ -70,7 +70,7 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, number, ip string, no
 			return Verdict{}, err
 		}
 		if !first {
-			return Verdict{RetryAfter: l.Resend, Reason: "resend"}, nil
+			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: "resend"}, nil
 		}
 	}
 	for _, c := range []struct {
@@ -97,8 +97,22 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, number, ip string, no
 	return allowed(), nil
 }
 
-// SentToday is how many texts and calls the gateway has sent on now's UTC
-// day, for the log and tests.
+// resendLeft is how long until user may have another text or call.
+func (r *Regulation) resendLeft(ctx context.Context, user string, now time.Time) time.Duration {
+	v, err := r.kv.Get(ctx, "send-wait:"+user)
+	if err != nil {
+		return r.limits.Send.Resend
+	}
+	until, err := time.Parse(time.RFC3339, string(v))
+	if err != nil {
+		return r.limits.Send.Resend
+	}
+	return min(max(until.Sub(now), time.Second), r.limits.Send.Resend)
+}
+
+// SentToday is how many texts and calls the gateway was asked for on now's
+// UTC day and counted against the daily cap (those the cap refused too),
+// for the log and tests.
 func (r *Regulation) SentToday(ctx context.Context, now time.Time) (int64, error) {
 	v, err := r.kv.Get(ctx, "send-daily:"+now.UTC().Format("2006-01-02"))
 	if errors.Is(err, store.ErrNotFound) {

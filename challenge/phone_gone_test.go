@@ -1,0 +1,48 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// hangingCaller is a phone.Caller that does not answer until ctx is done.
+type hangingCaller struct{}
+
+func (hangingCaller) PlaceCall(ctx context.Context, _ phone.Call) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func TestPhoneCodeForgottenWhenCallerGone(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		f.texts.set(false, true)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile), codeBody)
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("SendCode = %v; want a provider failure, not a store outage", err)
+		}
+		f.wantPending(t, "alice", PurposeEnrol, false, "")
+	})
+}
+func TestPhoneCallDeniedWhenCallerGone(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		f.e.Phone.Voice = hangingCaller{}
+		n := mustNumber(t, jpMobile)
+		tag := f.e.SessionTag("sess-1")
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := f.e.StartCall(ctx, "alice", PurposeSignIn, tag, "192.0.2.1", n, testCall(n))
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("StartCall = %v; want a provider failure, not a store outage", err)
+		}
+		f.wantCallState(t, tag, PurposeSignIn, CallDenied, n.Masked())
+	})
+}
