@@ -61,21 +61,10 @@ func New(accountSID, authToken, from, baseURL string) (*Client, error) {
 		AuthToken:  authToken,
 		From:       from,
 		BaseURL:    base,
-		HTTP:       defaultHTTPClient(),
+		HTTP:       phone.HTTPClient(),
 	}, nil
 }
 
-// defaultHTTPClient bounds every request by phone.SendTimeout and refuses
-// redirects: the API never redirects, and a redirected POST could lose its
-// body or carry the credentials elsewhere.
-func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: phone.SendTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-}
 
 // checkBaseURL defaults, trims and validates the API's base URL.
 func checkBaseURL(raw string) (string, error) {

@@ -3,7 +3,6 @@ package twilio
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,11 +34,11 @@ func (c *Client) post(ctx context.Context, resource string, form url.Values, out
 
 	hc := c.HTTP
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = phone.HTTPClient()
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", phone.ErrProvider, withoutURL(err))
+		return fmt.Errorf("%w: %w", phone.ErrProvider, phone.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -55,13 +54,3 @@ func (c *Client) post(ctx context.Context, resource string, form url.Values, out
 	return nil
 }
 
-// withoutURL drops the request's URL from a transport error, keeping the
-// cause (a refused connection, context.DeadlineExceeded…): the URL adds
-// nothing but noise to the log.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
-}

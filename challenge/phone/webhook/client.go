@@ -49,18 +49,8 @@ func New(rawURL string, secret []byte) (*Client, error) {
 	return &Client{
 		URL:    rawURL,
 		Secret: append([]byte(nil), secret...),
-		HTTP:   defaultHTTPClient(),
+		HTTP:   phone.HTTPClient(),
 		Now:    time.Now,
 	}, nil
 }
 
-// defaultHTTPClient bounds every request by phone.SendTimeout and refuses
-// redirects, which would turn the POST into a GET or carry it elsewhere.
-func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: phone.SendTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -78,11 +77,11 @@ func (c *Client) post(ctx context.Context, timestamp int64, body []byte) error {
 
 	hc := c.HTTP
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = phone.HTTPClient()
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", phone.ErrProvider, withoutURL(err))
+		return fmt.Errorf("%w: %w", phone.ErrProvider, phone.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	// Drain a little so that the connection can be reused.
@@ -93,12 +92,3 @@ func (c *Client) post(ctx context.Context, timestamp int64, body []byte) error {
 	return nil
 }
 
-// withoutURL drops the URL, which may carry a token of the operator's, from
-// a transport error, keeping its cause.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
-}
