@@ -107,14 +107,23 @@ func (p *portal) challengeSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
+	if err := p.secondFactorPassed(q, user, method); err != nil {
+		return err
+	}
+	return p.redirect(q, p.returnPath(q.data.Return))
+}
+
+// secondFactorPassed completes a sign-in: it ends the run of failures,
+// raises the session (with a new id) and logs the event.
+func (p *portal) secondFactorPassed(q *request, user, method string) error {
+	if err := p.app.engine.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
 		return err
 	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err
 	}
 	p.event(q.r, "signed_in", user, zapMethod(method))
-	return p.redirect(q, p.returnPath(q.data.Return))
+	return nil
 }
 
 // codeAllowed applies the second-factor rate limit and lockout; when it

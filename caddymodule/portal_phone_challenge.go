@@ -223,13 +223,9 @@ func (p *portal) challengeWaitSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
+	if err := p.secondFactorPassed(q, user, challenge.MethodVoice); err != nil {
 		return err
 	}
-	if err := p.promote(q, user, session.TwoFactor); err != nil {
-		return err
-	}
-	p.event(q.r, "signed_in", user, zapMethod(challenge.MethodVoice))
 	return p.redirect(q, p.returnPath(q.data.Return))
 }
 

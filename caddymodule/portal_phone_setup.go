@@ -6,7 +6,6 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
-	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -190,15 +189,11 @@ func (p *portal) phoneEnrolled(q *request, method string, n phone.Number) error 
 	if err != nil {
 		return err
 	}
-	if err := p.app.engine.Regulation.CodeOK(ctx, limitKey(user)); err != nil {
-		return err
-	}
-	if err := p.promote(q, user, session.TwoFactor); err != nil {
-		return err
-	}
 	p.event(q.r, "method_added", user, zapMethod(method))
 	p.event(q.r, "recovery_codes_created", user)
-	p.event(q.r, "signed_in", user, zapMethod(method))
+	if err := p.secondFactorPassed(q, user, method); err != nil {
+		return err
+	}
 	pg := p.page(q, ui.TitleRecovery)
 	pg.Codes = codes
 	pg.Return = p.returnPath(q.data.Return)

@@ -167,15 +167,11 @@ func (p *portal) totpSubmit(q *request) error {
 		return err
 	}
 	user := q.data.User
-	if err := p.app.engine.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
-		return err
-	}
-	if err := p.promote(q, user, session.TwoFactor); err != nil {
-		return err
-	}
 	p.event(q.r, "method_added", user, zapMethod("totp"))
 	p.event(q.r, "recovery_codes_created", user)
-	p.event(q.r, "signed_in", user, zapMethod("totp"))
+	if err := p.secondFactorPassed(q, user, "totp"); err != nil {
+		return err
+	}
 	pg := p.page(q, ui.TitleRecovery)
 	pg.Codes = codes
 	pg.Return = p.returnPath(q.data.Return)

@@ -175,6 +175,21 @@ func (e *Engine) AddPhone(ctx context.Context, user string, n phone.Number, firs
 	return codes, nil
 }
 
+// provedNumber opens the sealed number a code or call has just proved,
+// and for a sign-in records its use.
+func (e *Engine) provedNumber(ctx context.Context, user, purpose string, sealed []byte) (phone.Number, error) {
+	n, err := e.OpenNumber(user, sealed)
+	if err != nil {
+		return phone.Number{}, err
+	}
+	if purpose == PurposeSignIn {
+		if err := e.phoneUsed(ctx, user, n); err != nil {
+			return phone.Number{}, err
+		}
+	}
+	return n, nil
+}
+
 // phoneUsed records a sign-in with the registered number n of user.
 func (e *Engine) phoneUsed(ctx context.Context, user string, n phone.Number) error {
 	now := e.Now()

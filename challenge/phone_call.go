@@ -239,14 +239,5 @@ func (e *Engine) FinishCall(ctx context.Context, user, purpose, session string) 
 	if err := e.KV.Delete(ctx, callSessionKey(session)); err != nil {
 		return phone.Number{}, fmt.Errorf("%w: using call: %w", store.ErrUnavailable, err)
 	}
-	n, err := e.OpenNumber(user, rec.Number)
-	if err != nil {
-		return phone.Number{}, err
-	}
-	if purpose == PurposeSignIn {
-		if err := e.phoneUsed(ctx, user, n); err != nil {
-			return phone.Number{}, err
-		}
-	}
-	return n, nil
+	return e.provedNumber(ctx, user, purpose, rec.Number)
 }

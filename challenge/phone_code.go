@@ -150,14 +150,5 @@ func (e *Engine) CheckCode(ctx context.Context, user, purpose, code string) (pho
 	if err != nil {
 		return phone.Number{}, fmt.Errorf("%w: using code: %w", store.ErrUnavailable, err)
 	}
-	n, err := e.OpenNumber(user, rec.Number)
-	if err != nil {
-		return phone.Number{}, err
-	}
-	if purpose == PurposeSignIn {
-		if err := e.phoneUsed(ctx, user, n); err != nil {
-			return phone.Number{}, err
-		}
-	}
-	return n, nil
+	return e.provedNumber(ctx, user, purpose, rec.Number)
 }
