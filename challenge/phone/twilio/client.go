@@ -65,7 +65,6 @@ func New(accountSID, authToken, from, baseURL string) (*Client, error) {
 	}, nil
 }
 
-
 // checkBaseURL defaults, trims and validates the API's base URL.
 func checkBaseURL(raw string) (string, error) {
 	if raw == "" {

@@ -53,4 +53,3 @@ func (c *Client) post(ctx context.Context, resource string, form url.Values, out
 	}
 	return nil
 }
-

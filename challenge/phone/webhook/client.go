@@ -53,4 +53,3 @@ func New(rawURL string, secret []byte) (*Client, error) {
 		Now:    time.Now,
 	}, nil
 }
-

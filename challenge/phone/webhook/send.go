@@ -91,4 +91,3 @@ func (c *Client) post(ctx context.Context, timestamp int64, body []byte) error {
 	}
 	return nil
 }
-
