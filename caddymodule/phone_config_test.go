@@ -9,8 +9,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
+	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
 const testSID = "AC0123456789abcdef0123456789abcdef"
@@ -163,5 +165,21 @@ func TestPhoneProvisionErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The form shows "error.phone.<reason>" for a refused number: every reason
+// needs its message in every catalogue.
+func TestPhoneReasonsHaveMessages(t *testing.T) {
+	r, err := ui.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range phone.Reasons() {
+		for _, lang := range ui.Languages {
+			if !r.HasMessage(lang, "error.phone."+reason) {
+				t.Errorf("no error.phone.%s in the %s catalogue", reason, lang)
+			}
+		}
 	}
 }

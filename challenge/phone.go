@@ -120,7 +120,7 @@ func (e *Engine) PhoneMethodReady(m string) bool {
 
 // checkSend applies the country allow-list and the send limits.
 func (e *Engine) checkSend(ctx context.Context, user, ip string, to phone.Number) error {
-	if !e.Phone.Countries.Allows(to.CountryCode) {
+	if !e.Phone.Countries.AllowsNumber(to) {
 		return ErrCountry
 	}
 	v, err := e.Regulation.BeforeSend(ctx, user, to.E164, ip, e.Now())

@@ -128,17 +128,21 @@ func (r *Regulation) userVerdict(ctx context.Context, user, kind string, l limit
 	return allowed(), nil
 }
 
-// lockVerdict refuses while a lock key (holding when it ends) exists.
+// lockVerdict refuses while the user is blocked (after a fraud report, until
+// an administrator unlocks) or a lock key (holding when it ends) exists.
+// The two are separate keys, so that a lockout can never replace a block.
 func (r *Regulation) lockVerdict(ctx context.Context, user string) (Verdict, error) {
+	if _, err := r.kv.Get(ctx, "block:"+user); err == nil {
+		return Verdict{Reason: "blocked"}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Verdict{}, err
+	}
 	v, err := r.kv.Get(ctx, "lock:"+user)
 	if errors.Is(err, store.ErrNotFound) {
 		return allowed(), nil
 	}
 	if err != nil {
 		return Verdict{}, err
-	}
-	if string(v) == blockedMark {
-		return Verdict{Reason: "blocked"}, nil
 	}
 	until, err := time.Parse(time.RFC3339, string(v))
 	if err != nil {
@@ -147,17 +151,13 @@ func (r *Regulation) lockVerdict(ctx context.Context, user string) (Verdict, err
 	return Verdict{RetryAfter: max(time.Until(until), time.Second), Reason: "locked"}, nil
 }
 
-// blockedMark is the lock value of a user blocked until an administrator
-// unlocks them (after a fraud report); other lock values are end times.
-const blockedMark = "blocked"
-
 // blockFor is how long a block lasts in the store: for good, in practice.
 const blockFor = 10 * 365 * 24 * time.Hour
 
 // Block stops every sign-in of user until an administrator lifts it with
 // Unlock: the user reported a sign-in they did not start.
 func (r *Regulation) Block(ctx context.Context, user string) error {
-	return r.kv.Set(ctx, "lock:"+user, []byte(blockedMark), blockFor)
+	return r.kv.Set(ctx, "block:"+user, []byte(time.Now().UTC().Format(time.RFC3339)), blockFor)
 }
 
 // Locked reports whether user is locked out, and for how long.
@@ -232,6 +232,9 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 		}
 	}
 	if err := r.kv.Delete(ctx, "codefail:"+user); err != nil {
+		return false, err
+	}
+	if err := r.kv.Delete(ctx, "block:"+user); err != nil {
 		return false, err
 	}
 	return locked, r.kv.Delete(ctx, "lock:"+user)

@@ -155,6 +155,33 @@ func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, s
 			t.Fatalf("second run: locked=%v for %v, want about 10m", locked, d)
 		}
 	})
+	t.Run("a lockout never replaces a fraud block", func(t *testing.T) {
+		r := newReg(t, nil)
+		if err := r.Block(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		// Wrong codes and passwords already in flight when the block came.
+		for range 10 {
+			if _, err := r.CodeFailed(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 5 {
+			if _, err := r.PasswordFailed(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := r.BeforePassword(ctx, "alice", "192.0.2.1")
+		if err != nil || v.Allowed || v.Reason != "blocked" {
+			t.Fatalf("after lockouts on a blocked user: %+v, %v; want still blocked", v, err)
+		}
+		if was, err := r.Unlock(ctx, "alice"); err != nil || !was {
+			t.Fatalf("Unlock = %v, %v", was, err)
+		}
+		if v, err := r.BeforeCode(ctx, "alice"); err != nil || !v.Allowed {
+			t.Fatalf("after Unlock: %+v, %v; want allowed", v, err)
+		}
+	})
 }
 
 func TestRegulationMemory(t *testing.T) {

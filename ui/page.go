@@ -51,6 +51,7 @@ const (
 	ErrPhoneTooLong    = "error.phone.too-long"
 	ErrPhoneInvalid    = "error.phone.invalid"
 	ErrPhoneExtension  = "error.phone.extension"
+	ErrPhoneType       = "error.phone.type"
 	ErrPhoneNotAllowed = "error.phone_not_allowed"
 	ErrPhoneNotMobile  = "error.phone_not_mobile"
 	ErrSendFailed      = "error.send_failed"
@@ -77,7 +78,7 @@ var CodeMessageIDs = []string{
 	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
-	ErrPhoneExtension, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
+	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
 	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
 }

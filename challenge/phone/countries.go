@@ -10,20 +10,34 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// Countries is an allow-list of country calling codes: the numbers users
-// may enrol. The zero value allows every country.
+// Countries is an allow-list of countries: the numbers users may enrol and
+// texts and calls may go to. The zero value allows every country.
 type Countries struct {
 	// codes are the allowed calling codes in the order configured, without
-	// duplicates; empty for all.
+	// duplicates.
 	codes []int
+	// regions are the allowed ISO 3166-1 regions: a finer choice where
+	// several countries share a calling code (+1 is the US, Canada and the
+	// Caribbean).
+	regions []string
 }
 
-// ParseCountries reads an allow-list of country calling codes, each with or
-// without "+": "+81", "1", "44". An empty list allows every country. A code
-// no country or global service uses is an error naming the entry.
+// ParseCountries reads an allow-list whose entries are country calling
+// codes, with or without "+" ("+81", "1"), or ISO 3166-1 region codes
+// ("US", "CA"). An empty list allows every country. An entry no country
+// uses is an error naming it.
 func ParseCountries(list []string) (Countries, error) {
 	var c Countries
 	for i, entry := range list {
+		if r := strings.ToUpper(strings.TrimSpace(entry)); len(r) == 2 && r[0] >= 'A' && r[0] <= 'Z' {
+			if !phonenumbers.GetSupportedRegions()[r] {
+				return Countries{}, fmt.Errorf("phone: country %d (%q): not a region with phone numbers", i+1, entry)
+			}
+			if !slices.Contains(c.regions, r) {
+				c.regions = append(c.regions, r)
+			}
+			continue
+		}
 		code, err := parseCallingCode(entry)
 		if err != nil {
 			return Countries{}, fmt.Errorf("phone: country calling code %d (%q): %w", i+1, entry, err)
@@ -51,11 +65,20 @@ func parseCallingCode(entry string) (int, error) {
 	return code, nil
 }
 
-// Allows reports whether numbers with the country calling code may be
-// used.
+// Allows reports whether every number with the country calling code may
+// be used (not only those of some regions that share it).
 func (c Countries) Allows(code int) bool {
 	return c.All() || slices.Contains(c.codes, code)
 }
+
+// AllowsRegion reports whether numbers of region, whose calling code is
+// code, may be used.
+func (c Countries) AllowsRegion(region string, code int) bool {
+	return c.Allows(code) || slices.Contains(c.regions, region)
+}
+
+// AllowsNumber reports whether n may be used.
+func (c Countries) AllowsNumber(n Number) bool { return c.AllowsRegion(n.Region, n.CountryCode) }
 
 // Codes returns the allowed calling codes in increasing order, or nil when
 // every country is allowed.
@@ -70,5 +93,5 @@ func (c Countries) Codes() []int {
 
 // All reports whether every country is allowed.
 func (c Countries) All() bool {
-	return len(c.codes) == 0
+	return len(c.codes) == 0 && len(c.regions) == 0
 }

@@ -2,6 +2,8 @@ package phone
 
 import (
 	"slices"
+
+	"golang.org/x/text/language"
 	"strings"
 	"testing"
 )
@@ -47,7 +49,7 @@ func TestParseCountries(t *testing.T) {
 }
 
 func TestParseCountriesErrors(t *testing.T) {
-	for _, entry := range []string{"+999", "999", "0", "", "+", "++81", "81a", "JP", "-1", "1234"} {
+	for _, entry := range []string{"+999", "999", "0", "", "+", "++81", "81a", "XX", "ZZ", "-1", "1234"} {
 		_, err := ParseCountries([]string{"+81", entry})
 		if err == nil {
 			t.Errorf("ParseCountries([+81 %q]): no error", entry)
@@ -74,5 +76,47 @@ func TestCodesIsACopy(t *testing.T) {
 	c.Codes()[0] = 7
 	if c.Allows(7) || !c.Allows(1) {
 		t.Error("changing the slice Codes returned changed the allow-list")
+	}
+}
+
+// Regions narrow a calling code that several countries share: "US" allows
+// US numbers but not the Caribbean's, which are +1 too.
+func TestCountriesByRegion(t *testing.T) {
+	c, err := ParseCountries([]string{"us", "CA", "+81"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.All() || c.Allows(1) {
+		t.Fatal("regions US and CA must not allow all of +1")
+	}
+	for _, tt := range []struct {
+		raw  string
+		want bool
+	}{
+		{"+1 650 253 0000", true},   // US
+		{"+1 604 555 0100", true},   // Canada
+		{"+1 876 927 1234", false},  // Jamaica
+		{"+81 90 1234 5678", true},  // by calling code
+		{"+44 20 7946 0958", false}, // UK
+	} {
+		n, err := Parse("", tt.raw, "")
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.raw, err)
+		}
+		if got := c.AllowsNumber(n); got != tt.want {
+			t.Errorf("AllowsNumber(%s, region %s) = %v, want %v", tt.raw, n.Region, got, tt.want)
+		}
+	}
+	regions := Regions(language.English, c)
+	var codes []string
+	for _, r := range regions {
+		codes = append(codes, r.Code)
+	}
+	slices.Sort(codes)
+	if !slices.Contains(codes, "US") || !slices.Contains(codes, "CA") || !slices.Contains(codes, "JP") || slices.Contains(codes, "JM") {
+		t.Errorf("picker regions = %v; want US, CA and JP only", codes)
+	}
+	if got := DefaultRegion(language.German, c); got != "US" { // the first entry
+		t.Errorf("DefaultRegion = %q", got)
 	}
 }

@@ -31,7 +31,15 @@ const (
 	// ReasonExtension: the extension is not digits, is too long, or the
 	// number and the extension field name two different extensions.
 	ReasonExtension = "extension"
+	// ReasonType: a premium-rate, shared-cost, toll-free, personal, pager
+	// or other number that texts and calls must not go to (toll fraud).
+	ReasonType = "type"
 )
+
+// Reasons lists every Reason, for the tests that each has a message.
+func Reasons() []string {
+	return []string{ReasonEmpty, ReasonCountry, ReasonNotANumber, ReasonTooShort, ReasonTooLong, ReasonInvalid, ReasonExtension, ReasonType}
+}
 
 // MaxExtDigits is the most digits an extension may have.
 const MaxExtDigits = 10
@@ -73,6 +81,8 @@ func reasonText(reason string) string {
 		return "the phone number does not exist in its country"
 	case ReasonExtension:
 		return fmt.Sprintf("the extension must be digits only, at most %d", MaxExtDigits)
+	case ReasonType:
+		return "only mobile, landline and VoIP numbers may be used (not premium-rate, shared-cost, toll-free or personal numbers)"
 	default:
 		return "the phone number is not valid (" + reason + ")"
 	}
@@ -149,6 +159,13 @@ func parseValid(region, raw string) (*phonenumbers.PhoneNumber, error) {
 	}
 	if !phonenumbers.IsValidNumber(pn) {
 		return nil, &Error{Reason: ReasonInvalid}
+	}
+	switch phonenumbers.GetNumberType(pn) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.VOIP:
+	default:
+		// Texts and calls to these cost the gateway's operator money that
+		// flows to whoever runs the number: toll fraud.
+		return nil, &Error{Reason: ReasonType}
 	}
 	return pn, nil
 }

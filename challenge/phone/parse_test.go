@@ -47,8 +47,6 @@ func TestParse(t *testing.T) {
 			Number{E164: "+16502530000", Ext: "123", CountryCode: 1, Region: "US"}},
 		{"same extension in both", "US", "+1 650 253 0000 ext. 123", "123",
 			Number{E164: "+16502530000", Ext: "123", CountryCode: 1, Region: "US"}},
-		{"global service number", "", "+800 1234 5678", "",
-			Number{E164: "+80012345678", CountryCode: 800, Region: "001"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +85,12 @@ func TestParseErrors(t *testing.T) {
 		{"more digits than any country", "JP", "090 1234 5678 9012 3456 7", "", ReasonTooLong},
 		{"US area code 123 does not exist", "US", "123 456 7890", "", ReasonInvalid},
 		{"JP zeros", "JP", "+81 00 0000 0000", "", ReasonInvalid},
+		{"UK premium rate", "GB", "+44 909 876 5432", "", ReasonType},
+		{"US premium rate", "US", "+1 900 234 5678", "", ReasonType},
+		{"US personal number", "US", "+1 500 234 5678", "", ReasonType},
+		{"US toll-free", "US", "+1 800 234 5678", "", ReasonType},
+		{"international toll-free", "", "+800 1234 5678", "", ReasonType},
+		{"JP shared cost (0570)", "JP", "0570-012-345", "", ReasonType},
 		{"extension with a letter", "US", "650 253 0000", "12a", ReasonExtension},
 		{"extension with a dash", "US", "650 253 0000", "12-3", ReasonExtension},
 		{"extension of 11 digits", "US", "650 253 0000", "12345678901", ReasonExtension},
@@ -139,7 +143,6 @@ func TestStringParseStored(t *testing.T) {
 		{"US", "650 253 0000", "123", "+16502530000;ext=123"},
 		{"US", "+1 650 253 0000 ext. 0042", "", "+16502530000;ext=0042"},
 		{"IT", "06 1234 5678", "", "+390612345678"},
-		{"", "+800 1234 5678", "", "+80012345678"},
 	}
 	for _, tt := range tests {
 		n, err := Parse(tt.region, tt.raw, tt.ext)

@@ -37,7 +37,7 @@ func Regions(lang language.Tag, c Countries) []Region {
 	var list []keyed
 	for code := range phonenumbers.GetSupportedRegions() {
 		cc := phonenumbers.GetCountryCodeForRegion(code)
-		if cc == 0 || !c.Allows(cc) {
+		if cc == 0 || !c.AllowsRegion(code, cc) {
 			continue
 		}
 		name := regionName(code, names, english)
@@ -81,9 +81,12 @@ func regionName(code string, names, english display.Namer) string {
 func DefaultRegion(lang language.Tag, c Countries) string {
 	if r, conf := lang.Region(); conf != language.No {
 		code := r.String()
-		if phonenumbers.GetSupportedRegions()[code] && c.Allows(phonenumbers.GetCountryCodeForRegion(code)) {
+		if phonenumbers.GetSupportedRegions()[code] && c.AllowsRegion(code, phonenumbers.GetCountryCodeForRegion(code)) {
 			return code
 		}
+	}
+	if len(c.regions) > 0 {
+		return c.regions[0]
 	}
 	for _, cc := range c.codes {
 		if code := phonenumbers.GetRegionCodeForCountryCode(cc); phonenumbers.GetSupportedRegions()[code] {
