@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,11 +120,12 @@ func (e *Engine) PhoneMethodReady(m string) bool {
 }
 
 // checkSend applies the country allow-list and the send limits.
-func (e *Engine) checkSend(ctx context.Context, user, ip string, to phone.Number) error {
+func (e *Engine) checkSend(ctx context.Context, user, purpose, ip string, to phone.Number) error {
 	if !e.Phone.Countries.AllowsNumber(to) {
 		return ErrCountry
 	}
-	v, err := e.Regulation.BeforeSend(ctx, user, to.E164, ip, e.Now())
+	numberKey := hex.EncodeToString(e.Keys.HashCode("send-number", to.E164)[:16])
+	v, err := e.Regulation.BeforeSend(ctx, user, purpose, numberKey, ip, e.Now())
 	if err != nil {
 		return fmt.Errorf("%w: send limits: %w", store.ErrUnavailable, err)
 	}

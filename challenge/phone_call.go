@@ -61,7 +61,7 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 	if e.Phone.Voice == nil {
 		return "", fmt.Errorf("%w: no voice provider", phone.ErrProvider)
 	}
-	if err := e.checkSend(ctx, user, ip, to); err != nil {
+	if err := e.checkSend(ctx, user, purpose, ip, to); err != nil {
 		return "", err
 	}
 	b := make([]byte, 16)

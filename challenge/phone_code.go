@@ -52,7 +52,7 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 	if !to.Mobile {
 		return ErrNotMobile
 	}
-	if err := e.checkSend(ctx, user, ip, to); err != nil {
+	if err := e.checkSend(ctx, user, purpose, ip, to); err != nil {
 		return err
 	}
 	code, err := newPhoneCode()

@@ -34,7 +34,7 @@ func DefaultSendLimits() SendLimits {
 	return SendLimits{
 		PerUser:   limit.Limit{Rate: 5, Period: time.Hour},
 		PerNumber: limit.Limit{Rate: 5, Period: time.Hour},
-		PerIP:     limit.Limit{Rate: 20, Period: time.Hour},
+		PerIP:     limit.Limit{Rate: 50, Period: time.Hour},
 		Daily:     1000,
 		Resend:    30 * time.Second,
 	}
@@ -56,27 +56,38 @@ func (l SendLimits) Validate() error {
 	return nil
 }
 
-// BeforeSend decides whether a text or call to number (E.164) may go out
-// for user, asked for from ip, and counts it if so. Reasons: "locked",
-// "resend" (too soon after the last one), "ip", "user", "number", "daily".
-func (r *Regulation) BeforeSend(ctx context.Context, user, number, ip string, now time.Time) (Verdict, error) {
+// BeforeSend decides whether a text or call for purpose may go out for
+// user, to the number known by numberKey (a keyed hash: no number is kept in
+// clear), asked for from ip, and counts it if so. Reasons: "locked",
+// "blocked", "resend" (too soon after the last one), "user", "number",
+// "ip", "daily".
+//
+// The checks run from the most to the least specific, so that a refusal
+// spends nothing of the wider buckets: a user who keeps sending to one
+// number uses up their own quota, not their office's address. Registration
+// (the user picks the number) and sign-in (to a proven number) count per
+// number apart, so nobody can use up another's sign-ins by trying to
+// register their number.
+func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, ip string, now time.Time) (Verdict, error) {
 	if v, err := r.lockVerdict(ctx, user); err != nil || !v.Allowed {
 		return v, err
 	}
 	l := r.limits.Send
 	if l.Resend > 0 {
-		first, err := r.kv.Create(ctx, "send-wait:"+user, []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
-		if err != nil {
-			return Verdict{}, err
-		}
-		if !first {
+		if _, err := r.kv.Get(ctx, "send-wait:"+user); err == nil {
 			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: "resend"}, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Verdict{}, err
 		}
 	}
 	for _, c := range []struct {
 		key, reason string
 		l           limit.Limit
-	}{{"send-ip:" + ip, "ip", l.PerIP}, {"send-user:" + user, "user", l.PerUser}, {"send-number:" + number, "number", l.PerNumber}} {
+	}{
+		{"send-user:" + user, "user", l.PerUser},
+		{"send-number:" + purpose + ":" + numberKey, "number", l.PerNumber},
+		{"send-ip:" + ip, "ip", l.PerIP},
+	} {
 		res, err := r.limiter.Allow(ctx, c.key, c.l)
 		if err != nil {
 			return Verdict{}, err
@@ -93,6 +104,16 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, number, ip string, no
 	if n > int64(l.Daily) {
 		tomorrow := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 		return Verdict{RetryAfter: tomorrow.Sub(now), Reason: "daily"}, nil
+	}
+	if l.Resend > 0 {
+		// Set once it goes out; of two sends racing, the second waits.
+		first, err := r.kv.Create(ctx, "send-wait:"+user, []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
+		if err != nil {
+			return Verdict{}, err
+		}
+		if !first {
+			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: "resend"}, nil
+		}
 	}
 	return allowed(), nil
 }

@@ -72,14 +72,14 @@ func TestBeforeSend(t *testing.T) {
 		}
 		allow := func(t *testing.T, r *Regulation, user, number, ip string) {
 			t.Helper()
-			v, err := r.BeforeSend(ctx, user, number, ip, now)
+			v, err := r.BeforeSend(ctx, user, PurposeEnrol, number, ip, now)
 			if err != nil || !v.Allowed {
 				t.Fatalf("BeforeSend(%s, %s, %s) = %+v, %v; want allowed", user, number, ip, v, err)
 			}
 		}
 		refuse := func(t *testing.T, r *Regulation, user, number, ip, reason string) Verdict {
 			t.Helper()
-			v, err := r.BeforeSend(ctx, user, number, ip, now)
+			v, err := r.BeforeSend(ctx, user, PurposeEnrol, number, ip, now)
 			if err != nil || v.Allowed || v.Reason != reason || v.RetryAfter <= 0 {
 				t.Fatalf("BeforeSend(%s, %s, %s) = %+v, %v; want refused for %q", user, number, ip, v, err, reason)
 			}
@@ -105,6 +105,34 @@ func TestBeforeSend(t *testing.T) {
 			}
 			refuse(t, r, user(9), num(1), addr(9), "number")
 			allow(t, r, user(9), num(2), addr(9))
+		})
+
+		t.Run("registration attempts do not use up sign-ins to the number", func(t *testing.T) {
+			r := newReg(t, func(l *SendLimits) { l.PerNumber = limit.Limit{Rate: 2, Period: time.Hour} })
+			// Someone keeps trying to register the victim's number...
+			for i := range 2 {
+				allow(t, r, user(i), num(1), addr(i))
+			}
+			refuse(t, r, user(9), num(1), addr(9), "number")
+			// ... and the victim still signs in with it.
+			if v, err := r.BeforeSend(ctx, "victim", PurposeSignIn, num(1), addr(5), now); err != nil || !v.Allowed {
+				t.Fatalf("sign-in send to the victim's number = %+v, %v; want allowed", v, err)
+			}
+		})
+
+		t.Run("a refusal spends nothing of the wider buckets", func(t *testing.T) {
+			r := newReg(t, func(l *SendLimits) {
+				l.PerNumber = limit.Limit{Rate: 1, Period: time.Hour}
+				l.PerIP = limit.Limit{Rate: 3, Period: time.Hour}
+			})
+			allow(t, r, user(0), num(1), addr(1))
+			for i := 1; i < 10; i++ {
+				refuse(t, r, user(i), num(1), addr(1), "number")
+			}
+			// The address spent one send, not ten.
+			allow(t, r, user(20), num(2), addr(1))
+			allow(t, r, user(21), num(3), addr(1))
+			refuse(t, r, user(22), num(4), addr(1), "ip")
 		})
 
 		t.Run("per user across numbers", func(t *testing.T) {
@@ -134,13 +162,13 @@ func TestBeforeSend(t *testing.T) {
 			// UTC, not local: 08:00 in Tokyo on 2 March is 23:00 UTC on 1 March.
 			tokyo := time.FixedZone("JST", 9*60*60)
 			late := time.Date(2025, 3, 2, 8, 0, 0, 0, tokyo)
-			v, err := r.BeforeSend(ctx, user(8), num(8), addr(8), late)
+			v, err := r.BeforeSend(ctx, user(8), PurposeEnrol, num(8), addr(8), late)
 			if err != nil || v.Allowed || v.Reason != "daily" || v.RetryAfter != time.Hour {
 				t.Fatalf("BeforeSend at 23:00 UTC = %+v, %v; want daily with an hour to wait", v, err)
 			}
 			// A new UTC day starts a new count.
 			next := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)
-			if v, err := r.BeforeSend(ctx, user(7), num(7), addr(7), next); err != nil || !v.Allowed {
+			if v, err := r.BeforeSend(ctx, user(7), PurposeEnrol, num(7), addr(7), next); err != nil || !v.Allowed {
 				t.Fatalf("BeforeSend on the next day = %+v, %v", v, err)
 			}
 			if n, err := r.SentToday(ctx, next); err != nil || n != 1 {
@@ -168,7 +196,7 @@ func TestBeforeSend(t *testing.T) {
 			if err := r.Block(ctx, "alice"); err != nil {
 				t.Fatal(err)
 			}
-			v, err := r.BeforeSend(ctx, "alice", num(1), addr(1), now)
+			v, err := r.BeforeSend(ctx, "alice", PurposeEnrol, num(1), addr(1), now)
 			if err != nil || v.Allowed || v.Reason != "blocked" {
 				t.Fatalf("BeforeSend of a blocked user = %+v, %v", v, err)
 			}
