@@ -69,15 +69,16 @@ type App struct {
 	// Voice is the provider of phone calls. Default: none (no calls).
 	Voice *PhoneProvider `json:"voice,omitempty"`
 
-	// SMSCountries are the country calling codes texts and calls may go to,
-	// such as ["+1", "+81"]; numbers elsewhere cannot be registered.
+	// SMSCountries are the countries texts and calls may go to, as calling
+	// codes ("+81") or ISO 3166-1 regions ("US": narrower than "+1", which
+	// the Caribbean shares); numbers elsewhere cannot be registered.
 	// Default: every country (the send limits still apply).
 	SMSCountries []string `json:"sms_countries,omitempty"`
 
-	// PublicURL is the scheme and host at which outside services (a phone
-	// provider's callbacks) reach the portal, such as
-	// https://login.example.com. Default: those of the request that placed
-	// the call; set it when Caddy sits behind a proxy that changes them.
+	// PublicURL is the https URL at which outside services reach the
+	// portal, such as https://login.example.com: Twilio's callbacks (whose
+	// signature covers it) and the site texts name for one-time-code
+	// autofill. Required with `voice twilio`; plain http only to this machine.
 	PublicURL string `json:"public_url,omitempty"`
 
 	// Development allows the `log` phone provider, which writes codes to
@@ -310,6 +311,11 @@ func (a *App) Validate() error {
 		if a.engine.MethodEnabled(m) && !a.engine.PhoneMethodReady(m) {
 			return fmt.Errorf("mfa: method %s needs a provider: add `%s twilio { ... }`%s to the global mfa block", m, m, map[string]string{challenge.MethodSMS: ", `sms webhook URL { secret ... }`"}[m])
 		}
+	}
+	if a.twilio != nil && a.public == "" {
+		// Twilio must reach the portal, and its signature covers the URL:
+		// neither may depend on the Host header a client sends.
+		return errors.New("mfa: voice twilio needs public_url: the https URL at which Twilio reaches this gateway, e.g. public_url https://login.example.com")
 	}
 	if err := a.engine.TOTP.Validate(); err != nil {
 		return fmt.Errorf("mfa: %w", err)

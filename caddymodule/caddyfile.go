@@ -50,8 +50,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			sms   log                          # development only
 //			voice twilio { ... }               # as for sms; from is a number
 //			voice log                          # development only
-//			sms_countries <+code...>           # default: every country
-//			public_url    <https://host>       # where providers call back
+//			sms_countries <+code or region...> # default: every country
+//			public_url    <https://host>       # required with voice twilio
 //			development                        # allows the log providers
 //			session {
 //				idle_timeout  <duration>   # default 30m
@@ -89,7 +89,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				max_code_failures <n>             # default 10 in a row
 //				send_per_user     <n>/<duration>  # texts and calls; default 5/1h
 //				send_per_number   <n>/<duration>  # default 5/1h
-//				send_per_ip       <n>/<duration>  # default 20/1h
+//				send_per_ip       <n>/<duration>  # default 50/1h
 //				send_daily        <n>             # whole gateway; default 1000
 //				resend_after      <duration>      # default 30s
 //			}

@@ -40,7 +40,7 @@ type LimitsConfig struct {
 	// whoever asks. Default: "5/1h".
 	SendPerNumber string `json:"send_per_number,omitempty"`
 	// SendPerIP limits the texts and calls asked for from one client
-	// address (IPv6: its /64). Default: "20/1h".
+	// address (IPv6: its /64). Default: "50/1h".
 	SendPerIP string `json:"send_per_ip,omitempty"`
 	// SendDaily caps the texts and calls of the whole gateway in one UTC
 	// day: a bound on the bill if every other limit is dodged. Default: 1000.

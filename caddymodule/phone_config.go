@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -119,9 +118,9 @@ func (a *App) checkPublicURL(raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("public_url %q must be an absolute http(s) URL such as https://login.example.com", raw)
+	u, err := phone.CheckURL(raw)
+	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("public_url %q must be an https URL such as https://login.example.com (http only to this machine)", raw)
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }

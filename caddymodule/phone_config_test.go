@@ -147,6 +147,13 @@ func TestPhoneProvisionErrors(t *testing.T) {
 		{"unknown provider", func(a *App) { a.Voice = &PhoneProvider{Provider: "vonage"} }, []string{`unknown provider "vonage"`}},
 		{"unknown country code", func(a *App) { a.SMSCountries = []string{"+999"} }, []string{"sms_countries", "999"}},
 		{"relative public_url", func(a *App) { a.PublicURL = "login.example.com" }, []string{"public_url"}},
+		{"plain-http public_url", func(a *App) { a.PublicURL = "http://login.example.com" }, []string{"public_url", "https"}},
+		{"voice twilio without public_url", func(a *App) {
+			a.Voice = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "t", From: "+15005550006"}
+		}, []string{"voice twilio needs public_url"}},
+		{"webhook over plain http", func(a *App) {
+			a.SMS = &PhoneProvider{Provider: "webhook", URL: "http://sms.example.com/send", Secret: "0123456789abcdef"}
+		}, []string{"sms webhook", "https"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

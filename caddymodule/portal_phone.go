@@ -56,17 +56,16 @@ func (p *portal) sendResult(q *request, method string, err error) (phoneSent, er
 	return phoneSent{}, err
 }
 
-// smsBody makes the text of a code in the user's language, ending with
-// the line that lets browsers fill the code in (WebOTP).
+// smsBody makes the text of a code in the user's language. With public_url
+// set, it ends with the line that lets browsers fill the code in on that
+// site only (WebOTP); the request's Host header is never used for it, as a
+// client could point it at another site.
 func (p *portal) smsBody(q *request) func(string) string {
+	host := ""
+	if u, err := url.Parse(p.app.public); err == nil {
+		host = u.Hostname()
+	}
 	return func(code string) string {
-		host := q.r.Host
-		if u, err := url.Parse(p.app.public); err == nil && u.Host != "" {
-			host = u.Host
-		}
-		if h, _, ok := cutPort(host); ok {
-			host = h
-		}
 		s, _, err := p.app.renderer.Localize(q.r, ui.SMSBody, map[string]any{"Code": code, "Org": p.app.org, "Host": host})
 		if err != nil {
 			return code
@@ -75,21 +74,9 @@ func (p *portal) smsBody(q *request) func(string) string {
 	}
 }
 
-// cutPort splits host:port; ok is false if there is no port.
-func cutPort(host string) (string, string, bool) {
-	for i := len(host) - 1; i >= 0; i-- {
-		switch host[i] {
-		case ':':
-			return host[:i], host[i+1:], true
-		case ']':
-			return host, "", false
-		}
-	}
-	return host, "", false
-}
-
 // callbackBase is the absolute URL of the portal prefix that the phone
-// provider calls back: public_url if set, else this request's own.
+// provider calls back: public_url (required for Twilio), else this
+// request's own (the log provider of development mode).
 func (p *portal) callbackBase(r *http.Request) string {
 	if p.app.public != "" {
 		return p.app.public + p.app.prefix

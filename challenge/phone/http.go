@@ -3,8 +3,10 @@ package phone
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // HTTPClient is the client providers use by default: every request bounded
@@ -28,4 +30,29 @@ func WithoutURL(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
+}
+
+// CheckURL checks that raw is an absolute https URL, or http to this
+// machine only (a local gateway, tests): codes and call answers travel in
+// it, so they must not cross a network in clear.
+func CheckURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parsing URL: %w", err)
+	}
+	switch {
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return nil, fmt.Errorf("URL %q must be absolute, starting with https://", u.Redacted())
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		return nil, fmt.Errorf("URL %q must use https:// (plain http only to this machine)", u.Redacted())
+	}
+	return u, nil
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

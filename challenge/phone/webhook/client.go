@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
@@ -33,12 +32,9 @@ var _ phone.TextSender = (*Client)(nil)
 // New checks its arguments and returns a Client posting to rawURL with
 // signatures keyed by a copy of secret.
 func New(rawURL string, secret []byte) (*Client, error) {
-	u, err := url.Parse(rawURL)
+	u, err := phone.CheckURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: URL: %w", err)
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("webhook: URL %q must be absolute, starting with https:// or http://", u.Redacted())
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
 	if len(secret) < MinSecretLen {
 		return nil, fmt.Errorf("webhook: secret is %d bytes, need at least %d", len(secret), MinSecretLen)
