@@ -143,4 +143,4 @@ func (p *portal) regionsFor(r *http.Request) ([]phone.Region, string) {
 const callStatusWait = 20 * time.Second
 
 // callStatusPoll is how often a long poll looks at the call.
-const callStatusPoll = 250 * time.Millisecond
+const callStatusPoll = 500 * time.Millisecond

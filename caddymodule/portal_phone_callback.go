@@ -27,7 +27,7 @@ func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	var digits string
+	var digits, ref string
 	switch {
 	case provider == providerTwilio && p.app.twilio != nil:
 		form, err := p.app.twilio.VerifyCallback(r, p.callbackBase(r)+strings.TrimPrefix(r.URL.RequestURI(), p.app.prefix))
@@ -37,7 +37,7 @@ func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		digits = form.Get("Digits")
+		digits, ref = form.Get("Digits"), form.Get("CallSid")
 	case provider == providerLog && p.app.twilio == nil && p.app.engine.Phone.Voice != nil && p.app.Development:
 		if err := r.ParseForm(); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -56,10 +56,12 @@ func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 		user   string
 		err    error
 	)
-	switch event {
-	case "gather":
+	err = e.CallFromProvider(r.Context(), id, ref)
+	switch {
+	case err != nil:
+	case event == "gather":
 		status, user, err = e.CallAnswered(r.Context(), id, digits)
-	case "status":
+	case event == "status":
 		user, err = e.CallEnded(r.Context(), id)
 		status = challenge.CallDenied
 	default:

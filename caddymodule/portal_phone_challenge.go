@@ -102,7 +102,8 @@ func (p *portal) challengeSend(q *request) error {
 	if err != nil {
 		return err
 	}
-	if method != challenge.MethodSMS && method != challenge.MethodVoice {
+	if method != q.r.PostFormValue("method") || method != challenge.MethodSMS && method != challenge.MethodVoice {
+		// Not one of this user's ways now: never text when asked to call.
 		return p.redirect(q, p.app.prefix+"challenge")
 	}
 	if !p.csrfOK(q.r, q.sess) {

@@ -168,6 +168,9 @@ func (p *portal) phoneWaitSubmit(q *request) error {
 		p.event(q.r, "csrf_rejected", q.data.User)
 		return p.renderWait(q, http.StatusForbidden, challenge.PurposeEnrol, ui.ErrCSRF)
 	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
 	n, err := p.app.engine.FinishCall(q.r.Context(), q.data.User, challenge.PurposeEnrol, p.sessionTag(q))
 	if errors.Is(err, challenge.ErrBadCode) {
 		return p.renderWait(q, http.StatusConflict, challenge.PurposeEnrol, ui.ErrCallNotApproved)

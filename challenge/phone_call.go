@@ -42,6 +42,9 @@ type callRecord struct {
 	Masked  string     `json:"masked"`
 	Status  CallStatus `json:"status"`
 	Expires int64      `json:"expires"`
+	// Ref is the provider's id of the call (Twilio's CallSid), which its
+	// callbacks must carry too.
+	Ref string `json:"ref,omitempty"`
 }
 
 func callKey(id string) string             { return "call:" + id }
@@ -83,7 +86,8 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 	}
 	cctx, cancel := context.WithTimeout(ctx, phone.SendTimeout)
 	defer cancel()
-	if _, err := e.Phone.Voice.PlaceCall(cctx, build(id)); err != nil {
+	ref, err := e.Phone.Voice.PlaceCall(cctx, build(id))
+	if err != nil {
 		rec.Status = CallDenied
 		// The request may be over (the user gave up while the provider
 		// hung): mark the call denied all the same.
@@ -93,6 +97,12 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 			err = errors.Join(err, serr)
 		}
 		return "", fmt.Errorf("placing a call: %w", err)
+	}
+	if ref != "" {
+		rec.Ref = ref
+		if err := e.saveCall(ctx, id, rec); err != nil {
+			return "", err
+		}
 	}
 	return id, nil
 }
@@ -127,6 +137,20 @@ func (e *Engine) loadCall(ctx context.Context, id string) (callRecord, error) {
 	return rec, nil
 }
 
+// CallFromProvider checks that a callback about call id names the call the
+// provider placed (ref: its id of the call), when the provider gave one:
+// the call id alone, which travels in URLs, is not enough.
+func (e *Engine) CallFromProvider(ctx context.Context, id, ref string) error {
+	rec, err := e.loadCall(ctx, id)
+	if err != nil {
+		return err
+	}
+	if rec.Ref != "" && rec.Ref != ref {
+		return ErrCallUnknown
+	}
+	return nil
+}
+
 // answerOnce lets the first answer of call id through, and no other: a
 // callback replayed, or a status callback after the keys, changes nothing.
 func (e *Engine) answerOnce(ctx context.Context, id string) error {
@@ -153,6 +177,13 @@ func (e *Engine) CallAnswered(ctx context.Context, id, digits string) (CallStatu
 	if rec.Status != CallPending {
 		return "", "", ErrCallAnswered
 	}
+	if digits == "0#" {
+		// Blocked before anything else: a report must not be lost to a
+		// store error after the answer was taken.
+		if err := e.Regulation.Block(ctx, rec.User); err != nil {
+			return "", "", fmt.Errorf("%w: blocking after a fraud report: %w", store.ErrUnavailable, err)
+		}
+	}
 	if err := e.answerOnce(ctx, id); err != nil {
 		return "", "", err
 	}
@@ -161,9 +192,6 @@ func (e *Engine) CallAnswered(ctx context.Context, id, digits string) (CallStatu
 		rec.Status = CallApproved
 	case "0#":
 		rec.Status = CallFraud
-		if err := e.Regulation.Block(ctx, rec.User); err != nil {
-			return "", "", fmt.Errorf("%w: blocking after a fraud report: %w", store.ErrUnavailable, err)
-		}
 	default:
 		rec.Status = CallDenied
 	}

@@ -68,13 +68,25 @@ func New() (*Renderer, error) {
 // relative to the static folder ("/style.css").
 func (r *Renderer) Static() http.Handler { return r.static }
 
+// csp allows only the portal's own style sheet and images; scriptedCSP
+// also its scripts (and their requests), only on the pages that need them:
+// the portal shares its origin with the protected app, whose scripts must
+// not run on other portal pages.
+const (
+	csp         = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	scriptedCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+// scripted are the pages that run a script of the portal's.
+func scripted(page string) bool { return page == "phone_wait" }
+
 // SecurityHeaders sets the headers every portal response carries: no
 // caching, a CSP that allows only the portal's own assets, no framing, and
 // no referrer (portal URLs carry return paths).
 func SecurityHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -93,6 +105,9 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 		return fmt.Errorf("rendering %s: %w", page, err)
 	}
 	SecurityHeaders(w.Header())
+	if scripted(page) {
+		w.Header().Set("Content-Security-Policy", scriptedCSP)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())

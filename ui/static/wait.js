@@ -9,15 +9,25 @@
     return;
   }
   var url = form.getAttribute("data-status");
+  var failures = 0;
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
+        if (r.status === 401 || r.status === 403) {
+          // Signed out, or finished in another tab: the page knows where to go.
+          window.location.reload();
+          return { status: "stop" };
+        }
         if (!r.ok) {
           throw new Error("status " + r.status);
         }
+        failures = 0;
         return r.json();
       })
       .then(function (d) {
+        if (d.status === "stop") {
+          return;
+        }
         if (d.status === "pending") {
           poll();
         } else if (d.status === "approved") {
@@ -30,7 +40,9 @@
         }
       })
       .catch(function () {
-        window.setTimeout(poll, 3000);
+        // The gateway is unreachable for now: try again, less and less often.
+        failures += 1;
+        window.setTimeout(poll, Math.min(3000 * failures, 30000));
       });
   }
   poll();

@@ -3,6 +3,7 @@ package challenge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,5 +45,30 @@ func TestPhoneCallDeniedWhenCallerGone(t *testing.T) {
 			t.Errorf("StartCall = %v; want a provider failure, not a store outage", err)
 		}
 		f.wantCallState(t, tag, PurposeSignIn, CallDenied, n.Masked())
+	})
+}
+
+// A callback must name the call the provider placed: the call id alone,
+// which travels in URLs, does not let anyone answer it.
+func TestCallFromProvider(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		n := mustNumber(t, jpMobile)
+		id, err := f.e.StartCall(context.Background(), "alice", PurposeSignIn, f.e.SessionTag("s"), "192.0.2.1", n, testCall(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := fmt.Sprintf("CA%032x", 1) // what the recorder answered
+		if err := f.e.CallFromProvider(context.Background(), id, ref); err != nil {
+			t.Errorf("the placed call's own ref: %v", err)
+		}
+		for _, bad := range []string{"", "CA00000000000000000000000000000002"} {
+			if err := f.e.CallFromProvider(context.Background(), id, bad); !errors.Is(err, ErrCallUnknown) {
+				t.Errorf("CallFromProvider with ref %q = %v; want ErrCallUnknown", bad, err)
+			}
+		}
+		if err := f.e.CallFromProvider(context.Background(), "no-such-call", ref); !errors.Is(err, ErrCallUnknown) {
+			t.Errorf("unknown call: %v", err)
+		}
 	})
 }
