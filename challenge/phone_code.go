@@ -1,7 +1,6 @@
 package challenge
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -141,14 +140,15 @@ func (e *Engine) CheckCode(ctx context.Context, user, purpose, code string) (pho
 		subtle.ConstantTimeCompare(rec.Hash, e.phoneCodeHash(user, purpose, code)) != 1 {
 		return phone.Number{}, ErrBadCode
 	}
-	// Taking the record is what makes the code single use: of two requests
-	// racing with it, only one takes the very record it checked.
-	taken, err := e.KV.Take(ctx, codeKey(user))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !bytes.Equal(taken, raw)) {
-		return phone.Number{}, ErrBadCode
-	}
+	// Deleting the very record checked is what makes the code single use:
+	// of two requests racing with it, only one deletes it, and neither
+	// deletes a newer code sent meanwhile.
+	used, err := e.KV.DeleteIf(ctx, codeKey(user), raw)
 	if err != nil {
 		return phone.Number{}, fmt.Errorf("%w: using code: %w", store.ErrUnavailable, err)
+	}
+	if !used {
+		return phone.Number{}, ErrBadCode
 	}
 	return e.provedNumber(ctx, user, purpose, rec.Number)
 }

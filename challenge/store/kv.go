@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -29,6 +30,10 @@ type KV interface {
 	// two callers racing for a single-use value only one gets it; ErrNotFound
 	// if it is missing or expired.
 	Take(ctx context.Context, key string) ([]byte, error)
+	// DeleteIf deletes key only if it holds value now, and reports whether
+	// it did: using up a single-use value without taking a newer one that
+	// replaced it meanwhile.
+	DeleteIf(ctx context.Context, key string, value []byte) (bool, error)
 	// Create stores value under key for ttl only if key does not exist now,
 	// and reports whether it did: a once-only guard.
 	Create(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
@@ -161,6 +166,19 @@ func (s *MemoryKV) Take(_ context.Context, key string) ([]byte, error) {
 	}
 	delete(s.m, key)
 	return e.v, nil
+}
+
+// DeleteIf implements KV.
+func (s *MemoryKV) DeleteIf(_ context.Context, key string, value []byte) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, now)
+	if !ok || e.set != nil || !bytes.Equal(e.v, value) {
+		return false, nil
+	}
+	delete(s.m, key)
+	return true, nil
 }
 
 // Create implements KV.

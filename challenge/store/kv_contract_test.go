@@ -220,6 +220,29 @@ func testKV(t *testing.T, newKV func(t *testing.T) (KV, func(time.Duration))) {
 		}
 	})
 
+	t.Run("delete-if removes a key only while it holds the value", func(t *testing.T) {
+		kv, advance := newKV(t)
+		if ok, err := kv.DeleteIf(ctx, "d", []byte("v1")); err != nil || ok {
+			t.Fatalf("DeleteIf of a missing key = %v, %v; want false", ok, err)
+		}
+		mustSet(t, kv, "d", "v2", 10*time.Second) // replaced meanwhile
+		if ok, err := kv.DeleteIf(ctx, "d", []byte("v1")); err != nil || ok {
+			t.Fatalf("DeleteIf of another value = %v, %v; want false", ok, err)
+		}
+		mustGetKV(t, kv, "d", "v2")
+		if ok, err := kv.DeleteIf(ctx, "d", []byte("v2")); err != nil || !ok {
+			t.Fatalf("DeleteIf of the value held = %v, %v; want true", ok, err)
+		}
+		if _, err := kv.Get(ctx, "d"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("DeleteIf left the key")
+		}
+		mustSet(t, kv, "e", "v", 10*time.Second)
+		advance(11 * time.Second)
+		if ok, err := kv.DeleteIf(ctx, "e", []byte("v")); err != nil || ok {
+			t.Fatalf("DeleteIf of an expired key = %v, %v; want false", ok, err)
+		}
+	})
+
 	t.Run("create sets a key only once until it expires", func(t *testing.T) {
 		kv, advance := newKV(t)
 		if ok, err := kv.Create(ctx, "g", []byte("first"), 10*time.Second); err != nil || !ok {

@@ -101,6 +101,22 @@ func (s *RedisKV) Take(ctx context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
+// deleteIfScript deletes a key only if it holds the given value.
+var deleteIfScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0`)
+
+// DeleteIf implements KV.
+func (s *RedisKV) DeleteIf(ctx context.Context, key string, value []byte) (bool, error) {
+	n, err := deleteIfScript.Run(ctx, s.rdb, []string{s.prefix + key}, value).Int64()
+	if err != nil {
+		return false, fmt.Errorf("%w: redis compare and delete: %w", ErrUnavailable, err)
+	}
+	return n == 1, nil
+}
+
 // Create implements KV with SET NX.
 func (s *RedisKV) Create(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.prefix+key, value, ttl).Result()
