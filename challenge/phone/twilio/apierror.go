@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -57,10 +58,35 @@ func decodeAPIError(status int, body []byte) *APIError {
 	}
 	if json.Unmarshal(body, &b) == nil {
 		e.Code = b.Code
-		e.Message = clean(b.Message)
+		e.Message = maskDigits(clean(b.Message))
 		e.MoreInfo = clean(b.MoreInfo)
 	}
 	return e
+}
+
+// digitRuns are runs of digits long enough to be (part of) a phone number.
+// Twilio's messages often quote the number ("The 'To' number +8190... is
+// not a valid phone number"), and numbers must not reach the log.
+var digitRuns = regexp.MustCompile(`\+?[0-9][0-9 ()-]{4,}[0-9]`)
+
+// maskDigits hides every run of five or more digits in s.
+func maskDigits(s string) string {
+	return digitRuns.ReplaceAllStringFunc(s, func(run string) string {
+		if countDigits(run) < 5 {
+			return run
+		}
+		return "[number]"
+	})
+}
+
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 // clean shortens s and replaces control characters, so that a message from

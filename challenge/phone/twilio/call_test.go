@@ -255,7 +255,7 @@ func TestPlaceCallTwilioError(t *testing.T) {
 		`{"code":21215,"message":"Account not authorized to call +81312345678.","more_info":"https://www.twilio.com/docs/errors/21215","status":400}`))
 	_, err := c.PlaceCall(context.Background(), testCall())
 	receive(t, got)
-	const want = "twilio: placing call: 21215 Account not authorized to call +81312345678. (HTTP 400)"
+	const want = "twilio: placing call: 21215 Account not authorized to call [number]. (HTTP 400)"
 	if err == nil || err.Error() != want || !errors.Is(err, phone.ErrProvider) {
 		t.Fatalf("error %v, want %q wrapping phone.ErrProvider", err, want)
 	}

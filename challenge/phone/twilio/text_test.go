@@ -69,6 +69,18 @@ func TestSendTextTwilioError(t *testing.T) {
 	secretsAbsent(t, err)
 }
 
+// Twilio's messages may quote the number; it must not reach the log.
+func TestSendTextErrorHidesNumbers(t *testing.T) {
+	c, got := checkedAPI(t, testFrom, "Messages", answerJSON(http.StatusBadRequest,
+		`{"code": 21610, "message": "Attempt to send to unsubscribed recipient +81 90-1234-5678 (from +15005550006)", "status": 400}`))
+	err := c.SendText(context.Background(), phone.Text{To: testNumber, Body: messageBody})
+	receive(t, got)
+	const want = "twilio: sending text: 21610 Attempt to send to unsubscribed recipient [number] (from [number]) (HTTP 400)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
 func TestSendTextHTML500(t *testing.T) {
 	c, got := checkedAPI(t, testFrom, "Messages", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
