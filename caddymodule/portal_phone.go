@@ -56,6 +56,19 @@ func (p *portal) sendResult(q *request, method string, err error) (phoneSent, er
 	return phoneSent{}, err
 }
 
+// status is the HTTP status of a page that shows a send refused or failed.
+func (s phoneSent) status() int {
+	switch s.errID {
+	case ui.ErrSendLimited, ui.ErrResendWait:
+		return http.StatusTooManyRequests
+	case ui.MsgBlocked:
+		return http.StatusForbidden
+	case ui.ErrSendFailed:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusUnprocessableEntity
+}
+
 // smsBody makes the text of a code in the user's language. With public_url
 // set, it ends with the line that lets browsers fill the code in on that
 // site only (WebOTP); the request's Host header is never used for it, as a

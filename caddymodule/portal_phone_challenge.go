@@ -128,14 +128,7 @@ func (p *portal) challengeSend(q *request) error {
 		return err
 	}
 	if sent.errID != "" {
-		status := http.StatusServiceUnavailable
-		switch sent.errID {
-		case ui.ErrSendLimited, ui.ErrResendWait:
-			status = http.StatusTooManyRequests
-		case ui.MsgBlocked, ui.ErrPhoneNotAllowed:
-			status = http.StatusForbidden
-		}
-		return p.renderPhoneChallenge(q, status, method, a, sent.errID, sent.data)
+		return p.renderPhoneChallenge(q, sent.status(), method, a, sent.errID, sent.data)
 	}
 	if method == challenge.MethodSMS {
 		p.event(q.r, "code_sent", user, zapMethod(method))

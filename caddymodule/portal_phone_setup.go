@@ -79,11 +79,7 @@ func (p *portal) phoneFormSubmit(q *request) error {
 		return err
 	}
 	if sent.errID != "" {
-		status := http.StatusUnprocessableEntity
-		if sent.errID == ui.ErrSendLimited || sent.errID == ui.ErrResendWait {
-			status = http.StatusTooManyRequests
-		}
-		return p.renderPhoneForm(q, status, m, region, raw, ext, sent.errID, sent.data)
+		return p.renderPhoneForm(q, sent.status(), m, region, raw, ext, sent.errID, sent.data)
 	}
 	p.event(q.r, map[string]string{challenge.MethodSMS: "code_sent", challenge.MethodVoice: "call_placed"}[m], q.data.User, zapMethod(m))
 	if m == challenge.MethodSMS {
