@@ -21,6 +21,19 @@ func HTTPClient() *http.Client {
 	}
 }
 
+// Do sends req with hc (HTTPClient when nil); a transport failure wraps
+// ErrProvider, without the URL.
+func Do(hc *http.Client, req *http.Request) (*http.Response, error) {
+	if hc == nil {
+		hc = HTTPClient()
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProvider, WithoutURL(err))
+	}
+	return resp, nil
+}
+
 // WithoutURL drops the request's URL from a transport error, keeping its
 // cause (a refused connection, context.DeadlineExceeded, ...): the URL may
 // carry an operator's token and adds nothing to the log.

@@ -14,23 +14,8 @@ const pollEvery = 5 * time.Millisecond
 // fails the test (t.Fatalf, so call it from the test's goroutine) on timeout.
 func (f *Fake) WaitMessage(t testing.TB, to string, timeout time.Duration) Message {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		f.mu.Lock()
-		for _, m := range f.messages {
-			if m.To == to && !f.taken[m.SID] {
-				f.taken[m.SID] = true
-				f.mu.Unlock()
-				return m
-			}
-		}
-		seen := len(f.messages)
-		f.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("twiliotest: no new text message to %s within %v (%d messages in all)", to, timeout, seen)
-		}
-		time.Sleep(pollEvery)
-	}
+	return waitFor(t, f, "text message", to, timeout, func() []Message { return f.messages },
+		func(m Message) (string, string) { return m.To, m.SID })
 }
 
 // WaitCall waits up to timeout for a call to to that no earlier WaitCall
@@ -38,20 +23,28 @@ func (f *Fake) WaitMessage(t testing.TB, to string, timeout time.Duration) Messa
 // on timeout.
 func (f *Fake) WaitCall(t testing.TB, to string, timeout time.Duration) CallRecord {
 	t.Helper()
+	return waitFor(t, f, "call", to, timeout, func() []CallRecord { return f.calls },
+		func(c CallRecord) (string, string) { return c.To, c.SID })
+}
+
+// waitFor polls list (read under f.mu) for an item to to not yet taken.
+func waitFor[T any](t testing.TB, f *Fake, what, to string, timeout time.Duration, list func() []T, key func(T) (to, sid string)) T {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		f.mu.Lock()
-		for _, c := range f.calls {
-			if c.To == to && !f.taken[c.SID] {
-				f.taken[c.SID] = true
+		items := list()
+		for _, it := range items {
+			if dest, sid := key(it); dest == to && !f.taken[sid] {
+				f.taken[sid] = true
 				f.mu.Unlock()
-				return c
+				return it
 			}
 		}
-		seen := len(f.calls)
+		seen := len(items)
 		f.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("twiliotest: no new call to %s within %v (%d calls in all)", to, timeout, seen)
+			t.Fatalf("twiliotest: no new %s to %s within %v (%d in all)", what, to, timeout, seen)
 		}
 		time.Sleep(pollEvery)
 	}

@@ -32,13 +32,9 @@ func (c *Client) post(ctx context.Context, resource string, form url.Values, out
 	req.Header.Set("User-Agent", "caddy-mfa")
 	req.SetBasicAuth(c.AccountSID, c.AuthToken)
 
-	hc := c.HTTP
-	if hc == nil {
-		hc = phone.HTTPClient()
-	}
-	resp, err := hc.Do(req)
+	resp, err := phone.Do(c.HTTP, req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", phone.ErrProvider, phone.WithoutURL(err))
+		return err
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))

@@ -75,13 +75,9 @@ func (c *Client) post(ctx context.Context, timestamp int64, body []byte) error {
 	req.Header.Set(TimestampHeader, strconv.FormatInt(timestamp, 10))
 	req.Header.Set(SignatureHeader, Sign(c.Secret, timestamp, body))
 
-	hc := c.HTTP
-	if hc == nil {
-		hc = phone.HTTPClient()
-	}
-	resp, err := hc.Do(req)
+	resp, err := phone.Do(c.HTTP, req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", phone.ErrProvider, phone.WithoutURL(err))
+		return err
 	}
 	defer resp.Body.Close()
 	// Drain a little so that the connection can be reused.
