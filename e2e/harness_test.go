@@ -238,13 +238,24 @@ func (s *syncBuffer) String() string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		// Caddy listens with SO_REUSEPORT, so two gateways of parallel tests
+		// given the same free port would both bind it and share its
+		// connections. Never hand a port out twice in one run.
+		if _, taken := handedOut.LoadOrStore(port, true); !taken {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
+
+// handedOut holds every port freePort returned in this test run.
+var handedOut sync.Map
 
 // upstream is the protected app: it records the headers of each request.
 type upstream struct {
