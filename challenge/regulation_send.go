@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
@@ -129,22 +128,4 @@ func (r *Regulation) resendLeft(ctx context.Context, user string, now time.Time)
 		return r.limits.Send.Resend
 	}
 	return min(max(until.Sub(now), time.Second), r.limits.Send.Resend)
-}
-
-// SentToday is how many texts and calls the gateway was asked for on now's
-// UTC day and counted against the daily cap (those the cap refused too),
-// for the log and tests.
-func (r *Regulation) SentToday(ctx context.Context, now time.Time) (int64, error) {
-	v, err := r.kv.Get(ctx, "send-daily:"+now.UTC().Format("2006-01-02"))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("send counter holds %q", v)
-	}
-	return n, nil
 }
