@@ -377,7 +377,7 @@ func TestPhoneCodeCountryNotAllowed(t *testing.T) {
 			t.Fatalf("%d texts sent", n)
 		}
 		f.wantPending(t, "alice", PurposeEnrol, false, "")
-		if n, err := sentToday(f.e.Regulation, ctx, f.clock.Now()); err != nil || n != 0 {
+		if n, err := sentToday(ctx, f.e.Regulation, f.clock.Now()); err != nil || n != 0 {
 			t.Fatalf("refused text counted: SentToday = %d, %v", n, err)
 		}
 		f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile))
@@ -400,7 +400,7 @@ func TestPhoneCodeNotMobile(t *testing.T) {
 		t.Fatalf("%d texts sent", n)
 	}
 	f.wantPending(t, "alice", PurposeEnrol, false, "")
-	if n, err := sentToday(f.e.Regulation, ctx, f.clock.Now()); err != nil || n != 0 {
+	if n, err := sentToday(ctx, f.e.Regulation, f.clock.Now()); err != nil || n != 0 {
 		t.Fatalf("refused text counted: SentToday = %d, %v", n, err)
 	}
 }

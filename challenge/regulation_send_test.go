@@ -155,7 +155,7 @@ func TestBeforeSend(t *testing.T) {
 			for i := range 3 {
 				allow(t, r, user(i), num(i), addr(i))
 			}
-			if n, err := sentToday(r, ctx, now); err != nil || n != 3 {
+			if n, err := sentToday(ctx, r, now); err != nil || n != 3 {
 				t.Fatalf("SentToday = %d, %v; want 3", n, err)
 			}
 			v := refuse(t, r, user(9), num(9), addr(9), "daily")
@@ -174,7 +174,7 @@ func TestBeforeSend(t *testing.T) {
 			if v, err := r.BeforeSend(ctx, user(7), PurposeEnrol, num(7), addr(7), next); err != nil || !v.Allowed {
 				t.Fatalf("BeforeSend on the next day = %+v, %v", v, err)
 			}
-			if n, err := sentToday(r, ctx, next); err != nil || n != 1 {
+			if n, err := sentToday(ctx, r, next); err != nil || n != 1 {
 				t.Fatalf("SentToday on the next day = %d, %v; want 1", n, err)
 			}
 		})
@@ -210,8 +210,8 @@ func TestBeforeSend(t *testing.T) {
 
 // sentToday is how many texts and calls the gateway was asked for on now's
 // UTC day and counted against the daily cap (those the cap refused too),
-// for the log and tests.
-func sentToday(r *Regulation, ctx context.Context, now time.Time) (int64, error) {
+// for the tests.
+func sentToday(ctx context.Context, r *Regulation, now time.Time) (int64, error) {
 	v, err := r.kv.Get(ctx, "send-daily:"+now.UTC().Format("2006-01-02"))
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
