@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -28,19 +29,19 @@ func (p *portal) mayChallenge(q *request) (bool, error) {
 	return true, nil
 }
 
-func (p *portal) renderChallenge(q *request, status int, recovery bool, errID string) error {
-	title := ui.TitleChallenge
+// renderChallenge asks for a code from the app or a recovery code, with
+// links to user a's other ways to sign in.
+func (p *portal) renderChallenge(q *request, status int, a *store.Account, recovery bool, errID string) error {
+	title, current := ui.TitleChallenge, challenge.MethodTOTP
 	if recovery {
-		title = ui.TitleChallengeRecovery
+		title, current = ui.TitleChallengeRecovery, "recovery"
+	}
+	others, err := p.others(a, current)
+	if err != nil {
+		return err
 	}
 	pg := p.page(q, title)
-	pg.Recovery = recovery
-	pg.Error = errID
-	current := challenge.MethodTOTP
-	if recovery {
-		current = "recovery"
-	}
-	pg.Others = p.others(q, current)
+	pg.Recovery, pg.Error, pg.Others = recovery, errID, others
 	return p.render(q, status, "challenge", pg)
 }
 
@@ -57,7 +58,7 @@ func (p *portal) challengePage(q *request) error {
 	if method == challenge.MethodSMS || method == challenge.MethodVoice {
 		return p.renderPhoneChallenge(q, http.StatusOK, method, a, "", nil)
 	}
-	return p.renderChallenge(q, http.StatusOK, method == "recovery", "")
+	return p.renderChallenge(q, http.StatusOK, a, method == "recovery", "")
 }
 
 // challengeSubmit checks the second factor and completes the sign-in.
@@ -79,7 +80,7 @@ func (p *portal) challengeSubmit(q *request) error {
 		if method == challenge.MethodSMS {
 			return p.renderPhoneChallenge(q, http.StatusForbidden, method, a, ui.ErrCSRF, nil)
 		}
-		return p.renderChallenge(q, http.StatusForbidden, recovery, ui.ErrCSRF)
+		return p.renderChallenge(q, http.StatusForbidden, a, recovery, ui.ErrCSRF)
 	}
 	e, user, code := p.app.engine, q.data.User, q.r.PostFormValue("code")
 	if ok, err := p.codeAllowed(q); !ok {
@@ -102,7 +103,7 @@ func (p *portal) challengeSubmit(q *request) error {
 		if err := p.codeFailed(q); err != nil {
 			return err
 		}
-		return p.renderChallenge(q, http.StatusUnauthorized, recovery, errID)
+		return p.renderChallenge(q, http.StatusUnauthorized, a, recovery, errID)
 	}
 	if err != nil {
 		return err

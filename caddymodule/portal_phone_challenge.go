@@ -27,12 +27,8 @@ func (p *portal) signInMethods(a *store.Account) []string {
 	return append(out, "recovery")
 }
 
-// others are the ways to sign in other than current, for the links.
-func (p *portal) others(q *request, current string) []ui.Other {
-	a, err := p.app.engine.Account(q.r.Context(), q.data.User)
-	if err != nil {
-		return nil
-	}
+// others are the ways user a can sign in other than current, for links.
+func (p *portal) others(a *store.Account, current string) ([]ui.Other, error) {
 	var out []ui.Other
 	for _, m := range p.signInMethods(a) {
 		if m == current {
@@ -40,13 +36,17 @@ func (p *portal) others(q *request, current string) []ui.Other {
 		}
 		o := ui.Other{Method: m}
 		if m == challenge.MethodSMS || m == challenge.MethodVoice {
-			if ph, _, ok, err := p.app.engine.PhoneFor(a, m); err == nil && ok {
+			ph, _, ok, err := p.app.engine.PhoneFor(a, m)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				o.Masked = ph.Masked
 			}
 		}
 		out = append(out, o)
 	}
-	return out
+	return out, nil
 }
 
 // chosenMethod is the method a challenge request asks for, if the user
@@ -81,16 +81,22 @@ func (p *portal) renderPhoneChallenge(q *request, status int, method string, a *
 			return err
 		}
 		if waiting {
-			pg := p.page(q, ui.TitlePhoneCode)
-			pg.Method, pg.Masked, pg.Error, pg.MessageData = method, masked, errID, data
-			pg.Others = p.others(q, method)
-			return p.render(q, status, "phone_code", pg)
+			return p.renderOthers(q, status, "phone_code", ui.TitlePhoneCode, method, masked, a, errID, data)
 		}
 	}
-	pg := p.page(q, ui.TitlePhoneStart)
-	pg.Method, pg.Masked, pg.Error, pg.MessageData = method, ph.Masked, errID, data
-	pg.Others = p.others(q, method)
-	return p.render(q, status, "phone_start", pg)
+	return p.renderOthers(q, status, "phone_start", ui.TitlePhoneStart, method, ph.Masked, a, errID, data)
+}
+
+// renderOthers renders a sign-in page of a phone method that also links
+// the user's other ways to sign in.
+func (p *portal) renderOthers(q *request, status int, name, title, method, masked string, a *store.Account, errID string, data map[string]any) error {
+	others, err := p.others(a, method)
+	if err != nil {
+		return err
+	}
+	pg := p.page(q, title)
+	pg.Method, pg.Masked, pg.Error, pg.MessageData, pg.Others = method, masked, errID, data, others
+	return p.render(q, status, name, pg)
 }
 
 // challengeSend texts a code or places a call to the registered phone.
@@ -183,7 +189,13 @@ func (p *portal) renderWait(q *request, status int, purpose, errID string) error
 		pg.Refresh = 5
 	}
 	if !enrol {
-		pg.Others = p.others(q, challenge.MethodVoice)
+		a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+		if err != nil {
+			return err
+		}
+		if pg.Others, err = p.others(a, challenge.MethodVoice); err != nil {
+			return err
+		}
 	}
 	return p.render(q, status, "phone_wait", pg)
 }
@@ -237,8 +249,9 @@ func (p *portal) callStatus(q *request) error {
 	}
 	ctx, cancel := context.WithTimeout(q.r.Context(), callStatusWait)
 	defer cancel()
-	tag := p.sessionTag(q)
-	status := "none"
+	tag, status := p.sessionTag(q), "none"
+	tick := time.NewTicker(callStatusPoll)
+	defer tick.Stop()
 	for {
 		st, _, ok, err := p.app.engine.CallState(ctx, tag, purpose)
 		if err != nil && ctx.Err() == nil {
@@ -247,15 +260,13 @@ func (p *portal) callStatus(q *request) error {
 		if err == nil && ok {
 			status = string(st)
 		}
-		if status != string(challenge.CallPending) {
+		if status != string(challenge.CallPending) || ctx.Err() != nil {
 			break
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(callStatusPoll):
-			continue
+		case <-tick.C:
 		}
-		break
 	}
 	ui.SecurityHeaders(q.w.Header())
 	q.w.Header().Set("Content-Type", "application/json")

@@ -88,12 +88,10 @@ func (p *portal) phoneFormSubmit(q *request) error {
 	return p.redirect(q, p.app.prefix+"setup/phone/wait")
 }
 
-func (p *portal) renderPhoneCode(q *request, status int, enrol bool, masked, errID string) error {
+// renderPhoneCode asks for the code texted to the number being registered.
+func (p *portal) renderPhoneCode(q *request, status int, masked, errID string) error {
 	pg := p.page(q, ui.TitlePhoneCode)
-	pg.Method, pg.Enrol, pg.Masked, pg.Error = challenge.MethodSMS, enrol, masked, errID
-	if !enrol {
-		pg.Others = p.others(q, challenge.MethodSMS)
-	}
+	pg.Method, pg.Enrol, pg.Masked, pg.Error = challenge.MethodSMS, true, masked, errID
 	return p.render(q, status, "phone_code", pg)
 }
 
@@ -109,7 +107,7 @@ func (p *portal) phoneCodePage(q *request) error {
 	if !ok {
 		return p.redirect(q, p.app.prefix+"setup/phone?method=sms")
 	}
-	return p.renderPhoneCode(q, http.StatusOK, true, masked, "")
+	return p.renderPhoneCode(q, http.StatusOK, masked, "")
 }
 
 // phoneCodeSubmit registers the number once its code is right.
@@ -124,7 +122,7 @@ func (p *portal) phoneCodeSubmit(q *request) error {
 	}
 	if !p.csrfOK(q.r, q.sess) {
 		p.event(q.r, "csrf_rejected", user)
-		return p.renderPhoneCode(q, http.StatusForbidden, true, masked, ui.ErrCSRF)
+		return p.renderPhoneCode(q, http.StatusForbidden, masked, ui.ErrCSRF)
 	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
@@ -139,7 +137,7 @@ func (p *portal) phoneCodeSubmit(q *request) error {
 		if masked == "" {
 			errID = ui.ErrCodeExpired
 		}
-		return p.renderPhoneCode(q, http.StatusUnprocessableEntity, true, masked, errID)
+		return p.renderPhoneCode(q, http.StatusUnprocessableEntity, masked, errID)
 	}
 	if err != nil {
 		return err

@@ -214,25 +214,36 @@ func (e *Engine) CallEnded(ctx context.Context, id string) (string, error) {
 	return rec.User, e.saveCall(ctx, id, rec)
 }
 
-// CallState is where the call of the session tagged session stands, with
-// the masked number it went to; ok is false if there is none (or it expired).
-func (e *Engine) CallState(ctx context.Context, session, purpose string) (CallStatus, string, bool, error) {
+// sessionCall finds the call of the session tagged session for purpose;
+// ok is false if there is none (never placed, expired, or of another
+// session or purpose).
+func (e *Engine) sessionCall(ctx context.Context, session, purpose string) (string, callRecord, bool, error) {
 	id, err := e.KV.Get(ctx, callSessionKey(session))
 	if errors.Is(err, store.ErrNotFound) {
-		return "", "", false, nil
+		return "", callRecord{}, false, nil
 	}
 	if err != nil {
-		return "", "", false, fmt.Errorf("%w: reading call: %w", store.ErrUnavailable, err)
+		return "", callRecord{}, false, fmt.Errorf("%w: reading call: %w", store.ErrUnavailable, err)
 	}
 	rec, err := e.loadCall(ctx, string(id))
 	if errors.Is(err, ErrCallUnknown) {
-		return "", "", false, nil
+		return "", callRecord{}, false, nil
 	}
 	if err != nil {
-		return "", "", false, err
+		return "", callRecord{}, false, err
 	}
 	if rec.Session != session || rec.Purpose != purpose {
-		return "", "", false, nil
+		return "", callRecord{}, false, nil
+	}
+	return string(id), rec, true, nil
+}
+
+// CallState is where the call of the session tagged session stands, with
+// the masked number it went to; ok is false if there is none (or it expired).
+func (e *Engine) CallState(ctx context.Context, session, purpose string) (CallStatus, string, bool, error) {
+	_, rec, ok, err := e.sessionCall(ctx, session, purpose)
+	if err != nil || !ok {
+		return "", "", false, err
 	}
 	return rec.Status, rec.Masked, true, nil
 }
@@ -242,24 +253,14 @@ func (e *Engine) CallState(ctx context.Context, session, purpose string) (CallSt
 // not approved, expired, already used, or of another user or purpose is
 // ErrBadCode.
 func (e *Engine) FinishCall(ctx context.Context, user, purpose, session string) (phone.Number, error) {
-	id, err := e.KV.Get(ctx, callSessionKey(session))
-	if errors.Is(err, store.ErrNotFound) {
-		return phone.Number{}, ErrBadCode
-	}
-	if err != nil {
-		return phone.Number{}, fmt.Errorf("%w: reading call: %w", store.ErrUnavailable, err)
-	}
-	rec, err := e.loadCall(ctx, string(id))
-	if errors.Is(err, ErrCallUnknown) {
-		return phone.Number{}, ErrBadCode
-	}
+	id, rec, ok, err := e.sessionCall(ctx, session, purpose)
 	if err != nil {
 		return phone.Number{}, err
 	}
-	if rec.Status != CallApproved || rec.User != user || rec.Purpose != purpose || rec.Session != session {
+	if !ok || rec.Status != CallApproved || rec.User != user {
 		return phone.Number{}, ErrBadCode
 	}
-	if _, err := e.KV.Take(ctx, callKey(string(id))); errors.Is(err, store.ErrNotFound) {
+	if _, err := e.KV.Take(ctx, callKey(id)); errors.Is(err, store.ErrNotFound) {
 		return phone.Number{}, ErrBadCode
 	} else if err != nil {
 		return phone.Number{}, fmt.Errorf("%w: using call: %w", store.ErrUnavailable, err)
