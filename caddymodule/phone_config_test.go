@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
@@ -172,6 +173,25 @@ func TestPhoneProvisionErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The setup page names each method through "method.<m>.name" and
+// ".hint", built at render time, which the catalogue tests of ui cannot
+// see: every method needs both in every catalogue.
+func TestMethodNamesHaveMessages(t *testing.T) {
+	r, err := ui.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range challenge.KnownMethods {
+		for _, id := range []string{"method." + m + ".name", "method." + m + ".hint"} {
+			for _, lang := range ui.Languages {
+				if !r.HasMessage(lang, id) {
+					t.Errorf("no %s in the %s catalogue", id, lang)
+				}
+			}
+		}
 	}
 }
 
