@@ -1,8 +1,12 @@
-// Package webhooktest is an SMS gateway for end-to-end tests of the
-// webhook provider: a real HTTP server on 127.0.0.1 that checks every
-// request with webhook.Verify and the documented JSON body, and records the
-// texts it accepted. A request that breaks the format fails the test
-// (t.Errorf) and is answered 401 (signature) or 400 (anything else).
+// Package webhooktest is an operator's webhook for end-to-end tests of the
+// webhook SMS provider and the webhook push notifier: a real HTTP server on
+// 127.0.0.1 that checks every request with webhook.Verify and the
+// documented JSON body, and records what it accepted. The body's type says
+// what it is: "sms" (a Text), "push" (a sign-in prompt, Push) or
+// "fraud_reported" (a user's report of a prompt they did not ask for,
+// Fraud). A request that breaks the format, a member missing or unknown
+// included, fails the test (t.Errorf) and is answered 401 (signature) or
+// 400 (anything else).
 package webhooktest
 
 import (
@@ -28,7 +32,7 @@ type Text struct {
 	SentAt time.Time
 }
 
-// Receiver is a fake SMS gateway. Its methods are safe for concurrent use.
+// Receiver is a fake webhook. Its methods are safe for concurrent use.
 type Receiver struct {
 	tb      testing.TB
 	secret  []byte
@@ -36,8 +40,9 @@ type Receiver struct {
 	closing chan struct{}
 
 	mu       sync.Mutex
-	texts    []Text
-	taken    []bool // parallel to texts: returned by WaitText
+	texts    box[Text]
+	pushes   box[Push]
+	frauds   box[Fraud]
 	rejected []string
 	fail     int
 	hang     time.Duration
@@ -60,14 +65,15 @@ func New(t testing.TB, secret []byte) *Receiver {
 	return r
 }
 
-// URL is the address to configure as the webhook URL.
+// URL is the address to configure as the webhook URL, for every type of
+// request.
 func (r *Receiver) URL() string { return r.srv.URL + "/sms" }
 
 // Texts returns the texts accepted so far, oldest first.
 func (r *Receiver) Texts() []Text {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.texts)
+	return r.texts.list()
 }
 
 // Rejected describes each request refused for breaking the format, oldest
@@ -101,21 +107,5 @@ func (r *Receiver) HangNext(d time.Duration) {
 // timeout.
 func (r *Receiver) WaitText(t testing.TB, to string, timeout time.Duration) Text {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		r.mu.Lock()
-		for i, text := range r.texts {
-			if text.To == to && !r.taken[i] {
-				r.taken[i] = true
-				r.mu.Unlock()
-				return text
-			}
-		}
-		seen := len(r.texts)
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("webhooktest: no new text to %s within %v (%d texts in all)", to, timeout, seen)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return wait(t, r, &r.texts, "text to "+to, timeout, func(x Text) bool { return x.To == to })
 }

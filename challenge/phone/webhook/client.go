@@ -12,8 +12,9 @@ import (
 // MinSecretLen is the shortest secret New accepts, in bytes.
 const MinSecretLen = 16
 
-// Client posts text messages to one gateway. Build it with New; its fields
-// may be replaced before first use, never while in use.
+// Client posts text messages, and other signed JSON bodies (PostJSON), to
+// one gateway. Build it with New; its fields may be replaced before first
+// use, never while in use.
 type Client struct {
 	// URL is the gateway's absolute http(s) URL.
 	URL string

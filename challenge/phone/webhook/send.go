@@ -35,24 +35,38 @@ func (c *Client) SendText(ctx context.Context, t phone.Text) error {
 	if t.Body == "" {
 		return errors.New("webhook: sending text: empty message")
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	sent := now()
-	body, err := json.Marshal(payload{
+	body := payload{
 		Type:   "sms",
 		To:     t.To.E164,
 		Text:   t.Body,
-		SentAt: sent.UTC().Format(time.RFC3339),
-	})
-	if err != nil {
-		return fmt.Errorf("webhook: sending text: encoding: %w", err)
+		SentAt: c.now().UTC().Format(time.RFC3339),
 	}
-	if err := c.post(ctx, sent.Unix(), body); err != nil {
+	if err := c.PostJSON(ctx, body); err != nil {
 		return fmt.Errorf("webhook: sending text: %w", err)
 	}
 	return nil
+}
+
+// PostJSON posts v, encoded as JSON, to the gateway, signed with the time
+// of c.Now; see the package documentation for the headers and the answer.
+// Any answer but 2xx, a network error or a time-out (phone.SendTimeout,
+// whatever ctx allows) is an error wrapping phone.ErrProvider that gives
+// the HTTP status, never the body or secret. Callers add their own
+// context to its errors.
+func (c *Client) PostJSON(ctx context.Context, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding: %w", err)
+	}
+	return c.post(ctx, c.now().Unix(), body)
+}
+
+// now is c.Now, or time.Now if unset.
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // isE164 reports whether s is "+", a non-zero digit and at most 14 more
