@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
@@ -23,7 +24,7 @@ const MethodTOTP = "totp"
 
 // KnownMethods lists every method this build can offer, in the order the
 // setup page shows them.
-var KnownMethods = []string{MethodTOTP, MethodSMS, MethodVoice}
+var KnownMethods = []string{MethodTOTP, MethodPush, MethodSMS, MethodVoice}
 
 // Engine holds what a sign-in needs. It is built once per configuration and
 // shared by every route.
@@ -46,8 +47,10 @@ type Engine struct {
 	Regulation *Regulation
 	// Phone configures texts and calls.
 	Phone Phone
-	// KV holds short-lived state: texted codes and calls under way.
+	// KV holds short-lived state: texted codes, calls and prompts under way.
 	KV store.KV
+	// Notifier sends app notifications; nil when none is configured.
+	Notifier push.Notifier
 }
 
 // ErrBadCode is a second-factor code that is wrong, used, or malformed. Users

@@ -31,6 +31,9 @@ type Limits struct {
 	MaxCodeFailures int
 	// Send limits texts and calls (toll fraud, SMS pumping).
 	Send SendLimits
+	// PushPerUser limits the app notifications sent to one user (against
+	// MFA fatigue: prompting until the user approves one by mistake).
+	PushPerUser limit.Limit
 }
 
 // DefaultLimits are in the spirit of Authelia's regulation: 5 wrong
@@ -46,12 +49,13 @@ func DefaultLimits() Limits {
 		BanTime:         5 * time.Minute,
 		MaxCodeFailures: 10,
 		Send:            DefaultSendLimits(),
+		PushPerUser:     limit.Limit{Rate: 3, Period: 5 * time.Minute},
 	}
 }
 
 // Validate reports the first nonsensical limit.
 func (l Limits) Validate() error {
-	for name, x := range map[string]limit.Limit{"login_per_ip": l.LoginPerIP, "login_per_user": l.LoginPerUser, "code_per_user": l.CodePerUser} {
+	for name, x := range map[string]limit.Limit{"login_per_ip": l.LoginPerIP, "login_per_user": l.LoginPerUser, "code_per_user": l.CodePerUser, "push_per_user": l.PushPerUser} {
 		if x.Rate <= 0 || x.Period <= 0 {
 			return fmt.Errorf("limits: %s must be a positive rate per period, e.g. 10/1m", name)
 		}
@@ -112,6 +116,12 @@ func (r *Regulation) BeforePassword(ctx context.Context, user, ip string) (Verdi
 // BeforeCode rates a second-factor check for user.
 func (r *Regulation) BeforeCode(ctx context.Context, user string) (Verdict, error) {
 	return r.userVerdict(ctx, user, "code-user:", r.limits.CodePerUser)
+}
+
+// BeforePush rates an app notification for user. Reasons: "locked",
+// "blocked", "user" (too many prompts in a row: MFA fatigue).
+func (r *Regulation) BeforePush(ctx context.Context, user string) (Verdict, error) {
+	return r.userVerdict(ctx, user, "push-user:", r.limits.PushPerUser)
 }
 
 func (r *Regulation) userVerdict(ctx context.Context, user, kind string, l limit.Limit) (Verdict, error) {

@@ -27,6 +27,8 @@ type Account struct {
 	TOTP *TOTP `json:"totp,omitempty"`
 	// Phones are the registered phone numbers, for text messages and calls.
 	Phones []Phone `json:"phones,omitempty"`
+	// Push is the phone registered for app notifications, if any.
+	Push *Push `json:"push,omitempty"`
 	// RecoveryCodes are keyed hashes of the unused recovery codes.
 	RecoveryCodes [][]byte `json:"recovery_codes,omitempty"`
 	// Created is when the account record was first written.
@@ -68,9 +70,21 @@ type Phone struct {
 	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
+// Push is a phone registered for app notifications (sign-in prompts with
+// number matching).
+type Push struct {
+	// Topic is the sealed address the notifier sends the user's prompts to
+	// (their ntfy topic): whoever knows it can read the prompts.
+	Topic []byte `json:"topic"`
+	// Added is when the phone was registered.
+	Added time.Time `json:"added"`
+	// LastUsed is when it last approved a sign-in.
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
 // HasSecondFactor reports whether the account has any registered method.
 func (a *Account) HasSecondFactor() bool {
-	return a != nil && (a.TOTP != nil || len(a.Phones) > 0)
+	return a != nil && (a.TOTP != nil || len(a.Phones) > 0 || a.Push != nil)
 }
 
 // Accounts stores accounts by user name.
