@@ -19,6 +19,8 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
+	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -58,9 +60,10 @@ type App struct {
 	PortalPrefix string `json:"portal_prefix,omitempty"`
 
 	// Methods are the second-factor methods users may register and sign in
-	// with: "totp" (authenticator app), "sms" (text message), "voice"
-	// (phone call). Default: totp, and sms and voice where a provider is
-	// configured.
+	// with: "totp" (authenticator app), "push" (app notification with
+	// number matching), "sms" (text message), "voice" (phone call).
+	// Default: totp, and push, sms and voice where a notifier or provider
+	// is configured.
 	Methods []string `json:"methods,omitempty"`
 
 	// SMS is the provider of text messages. Default: none (no texts).
@@ -69,16 +72,24 @@ type App struct {
 	// Voice is the provider of phone calls. Default: none (no calls).
 	Voice *PhoneProvider `json:"voice,omitempty"`
 
+	// Push is the notifier of app notifications. Default: none.
+	Push *PushNotifier `json:"push,omitempty"`
+
+	// FraudWebhook, if set, is told of every fraud report (a user who
+	// answered a prompt or call with "this wasn't me"), as signed JSON.
+	FraudWebhook *Webhook `json:"fraud_webhook,omitempty"`
+
 	// SMSCountries are the countries texts and calls may go to, as calling
 	// codes ("+81") or ISO 3166-1 regions ("US": narrower than "+1", which
 	// the Caribbean shares); numbers elsewhere cannot be registered.
 	// Default: every country (the send limits still apply).
 	SMSCountries []string `json:"sms_countries,omitempty"`
 
-	// PublicURL is the https URL at which outside services reach the
-	// portal, such as https://login.example.com: Twilio's callbacks (whose
-	// signature covers it) and the site texts name for one-time-code
-	// autofill. Required with `voice twilio`; plain http only to this machine.
+	// PublicURL is the https URL at which phones and outside services reach
+	// the portal, such as https://login.example.com: the approval links of
+	// app notifications, Twilio's callbacks (whose signature covers it) and
+	// the site texts name for one-time-code autofill. Required with `push`
+	// and `voice twilio`; plain http only to this machine.
 	PublicURL string `json:"public_url,omitempty"`
 
 	// Development allows the `log` phone provider, which writes codes to
@@ -106,6 +117,7 @@ type App struct {
 	org      string
 	public   string
 	twilio   *twilio.Client
+	fraud    *webhook.Client
 	pooled   []string
 	cancel   context.CancelFunc
 }
@@ -184,6 +196,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("mfa: %w", err)
 	}
 	a.twilio = providers.twilio
+	var notifier push.Notifier
+	if a.Push != nil {
+		if notifier, err = a.Push.build(repl); err != nil {
+			return fmt.Errorf("mfa: %w", err)
+		}
+	}
+	if a.FraudWebhook != nil {
+		if a.fraud, err = a.FraudWebhook.build("fraud_webhook", repl); err != nil {
+			return fmt.Errorf("mfa: %w", err)
+		}
+	}
 	countries, err := phone.ParseCountries(a.SMSCountries)
 	if err != nil {
 		return fmt.Errorf("mfa: sms_countries: %w", err)
@@ -191,6 +214,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	methods := a.Methods
 	if len(methods) == 0 {
 		methods = []string{challenge.MethodTOTP}
+		if notifier != nil {
+			methods = append(methods, challenge.MethodPush)
+		}
 		if providers.text != nil {
 			methods = append(methods, challenge.MethodSMS)
 		}
@@ -236,7 +262,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Users: db, Accounts: accounts, Sessions: sessions, Keys: keys,
 		TOTP: tc, Methods: methods, Now: time.Now,
 		Regulation: challenge.NewRegulation(limits, limiter, kv), KV: kv,
-		Phone: challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
+		Phone:    challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
+		Notifier: notifier,
 	}
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
@@ -311,6 +338,14 @@ func (a *App) Validate() error {
 		if a.engine.MethodEnabled(m) && !a.engine.PhoneMethodReady(m) {
 			return fmt.Errorf("mfa: method %s needs a provider: add `%s twilio { ... }`%s to the global mfa block", m, m, map[string]string{challenge.MethodSMS: ", `sms webhook URL { secret ... }`"}[m])
 		}
+	}
+	if a.engine.MethodEnabled(challenge.MethodPush) && a.engine.Notifier == nil {
+		return errors.New("mfa: method push needs a notifier: add `push ntfy https://ntfy.example.com` or `push webhook URL { secret ... }` to the global mfa block")
+	}
+	if a.engine.Notifier != nil && a.public == "" {
+		// Phones open the approval link from outside: it must not depend
+		// on the Host header a client sends.
+		return errors.New("mfa: push needs public_url: the https URL at which phones reach this gateway's approval page, e.g. public_url https://login.example.com")
 	}
 	if a.twilio != nil && a.public == "" {
 		// Twilio must reach the portal, and its signature covers the URL:

@@ -39,7 +39,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
 //			portal_prefix <path, default /.mfa/>
-//			methods       <method...>      # totp sms voice; default: those configured
+//			methods       <method...>      # totp push sms voice; default: those configured
 //			sms   twilio {
 //				account_sid <AC...>            # e.g. {env.TWILIO_SID}
 //				auth_token  <token>            # e.g. {env.TWILIO_TOKEN}
@@ -50,8 +50,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			sms   log                          # development only
 //			voice twilio { ... }               # as for sms; from is a number
 //			voice log                          # development only
+//			push  ntfy <server url> { token <tk_... or user:password> }
+//			push  webhook <url> { secret <16+ bytes> }
+//			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
 //			sms_countries <+code or region...> # default: every country
-//			public_url    <https://host>       # required with voice twilio
+//			public_url    <https://host>       # required with push and voice twilio
 //			development                        # allows the log providers
 //			session {
 //				idle_timeout  <duration>   # default 30m
@@ -92,6 +95,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				send_per_ip       <n>/<duration>  # default 50/1h
 //				send_daily        <n>             # whole gateway; default 1000
 //				resend_after      <duration>      # default 30s
+//				push_per_user     <n>/<duration>  # app notifications; default 3/5m
 //			}
 //		}
 //	}
@@ -142,6 +146,18 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			a.Voice = new(PhoneProvider)
 			err = a.Voice.unmarshal(d)
+		case "push":
+			if a.Push != nil {
+				return d.Err("push may be given only once")
+			}
+			a.Push = new(PushNotifier)
+			err = a.Push.unmarshal(d)
+		case "fraud_webhook":
+			if a.FraudWebhook != nil {
+				return d.Err("fraud_webhook may be given only once")
+			}
+			a.FraudWebhook = new(Webhook)
+			err = a.FraudWebhook.unmarshal(d)
 		case "sms_countries":
 			a.SMSCountries = append(a.SMSCountries, d.RemainingArgs()...)
 			if len(a.SMSCountries) == 0 {
@@ -309,6 +325,8 @@ func (l *LimitsConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = intArg(d, &l.SendDaily)
 		case "resend_after":
 			err = durationArg(d, &l.ResendAfter)
+		case "push_per_user":
+			err = rateArg(d, &l.PushPerUser)
 		default:
 			return d.Errf("unknown limits option %q", name)
 		}

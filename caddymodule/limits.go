@@ -48,6 +48,10 @@ type LimitsConfig struct {
 	// ResendAfter is the least time between two texts or calls for one
 	// user. Default: 30s.
 	ResendAfter caddy.Duration `json:"resend_after,omitempty"`
+	// PushPerUser limits the app notifications sent to one user, against
+	// MFA fatigue (prompting until the user approves one by mistake); past
+	// it the user must pick another method. Default: "3/5m".
+	PushPerUser string `json:"push_per_user,omitempty"`
 }
 
 // limits applies the configuration over the defaults.
@@ -61,6 +65,7 @@ func (c LimitsConfig) limits() (challenge.Limits, error) {
 		{"login_per_ip", c.LoginPerIP, &l.LoginPerIP}, {"login_per_user", c.LoginPerUser, &l.LoginPerUser},
 		{"code_per_user", c.CodePerUser, &l.CodePerUser}, {"send_per_user", c.SendPerUser, &l.Send.PerUser},
 		{"send_per_number", c.SendPerNumber, &l.Send.PerNumber}, {"send_per_ip", c.SendPerIP, &l.Send.PerIP},
+		{"push_per_user", c.PushPerUser, &l.PushPerUser},
 	} {
 		if r.s == "" {
 			continue

@@ -48,6 +48,11 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"setup/phone":       {get: p.phoneFormPage, post: p.phoneFormSubmit},
 		"setup/phone/code":  {get: p.phoneCodePage, post: p.phoneCodeSubmit},
 		"setup/phone/wait":  {get: p.phoneWaitPage, post: p.phoneWaitSubmit},
+		"setup/push":        {get: p.pushSetupPage, post: p.pushSetupSubmit},
+		"setup/push/qr.png": {get: p.pushQR},
+		"setup/push/wait":   {get: p.pushSetupWaitPage, post: p.pushSetupWaitSubmit},
+		"challenge/push":    {get: p.challengePushPage, post: p.challengePushSubmit},
+		"push/status":       {get: p.pushStatus},
 		"logout":            {post: p.logout},
 	}
 	return p
@@ -80,6 +85,10 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 
 	if provider, ok := strings.CutPrefix(rel, "voice/"); ok {
 		p.voiceCallback(w, r, provider)
+		return nil
+	}
+	if rel == "push/approve" {
+		p.pushApprove(w, r)
 		return nil
 	}
 	sess, err := p.app.engine.Sessions.Get(r, "mfa")

@@ -58,6 +58,9 @@ func (p *portal) challengePage(q *request) error {
 	if method == challenge.MethodSMS || method == challenge.MethodVoice {
 		return p.renderPhoneChallenge(q, http.StatusOK, method, a, "", nil)
 	}
+	if method == challenge.MethodPush {
+		return p.renderPushChallenge(q, http.StatusOK, a, "", nil)
+	}
 	return p.renderChallenge(q, http.StatusOK, a, method == "recovery", "")
 }
 
@@ -70,7 +73,7 @@ func (p *portal) challengeSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	if method != q.r.PostFormValue("method") || method == challenge.MethodVoice {
+	if method != q.r.PostFormValue("method") || method == challenge.MethodVoice || method == challenge.MethodPush {
 		// Not one of this user's methods now (or disabled meanwhile).
 		return p.redirect(q, p.app.prefix+"challenge")
 	}

@@ -59,11 +59,11 @@ func (p *portal) sendResult(q *request, method string, err error) (phoneSent, er
 // status is the HTTP status of a page that shows a send refused or failed.
 func (s phoneSent) status() int {
 	switch s.errID {
-	case ui.ErrSendLimited, ui.ErrResendWait:
+	case ui.ErrSendLimited, ui.ErrResendWait, ui.ErrPushLimited:
 		return http.StatusTooManyRequests
 	case ui.MsgBlocked:
 		return http.StatusForbidden
-	case ui.ErrSendFailed:
+	case ui.ErrSendFailed, ui.ErrPushFailed:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusUnprocessableEntity

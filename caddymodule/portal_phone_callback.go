@@ -92,8 +92,7 @@ func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 		p.event(r, "call_approved", user)
 	case challenge.CallFraud:
 		reply = ui.VoiceFraud
-		p.logger.Warn("security event", zap.String("event", "fraud_reported"), zap.String("user", user),
-			zapMethod(challenge.MethodVoice), zap.String("action", "sign-ins blocked until `caddy mfa unlock`"))
+		p.fraudReported(r, user, challenge.MethodVoice, challenge.PushInfo{Time: e.Now()})
 	default:
 		p.event(r, "call_denied", user)
 	}

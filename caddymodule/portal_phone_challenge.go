@@ -17,9 +17,13 @@ import (
 // the links to the user's other methods.
 
 // signInMethods are the methods user can sign in with now, the default
-// first: the authenticator app, then texts, then calls, then a recovery code.
+// first: app notifications, the authenticator app, texts, calls, and a
+// recovery code.
 func (p *portal) signInMethods(a *store.Account) []string {
 	var out []string
+	if a != nil && a.Push != nil && p.app.engine.PushReady() {
+		out = append(out, challenge.MethodPush)
+	}
 	if a != nil && a.TOTP != nil && p.app.engine.MethodEnabled(challenge.MethodTOTP) {
 		out = append(out, challenge.MethodTOTP)
 	}
@@ -108,9 +112,12 @@ func (p *portal) challengeSend(q *request) error {
 	if err != nil {
 		return err
 	}
-	if method != q.r.PostFormValue("method") || method != challenge.MethodSMS && method != challenge.MethodVoice {
+	if method != q.r.PostFormValue("method") || method != challenge.MethodSMS && method != challenge.MethodVoice && method != challenge.MethodPush {
 		// Not one of this user's ways now: never text when asked to call.
 		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if method == challenge.MethodPush {
+		return p.challengeSendPush(q, a)
 	}
 	if !p.csrfOK(q.r, q.sess) {
 		p.event(q.r, "csrf_rejected", q.data.User)
@@ -235,9 +242,18 @@ func (p *portal) challengeWaitSubmit(q *request) error {
 	return p.redirect(q, p.returnPath(q.data.Return))
 }
 
-// callStatus answers the waiting page's long poll: it returns as soon as
-// the call of this session has an answer, or after callStatusWait.
+// callStatus answers the call waiting page's long poll.
 func (p *portal) callStatus(q *request) error {
+	return p.longPoll(q, func(ctx context.Context, tag, purpose string) (string, bool, error) {
+		st, _, ok, err := p.app.engine.CallState(ctx, tag, purpose)
+		return string(st), ok, err
+	})
+}
+
+// longPoll answers a waiting page's long poll with the status that state
+// gives for this session: as soon as it is no longer "pending", or after
+// callStatusWait. "none" is a session with nothing under way.
+func (p *portal) longPoll(q *request, state func(ctx context.Context, tag, purpose string) (string, bool, error)) error {
 	if q.data.Level != session.OneFactor {
 		ui.SecurityHeaders(q.w.Header())
 		q.w.WriteHeader(http.StatusUnauthorized)
@@ -253,14 +269,14 @@ func (p *portal) callStatus(q *request) error {
 	tick := time.NewTicker(callStatusPoll)
 	defer tick.Stop()
 	for {
-		st, _, ok, err := p.app.engine.CallState(ctx, tag, purpose)
+		st, ok, err := state(ctx, tag, purpose)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}
 		if err == nil && ok {
-			status = string(st)
+			status = st
 		}
-		if status != string(challenge.CallPending) || ctx.Err() != nil {
+		if status != "pending" || ctx.Err() != nil {
 			break
 		}
 		select {

@@ -186,13 +186,5 @@ func (p *portal) phoneEnrolled(q *request, method string, n phone.Number) error 
 	if err != nil {
 		return err
 	}
-	p.event(q.r, "method_added", user, zapMethod(method))
-	p.event(q.r, "recovery_codes_created", user)
-	if err := p.secondFactorPassed(q, user, method); err != nil {
-		return err
-	}
-	pg := p.page(q, ui.TitleRecovery)
-	pg.Codes = codes
-	pg.Return = p.returnPath(q.data.Return)
-	return p.render(q, http.StatusOK, "recovery", pg)
+	return p.firstMethodAdded(q, method, codes)
 }

@@ -166,10 +166,16 @@ func (p *portal) totpSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
+	return p.firstMethodAdded(q, challenge.MethodTOTP, codes)
+}
+
+// firstMethodAdded completes a registration of the user's first method:
+// it logs it, completes the sign-in, and shows the new recovery codes once.
+func (p *portal) firstMethodAdded(q *request, method string, codes []string) error {
 	user := q.data.User
-	p.event(q.r, "method_added", user, zapMethod("totp"))
+	p.event(q.r, "method_added", user, zapMethod(method))
 	p.event(q.r, "recovery_codes_created", user)
-	if err := p.secondFactorPassed(q, user, "totp"); err != nil {
+	if err := p.secondFactorPassed(q, user, method); err != nil {
 		return err
 	}
 	pg := p.page(q, ui.TitleRecovery)

@@ -61,6 +61,29 @@ const (
 	ErrCodeExpired     = "error.code_expired"
 	ErrBadSMSCode      = "error.bad_sms_code"
 
+	TitleSetupPush   = "title.setup_push"
+	TitlePushStart   = "title.push_start"
+	TitlePushWait    = "title.push_wait"
+	TitlePushApprove = "title.push_approve"
+	TitlePushDone    = "title.push_done"
+
+	ErrPushFailed   = "error.push_failed"
+	ErrPushLimited  = "error.push_limited"
+	ErrPushDenied   = "error.push_denied"
+	ErrPushExpired  = "error.push_expired"
+	MsgPushApproved = "message.push_approved"
+	MsgPushDenied   = "message.push_denied"
+	MsgPushMismatch = "message.push_mismatch"
+	MsgPushFraud    = "message.push_fraud"
+	MsgPushExpired  = "message.push_expired"
+	MsgPushAnswered = "message.push_answered"
+
+	PushTitle          = "push.title"
+	PushTitleTest      = "push.title_test"
+	PushMessage        = "push.message"
+	PushAction         = "push.action"
+	PushUnknownBrowser = "push.unknown_browser"
+
 	SMSBody       = "sms.body"
 	VoiceSay      = "voice.say"
 	VoiceSayEnrol = "voice.say_enrol"
@@ -81,6 +104,10 @@ var CodeMessageIDs = []string{
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
 	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
+	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
+	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
+	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered,
+	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -140,9 +167,40 @@ type Page struct {
 	// Refresh reloads the page every so many seconds when JavaScript is off.
 	Refresh int
 
+	// Subscribe is how the user's phone subscribes to its prompts, on the
+	// app-notification setup page; nil when the notifier has no app.
+	Subscribe *Subscribe
+	// PushNumber is the number the user picks on the phone.
+	PushNumber int
+	// PushStatus is where a prompt stands: pending, approved, denied,
+	// fraud, expired.
+	PushStatus string
+	// Prompt is the sign-in an approval page asks about.
+	Prompt *Prompt
+
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
 	missing []string
+}
+
+// Subscribe says how to subscribe to a notification topic.
+type Subscribe struct {
+	// Link opens the notification app on the topic (in the QR code).
+	Link template.URL
+	// Server and Topic are for subscribing by hand.
+	Server, Topic string
+}
+
+// Prompt is a sign-in as its approval page shows it.
+type Prompt struct {
+	// Token is the approval link's token, posted back with the answer.
+	Token string
+	// User, Site, IP and Browser describe the sign-in; Browser may be "".
+	User, Site, IP, Browser string
+	// Time is when the sign-in asked, formatted.
+	Time string
+	// Enrol marks the test prompt of a registration.
+	Enrol bool
 }
 
 // Other is another way to sign in.

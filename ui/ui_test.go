@@ -126,21 +126,25 @@ func TestTemplateMessageIDsInCatalogues(t *testing.T) {
 
 // pageTitles gives each page a sensible heading.
 var pageTitles = map[string]string{
-	"login":       TitleLogin,
-	"setup":       TitleSetup,
-	"setup_totp":  TitleSetupTOTP,
-	"recovery":    TitleRecovery,
-	"challenge":   TitleChallenge,
-	"message":     TitleForbidden,
-	"setup_phone": TitleSetupPhone,
-	"phone_code":  TitlePhoneCode,
-	"phone_start": TitlePhoneStart,
-	"phone_wait":  TitlePhoneWait,
+	"login":        TitleLogin,
+	"setup":        TitleSetup,
+	"setup_totp":   TitleSetupTOTP,
+	"recovery":     TitleRecovery,
+	"challenge":    TitleChallenge,
+	"message":      TitleForbidden,
+	"setup_phone":  TitleSetupPhone,
+	"phone_code":   TitlePhoneCode,
+	"phone_start":  TitlePhoneStart,
+	"phone_wait":   TitlePhoneWait,
+	"setup_push":   TitleSetupPush,
+	"push_start":   TitlePushStart,
+	"push_wait":    TitlePushWait,
+	"push_approve": TitlePushApprove,
 }
 
 // fullPage sets every optional field.
 func fullPage(page string, recovery bool) *Page {
-	return &Page{
+	p := &Page{
 		Org:        "Acme",
 		Prefix:     "/.mfa/",
 		Title:      pageTitles[page],
@@ -165,7 +169,17 @@ func fullPage(page string, recovery bool) *Page {
 		Others:     []Other{{Method: "totp"}, {Method: "sms", Masked: "+81 •• •••• 5678"}, {Method: "voice", Masked: "+81 •• •••• 5678"}, {Method: "recovery"}},
 		CallStatus: "pending",
 		Refresh:    5,
+		Subscribe:  &Subscribe{Link: template.URL("ntfy://ntfy.example.com/mfa-abc"), Server: "https://ntfy.example.com", Topic: "mfa-abc"},
+		PushNumber: 42,
+		PushStatus: "pending",
+		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
+			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Enrol: recovery},
 	}
+	if page == "push_approve" && !recovery {
+		// The approval page shows either the prompt or the outcome.
+		p.Message = ""
+	}
+	return p
 }
 
 func render(t *testing.T, r *Renderer, lang, page string, p *Page) (*httptest.ResponseRecorder, string) {
@@ -287,7 +301,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 	}
 	// Scripts only on the call wait page, only the portal's own files,
 	// never inline or evaluated.
-	wantScripts := what == "phone_wait"
+	wantScripts := what == "phone_wait" || what == "push_wait"
 	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "script-src") != wantScripts ||
 		wantScripts && !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("%s: Content-Security-Policy %q: scripts allowed where they should not be, or from elsewhere", what, csp)
@@ -498,6 +512,11 @@ func TestFormsCarryCSRF(t *testing.T) {
 	r := newRenderer(t)
 	postRe := regexp.MustCompile(`(?s)<form method="post".*?</form>`)
 	for _, page := range Pages {
+		if page == "push_approve" {
+			// Opened on a phone with no session: the link's single-use
+			// token, posted back, is what no other site can forge.
+			continue
+		}
 		_, body := render(t, r, "en", page, fullPage(page, false))
 		for _, form := range postRe.FindAllString(body, -1) {
 			if in := findInput(t, form, "csrf"); in["value"] != "csrf-token" || in["type"] != "hidden" {

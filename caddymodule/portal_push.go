@@ -1,0 +1,184 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// What registering a phone for app notifications and signing in with one
+// share: the prompt, its errors, and the page that waits for its answer.
+
+// promptTime is how prompts show the time of a sign-in: in UTC, since the
+// phone and the gateway may be in different time zones.
+const promptTime = "2006-01-02 15:04 UTC"
+
+// maxSiteLen bounds the site name a prompt shows.
+const maxSiteLen = 253
+
+// pushInfo describes this request's sign-in for its prompt.
+func (p *portal) pushInfo(q *request) challenge.PushInfo {
+	site := q.r.Host
+	if len(site) > maxSiteLen {
+		site = site[:maxSiteLen]
+	}
+	return challenge.PushInfo{Site: site, IP: clientIP(q.r), Browser: push.Browser(q.r.UserAgent()), Time: p.app.engine.Now().UTC()}
+}
+
+// approveURL is the approval link of token: on public_url, never on the
+// Host header a client sends.
+func (p *portal) approveURL(token string) string {
+	return p.app.public + p.app.prefix + "push/approve?" + url.Values{"t": {token}}.Encode()
+}
+
+// buildPush makes the prompt, in the language of the browser signing in.
+func (p *portal) buildPush(q *request, info challenge.PushInfo, enrol bool) func(token string) push.Notification {
+	return func(token string) push.Notification {
+		user := q.data.User
+		if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
+			user = u.DisplayName
+		}
+		browser := info.Browser
+		if browser == "" {
+			browser = p.localize(q.r, ui.PushUnknownBrowser, nil)
+		}
+		data := map[string]any{"Org": p.app.org, "User": user, "Site": info.Site, "IP": info.IP,
+			"Browser": browser, "Time": info.Time.Format(promptTime)}
+		title := ui.PushTitle
+		if enrol {
+			title = ui.PushTitleTest
+		}
+		return push.Notification{
+			Title: p.localize(q.r, title, data), Message: p.localize(q.r, ui.PushMessage, data),
+			Action: p.localize(q.r, ui.PushAction, nil), URL: p.approveURL(token),
+			Site: info.Site, IP: info.IP, Browser: info.Browser,
+		}
+	}
+}
+
+// localize translates id in the language r prefers; the id itself if the
+// catalogues lack it (the catalogue tests see that they do not).
+func (p *portal) localize(r *http.Request, id string, data map[string]any) string {
+	s, _, err := p.app.renderer.Localize(r, id, data)
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// pushResult maps a StartPush error to what the user reads, logging it. A
+// nil phoneSent error means the caller must return err (a store outage).
+func (p *portal) pushResult(q *request, err error) (phoneSent, error) {
+	var refused *challenge.Refused
+	switch {
+	case err == nil:
+		return phoneSent{}, nil
+	case errors.As(err, &refused):
+		p.event(q.r, "push_refused", q.data.User, zapReason(refused.Reason))
+		if refused.Reason == "blocked" {
+			return phoneSent{errID: ui.MsgBlocked}, nil
+		}
+		mins := max(1, int(math.Ceil(refused.RetryAfter.Minutes())))
+		return phoneSent{errID: ui.ErrPushLimited, data: map[string]any{"Minutes": mins}}, nil
+	case errors.Is(err, push.ErrNotifier):
+		p.logger.Error("push notifier failed; the user was asked to try again or use another method",
+			zap.String("user", q.data.User), zap.Error(err))
+		return phoneSent{errID: ui.ErrPushFailed}, nil
+	}
+	return phoneSent{}, err
+}
+
+// renderPushWait shows the number to pick on the phone while the prompt
+// waits for its answer, or what became of it.
+func (p *portal) renderPushWait(q *request, status int, purpose, errID string) error {
+	st, number, ok, err := p.app.engine.PushState(q.r.Context(), p.sessionTag(q), purpose)
+	if err != nil {
+		return err
+	}
+	enrol := purpose == challenge.PurposeEnrol
+	if !ok && errID == "" {
+		// Nothing sent (or long forgotten): start again.
+		if enrol {
+			return p.redirect(q, p.app.prefix+"setup/push")
+		}
+		return p.redirect(q, p.app.prefix+"challenge?method=push")
+	}
+	if errID == "" {
+		switch st {
+		case challenge.PushDenied, challenge.PushFraud:
+			// The same words for a report: whoever is at this browser may
+			// be the one it was about.
+			errID, status = ui.ErrPushDenied, http.StatusUnauthorized
+		case challenge.PushExpired:
+			errID, status = ui.ErrPushExpired, http.StatusUnauthorized
+		}
+	}
+	pg := p.page(q, ui.TitlePushWait)
+	pg.Method, pg.Enrol, pg.PushNumber, pg.PushStatus, pg.Error = challenge.MethodPush, enrol, number, string(st), errID
+	if st == challenge.PushPending {
+		pg.Refresh = 5
+	}
+	if !enrol {
+		a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+		if err != nil {
+			return err
+		}
+		if pg.Others, err = p.others(a, challenge.MethodPush); err != nil {
+			return err
+		}
+	}
+	return p.render(q, status, "push_wait", pg)
+}
+
+// pushStatus answers the push waiting page's long poll.
+func (p *portal) pushStatus(q *request) error {
+	return p.longPoll(q, func(ctx context.Context, tag, purpose string) (string, bool, error) {
+		st, _, ok, err := p.app.engine.PushState(ctx, tag, purpose)
+		return string(st), ok, err
+	})
+}
+
+// fraudReport is what the fraud_webhook is told of a report.
+type fraudReport struct {
+	Type    string `json:"type"`
+	User    string `json:"user"`
+	Method  string `json:"method"`
+	Site    string `json:"site"`
+	IP      string `json:"ip"`
+	Browser string `json:"browser"`
+	Time    string `json:"time"`
+}
+
+// fraudWebhookTimeout bounds the call to the fraud_webhook, which runs
+// after the answer has gone to the phone.
+const fraudWebhookTimeout = 10 * time.Second
+
+// fraudReported logs a fraud report by user at warn level (their sign-ins
+// are already blocked) and tells the fraud_webhook, if any, in the
+// background. info describes the reported sign-in, as far as known.
+func (p *portal) fraudReported(r *http.Request, user, method string, info challenge.PushInfo) {
+	p.logger.Warn("security event", zap.String("event", "fraud_reported"), zap.String("user", user),
+		zapMethod(method), zap.String("sign_in_ip", info.IP), zap.String("sign_in_browser", info.Browser),
+		zap.String("site", info.Site), zap.String("action", "sign-ins blocked until `caddy mfa unlock`"))
+	if p.app.fraud == nil {
+		return
+	}
+	report := fraudReport{Type: "fraud_reported", User: user, Method: method, Site: info.Site, IP: info.IP,
+		Browser: info.Browser, Time: info.Time.UTC().Format(time.RFC3339)}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), fraudWebhookTimeout)
+	go func() {
+		defer cancel()
+		if err := p.app.fraud.PostJSON(ctx, report); err != nil {
+			p.logger.Error("fraud_webhook failed; the report is only in this log", zap.String("user", user), zap.Error(err))
+		}
+	}()
+}

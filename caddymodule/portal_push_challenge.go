@@ -1,0 +1,80 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Signing in with an app notification: "Send notification", then the page
+// that shows the number to pick on the phone until the prompt is answered.
+
+// renderPushChallenge shows the button that sends a prompt to user a's phone.
+func (p *portal) renderPushChallenge(q *request, status int, a *store.Account, errID string, data map[string]any) error {
+	return p.renderOthers(q, status, "push_start", ui.TitlePushStart, challenge.MethodPush, "", a, errID, data)
+}
+
+// challengeSendPush sends a prompt to the registered phone of user a.
+func (p *portal) challengeSendPush(q *request, a *store.Account) error {
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPushChallenge(q, http.StatusForbidden, a, ui.ErrCSRF, nil)
+	}
+	e := p.app.engine
+	topic, ok, err := e.PushTopic(a)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	info := p.pushInfo(q)
+	_, err = e.StartPush(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q), topic, info, p.buildPush(q, info, false))
+	sent, err := p.pushResult(q, err)
+	if err != nil {
+		return err
+	}
+	if sent.errID != "" {
+		return p.renderPushChallenge(q, sent.status(), a, sent.errID, sent.data)
+	}
+	p.event(q.r, "push_sent", q.data.User, zapMethod(challenge.MethodPush))
+	return p.redirect(q, p.app.prefix+"challenge/push")
+}
+
+// challengePushPage waits for the sign-in prompt to be answered.
+func (p *portal) challengePushPage(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	return p.renderPushWait(q, http.StatusOK, challenge.PurposeSignIn, "")
+}
+
+// challengePushSubmit completes the sign-in once the prompt was approved.
+func (p *portal) challengePushSubmit(q *request) error {
+	if ok, err := p.mayChallenge(q); !ok {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPushWait(q, http.StatusForbidden, challenge.PurposeSignIn, ui.ErrCSRF)
+	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
+	user := q.data.User
+	_, err := p.app.engine.FinishPush(q.r.Context(), user, challenge.PurposeSignIn, p.sessionTag(q))
+	if errors.Is(err, challenge.ErrBadCode) {
+		p.event(q.r, "sign_in_failed", user, zapReason("push_not_approved"), zapMethod(challenge.MethodPush))
+		return p.renderPushWait(q, http.StatusUnauthorized, challenge.PurposeSignIn, ui.ErrPushDenied)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.secondFactorPassed(q, user, challenge.MethodPush); err != nil {
+		return err
+	}
+	return p.redirect(q, p.returnPath(q.data.Return))
+}

@@ -1,0 +1,157 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/png"
+	"net/http"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Registering a phone for app notifications as the first second factor:
+// the user subscribes to a fresh random topic, and the phone is saved only
+// once a first, test prompt to it is approved with the right number.
+
+// mayEnrolPush is mayEnrol for app notifications, which the operator may
+// not offer (then the choice of methods is shown instead).
+func (p *portal) mayEnrolPush(q *request) (bool, error) {
+	if ok, err := p.mayEnrol(q); !ok {
+		return false, err
+	}
+	if !p.app.engine.PushReady() {
+		return false, p.redirect(q, p.app.prefix+"setup")
+	}
+	return true, nil
+}
+
+// pendingTopic is the topic offered to this session's user.
+func (p *portal) pendingTopic(q *request) (string, error) {
+	return p.app.engine.PendingPushTopic(q.r.Context(), q.data.User, p.sessionTag(q))
+}
+
+func (p *portal) renderPushSetup(q *request, status int, errID string, data map[string]any) error {
+	topic, err := p.pendingTopic(q)
+	if err != nil {
+		return err
+	}
+	pg := p.page(q, ui.TitleSetupPush)
+	pg.Method, pg.Enrol, pg.Error, pg.MessageData = challenge.MethodPush, true, errID, data
+	if s, ok := p.app.engine.Notifier.(push.Subscriber); ok {
+		sub := s.Subscription(topic)
+		// ntfy: is not a scheme html/template trusts by itself.
+		pg.Subscribe = &ui.Subscribe{Link: template.URL(sub.AppLink), Server: sub.Server, Topic: sub.Topic}
+	}
+	return p.render(q, status, "setup_push", pg)
+}
+
+// pushSetupPage shows how to subscribe, and the button that sends the test.
+func (p *portal) pushSetupPage(q *request) error {
+	if ok, err := p.mayEnrolPush(q); !ok {
+		return err
+	}
+	return p.renderPushSetup(q, http.StatusOK, "", nil)
+}
+
+// pushQR serves the QR code that subscribes the ntfy app to the topic.
+func (p *portal) pushQR(q *request) error {
+	if ok, err := p.mayEnrolPush(q); !ok {
+		return err
+	}
+	s, ok := p.app.engine.Notifier.(push.Subscriber)
+	if !ok {
+		p.app.renderMessage(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
+		return nil
+	}
+	topic, err := p.pendingTopic(q)
+	if err != nil {
+		return err
+	}
+	code, err := qr.Encode(s.Subscription(topic).AppLink, qr.M, qr.Auto)
+	if err != nil {
+		return fmt.Errorf("drawing QR code: %w", err)
+	}
+	img, err := barcode.Scale(code, 200, 200)
+	if err != nil {
+		return fmt.Errorf("scaling QR code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("encoding QR code: %w", err)
+	}
+	ui.SecurityHeaders(q.w.Header())
+	q.w.Header().Set("Content-Type", "image/png")
+	_, err = q.w.Write(buf.Bytes())
+	return err
+}
+
+// pushSetupSubmit sends the test prompt.
+func (p *portal) pushSetupSubmit(q *request) error {
+	if ok, err := p.mayEnrolPush(q); !ok {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPushSetup(q, http.StatusForbidden, ui.ErrCSRF, nil)
+	}
+	topic, err := p.pendingTopic(q)
+	if err != nil {
+		return err
+	}
+	info := p.pushInfo(q)
+	_, err = p.app.engine.StartPush(q.r.Context(), q.data.User, challenge.PurposeEnrol, p.sessionTag(q), topic, info, p.buildPush(q, info, true))
+	sent, err := p.pushResult(q, err)
+	if err != nil {
+		return err
+	}
+	if sent.errID != "" {
+		return p.renderPushSetup(q, sent.status(), sent.errID, sent.data)
+	}
+	p.event(q.r, "push_sent", q.data.User, zapMethod(challenge.MethodPush))
+	return p.redirect(q, p.app.prefix+"setup/push/wait")
+}
+
+// pushSetupWaitPage shows the number to pick on the phone.
+func (p *portal) pushSetupWaitPage(q *request) error {
+	if ok, err := p.mayEnrolPush(q); !ok {
+		return err
+	}
+	return p.renderPushWait(q, http.StatusOK, challenge.PurposeEnrol, "")
+}
+
+// pushSetupWaitSubmit registers the phone once its test prompt was approved.
+func (p *portal) pushSetupWaitSubmit(q *request) error {
+	if ok, err := p.mayEnrolPush(q); !ok {
+		return err
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderPushWait(q, http.StatusForbidden, challenge.PurposeEnrol, ui.ErrCSRF)
+	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
+	e, ctx, user := p.app.engine, q.r.Context(), q.data.User
+	topic, err := e.FinishPush(ctx, user, challenge.PurposeEnrol, p.sessionTag(q))
+	if errors.Is(err, challenge.ErrBadCode) {
+		return p.renderPushWait(q, http.StatusConflict, challenge.PurposeEnrol, ui.ErrPushDenied)
+	}
+	if err != nil {
+		return err
+	}
+	codes, err := e.AddPush(ctx, user, topic, true)
+	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if err != nil {
+		return err
+	}
+	return p.firstMethodAdded(q, challenge.MethodPush, codes)
+}

@@ -1,0 +1,147 @@
+package caddymodule
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/challenge/push/ntfy"
+)
+
+func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  App
+	}{
+		{"push ntfy", "mfa {\n\tpush ntfy https://ntfy.example.com\n}", App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"}}},
+		{"push ntfy token", "mfa {\n\tpush ntfy https://ntfy.example.com {\n\t\ttoken {env.NTFY_TOKEN}\n\t}\n}",
+			App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com", Token: "{env.NTFY_TOKEN}"}}},
+		{"push webhook", "mfa {\n\tpush webhook https://hooks.example.com/mfa {\n\t\tsecret {env.PUSH_SECRET}\n\t}\n}",
+			App{Push: &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com/mfa", Secret: "{env.PUSH_SECRET}"}}},
+		{"fraud_webhook", "mfa {\n\tfraud_webhook https://soc.example.com/fraud {\n\t\tsecret {env.FRAUD_SECRET}\n\t}\n}",
+			App{FraudWebhook: &Webhook{URL: "https://soc.example.com/fraud", Secret: "{env.FRAUD_SECRET}"}}},
+		{"push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user 5/10m\n\t}\n}", App{Limits: LimitsConfig{PushPerUser: "5/10m"}}},
+		{"methods push", "mfa {\n\tmethods push totp\n}", App{Methods: []string{"push", "totp"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got App
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
+			}
+		})
+	}
+}
+
+func TestPushOptionsUnmarshalCaddyfileErrors(t *testing.T) {
+	expectGlobalErrors(t, []globalErrorCase{
+		{"push without notifier", "mfa {\n\tpush\n}", []string{"push needs a notifier"}},
+		{"unknown notifier", "mfa {\n\tpush pushover https://x.example\n}", []string{`unknown notifier "pushover"`}},
+		{"ntfy without URL", "mfa {\n\tpush ntfy\n}", []string{"push ntfy needs a URL"}},
+		{"extra argument", "mfa {\n\tpush ntfy https://a.example https://b.example\n}", []string{"wrong argument count"}},
+		{"secret in ntfy", "mfa {\n\tpush ntfy https://a.example {\n\t\tsecret x\n\t}\n}", []string{`unknown push ntfy option "secret"`}},
+		{"token in webhook", "mfa {\n\tpush webhook https://a.example {\n\t\ttoken x\n\t}\n}", []string{`unknown push webhook option "token"`}},
+		{"token without value", "mfa {\n\tpush ntfy https://a.example {\n\t\ttoken\n\t}\n}", []string{"token needs a value"}},
+		{"push twice", "mfa {\n\tpush ntfy https://a.example\n\tpush ntfy https://b.example\n}", []string{"push may be given only once"}},
+		{"fraud_webhook without URL", "mfa {\n\tfraud_webhook\n}", []string{"fraud_webhook needs a URL"}},
+		{"fraud_webhook without secret", "mfa {\n\tfraud_webhook https://soc.example.com\n}", []string{"fraud_webhook needs a secret"}},
+		{"fraud_webhook unknown option", "mfa {\n\tfraud_webhook https://soc.example.com {\n\t\ttoken x\n\t}\n}", []string{`unknown fraud_webhook option "token"`}},
+		{"fraud_webhook twice", "mfa {\n\tfraud_webhook https://a.example { \n\t\tsecret 0123456789abcdef\n\t}\n\tfraud_webhook https://a.example {\n\t\tsecret 0123456789abcdef\n\t}\n}", []string{"fraud_webhook may be given only once"}},
+		{"bad push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user often\n\t}\n}", []string{"push_per_user"}},
+	})
+}
+
+func TestPushProvision(t *testing.T) {
+	t.Setenv("MFA_TEST_NTFY_TOKEN", "tk_abcdefghijklmnopqrstuvwxyz012")
+	a := phoneApp(t)
+	a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com/", Token: "{env.MFA_TEST_NTFY_TOKEN}"}
+	a.FraudWebhook = &Webhook{URL: "https://soc.example.com/fraud", Secret: "0123456789abcdef"}
+	a.PublicURL = "https://login.example.com"
+	if err := provision(t, a); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "push"}) {
+		t.Errorf("methods = %q; want totp and push by default", a.engine.Methods)
+	}
+	c, ok := a.engine.Notifier.(*ntfy.Client)
+	if !ok {
+		t.Fatalf("notifier = %T, want the ntfy client", a.engine.Notifier)
+	}
+	if sub := c.Subscription("mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa"); sub.AppLink != "ntfy://ntfy.example.com/mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa" {
+		t.Errorf("subscription link %q", sub.AppLink)
+	}
+	if a.fraud == nil || a.fraud.URL != "https://soc.example.com/fraud" {
+		t.Errorf("fraud webhook = %+v", a.fraud)
+	}
+	if !a.engine.PushReady() {
+		t.Error("push is not ready")
+	}
+
+	w := phoneApp(t)
+	w.Push = &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com/mfa", Secret: "0123456789abcdef"}
+	w.PublicURL = "https://login.example.com"
+	if err := provision(t, w); err != nil {
+		t.Fatalf("Provision webhook: %v", err)
+	}
+	if _, ok := w.engine.Notifier.(*push.Webhook); !ok {
+		t.Fatalf("notifier = %T, want the push webhook", w.engine.Notifier)
+	}
+	if _, ok := w.engine.Notifier.(push.Subscriber); ok {
+		t.Error("the webhook notifier offers an app subscription")
+	}
+}
+
+func TestPushProvisionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(a *App)
+		want []string
+	}{
+		{"ntfy plain http", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "http://ntfy.example.com"} }, []string{"push ntfy"}},
+		{"ntfy relative", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "ntfy.example.com"} }, []string{"push ntfy"}},
+		{"ntfy token with space", func(a *App) {
+			a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com", Token: "tk_a b"}
+		}, []string{"push ntfy"}},
+		{"webhook short secret", func(a *App) {
+			a.Push = &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com", Secret: "short"}
+		}, []string{"push webhook"}},
+		{"unknown notifier", func(a *App) { a.Push = &PushNotifier{Notifier: "gotify", URL: "https://x.example"} }, []string{`unknown notifier "gotify"`}},
+		{"fraud_webhook short secret", func(a *App) {
+			a.FraudWebhook = &Webhook{URL: "https://soc.example.com", Secret: "short"}
+		}, []string{"fraud_webhook"}},
+		{"fraud_webhook plain http", func(a *App) {
+			a.FraudWebhook = &Webhook{URL: "http://soc.example.com", Secret: "0123456789abcdef"}
+		}, []string{"fraud_webhook"}},
+		{"push without public_url", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"} }, []string{"push needs public_url"}},
+		{"method push without notifier", func(a *App) { a.Methods = []string{challenge.MethodPush} }, []string{"method push needs a notifier"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := phoneApp(t)
+			tc.mod(a)
+			err := provision(t, a)
+			if err == nil {
+				err = a.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, frag := range tc.want {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
+	}
+}
