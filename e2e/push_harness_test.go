@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/ntfytest"
+)
+
+// Shared helpers of the app-notification tests (push_test.go,
+// push_browser_test.go): the fake ntfy server in the Caddyfile, enrolment
+// over HTTP, and a phone that opens the approval link with no cookies.
+
+const ntfyToken = "tk_e2etoken0123456789abcdefghij"
+
+var (
+	topicRE  = regexp.MustCompile(`<code class="secret">(mfa-[a-z2-7]{26})</code>`)
+	numberRE = regexp.MustCompile(`id="push-number"[^>]*>(\d\d)</p>`)
+	tokenRE  = regexp.MustCompile(`name="t" value="([A-Za-z0-9_-]{43})"`)
+)
+
+// ntfyBlock is the global `push ntfy` option that publishes to f.
+func ntfyBlock(f *ntfytest.Fake) string {
+	return fmt.Sprintf("push ntfy %s {\n token %s\n }\n", f.URL(), ntfyToken)
+}
+
+// numberOf reads the number a waiting page shows.
+func numberOf(t *testing.T, r *response) string {
+	t.Helper()
+	m := numberRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("%s (%d): no number on the page:\n%s", r.Request.URL, r.StatusCode, tail(r.Body, 2000))
+	}
+	return m[1]
+}
+
+// otherNumber is a two-digit number other than n.
+func otherNumber(n string) string {
+	if n == "10" {
+		return "11"
+	}
+	return "10"
+}
+
+// phone opens approval links as the user's phone would: a client of its
+// own, with no cookies of the browser that signs in.
+type phone struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newPhone(t *testing.T) *phone {
+	return &phone{t: t, client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (p *phone) do(req *http.Request) *response {
+	p.t.Helper()
+	req.Header.Set("Accept", "text/html")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		p.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return &response{Response: resp, Body: string(body)}
+}
+
+// open opens the approval link of a notification.
+func (p *phone) open(link string) *response {
+	p.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, link, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.do(req)
+}
+
+// answer posts the approval form of the page at link with answer and number.
+func (p *phone) answer(link, answer, number string) *response {
+	p.t.Helper()
+	page := p.open(link)
+	expectStatus(p.t, page, http.StatusOK)
+	m := tokenRE.FindStringSubmatch(page.Body)
+	if m == nil {
+		p.t.Fatalf("approval page has no token field:\n%s", tail(page.Body, 2000))
+	}
+	return p.post(link, url.Values{"t": {m[1]}, "answer": {answer}, "number": {number}})
+}
+
+// post posts form to the approval page of link.
+func (p *phone) post(link string, form url.Values) *response {
+	p.t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	u.RawQuery = ""
+	req, err := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return p.do(req)
+}
+
+// enrolPush registers a phone subscribed through the fake ntfy f for user,
+// approving the test prompt, and returns its topic and the recovery codes.
+func (b *browser) enrolPush(f *ntfytest.Fake, user string) (string, []string) {
+	b.t.Helper()
+	t := b.t
+	expectRedirect(t, b.login(user, testPassword, "/"), "/.mfa/setup")
+	setup := b.get("/.mfa/setup/push")
+	expectStatus(t, setup, http.StatusOK)
+	m := topicRE.FindStringSubmatch(setup.Body)
+	if m == nil {
+		t.Fatalf("setup page shows no topic:\n%s", tail(setup.Body, 2000))
+	}
+	topic := m[1]
+	expectRedirect(t, b.post("/.mfa/setup/push", url.Values{"csrf": {csrfOf(t, setup.Body)}}), "/.mfa/setup/push/wait")
+	msg := f.WaitMessage(t, topic, sendTimeout)
+	wait := b.get("/.mfa/setup/push/wait")
+	expectStatus(t, wait, http.StatusOK)
+	expectStatus(t, newPhone(t).answer(msg.Click, "approve", numberOf(t, wait)), http.StatusOK)
+	return topic, recoveryCodesOf(t, b.post("/.mfa/setup/push/wait", url.Values{"csrf": {csrfOf(t, wait.Body)}}))
+}
+
+// sendPush signs user in with the password and sends a prompt from the
+// challenge page; it returns the number the waiting page shows.
+func (b *browser) sendPush(user string) string {
+	b.t.Helper()
+	b.passwordOnly(user, "/")
+	expectRedirect(b.t, b.sendFromChallenge("push"), "/.mfa/challenge/push")
+	wait := b.get("/.mfa/challenge/push")
+	expectStatus(b.t, wait, http.StatusOK)
+	return numberOf(b.t, wait)
+}
