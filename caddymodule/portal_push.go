@@ -143,6 +143,10 @@ func (p *portal) renderPushWait(q *request, status int, purpose, errID string) e
 func (p *portal) pushStatus(q *request) error {
 	return p.longPoll(q, func(ctx context.Context, tag, purpose string) (string, bool, error) {
 		st, _, ok, err := p.app.engine.PushState(ctx, tag, purpose)
+		if st == challenge.PushFraud {
+			// As on the page: whoever waits may be the one reported.
+			st = challenge.PushDenied
+		}
 		return string(st), ok, err
 	})
 }
