@@ -97,10 +97,18 @@ func TestPushWrongNumberAndDeny(t *testing.T) {
 	f := ntfytest.New(t, ntfyToken)
 	g, _ := startPhoneGateway(t, ntfyBlock(f)+limitsBlock("push_per_user 10/5m"))
 	topic, _ := g.newBrowser().enrolPush(f, "alice")
-	for _, tc := range []struct{ answer, want string }{{"approve", "The number didn't match"}, {"deny", "Denied"}} {
+	for _, tc := range []struct{ answer, want, lang, title string }{
+		{"approve", "The number didn't match", "", "Sign-in request"},
+		{"deny", "Denied", "ja", "サインイン要求"},
+	} {
 		b := g.newBrowser()
+		b.lang = tc.lang
 		number := b.sendPush("alice")
+		b.lang = ""
 		msg := f.WaitMessage(t, topic, sendTimeout)
+		if !strings.HasPrefix(msg.Title, tc.title) {
+			t.Errorf("notification title %q, want it in the browser's language (%q)", msg.Title, tc.title)
+		}
 		if tc.answer == "approve" {
 			number = otherNumber(number)
 		}
@@ -137,6 +145,9 @@ func TestPushFraudReport(t *testing.T) {
 	msg := f.WaitMessage(t, topic, sendTimeout)
 	r := newPhone(t).answer(msg.Click, "fraud", "")
 	expectStatus(t, r, http.StatusOK)
+	if st := statusOf(t, attacker.get("/.mfa/push/status?purpose=sign-in", "Accept", "application/json")); st != "denied" {
+		t.Errorf("the waiting browser's status = %q, want denied (not told of the report)", st)
+	}
 	expectText(t, r, "sign-ins to your account are blocked")
 	report := hook.WaitFraud(t, "alice", sendTimeout)
 	if report.Method != "push" || report.IP != "127.0.0.1" || report.Site == "" {
