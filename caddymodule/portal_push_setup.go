@@ -1,15 +1,9 @@
 package caddymodule
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"html/template"
-	"image/png"
 	"net/http"
-
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
@@ -74,22 +68,7 @@ func (p *portal) pushQR(q *request) error {
 	if err != nil {
 		return err
 	}
-	code, err := qr.Encode(s.Subscription(topic).AppLink, qr.M, qr.Auto)
-	if err != nil {
-		return fmt.Errorf("drawing QR code: %w", err)
-	}
-	img, err := barcode.Scale(code, 200, 200)
-	if err != nil {
-		return fmt.Errorf("scaling QR code: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return fmt.Errorf("encoding QR code: %w", err)
-	}
-	ui.SecurityHeaders(q.w.Header())
-	q.w.Header().Set("Content-Type", "image/png")
-	_, err = q.w.Write(buf.Bytes())
-	return err
+	return p.writeQR(q, s.Subscription(topic).AppLink)
 }
 
 // pushSetupSubmit sends the test prompt.

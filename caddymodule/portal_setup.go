@@ -8,7 +8,8 @@ import (
 	"image/png"
 	"net/http"
 
-	"github.com/pquerna/otp"
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
@@ -113,13 +114,18 @@ func (p *portal) totpQR(q *request) error {
 		p.app.renderMessage(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
 		return nil
 	}
-	key, err := otp.NewKeyFromURL(en.URL)
-	if err != nil {
-		return fmt.Errorf("parsing otpauth URL: %w", err)
-	}
-	img, err := key.Image(200, 200)
+	return p.writeQR(q, en.URL)
+}
+
+// writeQR answers with a 200×200 PNG QR code of content.
+func (p *portal) writeQR(q *request, content string) error {
+	code, err := qr.Encode(content, qr.M, qr.Auto)
 	if err != nil {
 		return fmt.Errorf("drawing QR code: %w", err)
+	}
+	img, err := barcode.Scale(code, 200, 200)
+	if err != nil {
+		return fmt.Errorf("scaling QR code: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

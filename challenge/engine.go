@@ -113,19 +113,34 @@ func (e *Engine) ConfirmTOTP(ctx context.Context, user string, sealed []byte, co
 	if err != nil {
 		return nil, ErrBadCode
 	}
-	codes, hashes, err := recovery.Generate(e.recoveryHash)
-	if err != nil {
-		return nil, err
-	}
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		if a.HasSecondFactor() {
-			return ErrAlreadyEnrolled
-		}
+	return e.addMethod(ctx, user, true, "authenticator app", func(a *store.Account) {
 		a.TOTP = &store.TOTP{
 			Secret: sealed, Algorithm: e.TOTP.Algorithm, Digits: e.TOTP.Digits,
 			Period: int(e.TOTP.Period / time.Second), LastStep: step, Added: now, LastUsed: now,
 		}
-		a.RecoveryCodes = hashes
+	})
+}
+
+// addMethod registers a method for user with set, at e.Now(). If it is
+// the user's first second factor, recovery codes are made too and
+// returned, to be shown once; with firstOnly, a user who has one already
+// gets ErrAlreadyEnrolled. what names the method in errors.
+func (e *Engine) addMethod(ctx context.Context, user string, firstOnly bool, what string, set func(a *store.Account)) ([]string, error) {
+	codes, hashes, err := recovery.Generate(e.recoveryHash)
+	if err != nil {
+		return nil, err
+	}
+	now := e.Now()
+	var fresh bool
+	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if firstOnly && a.HasSecondFactor() {
+			return ErrAlreadyEnrolled
+		}
+		fresh = !a.HasSecondFactor()
+		set(a)
+		if fresh {
+			a.RecoveryCodes = hashes
+		}
 		a.LastSignIn = now
 		return nil
 	})
@@ -133,7 +148,10 @@ func (e *Engine) ConfirmTOTP(ctx context.Context, user string, sealed []byte, co
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: saving authenticator app: %w", store.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: saving %s: %w", store.ErrUnavailable, what, err)
+	}
+	if !fresh {
+		return nil, nil
 	}
 	return codes, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
-	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -143,38 +142,14 @@ func (e *Engine) AddPhone(ctx context.Context, user string, n phone.Number, firs
 	if err != nil {
 		return nil, err
 	}
-	codes, hashes, err := recovery.Generate(e.recoveryHash)
-	if err != nil {
-		return nil, err
-	}
 	now := e.Now()
-	var fresh bool
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		if firstOnly && a.HasSecondFactor() {
-			return ErrAlreadyEnrolled
-		}
-		fresh = !a.HasSecondFactor()
+	return e.addMethod(ctx, user, firstOnly, "phone number", func(a *store.Account) {
 		a.Phones = slices.DeleteFunc(a.Phones, func(p store.Phone) bool {
 			old, err := e.OpenNumber(user, p.Number)
 			return err == nil && old.String() == n.String()
 		})
 		a.Phones = append(a.Phones, store.Phone{Number: sealed, Masked: n.Masked(), Mobile: n.Mobile, Added: now, LastUsed: now})
-		if fresh {
-			a.RecoveryCodes = hashes
-		}
-		a.LastSignIn = now
-		return nil
 	})
-	if errors.Is(err, ErrAlreadyEnrolled) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: saving phone number: %w", store.ErrUnavailable, err)
-	}
-	if !fresh {
-		return nil, nil
-	}
-	return codes, nil
 }
 
 // provedNumber opens the sealed number a code or call has just proved,

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
-	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -82,34 +81,10 @@ func (e *Engine) AddPush(ctx context.Context, user, topic string, firstOnly bool
 	if err != nil {
 		return nil, fmt.Errorf("sealing push topic: %w", err)
 	}
-	codes, hashes, err := recovery.Generate(e.recoveryHash)
-	if err != nil {
-		return nil, err
-	}
 	now := e.Now()
-	var fresh bool
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		if firstOnly && a.HasSecondFactor() {
-			return ErrAlreadyEnrolled
-		}
-		fresh = !a.HasSecondFactor()
+	return e.addMethod(ctx, user, firstOnly, "push registration", func(a *store.Account) {
 		a.Push = &store.Push{Topic: sealed, Added: now, LastUsed: now}
-		if fresh {
-			a.RecoveryCodes = hashes
-		}
-		a.LastSignIn = now
-		return nil
 	})
-	if errors.Is(err, ErrAlreadyEnrolled) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: saving push registration: %w", store.ErrUnavailable, err)
-	}
-	if !fresh {
-		return nil, nil
-	}
-	return codes, nil
 }
 
 // pushUsed records a sign-in approved on user's registered phone.
