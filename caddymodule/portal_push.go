@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/url"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,9 +34,10 @@ func (p *portal) pushInfo(q *request) challenge.PushInfo {
 }
 
 // approveURL is the approval link of token: on public_url, never on the
-// Host header a client sends.
+// Host header a client sends, with the token in the fragment, which
+// browsers do not send (so no log sees it); base64url needs no escaping.
 func (p *portal) approveURL(token string) string {
-	return p.app.public + p.app.prefix + "push/approve?" + url.Values{"t": {token}}.Encode()
+	return p.app.public + p.app.prefix + "push/approve#t=" + token
 }
 
 // buildPush makes the prompt, in the language of the browser signing in.
@@ -122,7 +122,11 @@ func (p *portal) renderPushWait(q *request, status int, purpose, errID string) e
 			errID, status = ui.ErrPushExpired, http.StatusUnauthorized
 		}
 	}
-	pg := p.page(q, ui.TitlePushWait)
+	title := ui.TitlePushWait
+	if errID != "" {
+		title = ui.TitlePushStart
+	}
+	pg := p.page(q, title)
 	pg.Method, pg.Enrol, pg.PushNumber, pg.PushStatus, pg.Error = challenge.MethodPush, enrol, number, string(st), errID
 	if st == challenge.PushPending {
 		pg.Refresh = 5
@@ -137,6 +141,17 @@ func (p *portal) renderPushWait(q *request, status int, purpose, errID string) e
 		}
 	}
 	return p.render(q, status, "push_wait", pg)
+}
+
+// pushPending shows the waiting page again, and reports true, when the
+// prompt of this session for purpose has no answer yet: Continue pressed
+// too early (without JavaScript) is not a failed sign-in.
+func (p *portal) pushPending(q *request, purpose string) (bool, error) {
+	st, _, ok, err := p.app.engine.PushState(q.r.Context(), p.sessionTag(q), purpose)
+	if err != nil || !ok || st != challenge.PushPending {
+		return false, err
+	}
+	return true, p.renderPushWait(q, http.StatusAccepted, purpose, "")
 }
 
 // pushStatus answers the push waiting page's long poll.

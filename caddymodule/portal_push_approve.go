@@ -1,8 +1,12 @@
 package caddymodule
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -13,62 +17,122 @@ import (
 
 // The approval page, opened from a prompt on the user's phone. It needs no
 // session (the phone has none): the link's token, 256 random bits that the
-// gateway keeps only as a keyed hash, is the whole proof, and it works for
-// one answer, before the prompt expires, for that prompt only.
+// gateway keeps only as a keyed hash, works for one answer, before the
+// prompt expires, for that prompt only. The token travels in the link's
+// fragment, which browsers never send: the page's script posts it, so no
+// access log or proxy sees it. The first device to open the link claims
+// it with a cookie, and only that device may approve or deny.
 
 // maxTokenLen bounds the token read from a link: base64url of 32 bytes.
 const maxTokenLen = 43
 
-// pushApprove serves the approval page (GET) and takes its answer (POST).
+// pushOpen is the answer that opens (and claims) a prompt.
+const pushOpen = "open"
+
+// claimCookie holds the random claim of the device that opened a prompt.
+const claimCookie = "caddy_mfa_push"
+
+// pushApprove serves the page that opens the link (GET) and takes the
+// opening and the answers (POST).
 func (p *portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 	if p.app.engine.Notifier == nil {
 		ui.SecurityHeaders(w.Header())
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	var token string
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		token = r.URL.Query().Get("t")
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			p.app.renderMessage(w, r, http.StatusBadRequest, ui.TitleBadRequest, ui.MsgBadRequest)
-			return
+		// The token is in the fragment: the page's script posts it.
+		pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: ui.TitlePushApprove}
+		if err := p.app.renderer.Render(w, r, http.StatusOK, "push_open", pg); err != nil {
+			p.logger.Error("rendering approval page", zap.Error(err))
 		}
-		token = r.PostForm.Get("t")
+		return
+	case http.MethodPost:
 	default:
 		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if len(token) != maxTokenLen {
-		p.pushOutcome(w, r, http.StatusGone, ui.MsgPushExpired, false)
-		return
-	}
-	e := p.app.engine
-	if r.Method != http.MethodPost {
-		req, err := e.PushByToken(r.Context(), token)
-		if err != nil {
-			p.pushAnswerError(w, r, err)
-			return
-		}
-		pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
-			Token: token, User: req.User, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
-			Time: req.Info.Time.UTC().Format(promptTime), Enrol: req.Purpose == challenge.PurposeEnrol,
-		}}
-		if err := p.app.renderer.Render(w, r, http.StatusOK, "push_approve", pg); err != nil {
-			p.logger.Error("rendering approval page", zap.Error(err))
-		}
-		return
-	}
-	answer := r.PostForm.Get("answer")
-	if answer != challenge.PushApprove && answer != challenge.PushDeny && answer != challenge.PushReport {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
 		p.app.renderMessage(w, r, http.StatusBadRequest, ui.TitleBadRequest, ui.MsgBadRequest)
 		return
 	}
-	st, req, err := e.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"))
+	token, answer := r.PostForm.Get("t"), r.PostForm.Get("answer")
+	if len(token) != maxTokenLen {
+		p.pushOutcome(w, r, http.StatusGone, ui.MsgPushExpired, true)
+		return
+	}
+	switch answer {
+	case pushOpen:
+		p.pushOpened(w, r, token)
+	case challenge.PushApprove, challenge.PushDeny, challenge.PushReport:
+		p.pushAnswered(w, r, token, answer)
+	default:
+		p.app.renderMessage(w, r, http.StatusBadRequest, ui.TitleBadRequest, ui.MsgBadRequest)
+	}
+}
+
+// pushOpened claims the prompt of token for this device and shows it: the
+// sign-in, the number field and the answers; or, if another device opened
+// it first, only "Deny and report fraud".
+func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string) {
+	e := p.app.engine
+	claim := claimOf(r)
+	if claim == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			p.pushAnswerError(w, r, fmt.Errorf("making a push claim: %w", err))
+			return
+		}
+		claim = base64.RawURLEncoding.EncodeToString(b)
+	}
+	req, mine, err := e.ClaimPush(r.Context(), token, claim)
+	if err != nil {
+		p.pushAnswerError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: claimCookie, Value: claim, Path: p.app.prefix + "push/", MaxAge: int(challenge.PushTTL.Seconds()) + 60,
+		HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(p.app.public, "https:"), SameSite: http.SameSiteStrictMode,
+	})
+	if !mine {
+		p.logger.Warn("security event", zap.String("event", "push_opened_elsewhere"), zap.String("user", req.User),
+			zap.String("client_ip", clientIP(r)))
+	}
+	user := req.User
+	if u := e.Users.Lookup(req.User); u != nil && u.DisplayName != "" {
+		// As the notification names them, with the name they sign in with.
+		user = u.DisplayName + " (" + req.User + ")"
+	}
+	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
+		Token: token, User: user, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
+		Time: req.Info.Time.UTC().Format(promptTime), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
+	}}
+	if err := p.app.renderer.Render(w, r, http.StatusOK, "push_approve", pg); err != nil {
+		p.logger.Error("rendering approval page", zap.Error(err))
+	}
+}
+
+// claimOf is this device's claim cookie, if it has a well-formed one.
+func claimOf(r *http.Request) string {
+	c, err := r.Cookie(claimCookie)
+	if err != nil || len(c.Value) != maxTokenLen {
+		return ""
+	}
+	return c.Value
+}
+
+// pushAnswered takes the answer on the prompt of token.
+func (p *portal) pushAnswered(w http.ResponseWriter, r *http.Request, token, answer string) {
+	st, req, err := p.app.engine.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"), claimOf(r))
+	if st == challenge.PushFraud {
+		// The block is made: it is logged and reported even if recording
+		// the answer failed after it.
+		p.fraudReported(r, req.User, challenge.MethodPush, req.Info)
+	}
 	if err != nil {
 		p.pushAnswerError(w, r, err)
 		return
@@ -78,7 +142,6 @@ func (p *portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 		p.event(r, "push_approved", req.User)
 		p.pushOutcome(w, r, http.StatusOK, ui.MsgPushApproved, false)
 	case st == challenge.PushFraud:
-		p.fraudReported(r, req.User, challenge.MethodPush, req.Info)
 		p.pushOutcome(w, r, http.StatusOK, ui.MsgPushFraud, false)
 	case answer == challenge.PushApprove:
 		p.event(r, "push_denied", req.User, zapReason("wrong_number"))
@@ -97,6 +160,9 @@ func (p *portal) pushAnswerError(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, challenge.ErrPushAnswered):
 		p.logger.Warn("security event", zap.String("event", "push_link_reused"), zap.String("client_ip", clientIP(r)))
 		p.pushOutcome(w, r, http.StatusGone, ui.MsgPushAnswered, true)
+	case errors.Is(err, challenge.ErrPushClaimed):
+		p.logger.Warn("security event", zap.String("event", "push_answer_from_other_device"), zap.String("client_ip", clientIP(r)))
+		p.pushOutcome(w, r, http.StatusConflict, ui.MsgPushElsewhere, true)
 	case errors.Is(err, store.ErrUnavailable):
 		p.app.unavailable(w, r, err)
 	default:

@@ -61,6 +61,9 @@ func (p *portal) challengePushSubmit(q *request) error {
 		p.event(q.r, "csrf_rejected", q.data.User)
 		return p.renderPushWait(q, http.StatusForbidden, challenge.PurposeSignIn, ui.ErrCSRF)
 	}
+	if waiting, err := p.pushPending(q, challenge.PurposeSignIn); waiting || err != nil {
+		return err
+	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}

@@ -114,6 +114,9 @@ func (p *portal) pushSetupWaitSubmit(q *request) error {
 		p.event(q.r, "csrf_rejected", q.data.User)
 		return p.renderPushWait(q, http.StatusForbidden, challenge.PurposeEnrol, ui.ErrCSRF)
 	}
+	if waiting, err := p.pushPending(q, challenge.PurposeEnrol); waiting || err != nil {
+		return err
+	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}

@@ -3,6 +3,7 @@ package challenge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -52,6 +53,10 @@ var ErrPushUnknown = errors.New("no such sign-in request, or it has expired")
 // ErrPushAnswered is an approval link whose prompt was already answered.
 var ErrPushAnswered = errors.New("this sign-in request has already been answered")
 
+// ErrPushClaimed is an answer from a device other than the one that opened
+// the prompt first.
+var ErrPushClaimed = errors.New("this sign-in request was opened on another device")
+
 // PushInfo is what a prompt tells the phone about the sign-in it is for.
 type PushInfo struct {
 	// Site is the site being signed in to.
@@ -92,6 +97,7 @@ type pushRecord struct {
 func pushKey(hash string) string           { return "push:" + hash }
 func pushSessionKey(session string) string { return "push-session:" + session }
 func pushAnsweredKey(hash string) string   { return "push-answered:" + hash }
+func pushClaimKey(hash string) string      { return "push-claim:" + hash }
 
 // pushTokenHash is what a prompt is stored under: a keyed hash of the
 // token its link carries, so that the store holds no working link.
@@ -229,13 +235,52 @@ func (e *Engine) PushByToken(ctx context.Context, token string) (PushRequest, er
 	return PushRequest{User: rec.User, Purpose: rec.Purpose, Info: rec.Info, Expires: time.Unix(rec.Expires, 0)}, nil
 }
 
+// ClaimPush opens the prompt of token on the device that holds claim (a
+// random secret in a cookie of the approval page): the first device to
+// open it claims it, and only that device may approve or deny it, so that
+// a link read elsewhere (a log, a shared topic) cannot answer for the user.
+// mine is false for any other device. Errors as PushByToken.
+func (e *Engine) ClaimPush(ctx context.Context, token, claim string) (PushRequest, bool, error) {
+	req, err := e.PushByToken(ctx, token)
+	if err != nil {
+		return PushRequest{}, false, err
+	}
+	hash := e.pushTokenHash(token)
+	want := e.Keys.HashCode("push-claim", claim)
+	first, err := e.KV.Create(ctx, pushClaimKey(hash), want, PushTTL)
+	if err != nil {
+		return PushRequest{}, false, fmt.Errorf("%w: claiming push request: %w", store.ErrUnavailable, err)
+	}
+	if first {
+		return req, true, nil
+	}
+	mine, err := e.claimedBy(ctx, hash, claim)
+	return req, mine, err
+}
+
+// claimedBy reports whether the prompt of hash was claimed with claim.
+func (e *Engine) claimedBy(ctx context.Context, hash, claim string) (bool, error) {
+	got, err := e.KV.Get(ctx, pushClaimKey(hash))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: reading push claim: %w", store.ErrUnavailable, err)
+	}
+	return claim != "" && subtle.ConstantTimeCompare(got, e.Keys.HashCode("push-claim", claim)) == 1, nil
+}
+
 // AnswerPush records the answer on the prompt of token, once: PushApprove
 // with the number the sign-in page shows approves (a wrong number denies),
 // PushDeny denies, PushReport denies and blocks the user's sign-ins until
-// an administrator unlocks them. It returns the outcome and the prompt.
+// an administrator unlocks them. Approve and Deny need the claim of the
+// device that opened the prompt (ClaimPush); a fraud report is taken from
+// any device that has the link, since the user's own phone may have been
+// beaten to it. It returns the outcome and the prompt; the outcome is
+// PushFraud whenever the block was made, even with an error after it.
 // Errors: ErrPushUnknown (also after expiry), ErrPushAnswered (a link used
-// again).
-func (e *Engine) AnswerPush(ctx context.Context, token, answer, number string) (PushStatus, PushRequest, error) {
+// again), ErrPushClaimed.
+func (e *Engine) AnswerPush(ctx context.Context, token, answer, number, claim string) (PushStatus, PushRequest, error) {
 	hash := e.pushTokenHash(token)
 	rec, err := e.loadPush(ctx, hash)
 	if err != nil {
@@ -244,19 +289,27 @@ func (e *Engine) AnswerPush(ctx context.Context, token, answer, number string) (
 	if rec.Status != PushPending {
 		return "", PushRequest{}, ErrPushAnswered
 	}
+	req := PushRequest{User: rec.User, Purpose: rec.Purpose, Info: rec.Info, Expires: time.Unix(rec.Expires, 0)}
+	fail := PushStatus("")
 	if answer == PushReport {
 		// Blocked before anything else: a report must not be lost to a
 		// store error after the answer was taken.
 		if err := e.Regulation.Block(ctx, rec.User); err != nil {
 			return "", PushRequest{}, fmt.Errorf("%w: blocking after a fraud report: %w", store.ErrUnavailable, err)
 		}
+		// From here on the report is made: say so whatever else fails.
+		fail = PushFraud
+	} else if mine, err := e.claimedBy(ctx, hash, claim); err != nil {
+		return "", PushRequest{}, err
+	} else if !mine {
+		return "", PushRequest{}, ErrPushClaimed
 	}
 	first, err := e.KV.Create(ctx, pushAnsweredKey(hash), []byte{1}, PushTTL)
 	if err != nil {
-		return "", PushRequest{}, fmt.Errorf("%w: recording push answer: %w", store.ErrUnavailable, err)
+		return fail, req, fmt.Errorf("%w: recording push answer: %w", store.ErrUnavailable, err)
 	}
 	if !first {
-		return "", PushRequest{}, ErrPushAnswered
+		return fail, req, ErrPushAnswered
 	}
 	switch {
 	case answer == PushApprove && strings.TrimSpace(number) == strconv.Itoa(rec.Number):
@@ -266,7 +319,6 @@ func (e *Engine) AnswerPush(ctx context.Context, token, answer, number string) (
 	default:
 		rec.Status = PushDenied
 	}
-	req := PushRequest{User: rec.User, Purpose: rec.Purpose, Info: rec.Info, Expires: time.Unix(rec.Expires, 0)}
 	return rec.Status, req, e.savePush(ctx, hash, rec)
 }
 

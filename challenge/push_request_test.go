@@ -38,6 +38,9 @@ func (r *noteRecorder) sent() []push.Notification {
 	return append([]push.Notification(nil), r.notes...)
 }
 
+// phoneClaim is the claim cookie of the phone that opens the links.
+const phoneClaim = "claim-of-the-phone"
+
 const testTopic = "mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 var testInfo = PushInfo{Site: "wiki.example.com", IP: "192.0.2.7", Browser: "Firefox on Linux"}
@@ -95,6 +98,10 @@ func (f *pushFixture) startPush(t *testing.T, user, purpose, sessionID string) (
 	if n < 10 || n > 99 {
 		t.Fatalf("number %d is not two digits", n)
 	}
+	// The phone opens the link.
+	if _, mine, err := f.e.ClaimPush(context.Background(), token, phoneClaim); err != nil || !mine {
+		t.Fatalf("ClaimPush = %v, %v", mine, err)
+	}
 	return token, n, tag
 }
 
@@ -123,13 +130,13 @@ func TestPushApproveWithTheNumber(t *testing.T) {
 		if _, err := f.e.FinishPush(ctx, "alice", PurposeSignIn, tag); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("FinishPush before approval: %v", err)
 		}
-		st, req, err := f.e.AnswerPush(ctx, token, PushApprove, " "+strconv.Itoa(n)+" ")
+		st, req, err := f.e.AnswerPush(ctx, token, PushApprove, " "+strconv.Itoa(n)+" ", phoneClaim)
 		if err != nil || st != PushApproved || req.User != "alice" {
 			t.Fatalf("AnswerPush = %q, %+v, %v", st, req, err)
 		}
 		f.wantPushState(t, tag, PurposeSignIn, PushApproved)
 		// The link works once.
-		if _, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n)); !errors.Is(err, ErrPushAnswered) {
+		if _, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n), phoneClaim); !errors.Is(err, ErrPushAnswered) {
 			t.Fatalf("second answer: %v", err)
 		}
 		if _, err := f.e.PushByToken(ctx, token); !errors.Is(err, ErrPushAnswered) {
@@ -179,7 +186,7 @@ func TestPushWrongNumberDenyAndFraud(t *testing.T) {
 			if number == "wrong" {
 				number = strconv.Itoa(n%89 + 10 + 1) // any other two-digit number
 			}
-			st, _, err := f.e.AnswerPush(ctx, token, tc.answer, number)
+			st, _, err := f.e.AnswerPush(ctx, token, tc.answer, number, phoneClaim)
 			if err != nil || st != tc.want {
 				t.Fatalf("%s %q: AnswerPush = %q, %v; want %q", tc.answer, number, st, err, tc.want)
 			}
@@ -214,7 +221,7 @@ func TestPushExpires(t *testing.T) {
 		if _, err := f.e.PushByToken(ctx, token); !errors.Is(err, ErrPushUnknown) {
 			t.Fatalf("PushByToken after expiry: %v", err)
 		}
-		if _, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n)); !errors.Is(err, ErrPushUnknown) {
+		if _, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n), phoneClaim); !errors.Is(err, ErrPushUnknown) {
 			t.Fatalf("AnswerPush after expiry: %v", err)
 		}
 		f.wantPushState(t, tag, PurposeSignIn, PushExpired)
@@ -228,7 +235,7 @@ func TestPushApprovedButExpiredCannotFinish(t *testing.T) {
 	f := newPushFixture(t, shortStoreKinds[0])
 	ctx := context.Background()
 	token, n, tag := f.startPush(t, "alice", PurposeSignIn, "sess")
-	if st, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n)); err != nil || st != PushApproved {
+	if st, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n), phoneClaim); err != nil || st != PushApproved {
 		t.Fatalf("AnswerPush = %q, %v", st, err)
 	}
 	f.advance(PushTTL)
@@ -298,7 +305,7 @@ func TestPushNewPromptEndsTheOld(t *testing.T) {
 	ctx := context.Background()
 	old, n, _ := f.startPush(t, "alice", PurposeSignIn, "sess")
 	f.startPush(t, "alice", PurposeSignIn, "sess")
-	if _, _, err := f.e.AnswerPush(ctx, old, PushApprove, strconv.Itoa(n)); !errors.Is(err, ErrPushUnknown) {
+	if _, _, err := f.e.AnswerPush(ctx, old, PushApprove, strconv.Itoa(n), phoneClaim); !errors.Is(err, ErrPushUnknown) {
 		t.Fatalf("answer to a replaced prompt: %v", err)
 	}
 }
@@ -339,10 +346,52 @@ func TestPushEnrolment(t *testing.T) {
 	if _, err := f.e.AddPush(ctx, "alice", "mfa-bbbbbbbbbbbbbbbbbbbbbbbbba", false); err != nil {
 		t.Fatal(err)
 	}
-	if st, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n)); err != nil || st != PushApproved {
+	if st, _, err := f.e.AnswerPush(ctx, token, PushApprove, strconv.Itoa(n), phoneClaim); err != nil || st != PushApproved {
 		t.Fatalf("AnswerPush = %q, %v", st, err)
 	}
 	if _, err := f.e.FinishPush(ctx, "alice", PurposeSignIn, tag2); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("FinishPush after the phone changed: %v", err)
 	}
+}
+
+// TestPushClaim: the first device to open a link owns it. Another device
+// that has the link (from a log, or a shared topic) can neither approve
+// nor deny, even with the number, but can still report fraud.
+func TestPushClaim(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPushFixture(t, s)
+		ctx := context.Background()
+		token, n, tag := f.startPush(t, "alice", PurposeSignIn, "sess")
+		if _, mine, err := f.e.ClaimPush(ctx, token, phoneClaim); err != nil || !mine {
+			t.Fatalf("the phone opening the link again: mine = %v, %v", mine, err)
+		}
+		for _, claim := range []string{"someone-else", ""} {
+			if req, mine, err := f.e.ClaimPush(ctx, token, claim); err != nil || mine || req.User != "alice" {
+				t.Fatalf("another device %q: %+v, mine = %v, %v", claim, req, mine, err)
+			}
+			for _, answer := range []string{PushApprove, PushDeny} {
+				if _, _, err := f.e.AnswerPush(ctx, token, answer, strconv.Itoa(n), claim); !errors.Is(err, ErrPushClaimed) {
+					t.Fatalf("%s from another device %q: %v", answer, claim, err)
+				}
+			}
+		}
+		f.wantPushState(t, tag, PurposeSignIn, PushPending)
+		// A link nobody opened cannot be answered either, but reported.
+		token2, n2, _ := f.startPush(t, "bob", PurposeSignIn, "sess-bob")
+		if _, _, err := f.e.AnswerPush(ctx, token2, PushApprove, strconv.Itoa(n2), "never-opened"); !errors.Is(err, ErrPushClaimed) {
+			t.Fatalf("approve without opening: %v", err)
+		}
+		if st, _, err := f.e.AnswerPush(ctx, token, PushReport, "", "someone-else"); err != nil || st != PushFraud {
+			t.Fatalf("fraud report from another device = %q, %v", st, err)
+		}
+		f.wantBlocked(t, "alice", true)
+		// An answered link cannot be opened again.
+		token3, n3, _ := f.startPush(t, "carol", PurposeSignIn, "sess-carol")
+		if st, _, err := f.e.AnswerPush(ctx, token3, PushApprove, strconv.Itoa(n3), phoneClaim); err != nil || st != PushApproved {
+			t.Fatalf("approve = %q, %v", st, err)
+		}
+		if _, _, err := f.e.ClaimPush(ctx, token3, "x"); !errors.Is(err, ErrPushAnswered) {
+			t.Fatalf("opening an answered link: %v", err)
+		}
+	})
 }

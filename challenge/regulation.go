@@ -236,7 +236,7 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 	if err != nil {
 		return false, err
 	}
-	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:"} {
+	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:", "push-user:"} {
 		if err := r.limiter.Reset(ctx, k+user); err != nil {
 			return false, err
 		}

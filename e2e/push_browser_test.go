@@ -103,13 +103,19 @@ func header(r *network.Response, name string) string {
 	return ""
 }
 
-// openApproval opens link in the phone's tab and returns the response.
+// openApproval opens link in the phone's tab and returns the response to
+// the link itself, once the page's script has posted the token from the
+// link's fragment and the approval page (or the outcome) is shown.
 func openApproval(b page, link string) *network.Response {
 	b.t.Helper()
+	// From a blank page, as a notification opens it: from the approval
+	// page itself the link would only change the fragment.
+	b.do("blank page", chromedp.Navigate("about:blank"))
 	resp, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(link))
 	if err != nil {
 		b.fail("opening "+link, err)
 	}
+	b.do("the link's page posts the token", chromedp.WaitNotPresent(chromedp.CSS("#push-open")), chromedp.WaitVisible(chromedp.CSS("h1")))
 	return resp
 }
 
@@ -129,23 +135,28 @@ func answerApproval(b page, answer, number string) *network.Response {
 	return resp
 }
 
-// noCookies fails if the phone's tab holds or sees a cookie.
-func noCookies(b page, urls ...string) {
+// onlyClaimCookie fails unless the phone holds just the cookie that
+// claims the prompt: for the approval page only, out of scripts' reach,
+// never sent from another site.
+func onlyClaimCookie(b page, urls ...string) {
 	b.t.Helper()
 	if c := eval[string](b, `document.cookie`); c != "" {
-		b.t.Errorf("the approval page sees cookies %q", c)
+		b.t.Errorf("the approval page's script can see cookies %q", c)
 	}
 	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: urls})
 	if err != nil {
 		b.fail("reading cookies", err)
 	}
-	for _, c := range res.Cookies {
-		b.t.Errorf("the phone holds a cookie %s for %s%s", c.Name, c.Domain, c.Path)
+	if len(res.Cookies) != 1 {
+		b.t.Fatalf("the phone holds %d cookies, want the claim only", len(res.Cookies))
+	}
+	if c := res.Cookies[0]; c.Name != "caddy_mfa_push" || c.Path != "/.mfa/push/" || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+		b.t.Errorf("claim cookie %s path %s httpOnly %v sameSite %s", c.Name, c.Path, c.HTTPOnly, c.SameSite)
 	}
 }
 
 // checkApprovalPage checks the approval page the phone opened: what it
-// shows, and that it runs no script and sets no cookie.
+// shows, that it runs no script, and that the token left the address bar.
 func checkApprovalPage(b page, resp *network.Response, g *gateway) {
 	b.t.Helper()
 	t := b.t
@@ -153,17 +164,19 @@ func checkApprovalPage(b page, resp *network.Response, g *gateway) {
 		b.fail("approval page", fmt.Errorf("status %d", resp.Status))
 	}
 	if c := header(resp, "Set-Cookie"); c != "" {
-		t.Errorf("the approval page sets a cookie: %s", c)
+		t.Errorf("the link's page sets a cookie before it knows the prompt: %s", c)
 	}
-	csp := header(resp, "Content-Security-Policy")
-	if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || strings.Contains(csp, "connect-src") {
-		t.Errorf("approval page CSP %q: want default-src 'none' and no script-src or connect-src", csp)
+	if csp := header(resp, "Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") {
+		t.Errorf("link page CSP %q: want default-src 'none' and the portal's own scripts only", csp)
+	}
+	if href := eval[string](b, `location.href`); strings.Contains(href, "t=") || strings.Contains(href, "#") {
+		t.Errorf("the token is still in the address bar: %s", href)
 	}
 	if h := b.text("h1"); h != "Are you trying to sign in?" {
 		t.Errorf("approval page heading %q", h)
 	}
 	fields := eval[[]string](b, `Array.from(document.querySelectorAll("dl.prompt dt, dl.prompt dd")).map(e => e.textContent.trim())`)
-	want := map[string]string{"Account": "alice", "Site": strings.TrimPrefix(g.URL, "http://"), "IP address": "127.0.0.1", "Browser": "Chrome on Linux"}
+	want := map[string]string{"Account": "Alice Example (alice)", "Site": strings.TrimPrefix(g.URL, "http://"), "IP address": "127.0.0.1", "Browser": "Chrome on Linux"}
 	got := map[string]string{}
 	for i := 0; i+1 < len(fields); i += 2 {
 		got[fields[i]] = fields[i+1]
@@ -207,7 +220,7 @@ func TestBrowserPushApproval(t *testing.T) {
 	number := pushFromBrowser(a, g, "/reports?week=7")
 	screenshot(t, a.ctx, "push-1-wait")
 	msg := f.WaitMessage(t, topic, sendTimeout)
-	if !strings.HasPrefix(msg.Click, public+"/.mfa/push/approve?t=") {
+	if !strings.HasPrefix(msg.Click, public+"/.mfa/push/approve#t=") {
 		t.Fatalf("notification link %q, want the approval page on %s", msg.Click, public)
 	}
 	if !strings.Contains(msg.Message, "(Chrome on Linux)") {
@@ -224,7 +237,7 @@ func TestBrowserPushApproval(t *testing.T) {
 		t.Fatalf("after approving, the phone shows (%d) %q", r.Status, txt)
 	}
 	screenshot(t, b.ctx, "push-3-approved")
-	noCookies(b, public, g.URL)
+	onlyClaimCookie(b, public+"/.mfa/push/approve", g.URL+"/.mfa/push/approve", g.URL)
 
 	// Tab A signs in by itself: nothing is clicked there.
 	txt := bodyText(a, "upstream says", 10*time.Second)
@@ -249,7 +262,7 @@ func TestBrowserPushApproval(t *testing.T) {
 
 	// The link works once.
 	again := openApproval(b, msg.Click)
-	if txt := bodyText(b, "already been answered", 3*time.Second); again.Status != http.StatusGone || !strings.Contains(txt, "already been answered") {
+	if txt := bodyText(b, "already been answered", 3*time.Second); again.Status != http.StatusOK || !strings.Contains(txt, "already been answered") {
 		t.Fatalf("reopening the link: (%d) %q", again.Status, txt)
 	}
 }
@@ -316,7 +329,7 @@ func TestBrowserPushFraud(t *testing.T) {
 		t.Fatalf("after reporting fraud, the phone shows (%d) %q", r.Status, txt)
 	}
 	screenshot(t, b.ctx, "push-5-fraud-phone")
-	noCookies(b, public, g.URL)
+	onlyClaimCookie(b, public+"/.mfa/push/approve", g.URL+"/.mfa/push/approve", g.URL)
 
 	// Tab A learns of it by itself, with the words of a plain denial.
 	const notApproved = "The sign-in was not approved on your phone"
@@ -355,7 +368,7 @@ func TestBrowserPushFraud(t *testing.T) {
 
 	// The link works once.
 	again := openApproval(b, msg.Click)
-	if txt := bodyText(b, "already been answered", 3*time.Second); again.Status != http.StatusGone || !strings.Contains(txt, "already been answered") {
+	if txt := bodyText(b, "already been answered", 3*time.Second); again.Status != http.StatusOK || !strings.Contains(txt, "already been answered") {
 		t.Fatalf("reopening the link: (%d) %q", again.Status, txt)
 	}
 

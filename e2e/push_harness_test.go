@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -48,14 +49,15 @@ func otherNumber(n string) string {
 }
 
 // phone opens approval links as the user's phone would: a client of its
-// own, with no cookies of the browser that signs in.
+// own, with none of the cookies of the browser that signs in.
 type phone struct {
 	t      *testing.T
 	client *http.Client
 }
 
 func newPhone(t *testing.T) *phone {
-	return &phone{t: t, client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	jar, _ := cookiejar.New(nil)
+	return &phone{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (p *phone) do(req *http.Request) *response {
@@ -73,17 +75,26 @@ func (p *phone) do(req *http.Request) *response {
 	return &response{Response: resp, Body: string(body)}
 }
 
-// open opens the approval link of a notification.
+// open opens the approval link of a notification as its page's script
+// does: the page comes without the token, which stays in the link's
+// fragment, and then the token is posted. It returns the second answer.
 func (p *phone) open(link string) *response {
 	p.t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		p.t.Fatal(err)
+	}
 	req, err := http.NewRequest(http.MethodGet, link, nil)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return p.do(req)
+	page := p.do(req)
+	expectStatus(p.t, page, http.StatusOK)
+	expectText(p.t, page, `id="push-open"`, "/static/approve.js")
+	return p.post(link, url.Values{"t": {strings.TrimPrefix(u.Fragment, "t=")}, "answer": {"open"}})
 }
 
-// answer posts the approval form of the page at link with answer and number.
+// answer opens link and answers with answer and number.
 func (p *phone) answer(link, answer, number string) *response {
 	p.t.Helper()
 	page := p.open(link)
@@ -102,7 +113,7 @@ func (p *phone) post(link string, form url.Values) *response {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	u.RawQuery = ""
+	u.RawQuery, u.Fragment = "", ""
 	req, err := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		p.t.Fatal(err)

@@ -45,7 +45,7 @@ func TestPushEnrolAndSignIn(t *testing.T) {
 	s := g.newBrowser()
 	number := s.sendPush("bob")
 	msg := f.WaitMessage(t, topic, sendTimeout)
-	if !strings.HasPrefix(msg.Click, public+"/.mfa/push/approve?t=") || len(msg.Actions) != 1 || msg.Actions[0].URL != msg.Click {
+	if !strings.HasPrefix(msg.Click, public+"/.mfa/push/approve#t=") || len(msg.Actions) != 1 || msg.Actions[0].URL != msg.Click {
 		t.Fatalf("notification links %q, actions %+v; want the approval page on public_url", msg.Click, msg.Actions)
 	}
 	host := strings.TrimPrefix(g.URL, "http://")
@@ -59,9 +59,22 @@ func TestPushEnrolAndSignIn(t *testing.T) {
 	expectStatus(t, page, http.StatusOK)
 	expectText(t, page, "Are you trying to sign in?", "bob", host, "127.0.0.1", "Approve", "Deny and report fraud")
 	expectNoText(t, page, `id="push-number"`)
-	if page.Header.Get("Set-Cookie") != "" {
-		t.Errorf("the approval page set a cookie: %s", page.Header.Get("Set-Cookie"))
+	// The phone claims the prompt with a cookie of its own, for the
+	// approval page only.
+	if c := page.Header.Get("Set-Cookie"); !strings.HasPrefix(c, "caddy_mfa_push=") || !strings.Contains(c, "Path=/.mfa/push/") ||
+		!strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
+		t.Errorf("approval page cookie %q", c)
 	}
+	// Someone else with the link (read from a log, or the topic) sees
+	// that it was opened elsewhere, and cannot answer with the number.
+	other := newPhone(t)
+	elsewhere := other.open(msg.Click)
+	expectStatus(t, elsewhere, http.StatusOK)
+	expectText(t, elsewhere, "already opened on another device", "Deny and report fraud")
+	expectNoText(t, elsewhere, `value="approve"`)
+	stolen := other.post(msg.Click, url.Values{"t": {tokenRE.FindStringSubmatch(elsewhere.Body)[1]}, "answer": {"approve"}, "number": {number}})
+	expectStatus(t, stolen, http.StatusConflict)
+	expectText(t, stolen, "opened on another device first")
 	r := p.answer(msg.Click, "approve", number)
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "Approved")
@@ -79,7 +92,7 @@ func TestPushEnrolAndSignIn(t *testing.T) {
 	reused := p.post(msg.Click, url.Values{"t": {token}, "answer": {"approve"}, "number": {number}})
 	expectStatus(t, reused, http.StatusGone)
 	// A made-up token is refused the same way as an expired one.
-	forged := p.open(public + "/.mfa/push/approve?t=" + strings.Repeat("A", 43))
+	forged := p.open(public + "/.mfa/push/approve#t=" + strings.Repeat("A", 43))
 	expectStatus(t, forged, http.StatusGone)
 	expectText(t, forged, "expired")
 	if len(g.waitLog("push_approved")) == 0 || len(g.waitLog("push_link_reused")) == 0 {
@@ -260,7 +273,7 @@ func TestPushWebhookAndFailure(t *testing.T) {
 
 	expectRedirect(t, b.post("/.mfa/setup/push", url.Values{"csrf": {csrfOf(t, setup.Body)}}), "/.mfa/setup/push/wait")
 	note := hook.WaitPush(t, "alice", sendTimeout)
-	if !note.Test || !strings.HasPrefix(note.URL, public+"/.mfa/push/approve?t=") || note.IP != "127.0.0.1" {
+	if !note.Test || !strings.HasPrefix(note.URL, public+"/.mfa/push/approve#t=") || note.IP != "127.0.0.1" {
 		t.Fatalf("webhook prompt %+v", note)
 	}
 	wait := b.get("/.mfa/setup/push/wait")

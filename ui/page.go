@@ -67,16 +67,17 @@ const (
 	TitlePushApprove = "title.push_approve"
 	TitlePushDone    = "title.push_done"
 
-	ErrPushFailed   = "error.push_failed"
-	ErrPushLimited  = "error.push_limited"
-	ErrPushDenied   = "error.push_denied"
-	ErrPushExpired  = "error.push_expired"
-	MsgPushApproved = "message.push_approved"
-	MsgPushDenied   = "message.push_denied"
-	MsgPushMismatch = "message.push_mismatch"
-	MsgPushFraud    = "message.push_fraud"
-	MsgPushExpired  = "message.push_expired"
-	MsgPushAnswered = "message.push_answered"
+	ErrPushFailed    = "error.push_failed"
+	ErrPushLimited   = "error.push_limited"
+	ErrPushDenied    = "error.push_denied"
+	ErrPushExpired   = "error.push_expired"
+	MsgPushApproved  = "message.push_approved"
+	MsgPushDenied    = "message.push_denied"
+	MsgPushMismatch  = "message.push_mismatch"
+	MsgPushFraud     = "message.push_fraud"
+	MsgPushExpired   = "message.push_expired"
+	MsgPushAnswered  = "message.push_answered"
+	MsgPushElsewhere = "message.push_elsewhere"
 
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
@@ -106,7 +107,7 @@ var CodeMessageIDs = []string{
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
 	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
-	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered,
+	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
 }
 
@@ -201,6 +202,9 @@ type Prompt struct {
 	Time string
 	// Enrol marks the test prompt of a registration.
 	Enrol bool
+	// Elsewhere marks a prompt another device opened first: this one may
+	// only report fraud.
+	Elsewhere bool
 }
 
 // Other is another way to sign in.

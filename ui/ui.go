@@ -31,7 +31,7 @@ var Languages = []string{"en", "ja"}
 // Pages are the page templates, by name.
 var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message",
 	"setup_phone", "phone_code", "phone_start", "phone_wait",
-	"setup_push", "push_start", "push_wait", "push_approve"}
+	"setup_push", "push_start", "push_wait", "push_open", "push_approve"}
 
 // Renderer renders portal pages. It is safe for concurrent use.
 type Renderer struct {
@@ -79,7 +79,9 @@ const (
 )
 
 // scripted are the pages that run a script of the portal's.
-func scripted(page string) bool { return page == "phone_wait" || page == "push_wait" }
+func scripted(page string) bool {
+	return page == "phone_wait" || page == "push_wait" || page == "push_open"
+}
 
 // SecurityHeaders sets the headers every portal response carries: no
 // caching, a CSP that allows only the portal's own assets, no framing, and

@@ -139,6 +139,7 @@ var pageTitles = map[string]string{
 	"setup_push":   TitleSetupPush,
 	"push_start":   TitlePushStart,
 	"push_wait":    TitlePushWait,
+	"push_open":    TitlePushApprove,
 	"push_approve": TitlePushApprove,
 }
 
@@ -301,7 +302,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 	}
 	// Scripts only on the call wait page, only the portal's own files,
 	// never inline or evaluated.
-	wantScripts := what == "phone_wait" || what == "push_wait"
+	wantScripts := what == "phone_wait" || what == "push_wait" || what == "push_open"
 	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "script-src") != wantScripts ||
 		wantScripts && !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("%s: Content-Security-Policy %q: scripts allowed where they should not be, or from elsewhere", what, csp)
@@ -512,7 +513,7 @@ func TestFormsCarryCSRF(t *testing.T) {
 	r := newRenderer(t)
 	postRe := regexp.MustCompile(`(?s)<form method="post".*?</form>`)
 	for _, page := range Pages {
-		if page == "push_approve" {
+		if page == "push_approve" || page == "push_open" {
 			// Opened on a phone with no session: the link's single-use
 			// token, posted back, is what no other site can forge.
 			continue
