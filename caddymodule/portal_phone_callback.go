@@ -92,7 +92,13 @@ func (p *portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 		p.event(r, "call_approved", user)
 	case challenge.CallFraud:
 		reply = ui.VoiceFraud
-		p.fraudReported(r, user, challenge.MethodVoice, challenge.PushInfo{Time: e.Now()})
+		info, err := e.CallInfo(r.Context(), id)
+		if err != nil {
+			// The block is made; the report goes out with what is known.
+			p.logger.Error("reading the reported call", zap.Error(err))
+			info = challenge.SignInInfo{Time: e.Now()}
+		}
+		p.fraudReported(r, user, challenge.MethodVoice, info)
 	default:
 		p.event(r, "call_denied", user)
 	}

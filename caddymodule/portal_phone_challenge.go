@@ -134,7 +134,7 @@ func (p *portal) challengeSend(q *request) error {
 	if method == challenge.MethodSMS {
 		err = e.SendCode(ctx, user, challenge.PurposeSignIn, ip, n, p.smsBody(q))
 	} else {
-		_, err = e.StartCall(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.buildCall(q, challenge.PurposeSignIn, n))
+		_, err = e.StartCall(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.signInInfo(q), p.buildCall(q, challenge.PurposeSignIn, n))
 	}
 	sent, err := p.sendResult(q, method, err)
 	if err != nil {

@@ -72,7 +72,7 @@ func (p *portal) phoneFormSubmit(q *request) error {
 	if m == challenge.MethodSMS {
 		err = e.SendCode(ctx, q.data.User, challenge.PurposeEnrol, ip, n, p.smsBody(q))
 	} else {
-		_, err = e.StartCall(ctx, q.data.User, challenge.PurposeEnrol, p.sessionTag(q), ip, n, p.buildCall(q, challenge.PurposeEnrol, n))
+		_, err = e.StartCall(ctx, q.data.User, challenge.PurposeEnrol, p.sessionTag(q), ip, n, p.signInInfo(q), p.buildCall(q, challenge.PurposeEnrol, n))
 	}
 	sent, err := p.sendResult(q, m, err)
 	if err != nil {

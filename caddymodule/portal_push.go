@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,13 +25,17 @@ const promptTime = "2006-01-02 15:04 UTC"
 // maxSiteLen bounds the site name a prompt shows.
 const maxSiteLen = 253
 
-// pushInfo describes this request's sign-in for its prompt.
-func (p *portal) pushInfo(q *request) challenge.PushInfo {
+// signInInfo describes this request's sign-in, for a prompt or a fraud report.
+func (p *portal) signInInfo(q *request) challenge.SignInInfo {
 	site := q.r.Host
+	if site == "" {
+		// HTTP/1.0 without Host: name the portal's public site instead.
+		site = strings.TrimPrefix(strings.TrimPrefix(p.app.public, "https://"), "http://")
+	}
 	if len(site) > maxSiteLen {
 		site = site[:maxSiteLen]
 	}
-	return challenge.PushInfo{Site: site, IP: clientIP(q.r), Browser: push.Browser(q.r.UserAgent()), Time: p.app.engine.Now().UTC()}
+	return challenge.SignInInfo{Site: site, IP: clientIP(q.r), Browser: push.Browser(q.r.UserAgent()), Time: p.app.engine.Now().UTC()}
 }
 
 // approveURL is the approval link of token: on public_url, never on the
@@ -41,7 +46,7 @@ func (p *portal) approveURL(token string) string {
 }
 
 // buildPush makes the prompt, in the language of the browser signing in.
-func (p *portal) buildPush(q *request, info challenge.PushInfo, enrol bool) func(token string) push.Notification {
+func (p *portal) buildPush(q *request, info challenge.SignInInfo, enrol bool) func(token string) push.Notification {
 	return func(token string) push.Notification {
 		user := q.data.User
 		if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
@@ -184,7 +189,7 @@ const fraudWebhookTimeout = 10 * time.Second
 // fraudReported logs a fraud report by user at warn level (their sign-ins
 // are already blocked) and tells the fraud_webhook, if any, in the
 // background. info describes the reported sign-in, as far as known.
-func (p *portal) fraudReported(r *http.Request, user, method string, info challenge.PushInfo) {
+func (p *portal) fraudReported(r *http.Request, user, method string, info challenge.SignInInfo) {
 	p.logger.Warn("security event", zap.String("event", "fraud_reported"), zap.String("user", user),
 		zapMethod(method), zap.String("sign_in_ip", info.IP), zap.String("sign_in_browser", info.Browser),
 		zap.String("site", info.Site), zap.String("action", "sign-ins blocked until `caddy mfa unlock`"))

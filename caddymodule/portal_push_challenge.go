@@ -31,7 +31,7 @@ func (p *portal) challengeSendPush(q *request, a *store.Account) error {
 	if !ok {
 		return p.redirect(q, p.app.prefix+"challenge")
 	}
-	info := p.pushInfo(q)
+	info := p.signInInfo(q)
 	_, err = e.StartPush(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q), topic, info, p.buildPush(q, info, false))
 	sent, err := p.pushResult(q, err)
 	if err != nil {

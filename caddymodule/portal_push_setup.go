@@ -84,7 +84,7 @@ func (p *portal) pushSetupSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	info := p.pushInfo(q)
+	info := p.signInInfo(q)
 	_, err = p.app.engine.StartPush(q.r.Context(), q.data.User, challenge.PurposeEnrol, p.sessionTag(q), topic, info, p.buildPush(q, info, true))
 	sent, err := p.pushResult(q, err)
 	if err != nil {

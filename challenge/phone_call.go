@@ -42,6 +42,7 @@ type callRecord struct {
 	Masked  string     `json:"masked"`
 	Status  CallStatus `json:"status"`
 	Expires int64      `json:"expires"`
+	Info    SignInInfo `json:"info"`
 	// Ref is the provider's id of the call (Twilio's CallSid), which its
 	// callbacks must carry too.
 	Ref string `json:"ref,omitempty"`
@@ -56,11 +57,12 @@ func (e *Engine) SessionTag(sessionID string) string {
 	return hex.EncodeToString(e.Keys.HashCode("call-session", sessionID)[:16])
 }
 
-// StartCall places a call to to for user, for the session tagged session,
+// StartCall places a call to to for user, for the session tagged session
+// (info describes its sign-in, for a fraud report),
 // after the country allow-list and the send limits (ErrCountry, *Refused).
 // build makes the call from the call's id, which its callbacks carry. A
 // provider failure wraps phone.ErrProvider.
-func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip string, to phone.Number, build func(id string) phone.Call) (string, error) {
+func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip string, to phone.Number, info SignInInfo, build func(id string) phone.Call) (string, error) {
 	if e.Phone.Voice == nil {
 		return "", fmt.Errorf("%w: no voice provider", phone.ErrProvider)
 	}
@@ -77,7 +79,7 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 		return "", err
 	}
 	rec := callRecord{User: user, Purpose: purpose, Session: session, Number: sealed, Masked: to.Masked(),
-		Status: CallPending, Expires: e.Now().Add(PhoneCodeTTL).Unix()}
+		Status: CallPending, Expires: e.Now().Add(PhoneCodeTTL).Unix(), Info: info}
 	if err := e.saveCall(ctx, id, rec); err != nil {
 		return "", err
 	}
@@ -196,6 +198,12 @@ func (e *Engine) CallAnswered(ctx context.Context, id, digits string) (CallStatu
 		rec.Status = CallDenied
 	}
 	return rec.Status, rec.User, e.saveCall(ctx, id, rec)
+}
+
+// CallInfo describes the sign-in that call id is for.
+func (e *Engine) CallInfo(ctx context.Context, id string) (SignInInfo, error) {
+	rec, err := e.loadCall(ctx, id)
+	return rec.Info, err
 }
 
 // CallEnded records that call id ended (hung up, not answered, failed):

@@ -33,7 +33,7 @@ func (f *phoneFixture) startCall(t *testing.T, user, purpose, sessionID string, 
 	t.Helper()
 	tag := f.e.SessionTag(sessionID)
 	before := len(f.calls.placed())
-	id, err := f.e.StartCall(context.Background(), user, purpose, tag, "192.0.2.1", n, testCall(n))
+	id, err := f.e.StartCall(context.Background(), user, purpose, tag, "192.0.2.1", n, testInfo, testCall(n))
 	if err != nil {
 		t.Fatalf("StartCall: %v", err)
 	}
@@ -350,7 +350,7 @@ func TestPhoneCallProviderFails(t *testing.T) {
 		n := mustNumber(t, jpMobile)
 		f.calls.fail = true
 		tag := f.e.SessionTag("sess-1")
-		id, err := f.e.StartCall(ctx, "alice", PurposeSignIn, tag, "192.0.2.1", n, testCall(n))
+		id, err := f.e.StartCall(ctx, "alice", PurposeSignIn, tag, "192.0.2.1", n, testInfo, testCall(n))
 		if !errors.Is(err, phone.ErrProvider) || id != "" {
 			t.Fatalf("StartCall = %q, %v; want phone.ErrProvider", id, err)
 		}
@@ -381,7 +381,7 @@ func TestPhoneCallCountryNotAllowed(t *testing.T) {
 	}
 	f.e.Phone.Countries = c
 	n := mustNumber(t, ukLand)
-	if _, err := f.e.StartCall(context.Background(), "alice", PurposeEnrol, f.e.SessionTag("s"), "192.0.2.1", n, testCall(n)); !errors.Is(err, ErrCountry) {
+	if _, err := f.e.StartCall(context.Background(), "alice", PurposeEnrol, f.e.SessionTag("s"), "192.0.2.1", n, testInfo, testCall(n)); !errors.Is(err, ErrCountry) {
 		t.Fatalf("call to +44 with only +81 allowed: err = %v, want ErrCountry", err)
 	}
 	if len(f.calls.placed()) != 0 {

@@ -643,7 +643,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 		t.Run("texts and calls count together", func(t *testing.T) {
 			f := newPhoneFixture(t, s, func(l *SendLimits) { l.PerUser = limit.Limit{Rate: 1, Period: time.Hour} })
 			n := jp(1)
-			if _, err := f.e.StartCall(ctx, "alice", PurposeEnrol, f.e.SessionTag("s1"), "192.0.2.1", n, testCall(n)); err != nil {
+			if _, err := f.e.StartCall(ctx, "alice", PurposeEnrol, f.e.SessionTag("s1"), "192.0.2.1", n, testInfo, testCall(n)); err != nil {
 				t.Fatal(err)
 			}
 			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody), "user")

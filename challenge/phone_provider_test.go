@@ -40,7 +40,7 @@ func TestPhoneCallDeniedWhenCallerGone(t *testing.T) {
 		tag := f.e.SessionTag("sess-1")
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
-		_, err := f.e.StartCall(ctx, "alice", PurposeSignIn, tag, "192.0.2.1", n, testCall(n))
+		_, err := f.e.StartCall(ctx, "alice", PurposeSignIn, tag, "192.0.2.1", n, testInfo, testCall(n))
 		if err == nil || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("StartCall = %v; want a provider failure, not a store outage", err)
 		}
@@ -54,7 +54,7 @@ func TestCallFromProvider(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
 		f := newPhoneFixture(t, s, nil)
 		n := mustNumber(t, jpMobile)
-		id, err := f.e.StartCall(context.Background(), "alice", PurposeSignIn, f.e.SessionTag("s"), "192.0.2.1", n, testCall(n))
+		id, err := f.e.StartCall(context.Background(), "alice", PurposeSignIn, f.e.SessionTag("s"), "192.0.2.1", n, testInfo, testCall(n))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,18 +57,6 @@ var ErrPushAnswered = errors.New("this sign-in request has already been answered
 // the prompt first.
 var ErrPushClaimed = errors.New("this sign-in request was opened on another device")
 
-// PushInfo is what a prompt tells the phone about the sign-in it is for.
-type PushInfo struct {
-	// Site is the site being signed in to.
-	Site string `json:"site"`
-	// IP is the client address of the sign-in.
-	IP string `json:"ip"`
-	// Browser describes the browser of the sign-in, "" if unknown.
-	Browser string `json:"browser"`
-	// Time is when the sign-in asked for the prompt.
-	Time time.Time `json:"time"`
-}
-
 // PushRequest is a prompt as its approval page sees it.
 type PushRequest struct {
 	// User is who is signing in.
@@ -76,7 +64,7 @@ type PushRequest struct {
 	// Purpose is PurposeSignIn or PurposeEnrol (the first, test prompt).
 	Purpose string
 	// Info describes the sign-in.
-	Info PushInfo
+	Info SignInInfo
 	// Expires is when the prompt can no longer be answered.
 	Expires time.Time
 }
@@ -91,7 +79,7 @@ type pushRecord struct {
 	Number  int        `json:"number"`
 	Status  PushStatus `json:"status"`
 	Expires int64      `json:"expires"`
-	Info    PushInfo   `json:"info"`
+	Info    SignInInfo `json:"info"`
 }
 
 func pushKey(hash string) string           { return "push:" + hash }
@@ -110,7 +98,7 @@ func (e *Engine) pushTokenHash(token string) string {
 // sign-in page must show. build makes the notification from the token of
 // the approval link (256 random bits). An earlier prompt of the session
 // stops working. A notifier failure wraps push.ErrNotifier.
-func (e *Engine) StartPush(ctx context.Context, user, purpose, session, topic string, info PushInfo, build func(token string) push.Notification) (int, error) {
+func (e *Engine) StartPush(ctx context.Context, user, purpose, session, topic string, info SignInInfo, build func(token string) push.Notification) (int, error) {
 	if e.Notifier == nil {
 		return 0, fmt.Errorf("%w: no notifier configured", push.ErrNotifier)
 	}
@@ -153,6 +141,11 @@ func (e *Engine) StartPush(ctx context.Context, user, purpose, session, topic st
 	nctx, cancel := context.WithTimeout(ctx, push.SendTimeout)
 	defer cancel()
 	if err := e.Notifier.Notify(nctx, note); err != nil {
+		if !errors.Is(err, push.ErrNotifier) {
+			// A prompt the notifier refused to send (a malformed field):
+			// to the user, a failure to send like any other.
+			err = fmt.Errorf("%w: %w", push.ErrNotifier, err)
+		}
 		// The link must not work for a prompt the user was told failed.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), push.SendTimeout)
 		defer cancel()

@@ -43,7 +43,7 @@ const phoneClaim = "claim-of-the-phone"
 
 const testTopic = "mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-var testInfo = PushInfo{Site: "wiki.example.com", IP: "192.0.2.7", Browser: "Firefox on Linux"}
+var testInfo = SignInInfo{Site: "wiki.example.com", IP: "192.0.2.7", Browser: "Firefox on Linux"}
 
 // pushFixture is a phoneFixture with a notifier, and a fatigue limit that
 // does not get in the way unless fatigue is set.
@@ -263,6 +263,11 @@ func TestPushFatigueLimit(t *testing.T) {
 		}
 		// Other users are not affected.
 		f.startPush(t, "bob", PurposeSignIn, "bob-sess")
+		// An administrator's unlock lets prompts through again.
+		if _, err := f.e.Regulation.Unlock(context.Background(), "alice"); err != nil {
+			t.Fatal(err)
+		}
+		f.startPush(t, "alice", PurposeSignIn, "after-unlock")
 	})
 }
 

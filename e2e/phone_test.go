@@ -395,7 +395,8 @@ func statusOf(t *testing.T, r *response) string {
 func TestVoiceCallbackSecurity(t *testing.T) {
 	t.Parallel()
 	f := twiliotest.New(t, twilioSID, twilioToken)
-	g, _ := startPhoneGateway(t, twilioBlock("voice", f)+
+	hook := webhooktest.New(t, []byte(hookSecret))
+	g, _ := startPhoneGateway(t, twilioBlock("voice", f)+fmt.Sprintf("fraud_webhook %s {\n secret %s\n }\n", hook.URL(), hookSecret)+
 		limitsBlock("resend_after 1s", "send_per_user 50/1h", "send_per_number 50/1h", "login_per_user 100/1m", "code_per_user 100/1m"))
 	// Alice and bob take turns, so that no step waits for resend_after.
 	var gap sendGap
@@ -483,6 +484,9 @@ func TestVoiceCallbackSecurity(t *testing.T) {
 	}
 	if lines := g.waitLog(`"fraud_reported"`, `"user":"alice"`); len(lines) != 1 || !strings.Contains(lines[0], `"level":"warn"`) {
 		t.Fatalf("fraud report log lines: %q", lines)
+	}
+	if report := hook.WaitFraud(t, "alice", sendTimeout); report.Method != "voice" {
+		t.Errorf("fraud_webhook got %+v, want a report of a call", report)
 	}
 	r = b.finishWait("/.mfa/challenge/wait")
 	if r.StatusCode == http.StatusSeeOther || r.StatusCode == http.StatusFound {
