@@ -10,11 +10,7 @@ import (
 )
 
 func TestAppUnmarshalCaddyfileRedisAndLimits(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  App
-	}{
+	expectGlobalApps(t, []globalCase{
 		{
 			name:  "redis short form",
 			input: "mfa {\n\tredis redis://127.0.0.1:6379/0\n}",
@@ -106,18 +102,7 @@ func TestAppUnmarshalCaddyfileRedisAndLimits(t *testing.T) {
 		{"limits max_code_failures", "mfa {\n\tlimits {\n\t\tmax_code_failures 20\n\t}\n}", App{Limits: LimitsConfig{MaxCodeFailures: 20}}},
 		{"limits empty block", "mfa {\n\tlimits {\n\t}\n}", App{}},
 		{"limits given twice merge", "mfa {\n\tlimits {\n\t\tmax_failures 3\n\t}\n\tlimits {\n\t\tban_time 1m\n\t}\n}", App{Limits: LimitsConfig{MaxFailures: 3, BanTime: caddy.Duration(time.Minute)}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got App
-			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
-				t.Fatalf("UnmarshalCaddyfile: %v", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
-			}
-		})
-	}
+	})
 }
 
 func TestAppUnmarshalCaddyfileRedisAndLimitsErrors(t *testing.T) {

@@ -264,6 +264,28 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 
 // globalErrorCase is a global-option Caddyfile that must be refused with an
 // error containing every fragment of want.
+// globalCase is a global `mfa` option and the App it must give.
+type globalCase struct {
+	name  string
+	input string
+	want  App
+}
+
+func expectGlobalApps(t *testing.T, tests []globalCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got App
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
+			}
+		})
+	}
+}
+
 type globalErrorCase struct {
 	name  string
 	input string

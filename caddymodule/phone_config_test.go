@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
@@ -19,11 +18,7 @@ import (
 const testSID = "AC0123456789abcdef0123456789abcdef"
 
 func TestPhoneOptionsUnmarshalCaddyfile(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  App
-	}{
+	expectGlobalApps(t, []globalCase{
 		{"sms twilio", "mfa {\n\tsms twilio {\n\t\taccount_sid {env.TWILIO_SID}\n\t\tauth_token {env.TWILIO_TOKEN}\n\t\tfrom +15005550006\n\t\tapi_url http://127.0.0.1:9/\n\t}\n}",
 			App{SMS: &PhoneProvider{Provider: "twilio", AccountSID: "{env.TWILIO_SID}", AuthToken: "{env.TWILIO_TOKEN}", From: "+15005550006", APIURL: "http://127.0.0.1:9/"}}},
 		{"sms webhook", "mfa {\n\tsms webhook https://sms.example.com/send {\n\t\tsecret {env.HOOK_SECRET}\n\t}\n}",
@@ -37,18 +32,7 @@ func TestPhoneOptionsUnmarshalCaddyfile(t *testing.T) {
 		{"development", "mfa {\n\tdevelopment\n}", App{Development: true}},
 		{"send limits", "mfa {\n\tlimits {\n\t\tsend_per_user 3/1h\n\t\tsend_per_number 4/2h\n\t\tsend_per_ip 9/30m\n\t\tsend_daily 500\n\t\tresend_after 45s\n\t}\n}",
 			App{Limits: LimitsConfig{SendPerUser: "3/1h", SendPerNumber: "4/2h", SendPerIP: "9/30m", SendDaily: 500, ResendAfter: caddy.Duration(45 * time.Second)}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got App
-			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
-				t.Fatalf("UnmarshalCaddyfile: %v", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
-			}
-		})
-	}
+	})
 }
 
 func TestPhoneOptionsUnmarshalCaddyfileErrors(t *testing.T) {

@@ -5,19 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push/ntfy"
 )
 
 func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  App
-	}{
+	expectGlobalApps(t, []globalCase{
 		{"push ntfy", "mfa {\n\tpush ntfy https://ntfy.example.com\n}", App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"}}},
 		{"push ntfy token", "mfa {\n\tpush ntfy https://ntfy.example.com {\n\t\ttoken {env.NTFY_TOKEN}\n\t}\n}",
 			App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com", Token: "{env.NTFY_TOKEN}"}}},
@@ -27,18 +21,7 @@ func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
 			App{FraudWebhook: &Webhook{URL: "https://soc.example.com/fraud", Secret: "{env.FRAUD_SECRET}"}}},
 		{"push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user 5/10m\n\t}\n}", App{Limits: LimitsConfig{PushPerUser: "5/10m"}}},
 		{"methods push", "mfa {\n\tmethods push totp\n}", App{Methods: []string{"push", "totp"}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got App
-			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
-				t.Fatalf("UnmarshalCaddyfile: %v", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got  %s\nwant %s", mustJSON(t, got), mustJSON(t, tc.want))
-			}
-		})
-	}
+	})
 }
 
 func TestPushOptionsUnmarshalCaddyfileErrors(t *testing.T) {
