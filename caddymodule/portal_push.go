@@ -22,6 +22,9 @@ import (
 // phone and the gateway may be in different time zones.
 const promptTime = "2006-01-02 15:04 UTC"
 
+// promptTimeSeconds is promptTime to the second, for a prompt's expiry.
+const promptTimeSeconds = "2006-01-02 15:04:05 UTC"
+
 // maxSiteLen bounds the site name a prompt shows.
 const maxSiteLen = 253
 

@@ -109,7 +109,7 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 	}
 	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
 		Token: token, User: user, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
-		Time: req.Info.Time.UTC().Format(promptTime), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
+		Time: req.Info.Time.UTC().Format(promptTime), Expires: req.Expires.UTC().Format(promptTimeSeconds), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
 	}}
 	if err := p.app.renderer.Render(w, r, http.StatusOK, "push_approve", pg); err != nil {
 		p.logger.Error("rendering approval page", zap.Error(err))

@@ -198,8 +198,9 @@ type Prompt struct {
 	Token string
 	// User, Site, IP and Browser describe the sign-in; Browser may be "".
 	User, Site, IP, Browser string
-	// Time is when the sign-in asked, formatted.
-	Time string
+	// Time is when the sign-in asked, and Expires when the prompt can no
+	// longer be answered, formatted.
+	Time, Expires string
 	// Enrol marks the test prompt of a registration.
 	Enrol bool
 	// Elsewhere marks a prompt another device opened first: this one may

@@ -174,7 +174,7 @@ func fullPage(page string, recovery bool) *Page {
 		PushNumber: 42,
 		PushStatus: "pending",
 		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
-			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Enrol: recovery},
+			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Expires: "2026-01-02 03:06:00 UTC", Enrol: recovery},
 	}
 	if page == "push_approve" && !recovery {
 		// The approval page shows either the prompt or the outcome.

@@ -115,6 +115,4 @@ type Subscription struct {
 	Server string
 	// Topic is the topic to subscribe to, for typing by hand.
 	Topic string
-	// WebURL is the topic's page on the server, for a browser.
-	WebURL string
 }

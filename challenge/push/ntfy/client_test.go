@@ -206,15 +206,15 @@ func TestSubscription(t *testing.T) {
 	}{
 		{"https://ntfy.example.com", push.Subscription{
 			AppLink: "ntfy://ntfy.example.com/" + topic, Server: "https://ntfy.example.com",
-			Topic: topic, WebURL: "https://ntfy.example.com/" + topic,
+			Topic: topic,
 		}},
 		{"https://example.com:8443/ntfy/", push.Subscription{
 			AppLink: "ntfy://example.com:8443/ntfy/" + topic, Server: "https://example.com:8443/ntfy",
-			Topic: topic, WebURL: "https://example.com:8443/ntfy/" + topic,
+			Topic: topic,
 		}},
 		{"http://127.0.0.1:8080", push.Subscription{
 			AppLink: "ntfy://127.0.0.1:8080/" + topic + "?secure=false", Server: "http://127.0.0.1:8080",
-			Topic: topic, WebURL: "http://127.0.0.1:8080/" + topic,
+			Topic: topic,
 		}},
 	} {
 		if got := newClient(t, tc.server, "").Subscription(topic); got != tc.want {

@@ -10,8 +10,7 @@ import (
 // ntfy app's deep link, "ntfy://<host>[<path>]/<topic>" with
 // "?secure=false" for a plain-http server (see
 // https://docs.ntfy.sh/subscribe/phone/), for a QR code; Server and Topic
-// are for typing into the app by hand; WebURL is the topic's page on the
-// server.
+// are for typing into the app by hand.
 func (c *Client) Subscription(topic string) push.Subscription {
 	escaped := url.PathEscape(topic)
 	link := "ntfy://" + c.base.Host + c.base.EscapedPath() + "/" + escaped
@@ -22,6 +21,5 @@ func (c *Client) Subscription(topic string) push.Subscription {
 		AppLink: link,
 		Server:  c.server(),
 		Topic:   topic,
-		WebURL:  c.server() + "/" + escaped,
 	}
 }
