@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 )
 
 func init() {
@@ -16,11 +19,14 @@ func init() {
 }
 
 // adminAPI adds the administrator's actions to Caddy's admin endpoint, so
-// that `caddy mfa unlock` and `caddy mfa sessions revoke` reach the running
-// gateway (whose embedded stores live in its process) as well as Redis:
+// that `caddy mfa ...` reaches the running gateway (whose embedded stores
+// live in its process) as well as Redis:
 //
+//	GET  /mfa/users
 //	POST /mfa/unlock/<user>
 //	POST /mfa/sessions/revoke/<user>
+//	POST /mfa/reset/<user>
+//	POST /mfa/bypass/<user>?for=<duration, at most 1h>
 type adminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -38,52 +44,108 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 
 // adminResult is the JSON answer of an admin action.
 type adminResult struct {
-	User          string `json:"user"`
-	WasLocked     *bool  `json:"was_locked,omitempty"`
-	SessionsEnded *int   `json:"sessions_ended,omitempty"`
+	User          string     `json:"user"`
+	WasLocked     *bool      `json:"was_locked,omitempty"`
+	SessionsEnded *int       `json:"sessions_ended,omitempty"`
+	BypassUntil   *time.Time `json:"bypass_until,omitempty"`
 }
 
+const adminUsage = "use GET /mfa/users, or POST /mfa/unlock/<user>, /mfa/sessions/revoke/<user>, /mfa/reset/<user> or /mfa/bypass/<user>?for=<duration>"
+
 func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use POST")}
-	}
 	action, user, ok := parseAdminPath(r.URL.Path)
 	if !ok {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown mfa action %q; use /mfa/unlock/<user> or /mfa/sessions/revoke/<user>", r.URL.Path)}
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("unknown mfa action %q; %s", r.URL.Path, adminUsage)}
+	}
+	want := http.MethodPost
+	if action == "users" {
+		want = http.MethodGet
+	}
+	if r.Method != want {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("use %s", want)}
 	}
 	appIface, err := caddy.ActiveContext().AppIfConfigured("mfa")
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("the running config has no mfa app: %w", err)}
 	}
 	app := appIface.(*App)
-	res := adminResult{User: user}
-	switch action {
-	case "unlock":
-		was, err := app.engine.Regulation.Unlock(r.Context(), limitKey(user))
+	var res any
+	if action == "users" {
+		list, err := app.engine.UserList(r.Context(), limitKey)
 		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("unlocking %q: %w", user, err)}
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("listing users: %w", err)}
 		}
-		res.WasLocked = &was
-		app.logger.Info("security event", zap.String("event", "unlocked"), zap.String("user", user), zap.Bool("was_locked", was), zap.String("by", "admin"))
-	case "revoke":
-		n, err := app.engine.Sessions.RevokeUser(r.Context(), user)
-		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("ending sessions of %q: %w", user, err)}
+		res = list
+	} else {
+		if res, err = app.adminAction(r, action, user); err != nil {
+			return err
 		}
-		res.SessionsEnded = &n
-		app.logger.Info("security event", zap.String("event", "sessions_revoked"), zap.String("user", user), zap.Int("sessions", n), zap.String("by", "admin"))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(res)
 }
 
-// parseAdminPath splits /mfa/unlock/<user> and /mfa/sessions/revoke/<user>.
-func parseAdminPath(p string) (action, user string, ok bool) {
-	if u, found := strings.CutPrefix(p, "/mfa/unlock/"); found && u != "" && !strings.Contains(u, "/") {
-		return "unlock", u, true
+// adminAction carries out an action on user, logging it as a security event.
+func (a *App) adminAction(r *http.Request, action, user string) (adminResult, error) {
+	e, ctx := a.engine, r.Context()
+	res := adminResult{User: user}
+	unavailable := func(what string, err error) error {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("%s %q: %w", what, user, err)}
 	}
-	if u, found := strings.CutPrefix(p, "/mfa/sessions/revoke/"); found && u != "" && !strings.Contains(u, "/") {
-		return "revoke", u, true
+	switch action {
+	case "unlock":
+		was, err := e.Regulation.Unlock(ctx, limitKey(user))
+		if err != nil {
+			return res, unavailable("unlocking", err)
+		}
+		res.WasLocked = &was
+		a.logger.Info("security event", zap.String("event", "unlocked"), zap.String("user", user), zap.Bool("was_locked", was), zap.String("by", "admin"))
+	case "revoke":
+		n, err := e.Sessions.RevokeUser(ctx, user)
+		if err != nil {
+			return res, unavailable("ending sessions of", err)
+		}
+		res.SessionsEnded = &n
+		a.logger.Info("security event", zap.String("event", "sessions_revoked"), zap.String("user", user), zap.Int("sessions", n), zap.String("by", "admin"))
+	case "reset":
+		n, err := e.Reset(ctx, user)
+		if err != nil {
+			return res, unavailable("resetting", err)
+		}
+		res.SessionsEnded = &n
+		a.logger.Warn("security event", zap.String("event", "user_reset"), zap.String("user", user), zap.Int("sessions", n), zap.String("by", "admin"))
+	case "bypass":
+		d, err := caddy.ParseDuration(r.URL.Query().Get("for"))
+		if err != nil {
+			return res, caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("for=%q is not a duration such as 30m: %w", r.URL.Query().Get("for"), err)}
+		}
+		err = e.GrantBypass(ctx, user, d)
+		switch {
+		case errors.Is(err, challenge.ErrNoSuchUser):
+			return res, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("%q: %w", user, err)}
+		case errors.Is(err, challenge.ErrBypassDuration):
+			return res, caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+		case err != nil:
+			return res, unavailable("granting a pass to", err)
+		}
+		until := e.Now().Add(d).UTC().Truncate(time.Second)
+		res.BypassUntil = &until
+		a.logger.Warn("security event", zap.String("event", "bypass_granted"), zap.String("user", user), zap.Duration("for", d), zap.String("by", "admin"))
+	}
+	return res, nil
+}
+
+// parseAdminPath splits /mfa/users and /mfa/<action>/<user>.
+func parseAdminPath(p string) (action, user string, ok bool) {
+	if p == "/mfa/users" {
+		return "users", "", true
+	}
+	for prefix, action := range map[string]string{
+		"/mfa/unlock/": "unlock", "/mfa/sessions/revoke/": "revoke", "/mfa/reset/": "reset", "/mfa/bypass/": "bypass",
+	} {
+		if u, found := strings.CutPrefix(p, prefix); found && u != "" && !strings.Contains(u, "/") {
+			return action, u, true
+		}
 	}
 	return "", "", false
 }

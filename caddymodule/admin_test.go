@@ -17,6 +17,12 @@ func TestParseAdminPath(t *testing.T) {
 		ok     bool
 	}{
 		{"/mfa/unlock/alice", "unlock", "alice", true},
+		{"/mfa/users", "users", "", true},
+		{"/mfa/users/", "", "", false},
+		{"/mfa/reset/alice", "reset", "alice", true},
+		{"/mfa/bypass/bob", "bypass", "bob", true},
+		{"/mfa/reset/", "", "", false},
+		{"/mfa/bypass/a/b", "", "", false},
 		{"/mfa/sessions/revoke/bob", "revoke", "bob", true},
 		{"/mfa/unlock/alice@example.com", "unlock", "alice@example.com", true},
 		{"/mfa/unlock/", "", "", false},
@@ -58,7 +64,10 @@ func TestAdminAPIServeErrors(t *testing.T) {
 	}{
 		{"GET unlock", http.MethodGet, "/mfa/unlock/alice", http.StatusMethodNotAllowed},
 		{"DELETE revoke", http.MethodDelete, "/mfa/sessions/revoke/alice", http.StatusMethodNotAllowed},
-		{"GET unknown", http.MethodGet, "/mfa/other/x", http.StatusMethodNotAllowed},
+		{"GET unknown", http.MethodGet, "/mfa/other/x", http.StatusNotFound},
+		{"GET reset", http.MethodGet, "/mfa/reset/alice", http.StatusMethodNotAllowed},
+		{"GET bypass", http.MethodGet, "/mfa/bypass/alice?for=10m", http.StatusMethodNotAllowed},
+		{"POST users", http.MethodPost, "/mfa/users", http.StatusMethodNotAllowed},
 		{"POST unknown action", http.MethodPost, "/mfa/other/x", http.StatusNotFound},
 		{"POST unlock without user", http.MethodPost, "/mfa/unlock/", http.StatusNotFound},
 		{"POST user with a slash", http.MethodPost, "/mfa/sessions/revoke/a/b", http.StatusNotFound},

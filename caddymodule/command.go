@@ -3,26 +3,33 @@ package caddymodule
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mfa",
-		Short: "Administer caddy-mfa: hash passwords, unlock users, end sessions",
+		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, end sessions",
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(hashPasswordCommand(), unlockCommand(), sessionsCommand())
+			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), sessionsCommand())
 		},
 	})
 }
@@ -103,24 +110,34 @@ func adminFlags(c *cobra.Command) {
 
 // adminPost sends an admin action to the running server and prints its answer.
 func adminPost(cmd *cobra.Command, path string) error {
+	body, err := adminRequest(cmd, http.MethodPost, path)
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(body)
+	return err
+}
+
+// adminRequest sends a request to the running server's admin API and
+// returns the answer's body; an error answer is an error.
+func adminRequest(cmd *cobra.Command, method, path string) ([]byte, error) {
 	configFile, _ := cmd.Flags().GetString("config")
 	adapter, _ := cmd.Flags().GetString("adapter")
 	address, _ := cmd.Flags().GetString("address")
 	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, configFile, adapter)
 	if err != nil {
-		return fmt.Errorf("finding the admin API: %w", err)
+		return nil, fmt.Errorf("finding the admin API: %w", err)
 	}
-	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, path, nil, nil)
+	resp, err := caddycmd.AdminAPIRequest(addr, method, path, nil, nil)
 	if err != nil {
-		return fmt.Errorf("is the gateway running with its admin API on %s? %w", addr, err)
+		return nil, fmt.Errorf("admin API on %s (is the gateway running?): %w", addr, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
-	_, err = cmd.OutOrStdout().Write(body)
-	return err
+	return body, nil
 }
 
 func unlockCommand() *cobra.Command {
@@ -133,6 +150,95 @@ address from the same configuration as the server (--config), or --address.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return adminPost(cmd, "/mfa/unlock/"+url.PathEscape(args[0]))
+		},
+	}
+	adminFlags(c)
+	return c
+}
+
+func usersCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "users",
+		Short: "List users: their methods, whether they are locked, their last sign-in",
+		Long: `Lists every user of the users file as the running gateway knows them: the
+second factors they registered, whether a lockout or a fraud block is in
+force, and when they last signed in. --json prints the admin API's answer.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			body, err := adminRequest(cmd, http.MethodGet, "/mfa/users")
+			if err != nil {
+				return err
+			}
+			if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+				_, err = cmd.OutOrStdout().Write(body)
+				return err
+			}
+			var list []challenge.UserSummary
+			if err := json.Unmarshal(body, &list); err != nil {
+				return fmt.Errorf("reading the list of users: %w", err)
+			}
+			return printUsers(cmd.OutOrStdout(), list)
+		},
+	}
+	adminFlags(c)
+	c.Flags().Bool("json", false, "Print JSON")
+	return c
+}
+
+// printUsers writes list as a table.
+func printUsers(w io.Writer, list []challenge.UserSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tMETHODS\tLOCKED\tLAST SIGN-IN")
+	for _, u := range list {
+		methods, last, locked := strings.Join(u.Methods, ","), "never", "no"
+		if methods == "" {
+			methods = "(none)"
+		}
+		if !u.LastSignIn.IsZero() {
+			last = u.LastSignIn.UTC().Format(time.RFC3339)
+		}
+		if u.Locked {
+			locked = "yes"
+		}
+		name := u.User
+		if u.Disabled {
+			name += " (disabled)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, methods, locked, last)
+	}
+	return tw.Flush()
+}
+
+func resetCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "reset <user>",
+		Short: "Remove every second factor and session of a user, to register again",
+		Long: `Removes every second factor and recovery code of a user and ends their
+sessions on every gateway: at their next sign-in they register a second
+factor again, as on their first. For a user who lost their phone.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminPost(cmd, "/mfa/reset/"+url.PathEscape(args[0]))
+		},
+	}
+	adminFlags(c)
+	return c
+}
+
+func bypassCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "bypass <user> <duration>",
+		Short: "Let a user sign in once without the second factor, within at most 1h",
+		Long: `Grants a user one sign-in with the password alone, to be used within the
+duration (such as 15m; at most 1h): for a user who lost their phone and has no
+recovery code at hand. The pass is used up by that sign-in.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := caddy.ParseDuration(args[1])
+			if err != nil || d <= 0 || d > challenge.MaxBypass {
+				return fmt.Errorf("duration %q: give one such as 15m, at most %v", args[1], challenge.MaxBypass)
+			}
+			return adminPost(cmd, "/mfa/bypass/"+url.PathEscape(args[0])+"?"+url.Values{"for": {d.String()}}.Encode())
 		},
 	}
 	adminFlags(c)

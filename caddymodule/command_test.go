@@ -5,10 +5,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
@@ -113,8 +115,43 @@ func TestMFACommandRegistered(t *testing.T) {
 	}
 	parent := &cobra.Command{Use: "mfa"}
 	cmd.CobraFunc(parent)
-	sub, _, err := parent.Find([]string{"hash-password"})
-	if err != nil || sub == nil || sub.Name() != "hash-password" {
-		t.Fatalf("mfa has no hash-password subcommand (found %v, err %v)", sub, err)
+	for _, name := range []string{"hash-password", "users", "unlock", "reset", "bypass", "sessions"} {
+		sub, _, err := parent.Find([]string{name})
+		if err != nil || sub == nil || sub.Name() != name {
+			t.Errorf("mfa has no %s subcommand (found %v, err %v)", name, sub, err)
+		}
+	}
+}
+
+func TestPrintUsers(t *testing.T) {
+	var buf bytes.Buffer
+	at := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	err := printUsers(&buf, []challenge.UserSummary{
+		{User: "alice", Methods: []string{"totp", "push"}, LastSignIn: at},
+		{User: "bob", Methods: []string{}, Locked: true},
+		{User: "carol", Disabled: true, Methods: []string{"sms", "voice"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "USER              METHODS    LOCKED  LAST SIGN-IN\n" +
+		"alice             totp,push  no      2026-11-25T09:30:00Z\n" +
+		"bob               (none)     yes     never\n" +
+		"carol (disabled)  sms,voice  no      never\n"
+	if buf.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestBypassCommandRefusesLongPasses(t *testing.T) {
+	for _, d := range []string{"2h", "0s", "61m", "soon"} {
+		c := bypassCommand()
+		c.SetArgs([]string{"alice", d, "--address", "127.0.0.1:1"})
+		c.SetOut(io.Discard)
+		c.SetErr(io.Discard)
+		err := c.Execute()
+		if err == nil || !strings.Contains(err.Error(), "at most 1h") {
+			t.Errorf("bypass alice %s: %v, want a refusal naming the limit", d, err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
@@ -88,7 +90,28 @@ func (p *portal) loginSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
+	if next == p.app.prefix+"challenge" {
+		return p.bypassOr(q, u.Name, next)
+	}
 	return p.redirect(q, next)
+}
+
+// bypassOr lets user in without the second factor if an administrator
+// granted a pass (`caddy mfa bypass`), using it up; otherwise it goes on
+// to next.
+func (p *portal) bypassOr(q *request, user, next string) error {
+	ok, err := p.app.engine.TakeBypass(q.r.Context(), user)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.redirect(q, next)
+	}
+	if err := p.promote(q, user, session.TwoFactor); err != nil {
+		return err
+	}
+	p.logger.Warn("security event", zap.String("event", "bypass_used"), zap.String("user", user), zap.String("client_ip", clientIP(q.r)))
+	return p.redirect(q, p.returnPath(q.data.Return))
 }
 
 // logout ends the session.

@@ -116,6 +116,17 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 // Len is the number of users.
 func (db *DB) Len() int { return len(*db.users.Load()) }
 
+// All returns every user of the file, disabled ones included, by name.
+func (db *DB) All() []*User {
+	m := *db.users.Load()
+	out := make([]*User, 0, len(m))
+	for _, u := range m {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // Lookup returns an enabled user by name, or nil.
 func (db *DB) Lookup(name string) *User {
 	u := (*db.users.Load())[name]
