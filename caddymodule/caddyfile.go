@@ -347,8 +347,10 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 // protects the routes of its site (with the portal at the portal prefix):
 //
 //	mfa {
-//		allow_users  <user...>
-//		allow_groups <group...>
+//		allow_users      <user...>
+//		allow_groups     <group...>
+//		policy           one_factor|two_factor  # default two_factor
+//		trusted_networks <cidr...|private_ranges>  # password alone from these
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -369,6 +371,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("allow_groups needs at least one group name")
 			}
 			h.AllowGroups = append(h.AllowGroups, args...)
+		case "policy":
+			if err := oneArg(d, &h.Policy); err != nil {
+				return err
+			}
+			if h.Policy != policyOneFactor && h.Policy != policyTwoFactor {
+				return d.Errf("policy %q: use one_factor or two_factor", h.Policy)
+			}
+		case "trusted_networks":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Err("trusted_networks needs at least one network, e.g. 10.0.0.0/8 or private_ranges")
+			}
+			for _, a := range args {
+				if parseNetworks(a) == nil {
+					return d.Errf("trusted_networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", a)
+				}
+			}
+			h.TrustedNetworks = append(h.TrustedNetworks, args...)
 		default:
 			return d.Errf("unknown mfa directive option %q", d.Val())
 		}

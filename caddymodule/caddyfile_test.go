@@ -326,6 +326,10 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			"mfa {\n\tallow_users alice\n\tallow_groups staff\n\tallow_users bob carol\n\tallow_groups admins\n}",
 			Handler{AllowUsers: []string{"alice", "bob", "carol"}, AllowGroups: []string{"staff", "admins"}},
 		},
+		{"policy one_factor", "mfa {\n\tpolicy one_factor\n}", Handler{Policy: "one_factor"}},
+		{"policy two_factor", "mfa {\n\tpolicy two_factor\n}", Handler{Policy: "two_factor"}},
+		{"trusted_networks", "mfa {\n\ttrusted_networks 10.0.0.0/8 192.0.2.7 2001:db8::/32\n\ttrusted_networks private_ranges\n}",
+			Handler{TrustedNetworks: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "private_ranges"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -338,6 +342,9 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got.AllowGroups, tc.want.AllowGroups) {
 				t.Errorf("AllowGroups = %q, want %q", got.AllowGroups, tc.want.AllowGroups)
+			}
+			if got.Policy != tc.want.Policy || !reflect.DeepEqual(got.TrustedNetworks, tc.want.TrustedNetworks) {
+				t.Errorf("Policy %q, TrustedNetworks %q; want %q, %q", got.Policy, got.TrustedNetworks, tc.want.Policy, tc.want.TrustedNetworks)
 			}
 		})
 	}
@@ -353,6 +360,11 @@ func TestHandlerUnmarshalCaddyfileErrors(t *testing.T) {
 		{"allow_users without args", "mfa {\n\tallow_users\n}", []string{"allow_users needs at least one user name"}},
 		{"allow_groups without args", "mfa {\n\tallow_groups\n}", []string{"allow_groups needs at least one group name"}},
 		{"args after mfa", "mfa staff", []string{"wrong argument count"}},
+		{"policy unknown", "mfa {\n\tpolicy three_factor\n}", []string{`policy "three_factor"`, "one_factor or two_factor"}},
+		{"policy without value", "mfa {\n\tpolicy\n}", []string{"policy needs a value"}},
+		{"trusted_networks without args", "mfa {\n\ttrusted_networks\n}", []string{"trusted_networks needs at least one network"}},
+		{"trusted_networks bad", "mfa {\n\ttrusted_networks 10.0.0.0/33\n}", []string{`"10.0.0.0/33" is not a CIDR`}},
+		{"trusted_networks name", "mfa {\n\ttrusted_networks office\n}", []string{`"office" is not a CIDR`}},
 		{"args after mfa with block", "mfa staff {\n\tallow_groups staff\n}", []string{"wrong argument count"}},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -32,11 +33,22 @@ type Handler struct {
 	// route. With both lists set, being in either is enough; with neither,
 	// every signed-in user may.
 	AllowGroups []string `json:"allow_groups,omitempty"`
+	// Policy is what this route needs: "two_factor" (password and a
+	// second factor) or "one_factor" (the password alone, as for Azure's
+	// lower policy levels). Default: two_factor.
+	Policy string `json:"policy,omitempty"`
+	// TrustedNetworks are client networks (CIDRs, single addresses, or
+	// "private_ranges") from which the password alone is enough on this
+	// route, as Azure's trusted IPs. The client address is the one Caddy
+	// determines, honouring the server's trusted_proxies. Default: none.
+	TrustedNetworks []string `json:"trusted_networks,omitempty"`
 
-	app    *App
-	policy challenge.Policy
-	portal *portal
-	logger *zap.Logger
+	app       *App
+	policy    challenge.Policy
+	oneFactor bool
+	trusted   []netip.Prefix
+	portal    *portal
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -61,6 +73,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(app *App) {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+	h.oneFactor = h.Policy == policyOneFactor
+	h.trusted = nil
+	for _, n := range h.TrustedNetworks {
+		h.trusted = append(h.trusted, parseNetworks(n)...)
+	}
 	h.portal = newPortal(app, h.logger)
 }
 
@@ -74,6 +91,14 @@ func (h *Handler) Validate() error {
 	for _, g := range h.AllowGroups {
 		if g == "" || strings.ContainsAny(g, " \t") {
 			return fmt.Errorf("mfa: allow_groups: bad group name %q", g)
+		}
+	}
+	if h.Policy != "" && h.Policy != policyOneFactor && h.Policy != policyTwoFactor {
+		return fmt.Errorf("mfa: policy %q: use one_factor or two_factor", h.Policy)
+	}
+	for _, n := range h.TrustedNetworks {
+		if parseNetworks(n) == nil {
+			return fmt.Errorf("mfa: trusted_networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", n)
 		}
 	}
 	return nil
@@ -93,14 +118,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.app.unavailable(w, r, err)
 		return nil
 	}
-	if d == nil || d.Level < session.TwoFactor {
-		h.unauthenticated(w, r)
+	need := h.needs(r)
+	if d == nil || d.Level < need {
+		h.unauthenticated(w, r, need)
 		return nil
 	}
 	u := h.app.engine.Users.Lookup(d.User)
 	if u == nil {
 		// Removed or disabled in the users file since signing in.
-		h.unauthenticated(w, r)
+		h.unauthenticated(w, r, need)
 		return nil
 	}
 	if !h.policy.Allows(u) {
@@ -115,11 +141,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
+// needs is the sign-in level r needs on this route: one factor on a
+// one_factor route or from a trusted network, else two.
+func (h *Handler) needs(r *http.Request) session.Level {
+	if h.oneFactor {
+		return session.OneFactor
+	}
+	if len(h.trusted) > 0 {
+		if ip, err := netip.ParseAddr(clientIP(r)); err == nil {
+			ip = ip.Unmap()
+			for _, n := range h.trusted {
+				if n.Contains(ip) {
+					return session.OneFactor
+				}
+			}
+		}
+	}
+	return session.TwoFactor
+}
+
 // unauthenticated sends a browser navigation to the portal with a return
-// path, and answers anything else (API calls, XHR, POSTs) with 401.
-func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request) {
+// path (and, if the password is enough here, a hint that lets the portal
+// send the user straight back after it), and answers anything else (API
+// calls, XHR, POSTs) with 401.
+func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, need session.Level) {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
 		target := h.app.prefix + "login?rd=" + url.QueryEscape(r.URL.RequestURI())
+		if need == session.OneFactor {
+			target += "&" + oneFactorHint
+		}
 		ui.SecurityHeaders(w.Header())
 		http.Redirect(w, r, target, http.StatusFound)
 		return

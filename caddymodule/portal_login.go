@@ -16,6 +16,10 @@ func (p *portal) loginPage(q *request) error {
 	case session.TwoFactor:
 		return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
 	case session.OneFactor:
+		if oneFactorOK(q.r.URL.Query().Get("level")) {
+			// From a route where the password is enough: back there.
+			return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
+		}
 		// Sent here from another page of the app: remember that one as the
 		// place to go back to once the second factor is given.
 		if rd := q.r.URL.Query().Get("rd"); rd != "" {
@@ -34,8 +38,13 @@ func (p *portal) loginPage(q *request) error {
 	}
 	pg := p.page(q, ui.TitleLogin)
 	pg.Return = p.returnPath(q.r.URL.Query().Get("rd"))
+	pg.OneFactor = oneFactorOK(q.r.URL.Query().Get("level"))
 	return p.render(q, http.StatusOK, "login", pg)
 }
+
+// oneFactorOK reads the hint of a route where the password is enough (see
+// oneFactorHint); the route itself still checks.
+func oneFactorOK(level string) bool { return level == "1" }
 
 // loginSubmit checks the first factor.
 func (p *portal) loginSubmit(q *request) error {
@@ -43,7 +52,7 @@ func (p *portal) loginSubmit(q *request) error {
 	username := q.r.PostFormValue("username")
 	if !p.csrfOK(q.r, q.sess) {
 		pg := p.page(q, ui.TitleLogin)
-		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrCSRF
+		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrCSRF, oneFactorOK(q.r.PostFormValue("level"))
 		p.event(q.r, "csrf_rejected", p.typedName(username))
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
@@ -75,7 +84,7 @@ func (p *portal) loginSubmit(q *request) error {
 			p.lockoutEvent(q.r, p.typedName(username))
 		}
 		pg := p.page(q, ui.TitleLogin)
-		pg.Return, pg.Username, pg.Error = rd, username, ui.ErrBadCredentials
+		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrBadCredentials, oneFactorOK(q.r.PostFormValue("level"))
 		return p.render(q, http.StatusUnauthorized, "login", pg)
 	}
 	if err := e.Regulation.PasswordOK(ctx, key); err != nil {
@@ -86,6 +95,9 @@ func (p *portal) loginSubmit(q *request) error {
 		return err
 	}
 	p.event(q.r, "first_factor_passed", u.Name)
+	if oneFactorOK(q.r.PostFormValue("level")) {
+		return p.redirect(q, rd)
+	}
 	next, err := p.nextStep(q)
 	if err != nil {
 		return err

@@ -105,6 +105,8 @@ type gateway struct {
 type gatewayOpts struct {
 	// global is extra lines inside the global mfa block.
 	global string
+	// options is extra lines of Caddy's global options (outside mfa).
+	options string
 	// route is the body of the site's mfa block.
 	route string
 	// extraSites is appended to the Caddyfile; %s is replaced by nothing.
@@ -127,6 +129,7 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	admin 127.0.0.1:%d
 	auto_https off
 	persist_config off
+	%s
 	mfa {
 		users_file %s
 		data_dir %s
@@ -143,7 +146,7 @@ http://127.0.0.1:%d {
 	reverse_proxy %s
 }
 %s
-`, admin, g.UsersFile, g.DataDir, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"), o.extraSites)
+`, admin, o.options, g.UsersFile, g.DataDir, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"), o.extraSites)
 	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,8 @@ type Page struct {
 	Return string
 	// Username refills the login form after an error.
 	Username string
+	// OneFactor marks a login for a route where the password is enough.
+	OneFactor bool
 	// Methods are the method names offered on the setup page.
 	Methods []string
 	// TOTPSecret is the seed, grouped for typing.
