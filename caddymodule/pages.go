@@ -14,6 +14,7 @@ import (
 
 func zapReason(r string) zap.Field { return zap.String("reason", r) }
 func zapMethod(m string) zap.Field { return zap.String("method", m) }
+func zapSessions(n int) zap.Field  { return zap.Int("sessions", n) }
 
 // renderMessage renders a message page (forbidden, unavailable, signed
 // out) for browsers, and a short text for other clients.

@@ -53,6 +53,10 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"setup/push/wait":   {get: p.pushSetupWaitPage, post: p.pushSetupWaitSubmit},
 		"challenge/push":    {get: p.challengePushPage, post: p.challengePushSubmit},
 		"push/status":       {get: p.pushStatus},
+		"security":          {get: p.securityPage},
+		"security/remove":   {post: p.securityRemove},
+		"security/recovery": {post: p.securityRecovery},
+		"security/signout":  {post: p.securitySignOut},
 		"logout":            {post: p.logout},
 	}
 	return p
@@ -226,8 +230,12 @@ func (p *portal) nextStep(q *request) (string, error) {
 	return p.app.prefix + "setup", nil
 }
 
-// returnPath is the validated place to go after sign-in.
+// returnPath is the validated place to go after sign-in: a same-origin
+// path outside the portal, or the portal's security-info page.
 func (p *portal) returnPath(raw string) string {
+	if raw == p.app.prefix+securityPath {
+		return raw
+	}
 	return challenge.SafeReturn(raw, p.app.prefix)
 }
 

@@ -79,6 +79,12 @@ const (
 	MsgPushAnswered  = "message.push_answered"
 	MsgPushElsewhere = "message.push_elsewhere"
 
+	TitleSecurity          = "title.security"
+	ErrLastMethod          = "error.last_method"
+	ErrNoSuchMethod        = "error.no_such_method"
+	MsgMethodRemoved       = "message.method_removed"
+	MsgSignedOutEverywhere = "message.signed_out_everywhere"
+
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
 	PushMessage        = "push.message"
@@ -109,6 +115,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
+	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgSignedOutEverywhere,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -181,6 +188,13 @@ type Page struct {
 	// Prompt is the sign-in an approval page asks about.
 	Prompt *Prompt
 
+	// MethodRows are the registered methods on the security-info page.
+	MethodRows []MethodRow
+	// CanRemove is whether a method may be removed (not the last one).
+	CanRemove bool
+	// RecoveryLeft is how many recovery codes are unused.
+	RecoveryLeft int
+
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
 	missing []string
@@ -192,6 +206,16 @@ type Subscribe struct {
 	Link template.URL
 	// Server and Topic are for subscribing by hand.
 	Server, Topic string
+}
+
+// MethodRow is one registered method on the security-info page.
+type MethodRow struct {
+	// ID names it in the remove form; Kind is totp, push or phone.
+	ID, Kind string
+	// Masked is the number of a phone.
+	Masked string
+	// Added and LastUsed are formatted times; LastUsed is "" if never.
+	Added, LastUsed string
 }
 
 // Prompt is a sign-in as its approval page shows it.

@@ -141,6 +141,7 @@ var pageTitles = map[string]string{
 	"push_wait":    TitlePushWait,
 	"push_open":    TitlePushApprove,
 	"push_approve": TitlePushApprove,
+	"security":     TitleSecurity,
 }
 
 // fullPage sets every optional field.
@@ -172,7 +173,11 @@ func fullPage(page string, recovery bool) *Page {
 		Refresh:    5,
 		Subscribe:  &Subscribe{Link: template.URL("ntfy://ntfy.example.com/mfa-abc"), Server: "https://ntfy.example.com", Topic: "mfa-abc"},
 		PushNumber: 42,
-		PushStatus: "pending",
+		MethodRows: []MethodRow{{ID: "totp", Kind: "totp", Added: "2026-01-02 03:04 UTC"},
+			{ID: "phone-0", Kind: "phone", Masked: "+81 •• •••• 5678", Added: "2026-01-02 03:04 UTC", LastUsed: "2026-01-03 03:04 UTC"}},
+		CanRemove:    !recovery,
+		RecoveryLeft: 9,
+		PushStatus:   "pending",
 		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
 			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Expires: "2026-01-02 03:06:00 UTC", Enrol: recovery},
 	}

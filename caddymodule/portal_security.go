@@ -1,0 +1,139 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// The security-info page: a signed-in user's methods, with when each was
+// added and last used; removing one (never the last), fresh recovery
+// codes, and signing out everywhere. Changes need a second factor from the
+// last StepUpAge; an older one is asked for again first.
+
+// securityPath is the page's path under the portal prefix.
+const securityPath = "security"
+
+// securityTime is how the page shows times.
+const securityTime = "2006-01-02 15:04 UTC"
+
+// maySecurity lets a fully signed-in user see the page; others sign in
+// first and come back.
+func (p *portal) maySecurity(q *request) bool {
+	return q.data.Level == session.TwoFactor
+}
+
+// securityPage shows the user's security info.
+func (p *portal) securityPage(q *request) error {
+	if !p.maySecurity(q) {
+		return p.redirect(q, p.app.prefix+"login?rd="+p.app.prefix+securityPath)
+	}
+	return p.renderSecurity(q, http.StatusOK, "", "")
+}
+
+func (p *portal) renderSecurity(q *request, status int, notice, errID string) error {
+	a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return err
+	}
+	pg := p.page(q, ui.TitleSecurity)
+	methods := challenge.Registered(a)
+	for _, m := range methods {
+		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Added: m.Added.UTC().Format(securityTime)}
+		if !m.LastUsed.IsZero() {
+			row.LastUsed = m.LastUsed.UTC().Format(securityTime)
+		}
+		pg.MethodRows = append(pg.MethodRows, row)
+	}
+	pg.CanRemove = len(methods) > 1
+	if a != nil {
+		pg.RecoveryLeft = len(a.RecoveryCodes)
+	}
+	pg.Message, pg.Error = notice, errID
+	pg.SignedIn = true
+	return p.render(q, status, "security", pg)
+}
+
+// securityChange lets a change through only for a fully signed-in user with
+// a recent second factor and a right CSRF token. Otherwise it has answered:
+// a stale second factor is asked for again, then the user comes back here.
+func (p *portal) securityChange(q *request) (bool, error) {
+	if !p.maySecurity(q) {
+		return false, p.redirect(q, p.app.prefix+"login?rd="+p.app.prefix+securityPath)
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return false, p.renderSecurity(q, http.StatusForbidden, "", ui.ErrCSRF)
+	}
+	now := p.app.engine.Sessions.Now()
+	if now.Unix()-q.data.SecondFactorAt < int64(challenge.StepUpAge.Seconds()) {
+		return true, nil
+	}
+	// Back to one factor until the second is given again; then back here.
+	user := q.data.User
+	q.data.Return = p.app.prefix + securityPath
+	if err := p.promote(q, user, session.OneFactor); err != nil {
+		return false, err
+	}
+	p.event(q.r, "step_up_required", user)
+	return false, p.redirect(q, p.app.prefix+"challenge")
+}
+
+// securityRemove removes one method, never the last.
+func (p *portal) securityRemove(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	id := q.r.PostFormValue("id")
+	err := p.app.engine.RemoveMethod(q.r.Context(), q.data.User, id, q.r.PostFormValue("masked"))
+	switch {
+	case errors.Is(err, challenge.ErrLastMethod):
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrLastMethod)
+	case errors.Is(err, challenge.ErrNoSuchMethod):
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	case err != nil:
+		return err
+	}
+	p.event(q.r, "method_removed", q.data.User, zapMethod(id))
+	return p.renderSecurity(q, http.StatusOK, ui.MsgMethodRemoved, "")
+}
+
+// securityRecovery replaces the recovery codes and shows the new ones once.
+func (p *portal) securityRecovery(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	codes, err := p.app.engine.RegenerateRecovery(q.r.Context(), q.data.User)
+	if errors.Is(err, challenge.ErrNoSuchMethod) {
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	}
+	if err != nil {
+		return err
+	}
+	p.event(q.r, "recovery_codes_created", q.data.User)
+	pg := p.page(q, ui.TitleRecovery)
+	pg.Codes, pg.Return = codes, p.app.prefix+securityPath
+	return p.render(q, http.StatusOK, "recovery", pg)
+}
+
+// securitySignOut ends every session of the user, this one included.
+func (p *portal) securitySignOut(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	user := q.data.User
+	n, err := p.app.engine.Sessions.RevokeUser(q.r.Context(), user)
+	if err != nil {
+		return err
+	}
+	p.event(q.r, "sessions_revoked", user, zapSessions(n))
+	q.sess.Options.MaxAge = -1
+	if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
+		return err
+	}
+	p.app.renderMessage(q.w, q.r, http.StatusOK, ui.TitleSignedOut, ui.MsgSignedOutEverywhere)
+	return nil
+}

@@ -1,0 +1,121 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// What the security-info page shows and changes: the registered methods,
+// their removal, and fresh recovery codes.
+
+// StepUpAge is how recent a second factor must be to change security info.
+const StepUpAge = 10 * time.Minute
+
+// ErrLastMethod is a removal that would leave the user no second factor.
+var ErrLastMethod = errors.New("the last second factor cannot be removed")
+
+// ErrNoSuchMethod is a removal of a method the user does not have (any more).
+var ErrNoSuchMethod = errors.New("no such method")
+
+// MethodInfo is one registered method, as the security-info page lists it.
+type MethodInfo struct {
+	// ID names it in forms: "totp", "push", or "phone-<n>".
+	ID string
+	// Kind is MethodTOTP, MethodPush, or "phone".
+	Kind string
+	// Masked is the phone number, masked, for a phone.
+	Masked string
+	// Added is when it was registered; LastUsed when it last signed in.
+	Added, LastUsed time.Time
+}
+
+// Registered lists the methods account a has, in the order the page shows them.
+func Registered(a *store.Account) []MethodInfo {
+	var out []MethodInfo
+	if a == nil {
+		return out
+	}
+	if a.Push != nil {
+		out = append(out, MethodInfo{ID: MethodPush, Kind: MethodPush, Added: a.Push.Added, LastUsed: a.Push.LastUsed})
+	}
+	if a.TOTP != nil {
+		out = append(out, MethodInfo{ID: MethodTOTP, Kind: MethodTOTP, Added: a.TOTP.Added, LastUsed: a.TOTP.LastUsed})
+	}
+	for i, p := range a.Phones {
+		out = append(out, MethodInfo{ID: "phone-" + strconv.Itoa(i), Kind: "phone", Masked: p.Masked, Added: p.Added, LastUsed: p.LastUsed})
+	}
+	return out
+}
+
+// RemoveMethod removes the method id of user (as Registered names it; a
+// phone also by its masked number, so that a list that changed meanwhile
+// removes nothing else). It never removes the last one (ErrLastMethod).
+func (e *Engine) RemoveMethod(ctx context.Context, user, id, masked string) error {
+	var refused error
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if len(Registered(a)) <= 1 {
+			refused = ErrLastMethod
+			if !slices.ContainsFunc(Registered(a), func(m MethodInfo) bool { return m.ID == id }) {
+				refused = ErrNoSuchMethod
+			}
+			return refused
+		}
+		switch {
+		case id == MethodTOTP && a.TOTP != nil:
+			a.TOTP = nil
+		case id == MethodPush && a.Push != nil:
+			a.Push = nil
+		case strings.HasPrefix(id, "phone-"):
+			i, err := strconv.Atoi(strings.TrimPrefix(id, "phone-"))
+			if err != nil || i < 0 || i >= len(a.Phones) || a.Phones[i].Masked != masked {
+				refused = ErrNoSuchMethod
+				return refused
+			}
+			a.Phones = slices.Delete(a.Phones, i, i+1)
+		default:
+			refused = ErrNoSuchMethod
+			return refused
+		}
+		return nil
+	})
+	if refused != nil {
+		return refused
+	}
+	if err != nil {
+		return fmt.Errorf("%w: removing a method: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// RegenerateRecovery replaces user's recovery codes with fresh ones, which
+// it returns to show once; the old ones stop working.
+func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string, error) {
+	codes, hashes, err := recovery.Generate(e.recoveryHash)
+	if err != nil {
+		return nil, err
+	}
+	var none bool
+	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if !a.HasSecondFactor() {
+			none = true
+			return ErrNoSuchMethod
+		}
+		a.RecoveryCodes = hashes
+		return nil
+	})
+	if none {
+		return nil, ErrNoSuchMethod
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: saving recovery codes: %w", store.ErrUnavailable, err)
+	}
+	return codes, nil
+}
