@@ -96,6 +96,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				send_daily        <n>             # whole gateway; default 1000
 //				resend_after      <duration>      # default 30s
 //				push_per_user     <n>/<duration>  # app notifications; default 3/5m
+//				app_password_per_ip   <n>/<duration>  # wrong app passwords; default 20/1m
+//				app_password_per_user <n>/<duration>  # default 10/1m
 //			}
 //		}
 //	}
@@ -327,6 +329,10 @@ func (l *LimitsConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &l.ResendAfter)
 		case "push_per_user":
 			err = rateArg(d, &l.PushPerUser)
+		case "app_password_per_ip":
+			err = rateArg(d, &l.AppPasswordPerIP)
+		case "app_password_per_user":
+			err = rateArg(d, &l.AppPasswordPerUser)
 		default:
 			return d.Errf("unknown limits option %q", name)
 		}
@@ -351,6 +357,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		allow_groups     <group...>
 //		policy           one_factor|two_factor  # default two_factor
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
+//		app_passwords                          # HTTP Basic auth with app passwords
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -371,6 +378,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("allow_groups needs at least one group name")
 			}
 			h.AllowGroups = append(h.AllowGroups, args...)
+		case "app_passwords":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AppPasswords = true
 		case "policy":
 			if err := oneArg(d, &h.Policy); err != nil {
 				return err

@@ -327,6 +327,7 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			Handler{AllowUsers: []string{"alice", "bob", "carol"}, AllowGroups: []string{"staff", "admins"}},
 		},
 		{"policy one_factor", "mfa {\n\tpolicy one_factor\n}", Handler{Policy: "one_factor"}},
+		{"app_passwords", "mfa {\n\tapp_passwords\n}", Handler{AppPasswords: true}},
 		{"policy two_factor", "mfa {\n\tpolicy two_factor\n}", Handler{Policy: "two_factor"}},
 		{"trusted_networks", "mfa {\n\ttrusted_networks 10.0.0.0/8 192.0.2.7 2001:db8::/32\n\ttrusted_networks private_ranges\n}",
 			Handler{TrustedNetworks: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "private_ranges"}}},
@@ -342,6 +343,9 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got.AllowGroups, tc.want.AllowGroups) {
 				t.Errorf("AllowGroups = %q, want %q", got.AllowGroups, tc.want.AllowGroups)
+			}
+			if got.AppPasswords != tc.want.AppPasswords {
+				t.Errorf("AppPasswords = %v, want %v", got.AppPasswords, tc.want.AppPasswords)
 			}
 			if got.Policy != tc.want.Policy || !reflect.DeepEqual(got.TrustedNetworks, tc.want.TrustedNetworks) {
 				t.Errorf("Policy %q, TrustedNetworks %q; want %q, %q", got.Policy, got.TrustedNetworks, tc.want.Policy, tc.want.TrustedNetworks)
@@ -360,6 +364,7 @@ func TestHandlerUnmarshalCaddyfileErrors(t *testing.T) {
 		{"allow_users without args", "mfa {\n\tallow_users\n}", []string{"allow_users needs at least one user name"}},
 		{"allow_groups without args", "mfa {\n\tallow_groups\n}", []string{"allow_groups needs at least one group name"}},
 		{"args after mfa", "mfa staff", []string{"wrong argument count"}},
+		{"app_passwords with an argument", "mfa {\n\tapp_passwords yes\n}", []string{"wrong argument count"}},
 		{"policy unknown", "mfa {\n\tpolicy three_factor\n}", []string{`policy "three_factor"`, "one_factor or two_factor"}},
 		{"policy without value", "mfa {\n\tpolicy\n}", []string{"policy needs a value"}},
 		{"trusted_networks without args", "mfa {\n\ttrusted_networks\n}", []string{"trusted_networks needs at least one network"}},

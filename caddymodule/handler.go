@@ -42,6 +42,11 @@ type Handler struct {
 	// route, as Azure's trusted IPs. The client address is the one Caddy
 	// determines, honouring the server's trusted_proxies. Default: none.
 	TrustedNetworks []string `json:"trusted_networks,omitempty"`
+	// AppPasswords lets clients that cannot do the second factor (mail
+	// apps, WebDAV, scripts) use this route with HTTP Basic auth: the user
+	// name and one of that user's app passwords, never their password.
+	// Default: off.
+	AppPasswords bool `json:"app_passwords,omitempty"`
 
 	app       *App
 	policy    challenge.Policy
@@ -112,6 +117,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.portal.serve(w, r)
 	}
 	stripIdentityHeaders(r.Header)
+	if h.AppPasswords {
+		if user, secret, ok := r.BasicAuth(); ok {
+			return h.serveAppPassword(w, r, next, user, secret)
+		}
+	}
 
 	_, d, err := h.app.engine.Sessions.Lookup(r)
 	if err != nil {
@@ -175,6 +185,9 @@ func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, need s
 		return
 	}
 	ui.SecurityHeaders(w.Header())
+	if h.AppPasswords {
+		w.Header().Set("WWW-Authenticate", basicChallenge(h.app.org))
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("401 Unauthorized: sign in at " + h.app.prefix + "login\n"))

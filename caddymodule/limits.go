@@ -52,6 +52,13 @@ type LimitsConfig struct {
 	// MFA fatigue (prompting until the user approves one by mistake); past
 	// it the user must pick another method. Default: "3/5m".
 	PushPerUser string `json:"push_per_user,omitempty"`
+	// AppPasswordPerIP limits wrong app passwords from one client address
+	// (IPv6: its /64); past it, app passwords from there are refused with
+	// 429 until it lets them through again. Default: "20/1m".
+	AppPasswordPerIP string `json:"app_password_per_ip,omitempty"`
+	// AppPasswordPerUser limits wrong app passwords for one user, the same
+	// way. Default: "10/1m".
+	AppPasswordPerUser string `json:"app_password_per_user,omitempty"`
 }
 
 // limits applies the configuration over the defaults.
@@ -66,6 +73,8 @@ func (c LimitsConfig) limits() (challenge.Limits, error) {
 		{"code_per_user", c.CodePerUser, &l.CodePerUser}, {"send_per_user", c.SendPerUser, &l.Send.PerUser},
 		{"send_per_number", c.SendPerNumber, &l.Send.PerNumber}, {"send_per_ip", c.SendPerIP, &l.Send.PerIP},
 		{"push_per_user", c.PushPerUser, &l.PushPerUser},
+		{"app_password_per_ip", c.AppPasswordPerIP, &l.AppPasswordPerIP},
+		{"app_password_per_user", c.AppPasswordPerUser, &l.AppPasswordPerUser},
 	} {
 		if r.s == "" {
 			continue

@@ -41,6 +41,7 @@ func TestLimitsConfigOverrides(t *testing.T) {
 				LoginPerIP: "1/1s", LoginPerUser: "2/2s", CodePerUser: "3/3s", MaxFailures: 4, FindTime: caddy.Duration(5 * time.Second),
 				BanTime: caddy.Duration(6 * time.Second), MaxCodeFailures: 7, SendPerUser: "8/8m", SendPerNumber: "9/9m", SendPerIP: "10/10m",
 				SendDaily: 11, ResendAfter: caddy.Duration(12 * time.Second), PushPerUser: "13/13m",
+				AppPasswordPerIP: "14/14m", AppPasswordPerUser: "15/15m",
 			},
 			func(l *challenge.Limits) {
 				*l = challenge.Limits{
@@ -58,7 +59,9 @@ func TestLimitsConfigOverrides(t *testing.T) {
 						Daily:     11,
 						Resend:    12 * time.Second,
 					},
-					PushPerUser: limit.Limit{Rate: 13, Period: 13 * time.Minute},
+					PushPerUser:        limit.Limit{Rate: 13, Period: 13 * time.Minute},
+					AppPasswordPerIP:   limit.Limit{Rate: 14, Period: 14 * time.Minute},
+					AppPasswordPerUser: limit.Limit{Rate: 15, Period: 15 * time.Minute},
 				}
 			},
 		},

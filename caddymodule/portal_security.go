@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
@@ -51,6 +53,13 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 	pg.CanRemove = len(methods) > 1
 	if a != nil {
 		pg.RecoveryLeft = len(a.RecoveryCodes)
+		for _, ap := range a.AppPasswords {
+			row := ui.AppPasswordRow{ID: ap.ID, Name: ap.Name, Created: ap.Created.UTC().Format(securityTime)}
+			if !ap.LastUsed.IsZero() {
+				row.LastUsed = ap.LastUsed.UTC().Format(securityTime)
+			}
+			pg.AppPasswords = append(pg.AppPasswords, row)
+		}
 	}
 	pg.Message, pg.Error = notice, errID
 	pg.SignedIn = true
@@ -136,4 +145,41 @@ func (p *portal) securitySignOut(q *request) error {
 	}
 	p.app.renderMessage(q.w, q.r, http.StatusOK, ui.TitleSignedOut, ui.MsgSignedOutEverywhere)
 	return nil
+}
+
+// securityAppPassword makes an app password and shows it once.
+func (p *portal) securityAppPassword(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	name := q.r.PostFormValue("name")
+	secret, err := p.app.engine.CreateAppPassword(q.r.Context(), q.data.User, name)
+	switch {
+	case errors.Is(err, challenge.ErrBadAppPasswordName):
+		return p.renderSecurity(q, http.StatusUnprocessableEntity, "", ui.ErrAppPasswordName)
+	case errors.Is(err, challenge.ErrTooManyAppPasswords):
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrAppPasswordLimit)
+	case err != nil:
+		return err
+	}
+	p.event(q.r, "app_password_created", q.data.User, zap.String("app_password", name))
+	pg := p.page(q, ui.TitleAppPassword)
+	pg.AppPassword, pg.Return, pg.SignedIn = secret, p.app.prefix+securityPath, true
+	return p.render(q, http.StatusOK, "app_password", pg)
+}
+
+// securityAppPasswordRevoke removes an app password.
+func (p *portal) securityAppPasswordRevoke(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	found, err := p.app.engine.RevokeAppPassword(q.r.Context(), q.data.User, q.r.PostFormValue("id"))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	}
+	p.event(q.r, "app_password_revoked", q.data.User)
+	return p.renderSecurity(q, http.StatusOK, ui.MsgAppPasswordRevoked, "")
 }

@@ -20,6 +20,8 @@ func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
 		{"fraud_webhook", "mfa {\n\tfraud_webhook https://soc.example.com/fraud {\n\t\tsecret {env.FRAUD_SECRET}\n\t}\n}",
 			App{FraudWebhook: &Webhook{URL: "https://soc.example.com/fraud", Secret: "{env.FRAUD_SECRET}"}}},
 		{"push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user 5/10m\n\t}\n}", App{Limits: LimitsConfig{PushPerUser: "5/10m"}}},
+		{"app password limits", "mfa {\n\tlimits {\n\t\tapp_password_per_ip 5/1m\n\t\tapp_password_per_user 3/1m\n\t}\n}",
+			App{Limits: LimitsConfig{AppPasswordPerIP: "5/1m", AppPasswordPerUser: "3/1m"}}},
 		{"methods push", "mfa {\n\tmethods push totp\n}", App{Methods: []string{"push", "totp"}}},
 	})
 }

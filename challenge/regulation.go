@@ -34,6 +34,10 @@ type Limits struct {
 	// PushPerUser limits the app notifications sent to one user (against
 	// MFA fatigue: prompting until the user approves one by mistake).
 	PushPerUser limit.Limit
+	// AppPasswordPerIP and AppPasswordPerUser limit wrong app passwords
+	// from one client address and for one user; past them, every app
+	// password from there (or for that user) is refused until they pass.
+	AppPasswordPerIP, AppPasswordPerUser limit.Limit
 }
 
 // DefaultLimits are in the spirit of Authelia's regulation: 5 wrong
@@ -41,21 +45,24 @@ type Limits struct {
 // second-factor failures in a row go by without a lockout.
 func DefaultLimits() Limits {
 	return Limits{
-		LoginPerIP:      limit.Limit{Rate: 30, Period: time.Minute},
-		LoginPerUser:    limit.Limit{Rate: 10, Period: time.Minute},
-		CodePerUser:     limit.Limit{Rate: 10, Period: time.Minute},
-		MaxFailures:     5,
-		FindTime:        2 * time.Minute,
-		BanTime:         5 * time.Minute,
-		MaxCodeFailures: 10,
-		Send:            DefaultSendLimits(),
-		PushPerUser:     limit.Limit{Rate: 3, Period: 5 * time.Minute},
+		LoginPerIP:         limit.Limit{Rate: 30, Period: time.Minute},
+		LoginPerUser:       limit.Limit{Rate: 10, Period: time.Minute},
+		CodePerUser:        limit.Limit{Rate: 10, Period: time.Minute},
+		MaxFailures:        5,
+		FindTime:           2 * time.Minute,
+		BanTime:            5 * time.Minute,
+		MaxCodeFailures:    10,
+		Send:               DefaultSendLimits(),
+		PushPerUser:        limit.Limit{Rate: 3, Period: 5 * time.Minute},
+		AppPasswordPerIP:   limit.Limit{Rate: 20, Period: time.Minute},
+		AppPasswordPerUser: limit.Limit{Rate: 10, Period: time.Minute},
 	}
 }
 
 // Validate reports the first nonsensical limit.
 func (l Limits) Validate() error {
-	for name, x := range map[string]limit.Limit{"login_per_ip": l.LoginPerIP, "login_per_user": l.LoginPerUser, "code_per_user": l.CodePerUser, "push_per_user": l.PushPerUser} {
+	for name, x := range map[string]limit.Limit{"login_per_ip": l.LoginPerIP, "login_per_user": l.LoginPerUser, "code_per_user": l.CodePerUser, "push_per_user": l.PushPerUser,
+		"app_password_per_ip": l.AppPasswordPerIP, "app_password_per_user": l.AppPasswordPerUser} {
 		if x.Rate <= 0 || x.Period <= 0 {
 			return fmt.Errorf("limits: %s must be a positive rate per period, e.g. 10/1m", name)
 		}
@@ -236,7 +243,7 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 	if err != nil {
 		return false, err
 	}
-	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:", "push-user:"} {
+	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:", "push-user:", "apppw-fail-user:"} {
 		if err := r.limiter.Reset(ctx, k+user); err != nil {
 			return false, err
 		}
@@ -245,6 +252,9 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 		return false, err
 	}
 	if err := r.kv.Delete(ctx, "block:"+user); err != nil {
+		return false, err
+	}
+	if err := r.kv.Delete(ctx, appPasswordWaitKeys(user, "")[1]); err != nil {
 		return false, err
 	}
 	return locked, r.kv.Delete(ctx, "lock:"+user)

@@ -84,6 +84,10 @@ const (
 	ErrNoSuchMethod        = "error.no_such_method"
 	MsgMethodRemoved       = "message.method_removed"
 	MsgSignedOutEverywhere = "message.signed_out_everywhere"
+	TitleAppPassword       = "title.app_password"
+	ErrAppPasswordName     = "error.app_password_name"
+	ErrAppPasswordLimit    = "error.app_password_limit"
+	MsgAppPasswordRevoked  = "message.app_password_revoked"
 
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
@@ -116,6 +120,7 @@ var CodeMessageIDs = []string{
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
 	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgSignedOutEverywhere,
+	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -194,6 +199,10 @@ type Page struct {
 	CanRemove bool
 	// RecoveryLeft is how many recovery codes are unused.
 	RecoveryLeft int
+	// AppPasswords are the user's app passwords.
+	AppPasswords []AppPasswordRow
+	// AppPassword is a new app password, shown once.
+	AppPassword string
 
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
@@ -216,6 +225,14 @@ type MethodRow struct {
 	Masked string
 	// Added and LastUsed are formatted times; LastUsed is "" if never.
 	Added, LastUsed string
+}
+
+// AppPasswordRow is one app password on the security-info page.
+type AppPasswordRow struct {
+	// ID names it in the revoke form; Name is the user's name for it.
+	ID, Name string
+	// Created and LastUsed are formatted times; LastUsed is "" if never.
+	Created, LastUsed string
 }
 
 // Prompt is a sign-in as its approval page shows it.

@@ -31,7 +31,7 @@ var Languages = []string{"en", "ja"}
 // Pages are the page templates, by name.
 var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message",
 	"setup_phone", "phone_code", "phone_start", "phone_wait",
-	"setup_push", "push_start", "push_wait", "push_open", "push_approve", "security"}
+	"setup_push", "push_start", "push_wait", "push_open", "push_approve", "security", "app_password"}
 
 // Renderer renders portal pages. It is safe for concurrent use.
 type Renderer struct {

@@ -142,6 +142,7 @@ var pageTitles = map[string]string{
 	"push_open":    TitlePushApprove,
 	"push_approve": TitlePushApprove,
 	"security":     TitleSecurity,
+	"app_password": TitleAppPassword,
 }
 
 // fullPage sets every optional field.
@@ -177,6 +178,8 @@ func fullPage(page string, recovery bool) *Page {
 			{ID: "phone-0", Kind: "phone", Masked: "+81 •• •••• 5678", Added: "2026-01-02 03:04 UTC", LastUsed: "2026-01-03 03:04 UTC"}},
 		CanRemove:    !recovery,
 		RecoveryLeft: 9,
+		AppPasswords: []AppPasswordRow{{ID: "a1", Name: "Mail", Created: "2026-01-02 03:04 UTC"}},
+		AppPassword:  "abcd-efgh-ijkl-mnop",
 		PushStatus:   "pending",
 		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
 			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Expires: "2026-01-02 03:06:00 UTC", Enrol: recovery},

@@ -29,6 +29,9 @@ type Account struct {
 	Phones []Phone `json:"phones,omitempty"`
 	// Push is the phone registered for app notifications, if any.
 	Push *Push `json:"push,omitempty"`
+	// AppPasswords are the user's app passwords, for clients that cannot
+	// do the second factor.
+	AppPasswords []AppPassword `json:"app_passwords,omitempty"`
 	// RecoveryCodes are keyed hashes of the unused recovery codes.
 	RecoveryCodes [][]byte `json:"recovery_codes,omitempty"`
 	// Created is when the account record was first written.
@@ -79,6 +82,21 @@ type Push struct {
 	// Added is when the phone was registered.
 	Added time.Time `json:"added"`
 	// LastUsed is when it last approved a sign-in.
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
+// AppPassword is an app password: HTTP Basic auth for one user, on routes
+// that allow it.
+type AppPassword struct {
+	// ID names it in forms (random hex).
+	ID string `json:"id"`
+	// Name is what the user called it ("Mail on my laptop").
+	Name string `json:"name"`
+	// Hash is a keyed hash of the password.
+	Hash []byte `json:"hash"`
+	// Created is when it was made.
+	Created time.Time `json:"created"`
+	// LastUsed is when it was last accepted (written at most hourly).
 	LastUsed time.Time `json:"last_used,omitzero"`
 }
 

@@ -1,0 +1,146 @@
+package challenge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// App passwords: for clients that cannot do the second factor (mail apps,
+// WebDAV, scripts). Each is 80 random bits shown once in an easy-to-type
+// form, stored as a keyed hash, and good only as HTTP Basic auth for its
+// own user on routes that allow it. Being high-entropy, it is checked with
+// a fast keyed hash, not a slow password hash.
+
+// MaxAppPasswords is how many app passwords a user may have.
+const MaxAppPasswords = 40
+
+// appPasswordUseEvery is how often the last use of an app password is
+// written down: not on every request.
+const appPasswordUseEvery = time.Hour
+
+// ErrTooManyAppPasswords is a 41st app password.
+var ErrTooManyAppPasswords = fmt.Errorf("at most %d app passwords per user", MaxAppPasswords)
+
+// ErrBadAppPasswordName is an empty or overlong name.
+var ErrBadAppPasswordName = errors.New("an app password needs a name of 1 to 64 characters")
+
+// appPasswordAlphabet is lower-case base32 (RFC 4648): 16 characters carry
+// the 80 bits, and it has no 0, 1 or 8 to mistake for o, l or b.
+const appPasswordAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+func appPasswordEncoding() *base32.Encoding {
+	return base32.NewEncoding(appPasswordAlphabet).WithPadding(base32.NoPadding)
+}
+
+// normalizeAppPassword takes an app password as typed (any case, with or
+// without dashes and spaces) to its 16 characters, or "" if it cannot be one.
+func normalizeAppPassword(s string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	s = strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(s))
+	if len(s) != 16 || strings.Trim(s, appPasswordAlphabet) != "" {
+		return ""
+	}
+	return s
+}
+
+func (e *Engine) appPasswordHash(user, secret string) []byte {
+	return e.Keys.HashCode("app-password", user+"\x00"+secret)
+}
+
+// CreateAppPassword makes an app password named name for user and returns
+// it, formatted for typing (abcd-efgh-ijkl-mnop), to show once.
+func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > 64 || strings.ContainsFunc(name, unsafeRune) {
+		return "", ErrBadAppPasswordName
+	}
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making an app password: %w", err)
+	}
+	secret := appPasswordEncoding().EncodeToString(b)
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		return "", fmt.Errorf("making an app password id: %w", err)
+	}
+	now := e.Now()
+	var refused error
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if len(a.AppPasswords) >= MaxAppPasswords {
+			refused = ErrTooManyAppPasswords
+			return refused
+		}
+		a.AppPasswords = append(a.AppPasswords, store.AppPassword{
+			ID: hex.EncodeToString(id), Name: name, Hash: e.appPasswordHash(user, secret), Created: now,
+		})
+		return nil
+	})
+	if refused != nil {
+		return "", refused
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: saving app password: %w", store.ErrUnavailable, err)
+	}
+	return secret[0:4] + "-" + secret[4:8] + "-" + secret[8:12] + "-" + secret[12:16], nil
+}
+
+// RevokeAppPassword removes user's app password id; false if there was none.
+func (e *Engine) RevokeAppPassword(ctx context.Context, user, id string) (bool, error) {
+	var found bool
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		n := len(a.AppPasswords)
+		a.AppPasswords = slices.DeleteFunc(a.AppPasswords, func(p store.AppPassword) bool { return p.ID == id })
+		found = len(a.AppPasswords) < n
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: revoking app password: %w", store.ErrUnavailable, err)
+	}
+	return found, nil
+}
+
+// CheckAppPassword reports which app password of user secret is (its
+// name), or "" if none. A use is written down at most once an hour;
+// recorded reports that this one was.
+func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (name string, recorded bool, err error) {
+	secret = normalizeAppPassword(secret)
+	if secret == "" {
+		return "", false, nil
+	}
+	a, err := e.Account(ctx, user)
+	if err != nil || a == nil {
+		return "", false, err
+	}
+	h := e.appPasswordHash(user, secret)
+	i := slices.IndexFunc(a.AppPasswords, func(p store.AppPassword) bool { return subtle.ConstantTimeCompare(p.Hash, h) == 1 })
+	if i < 0 {
+		return "", false, nil
+	}
+	p, now := a.AppPasswords[i], e.Now()
+	if recorded = now.Sub(p.LastUsed) >= appPasswordUseEvery; recorded {
+		err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+			for j := range a.AppPasswords {
+				if a.AppPasswords[j].ID == p.ID {
+					a.AppPasswords[j].LastUsed = now
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return "", false, fmt.Errorf("%w: recording app password use: %w", store.ErrUnavailable, err)
+		}
+	}
+	return p.Name, recorded, nil
+}

@@ -1,0 +1,126 @@
+package challenge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+)
+
+var appPasswordForm = regexp.MustCompile(`^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$`)
+
+func TestAppPasswords(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		ctx := context.Background()
+		pw, err := f.e.CreateAppPassword(ctx, "alice", "  Mail on my laptop ")
+		if err != nil || !appPasswordForm.MatchString(pw) {
+			t.Fatalf("CreateAppPassword = %q, %v", pw, err)
+		}
+		a, _ := f.e.Account(ctx, "alice")
+		if len(a.AppPasswords) != 1 || a.AppPasswords[0].Name != "Mail on my laptop" || bytes.Contains(a.AppPasswords[0].Hash, []byte(strings.ReplaceAll(pw, "-", ""))) {
+			t.Fatalf("stored %+v", a.AppPasswords)
+		}
+		// As typed: any case, dashes or spaces or none.
+		for _, typed := range []string{pw, strings.ToUpper(pw), strings.ReplaceAll(pw, "-", ""), strings.ReplaceAll(pw, "-", " ")} {
+			name, _, err := f.e.CheckAppPassword(ctx, "alice", typed)
+			if err != nil || name != "Mail on my laptop" {
+				t.Errorf("CheckAppPassword(%q) = %q, %v", typed, name, err)
+			}
+		}
+		// Only for its user; nothing else passes.
+		for _, c := range []struct{ user, secret string }{
+			{"bob", pw}, {"alice", "aaaa-aaaa-aaaa-aaaa"}, {"alice", pw[:18]}, {"alice", pw + "a"}, {"alice", "abcd-efgh-ijkl-mno1"}, {"alice", ""},
+		} {
+			if name, _, err := f.e.CheckAppPassword(ctx, c.user, c.secret); name != "" || err != nil {
+				t.Errorf("CheckAppPassword(%s, %q) = %q, %v", c.user, c.secret, name, err)
+			}
+		}
+		// The first use is written down, then at most hourly.
+		a, _ = f.e.Account(ctx, "alice")
+		if !a.AppPasswords[0].LastUsed.Equal(f.e.Now()) {
+			t.Errorf("LastUsed = %v", a.AppPasswords[0].LastUsed)
+		}
+		f.clock.Advance(30 * time.Minute)
+		if _, recorded, _ := f.e.CheckAppPassword(ctx, "alice", pw); recorded {
+			t.Error("a use half an hour later was written down")
+		}
+		f.clock.Advance(31 * time.Minute)
+		if _, recorded, _ := f.e.CheckAppPassword(ctx, "alice", pw); !recorded {
+			t.Error("a use an hour later was not written down")
+		}
+		// Revoked, it stops working.
+		if ok, err := f.e.RevokeAppPassword(ctx, "alice", a.AppPasswords[0].ID); !ok || err != nil {
+			t.Fatalf("RevokeAppPassword = %v, %v", ok, err)
+		}
+		if name, _, _ := f.e.CheckAppPassword(ctx, "alice", pw); name != "" {
+			t.Error("a revoked app password works")
+		}
+		if ok, _ := f.e.RevokeAppPassword(ctx, "alice", "nope"); ok {
+			t.Error("revoked an app password that does not exist")
+		}
+	})
+}
+
+func TestAppPasswordLimits(t *testing.T) {
+	f := newPhoneFixture(t, shortStoreKinds[0], nil)
+	ctx := context.Background()
+	for _, name := range []string{"", "   ", strings.Repeat("x", 65), "tab\there"} {
+		if _, err := f.e.CreateAppPassword(ctx, "alice", name); !errors.Is(err, ErrBadAppPasswordName) {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range MaxAppPasswords {
+		pw, err := f.e.CreateAppPassword(ctx, "alice", "app")
+		if err != nil || seen[pw] {
+			t.Fatalf("app password %d: %q, %v", i, pw, err)
+		}
+		seen[pw] = true
+	}
+	if _, err := f.e.CreateAppPassword(ctx, "alice", "one more"); !errors.Is(err, ErrTooManyAppPasswords) {
+		t.Fatalf("41st app password: %v", err)
+	}
+}
+
+func TestAppPasswordFailuresLimited(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		l := f.e.Regulation.limits
+		l.AppPasswordPerIP = limit.Limit{Rate: 4, Period: time.Minute}
+		l.AppPasswordPerUser = limit.Limit{Rate: 2, Period: time.Minute}
+		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
+		ctx, now := context.Background(), f.e.Now()
+		fail := func(user, ip string) {
+			t.Helper()
+			if err := f.e.Regulation.AppPasswordFailed(ctx, user, ip, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := func(user, ip, reason string) {
+			t.Helper()
+			v, err := f.e.Regulation.BeforeAppPassword(ctx, user, ip)
+			if err != nil || v.Allowed != (reason == "") || v.Reason != reason {
+				t.Fatalf("BeforeAppPassword(%s, %s) = %+v, %v; want reason %q", user, ip, v, err, reason)
+			}
+		}
+		fail("alice", "192.0.2.1")
+		fail("alice", "192.0.2.1")
+		want("alice", "192.0.2.1", "")
+		fail("alice", "192.0.2.1") // the third for alice
+		want("alice", "198.51.100.1", "user")
+		want("bob", "192.0.2.2", "")
+		fail("bob", "192.0.2.1")
+		fail("carol", "192.0.2.1") // the fifth from this address
+		want("dave", "192.0.2.1", "ip")
+		if _, err := f.e.Regulation.Unlock(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		want("alice", "198.51.100.1", "")
+	})
+}
