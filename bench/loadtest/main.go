@@ -91,13 +91,14 @@ func (b *bench) run(runs int) error {
 	rows := []row{
 		{"1 upstream directly", func() (string, string, func(), error) { return b.upstream, appCookie, func() {}, nil }},
 		{"2 Caddy reverse_proxy", b.plain},
-		{"3 Caddy + mfa, embedded stores", func() (string, string, func(), error) { return b.gateway("") }},
+		{"3 Caddy + mfa, embedded stores", func() (string, string, func(), error) { return b.gateway("", false) }},
 	}
 	if b.redisURL != "" {
-		rows = append(rows, row{"4 Caddy + mfa, Redis", func() (string, string, func(), error) { return b.gateway(b.redisURL) }})
+		rows = append(rows, row{"4 Caddy + mfa, Redis", func() (string, string, func(), error) { return b.gateway(b.redisURL, false) }})
 	}
+	rows = append(rows, row{"5 Caddy + mfa, app password", func() (string, string, func(), error) { return b.gateway("", true) }})
 	fmt.Printf("wrk -t1 -c%d -d%s (at most %d requests) against 127.0.0.1; %d cores\n", b.conns, b.duration, b.maxReq, numCPU())
-	fmt.Println("row 5 (app password over Basic auth) is left out until app passwords exist (issue 7)")
+	fmt.Println("row 5: HTTP Basic auth with an app password (embedded stores), on a route with app_passwords")
 	for i := 1; i <= runs; i++ {
 		fmt.Printf("\nrun %d\n%-34s %12s %10s %10s %9s %12s %12s\n", i, "row", "req/s", "p50", "p99", "ratio", "added p50", "added p99")
 		var base result
@@ -292,10 +293,14 @@ func (b *bench) plain() (string, string, func(), error) {
 	return fmt.Sprintf("http://127.0.0.1:%d", port), "Cookie: " + appSession, stop, err
 }
 
-// gateway is rows 3 and 4: the same site behind mfa, with a signed-in
-// client's cookie.
-func (b *bench) gateway(redisURL string) (string, string, func(), error) {
+// gateway is rows 3, 4 and 5: the same site behind mfa, with a signed-in
+// client's cookie, or (appPassword) with an app password as Basic auth.
+func (b *bench) gateway(redisURL string, appPassword bool) (string, string, func(), error) {
 	name := "mfa-embedded"
+	route := "allow_groups staff"
+	if appPassword {
+		name, route = "mfa-app-password", route+"\n\t\tapp_passwords"
+	}
 	extra := ""
 	var rdb *redis.Client
 	prefix := fmt.Sprintf("mfabench:%d:", time.Now().UnixNano())
@@ -337,11 +342,11 @@ func (b *bench) gateway(redisURL string) (string, string, func(), error) {
 }
 http://127.0.0.1:%d {
 	mfa {
-		allow_groups staff
+		%s
 	}
 	reverse_proxy %s
 }
-`, users, filepath.Join(dir, "mfa"), extra, port, strings.TrimPrefix(b.upstream, "http://"))
+`, users, filepath.Join(dir, "mfa"), extra, port, route, strings.TrimPrefix(b.upstream, "http://"))
 	stop, err := b.startCaddy(name, cf, port)
 	if err != nil {
 		return "", "", nil, err
@@ -364,6 +369,14 @@ http://127.0.0.1:%d {
 			}
 			rdb.Close()
 		}
+	}
+	if appPassword {
+		header, err := appPasswordHeader(context.Background(), base, cookie, "bench")
+		if err != nil {
+			cleanup()
+			return "", "", nil, fmt.Errorf("making an app password: %w", err)
+		}
+		return base, header, cleanup, nil
 	}
 	return base, "Cookie: " + appSession + "; " + cookie, cleanup, nil
 }

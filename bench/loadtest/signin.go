@@ -91,6 +91,42 @@ func signIn(ctx context.Context, base, user, password string) (string, error) {
 	return "", fmt.Errorf("no session cookie after sign-in")
 }
 
+var appPasswordRE = regexp.MustCompile(`id="app-password">([a-z2-7-]{19})<`)
+
+// appPasswordHeader makes an app password on the security-info page of the
+// session cookie and returns the Basic auth header that uses it, after
+// checking that it opens the app.
+func appPasswordHeader(ctx context.Context, base, cookie, user string) (string, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/.mfa/security", nil)
+	req.Header.Set("Cookie", cookie)
+	page, err := do(c, req)
+	if err != nil {
+		return "", err
+	}
+	csrf, err := find(csrfRE, page, "CSRF token on the security-info page")
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{"csrf": {csrf}, "name": {"bench"}}
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/.mfa/security/app-passwords", strings.NewReader(form.Encode()))
+	req.Header.Set("Cookie", cookie)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if page, err = do(c, req); err != nil {
+		return "", err
+	}
+	pw, err := find(appPasswordRE, page, "app password on its page")
+	if err != nil {
+		return "", err
+	}
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, base+"/bench/page", nil)
+	req.SetBasicAuth(user, pw)
+	if _, err := do(c, req); err != nil {
+		return "", fmt.Errorf("the app password does not open the app: %w", err)
+	}
+	return "Authorization: " + req.Header.Get("Authorization"), nil
+}
+
 func do(c *http.Client, req *http.Request) (string, error) {
 	resp, err := c.Do(req)
 	if err != nil {
