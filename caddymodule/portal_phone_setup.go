@@ -2,10 +2,14 @@ package caddymodule
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -34,7 +38,25 @@ func (p *portal) renderPhoneForm(q *request, status int, method, region, number,
 		pg.Region = def
 	}
 	pg.Number, pg.Ext, pg.Error, pg.MessageData = number, ext, errID, data
+	pg.Replace, pg.ReplaceMasked = q.r.FormValue("replace"), q.r.FormValue("masked")
 	return p.render(q, status, "setup_phone", pg)
+}
+
+// rememberReplace keeps, for a change of number, which phone the new one
+// replaces ("replace" and "masked" of the form), until it is proved.
+func (p *portal) rememberReplace(q *request) error {
+	key := phoneReplaceKey(p.sessionTag(q))
+	id, masked := q.r.PostFormValue("replace"), q.r.PostFormValue("masked")
+	var err error
+	if p.adding(q) && strings.HasPrefix(id, "phone-") {
+		err = p.app.engine.KV.Set(q.r.Context(), key, []byte(id+"\x00"+masked), 15*time.Minute)
+	} else {
+		err = p.app.engine.KV.Delete(q.r.Context(), key)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: saving the number to replace: %w", store.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // phoneFormPage asks for the number to register.
@@ -80,6 +102,9 @@ func (p *portal) phoneFormSubmit(q *request) error {
 	}
 	if sent.errID != "" {
 		return p.renderPhoneForm(q, sent.status(), m, region, raw, ext, sent.errID, sent.data)
+	}
+	if err := p.rememberReplace(q); err != nil {
+		return err
 	}
 	p.event(q.r, map[string]string{challenge.MethodSMS: "code_sent", challenge.MethodVoice: "call_placed"}[m], q.data.User, zapMethod(m))
 	if m == challenge.MethodSMS {
@@ -179,12 +204,32 @@ func (p *portal) phoneWaitSubmit(q *request) error {
 // shows the recovery codes once.
 func (p *portal) phoneEnrolled(q *request, method string, n phone.Number) error {
 	user, ctx := q.data.User, q.r.Context()
-	codes, err := p.app.engine.AddPhone(ctx, user, n, true)
+	codes, err := p.app.engine.AddPhone(ctx, user, n, !p.adding(q))
 	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
 		return p.redirect(q, p.app.prefix+"challenge")
 	}
 	if err != nil {
 		return err
 	}
-	return p.firstMethodAdded(q, method, codes)
+	if !p.adding(q) {
+		return p.firstMethodAdded(q, method, codes)
+	}
+	// A change of number: the old one goes once the new one is proved.
+	old, err := p.app.engine.KV.Take(ctx, phoneReplaceKey(p.sessionTag(q)))
+	if err == nil {
+		id, masked, _ := strings.Cut(string(old), "\x00")
+		if err := p.app.engine.RemoveMethod(ctx, user, id, masked); err == nil {
+			p.event(q.r, "method_removed", user, zapMethod(id), zapReason("number_changed"))
+		} else if !errors.Is(err, challenge.ErrNoSuchMethod) && !errors.Is(err, challenge.ErrLastMethod) {
+			return err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: reading the number to replace: %w", store.ErrUnavailable, err)
+	}
+	return p.methodAdded(q, method)
 }
+
+// phoneReplaceKey is where a session keeps the phone that the number being
+// registered replaces ("<id>\x00<masked>"), from the security page's
+// "Change".
+func phoneReplaceKey(session string) string { return "phone-replace:" + session }

@@ -128,12 +128,15 @@ func (p *portal) pushSetupWaitSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	codes, err := e.AddPush(ctx, user, topic, true)
+	codes, err := e.AddPush(ctx, user, topic, !p.adding(q))
 	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
 		return p.redirect(q, p.app.prefix+"challenge")
 	}
 	if err != nil {
 		return err
+	}
+	if p.adding(q) {
+		return p.methodAdded(q, challenge.MethodPush)
 	}
 	return p.firstMethodAdded(q, challenge.MethodPush, codes)
 }

@@ -33,7 +33,11 @@ func (p *portal) securityPage(q *request) error {
 	if !p.maySecurity(q) {
 		return p.redirect(q, p.app.prefix+"login?rd="+p.app.prefix+securityPath)
 	}
-	return p.renderSecurity(q, http.StatusOK, "", "")
+	notice := ""
+	if q.r.URL.Query().Get("added") != "" {
+		notice = ui.MsgMethodAdded
+	}
+	return p.renderSecurity(q, http.StatusOK, notice, "")
 }
 
 func (p *portal) renderSecurity(q *request, status int, notice, errID string) error {
@@ -44,7 +48,7 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 	pg := p.page(q, ui.TitleSecurity)
 	methods := challenge.Registered(a)
 	for _, m := range methods {
-		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Added: m.Added.UTC().Format(securityTime)}
+		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(securityTime)}
 		if !m.LastUsed.IsZero() {
 			row.LastUsed = m.LastUsed.UTC().Format(securityTime)
 		}
@@ -77,11 +81,17 @@ func (p *portal) securityChange(q *request) (bool, error) {
 		p.event(q.r, "csrf_rejected", q.data.User)
 		return false, p.renderSecurity(q, http.StatusForbidden, "", ui.ErrCSRF)
 	}
+	return p.freshOrStepUp(q)
+}
+
+// freshOrStepUp lets a change through when the second factor is recent;
+// otherwise the session goes back to one factor until the second is given
+// again, and then back to the security-info page.
+func (p *portal) freshOrStepUp(q *request) (bool, error) {
 	now := p.app.engine.Sessions.Now()
 	if now.Unix()-q.data.SecondFactorAt < int64(challenge.StepUpAge.Seconds()) {
 		return true, nil
 	}
-	// Back to one factor until the second is given again; then back here.
 	user := q.data.User
 	q.data.Return = p.app.prefix + securityPath
 	if err := p.promote(q, user, session.OneFactor); err != nil {

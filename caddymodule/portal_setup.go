@@ -17,24 +17,36 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
-// mayEnrol lets a user register a first second factor: only after the
-// password, and only while they have none (adding another needs the first,
-// which the security-info page will ask for). Otherwise it redirects.
+// mayEnrol lets a user register a method: a first one after the password
+// while they have none, or another one, from the security-info page, when
+// fully signed in with a recent second factor (an older one is asked for
+// again first). Otherwise it redirects.
 func (p *portal) mayEnrol(q *request) (bool, error) {
 	if q.data.Level < session.OneFactor {
 		return false, p.redirect(q, p.app.prefix+"login")
+	}
+	if p.adding(q) {
+		return p.freshOrStepUp(q)
 	}
 	acct, err := p.app.engine.Account(q.r.Context(), q.data.User)
 	if err != nil {
 		return false, err
 	}
 	if acct.HasSecondFactor() {
-		if q.data.Level == session.TwoFactor {
-			return false, p.redirect(q, p.returnPath(q.data.Return))
-		}
 		return false, p.redirect(q, p.app.prefix+"challenge")
 	}
 	return true, nil
+}
+
+// adding reports a registration by a fully signed-in user: another method,
+// from the security-info page.
+func (p *portal) adding(q *request) bool { return q.data.Level == session.TwoFactor }
+
+// methodAdded completes the registration of another method: it logs it
+// and goes back to the security-info page, which says so.
+func (p *portal) methodAdded(q *request, method string) error {
+	p.event(q.r, "method_added", q.data.User, zapMethod(method))
+	return p.redirect(q, p.app.prefix+securityPath+"?added=1")
 }
 
 // setupPage lets the user choose a method to register.
@@ -43,11 +55,19 @@ func (p *portal) setupPage(q *request) error {
 		return err
 	}
 	pg := p.page(q, ui.TitleSetup)
+	a, err := p.app.engine.Account(q.r.Context(), q.data.User)
+	if err != nil {
+		return err
+	}
 	for _, m := range challenge.KnownMethods {
-		if p.app.engine.MethodEnabled(m) {
+		// An app and a phone for notifications are one each; phones for
+		// texts and calls may be several.
+		has := a != nil && (m == challenge.MethodTOTP && a.TOTP != nil || m == challenge.MethodPush && a.Push != nil)
+		if p.app.engine.MethodEnabled(m) && !has {
 			pg.Methods = append(pg.Methods, m)
 		}
 	}
+	pg.SignedIn = p.adding(q)
 	return p.render(q, http.StatusOK, "setup", pg)
 }
 
@@ -158,7 +178,11 @@ func (p *portal) totpSubmit(q *request) error {
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
-	codes, err := p.app.engine.ConfirmTOTP(q.r.Context(), q.data.User, q.data.PendingTOTP, q.r.PostFormValue("code"))
+	confirm := p.app.engine.ConfirmTOTP
+	if p.adding(q) {
+		confirm = p.app.engine.AddTOTP
+	}
+	codes, err := confirm(q.r.Context(), q.data.User, q.data.PendingTOTP, q.r.PostFormValue("code"))
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.event(q.r, "enrolment_code_rejected", q.data.User, zapMethod("totp"))
 		if err := p.codeFailed(q); err != nil {
@@ -171,6 +195,13 @@ func (p *portal) totpSubmit(q *request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if p.adding(q) {
+		q.data.PendingTOTP = nil
+		if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
+			return err
+		}
+		return p.methodAdded(q, challenge.MethodTOTP)
 	}
 	return p.firstMethodAdded(q, challenge.MethodTOTP, codes)
 }

@@ -104,6 +104,17 @@ func (e *Engine) PendingTOTP(user string, sealed []byte) (totp.Enrolment, error)
 // ConfirmTOTP checks code against the pending seed and, if right, registers
 // the app and a fresh set of recovery codes, which it returns to show once.
 func (e *Engine) ConfirmTOTP(ctx context.Context, user string, sealed []byte, code string) ([]string, error) {
+	return e.confirmTOTP(ctx, user, sealed, code, true)
+}
+
+// AddTOTP is ConfirmTOTP for a user who has other methods already (from
+// the security-info page): it registers the app, replacing an earlier
+// one, and makes recovery codes only if there were no methods.
+func (e *Engine) AddTOTP(ctx context.Context, user string, sealed []byte, code string) ([]string, error) {
+	return e.confirmTOTP(ctx, user, sealed, code, false)
+}
+
+func (e *Engine) confirmTOTP(ctx context.Context, user string, sealed []byte, code string, firstOnly bool) ([]string, error) {
 	en, err := e.PendingTOTP(user, sealed)
 	if err != nil {
 		return nil, err
@@ -113,7 +124,7 @@ func (e *Engine) ConfirmTOTP(ctx context.Context, user string, sealed []byte, co
 	if err != nil {
 		return nil, ErrBadCode
 	}
-	return e.addMethod(ctx, user, true, "authenticator app", func(a *store.Account) {
+	return e.addMethod(ctx, user, firstOnly, "authenticator app", func(a *store.Account) {
 		a.TOTP = &store.TOTP{
 			Secret: sealed, Algorithm: e.TOTP.Algorithm, Digits: e.TOTP.Digits,
 			Period: int(e.TOTP.Period / time.Second), LastStep: step, Added: now, LastUsed: now,

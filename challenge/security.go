@@ -31,8 +31,10 @@ type MethodInfo struct {
 	ID string
 	// Kind is MethodTOTP, MethodPush, or "phone".
 	Kind string
-	// Masked is the phone number, masked, for a phone.
+	// Masked is the phone number, masked, for a phone; Mobile whether it
+	// takes texts.
 	Masked string
+	Mobile bool
 	// Added is when it was registered; LastUsed when it last signed in.
 	Added, LastUsed time.Time
 }
@@ -50,7 +52,7 @@ func Registered(a *store.Account) []MethodInfo {
 		out = append(out, MethodInfo{ID: MethodTOTP, Kind: MethodTOTP, Added: a.TOTP.Added, LastUsed: a.TOTP.LastUsed})
 	}
 	for i, p := range a.Phones {
-		out = append(out, MethodInfo{ID: "phone-" + strconv.Itoa(i), Kind: "phone", Masked: p.Masked, Added: p.Added, LastUsed: p.LastUsed})
+		out = append(out, MethodInfo{ID: "phone-" + strconv.Itoa(i), Kind: "phone", Masked: p.Masked, Mobile: p.Mobile, Added: p.Added, LastUsed: p.LastUsed})
 	}
 	return out
 }

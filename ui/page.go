@@ -83,6 +83,7 @@ const (
 	ErrLastMethod          = "error.last_method"
 	ErrNoSuchMethod        = "error.no_such_method"
 	MsgMethodRemoved       = "message.method_removed"
+	MsgMethodAdded         = "message.method_added"
 	MsgSignedOutEverywhere = "message.signed_out_everywhere"
 	TitleAppPassword       = "title.app_password"
 	ErrAppPasswordName     = "error.app_password_name"
@@ -119,7 +120,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
-	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgSignedOutEverywhere,
+	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgSignedOutEverywhere,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 }
 
@@ -175,6 +176,9 @@ type Page struct {
 	Region string
 	// Number and Ext refill the phone form after an error.
 	Number, Ext string
+	// Replace and ReplaceMasked name the phone a new number replaces
+	// (a change of number from the security-info page).
+	Replace, ReplaceMasked string
 	// Others are the other ways to sign in, offered as links.
 	Others []Other
 	// CallStatus is where a call stands: pending, approved, denied, fraud.
@@ -221,8 +225,9 @@ type Subscribe struct {
 type MethodRow struct {
 	// ID names it in the remove form; Kind is totp, push or phone.
 	ID, Kind string
-	// Masked is the number of a phone.
+	// Masked is the number of a phone; Mobile whether it takes texts.
 	Masked string
+	Mobile bool
 	// Added and LastUsed are formatted times; LastUsed is "" if never.
 	Added, LastUsed string
 }

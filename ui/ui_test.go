@@ -169,6 +169,7 @@ func fullPage(page string, recovery bool) *Page {
 		Region:     "JP",
 		Number:     "090",
 		Ext:        "12",
+		Replace:    "phone-0", ReplaceMasked: "+81 •• •••• 5678",
 		Others:     []Other{{Method: "totp"}, {Method: "sms", Masked: "+81 •• •••• 5678"}, {Method: "voice", Masked: "+81 •• •••• 5678"}, {Method: "recovery"}},
 		CallStatus: "pending",
 		Refresh:    5,
