@@ -57,6 +57,7 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"security/remove":               {post: p.securityRemove},
 		"security/recovery":             {post: p.securityRecovery},
 		"security/signout":              {post: p.securitySignOut},
+		"security/default":              {post: p.securityDefault},
 		"security/app-passwords":        {post: p.securityAppPassword},
 		"security/app-passwords/revoke": {post: p.securityAppPasswordRevoke},
 		"logout":                        {post: p.logout},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
@@ -17,8 +18,8 @@ import (
 // the links to the user's other methods.
 
 // signInMethods are the methods user can sign in with now, the default
-// first: app notifications, the authenticator app, texts, calls, and a
-// recovery code.
+// first: the one the user chose, else app notifications, the
+// authenticator app, texts, calls; and a recovery code last.
 func (p *portal) signInMethods(a *store.Account) []string {
 	var out []string
 	if a != nil && a.Push != nil && p.app.engine.PushReady() {
@@ -28,6 +29,12 @@ func (p *portal) signInMethods(a *store.Account) []string {
 		out = append(out, challenge.MethodTOTP)
 	}
 	out = append(out, p.app.engine.PhoneMethods(a)...)
+	if a != nil && a.Default != "" {
+		// The user's choice first, if it is still one of their ways.
+		if i := slices.Index(out, a.Default); i > 0 {
+			out = append([]string{a.Default}, slices.Delete(out, i, i+1)...)
+		}
+	}
 	return append(out, "recovery")
 }
 

@@ -55,6 +55,14 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 		pg.MethodRows = append(pg.MethodRows, row)
 	}
 	pg.CanRemove = len(methods) > 1
+	for _, m := range p.signInMethods(a) {
+		if m != "recovery" {
+			pg.Methods = append(pg.Methods, m)
+		}
+	}
+	if len(pg.Methods) > 0 {
+		pg.DefaultMethod = pg.Methods[0]
+	}
 	if a != nil {
 		pg.RecoveryLeft = len(a.RecoveryCodes)
 		for _, ap := range a.AppPasswords {
@@ -192,4 +200,21 @@ func (p *portal) securityAppPasswordRevoke(q *request) error {
 	}
 	p.event(q.r, "app_password_revoked", q.data.User)
 	return p.renderSecurity(q, http.StatusOK, ui.MsgAppPasswordRevoked, "")
+}
+
+// securityDefault sets the method asked for first at sign-in.
+func (p *portal) securityDefault(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	m := q.r.PostFormValue("method")
+	err := p.app.engine.SetDefaultMethod(q.r.Context(), q.data.User, m)
+	if errors.Is(err, challenge.ErrNoSuchMethod) {
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	}
+	if err != nil {
+		return err
+	}
+	p.event(q.r, "default_method_changed", q.data.User, zapMethod(m))
+	return p.renderSecurity(q, http.StatusOK, ui.MsgDefaultSaved, "")
 }

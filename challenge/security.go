@@ -121,3 +121,24 @@ func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string,
 	}
 	return codes, nil
 }
+
+// SetDefaultMethod makes method (totp, push, sms, voice) the one user is
+// asked for first at sign-in; it must be one they have registered.
+func (e *Engine) SetDefaultMethod(ctx context.Context, user, method string) error {
+	var refused error
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		if !slices.Contains(registered(a), method) {
+			refused = ErrNoSuchMethod
+			return refused
+		}
+		a.Default = method
+		return nil
+	})
+	if refused != nil {
+		return refused
+	}
+	if err != nil {
+		return fmt.Errorf("%w: saving the default method: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}

@@ -81,3 +81,24 @@ func TestRegenerateRecovery(t *testing.T) {
 		t.Errorf("a new code does not work: %v", err)
 	}
 }
+
+func TestSetDefaultMethod(t *testing.T) {
+	f := newPushFixture(t, shortStoreKinds[0])
+	ctx := context.Background()
+	if _, err := f.e.AddPhone(ctx, "alice", mustNumber(t, jpMobile), true); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"totp", "push", "recovery", ""} {
+		if err := f.e.SetDefaultMethod(ctx, "alice", m); !errors.Is(err, ErrNoSuchMethod) {
+			t.Errorf("default %q: %v, want ErrNoSuchMethod", m, err)
+		}
+	}
+	for _, m := range []string{"voice", "sms"} {
+		if err := f.e.SetDefaultMethod(ctx, "alice", m); err != nil {
+			t.Fatalf("default %s: %v", m, err)
+		}
+	}
+	if a, _ := f.e.Account(ctx, "alice"); a.Default != "sms" {
+		t.Errorf("Default = %q", a.Default)
+	}
+}

@@ -39,6 +39,16 @@ func TestSecurityInfoMethods(t *testing.T) {
 	sec := b.get("/.mfa/security?added=1")
 	expectText(t, sec, "The method was added", jpMasked, "Authenticator app", `action="/.mfa/security/remove"`)
 
+	// The default method: asked for first at sign-in.
+	expectText(t, sec, `<select id="default-method" name="method">`)
+	expectStatus(t, b.post("/.mfa/security/default", url.Values{"csrf": {csrfOf(t, sec.Body)}, "method": {"push"}}), http.StatusConflict)
+	r := b.post("/.mfa/security/default", url.Values{"csrf": {csrfOf(t, sec.Body)}, "method": {"sms"}})
+	expectStatus(t, r, http.StatusOK)
+	expectText(t, r, "default sign-in method was saved", `<option value="sms" selected>`)
+	d := g.newBrowser()
+	d.passwordOnly("alice", "/")
+	expectText(t, d.get("/.mfa/challenge"), "Text me a code", "Use a code from my authenticator app")
+
 	// Change its number: the new one must be proved, then the old one goes.
 	m := changeRE.FindStringSubmatch(sec.Body)
 	if m == nil {
@@ -48,7 +58,7 @@ func TestSecurityInfoMethods(t *testing.T) {
 	expectStatus(t, form, http.StatusOK)
 	expectText(t, form, "will replace "+jpMasked)
 	gap.wait("alice")
-	r := b.post("/.mfa/setup/phone", url.Values{"csrf": {csrfOf(t, form.Body)}, "method": {"sms"}, "number": {ukMobileTyped},
+	r = b.post("/.mfa/setup/phone", url.Values{"csrf": {csrfOf(t, form.Body)}, "method": {"sms"}, "number": {ukMobileTyped},
 		"replace": {"phone-0"}, "masked": {jpMasked}})
 	expectRedirect(t, r, "/.mfa/setup/phone/code")
 	c = codeOf(t, f.WaitMessage(t, ukMobileE164, sendTimeout).Body)

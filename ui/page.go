@@ -84,6 +84,7 @@ const (
 	ErrNoSuchMethod        = "error.no_such_method"
 	MsgMethodRemoved       = "message.method_removed"
 	MsgMethodAdded         = "message.method_added"
+	MsgDefaultSaved        = "message.default_saved"
 	MsgSignedOutEverywhere = "message.signed_out_everywhere"
 	TitleAppPassword       = "title.app_password"
 	ErrAppPasswordName     = "error.app_password_name"
@@ -120,7 +121,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
-	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgSignedOutEverywhere,
+	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgSignedOutEverywhere,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 }
 
@@ -201,6 +202,9 @@ type Page struct {
 	MethodRows []MethodRow
 	// CanRemove is whether a method may be removed (not the last one).
 	CanRemove bool
+	// DefaultMethod is the method asked for first at sign-in; Methods
+	// then lists the user's sign-in methods to choose from.
+	DefaultMethod string
 	// RecoveryLeft is how many recovery codes are unused.
 	RecoveryLeft int
 	// AppPasswords are the user's app passwords.

@@ -157,7 +157,7 @@ func fullPage(page string, recovery bool) *Page {
 		Message:    MsgForbidden,
 		Return:     "/app/?x=1",
 		Username:   "alice",
-		Methods:    []string{"totp"},
+		Methods:    []string{"totp", "sms"},
 		TOTPSecret: "ABCD EFGH IJKL MNOP",
 		TOTPURL:    template.URL("otpauth://totp/Acme:alice?secret=ABCDEFGHIJKLMNOP&issuer=Acme"),
 		Codes:      []string{"aaaa-bbbb", "cccc-dddd"},

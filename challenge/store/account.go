@@ -29,6 +29,9 @@ type Account struct {
 	Phones []Phone `json:"phones,omitempty"`
 	// Push is the phone registered for app notifications, if any.
 	Push *Push `json:"push,omitempty"`
+	// Default is the method the user chose to be asked for first at
+	// sign-in ("" for the gateway's order).
+	Default string `json:"default,omitempty"`
 	// AppPasswords are the user's app passwords, for clients that cannot
 	// do the second factor.
 	AppPasswords []AppPassword `json:"app_passwords,omitempty"`
