@@ -102,6 +102,9 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 		a.logger.Info("security event", zap.String("event", "unlocked"), zap.String("user", user), zap.Bool("was_locked", was), zap.String("by", "admin"))
 	case "revoke":
 		n, err := e.Sessions.RevokeUser(ctx, user)
+		if err == nil {
+			err = e.ForgetDevices(ctx, user)
+		}
 		if err != nil {
 			return res, unavailable("ending sessions of", err)
 		}

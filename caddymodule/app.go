@@ -92,6 +92,12 @@ type App struct {
 	// and `voice twilio`; plain http only to this machine.
 	PublicURL string `json:"public_url,omitempty"`
 
+	// RememberDevice, if set, offers "Don't ask again on this device" at
+	// sign-in: that browser then skips the second factor for that user for
+	// this long (e.g. 14d), until forgotten on the security-info page or
+	// ended by "sign out everywhere" or `caddy mfa reset`. Default: off.
+	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
+
 	// Development allows the `log` phone provider, which writes codes to
 	// the log instead of sending them. Never set it in production.
 	Development bool `json:"development,omitempty"`

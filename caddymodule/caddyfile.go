@@ -55,6 +55,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
 //			sms_countries <+code or region...> # default: every country
 //			public_url    <https://host>       # required with push and voice twilio
+//			remember_device <duration>         # "Don't ask again on this device", e.g. 14d
 //			development                        # allows the log providers
 //			session {
 //				idle_timeout  <duration>   # default 30m
@@ -167,6 +168,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "public_url":
 			err = oneArg(d, &a.PublicURL)
+		case "remember_device":
+			err = durationArg(d, &a.RememberDevice)
 		case "development":
 			if d.NextArg() {
 				return d.ArgErr()

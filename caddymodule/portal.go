@@ -58,6 +58,7 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"security/recovery":             {post: p.securityRecovery},
 		"security/signout":              {post: p.securitySignOut},
 		"security/default":              {post: p.securityDefault},
+		"security/devices/forget":       {post: p.securityForgetDevice},
 		"security/app-passwords":        {post: p.securityAppPassword},
 		"security/app-passwords/revoke": {post: p.securityAppPasswordRevoke},
 		"logout":                        {post: p.logout},
@@ -164,7 +165,7 @@ func allowed(get, post bool) string {
 
 // page returns the common page data.
 func (p *portal) page(q *request, title string) *ui.Page {
-	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess)}
+	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
 	if q.data.User != "" {
 		if u := p.app.engine.Users.Lookup(q.data.User); u != nil {
 			pg.User = u.DisplayName

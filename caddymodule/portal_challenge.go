@@ -127,7 +127,7 @@ func (p *portal) secondFactorPassed(q *request, user, method string) error {
 		return err
 	}
 	p.event(q.r, "signed_in", user, zapMethod(method))
-	return nil
+	return p.rememberIfAsked(q, user)
 }
 
 // codeAllowed applies the second-factor rate limit and lockout; when it

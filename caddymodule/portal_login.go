@@ -109,15 +109,15 @@ func (p *portal) loginSubmit(q *request) error {
 }
 
 // bypassOr lets user in without the second factor if an administrator
-// granted a pass (`caddy mfa bypass`), using it up; otherwise it goes on
-// to next.
+// granted a pass (`caddy mfa bypass`), using it up; otherwise it tries a
+// remembered device, then goes on to next.
 func (p *portal) bypassOr(q *request, user, next string) error {
 	ok, err := p.app.engine.TakeBypass(q.r.Context(), user)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return p.redirect(q, next)
+		return p.rememberedOr(q, user, next)
 	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err

@@ -46,6 +46,7 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 		return err
 	}
 	pg := p.page(q, ui.TitleSecurity)
+	now := p.app.engine.Now()
 	methods := challenge.Registered(a)
 	for _, m := range methods {
 		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(securityTime)}
@@ -65,6 +66,13 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 	}
 	if a != nil {
 		pg.RecoveryLeft = len(a.RecoveryCodes)
+		for _, d := range a.Devices {
+			if !now.Before(d.Expires) {
+				continue
+			}
+			pg.Devices = append(pg.Devices, ui.DeviceRow{ID: d.ID, Name: d.Name, Created: d.Created.UTC().Format(securityTime),
+				LastUsed: d.LastUsed.UTC().Format(securityTime), Expires: d.Expires.UTC().Format(securityTime)})
+		}
 		for _, ap := range a.AppPasswords {
 			row := ui.AppPasswordRow{ID: ap.ID, Name: ap.Name, Created: ap.Created.UTC().Format(securityTime)}
 			if !ap.LastUsed.IsZero() {
@@ -156,6 +164,9 @@ func (p *portal) securitySignOut(q *request) error {
 	if err != nil {
 		return err
 	}
+	if err := p.app.engine.ForgetDevices(q.r.Context(), user); err != nil {
+		return err
+	}
 	p.event(q.r, "sessions_revoked", user, zapSessions(n))
 	q.sess.Options.MaxAge = -1
 	if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
@@ -217,4 +228,20 @@ func (p *portal) securityDefault(q *request) error {
 	}
 	p.event(q.r, "default_method_changed", q.data.User, zapMethod(m))
 	return p.renderSecurity(q, http.StatusOK, ui.MsgDefaultSaved, "")
+}
+
+// securityForgetDevice forgets a remembered device.
+func (p *portal) securityForgetDevice(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	found, err := p.app.engine.ForgetDevice(q.r.Context(), q.data.User, q.r.PostFormValue("id"))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	}
+	p.event(q.r, "device_forgotten", q.data.User)
+	return p.renderSecurity(q, http.StatusOK, ui.MsgDeviceForgotten, "")
 }

@@ -4,6 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
@@ -22,6 +25,7 @@ func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
 		{"push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user 5/10m\n\t}\n}", App{Limits: LimitsConfig{PushPerUser: "5/10m"}}},
 		{"app password limits", "mfa {\n\tlimits {\n\t\tapp_password_per_ip 5/1m\n\t\tapp_password_per_user 3/1m\n\t}\n}",
 			App{Limits: LimitsConfig{AppPasswordPerIP: "5/1m", AppPasswordPerUser: "3/1m"}}},
+		{"remember_device", "mfa {\n\tremember_device 14d\n}", App{RememberDevice: caddy.Duration(14 * 24 * time.Hour)}},
 		{"methods push", "mfa {\n\tmethods push totp\n}", App{Methods: []string{"push", "totp"}}},
 	})
 }

@@ -85,6 +85,7 @@ const (
 	MsgMethodRemoved       = "message.method_removed"
 	MsgMethodAdded         = "message.method_added"
 	MsgDefaultSaved        = "message.default_saved"
+	MsgDeviceForgotten     = "message.device_forgotten"
 	MsgSignedOutEverywhere = "message.signed_out_everywhere"
 	TitleAppPassword       = "title.app_password"
 	ErrAppPasswordName     = "error.app_password_name"
@@ -121,7 +122,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
-	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgSignedOutEverywhere,
+	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 }
 
@@ -186,6 +187,9 @@ type Page struct {
 	CallStatus string
 	// Refresh reloads the page every so many seconds when JavaScript is off.
 	Refresh int
+	// RememberDays offers "Don't ask again on this device for N days" on
+	// the forms that give the second factor; 0: not offered.
+	RememberDays int
 
 	// Subscribe is how the user's phone subscribes to its prompts, on the
 	// app-notification setup page; nil when the notifier has no app.
@@ -209,6 +213,8 @@ type Page struct {
 	RecoveryLeft int
 	// AppPasswords are the user's app passwords.
 	AppPasswords []AppPasswordRow
+	// Devices are the user's remembered devices.
+	Devices []DeviceRow
 	// AppPassword is a new app password, shown once.
 	AppPassword string
 
@@ -234,6 +240,14 @@ type MethodRow struct {
 	Mobile bool
 	// Added and LastUsed are formatted times; LastUsed is "" if never.
 	Added, LastUsed string
+}
+
+// DeviceRow is one remembered device on the security-info page.
+type DeviceRow struct {
+	// ID names it in the forget form; Name describes the browser.
+	ID, Name string
+	// Created, LastUsed and Expires are formatted times.
+	Created, LastUsed, Expires string
 }
 
 // AppPasswordRow is one app password on the security-info page.

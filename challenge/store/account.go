@@ -32,6 +32,8 @@ type Account struct {
 	// Default is the method the user chose to be asked for first at
 	// sign-in ("" for the gateway's order).
 	Default string `json:"default,omitempty"`
+	// Devices are the browsers remembered not to ask for the second factor.
+	Devices []Device `json:"devices,omitempty"`
 	// AppPasswords are the user's app passwords, for clients that cannot
 	// do the second factor.
 	AppPasswords []AppPassword `json:"app_passwords,omitempty"`
@@ -86,6 +88,22 @@ type Push struct {
 	Added time.Time `json:"added"`
 	// LastUsed is when it last approved a sign-in.
 	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
+// Device is a browser remembered not to ask for the second factor.
+type Device struct {
+	// ID names it in forms (random hex).
+	ID string `json:"id"`
+	// Name describes the browser ("Firefox on Linux").
+	Name string `json:"name"`
+	// Hash is a keyed hash of the token in the browser's cookie.
+	Hash []byte `json:"hash"`
+	// Created is when it was remembered.
+	Created time.Time `json:"created"`
+	// LastUsed is when it last stood in for the second factor.
+	LastUsed time.Time `json:"last_used"`
+	// Expires is when it stops.
+	Expires time.Time `json:"expires"`
 }
 
 // AppPassword is an app password: HTTP Basic auth for one user, on routes
