@@ -98,15 +98,23 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 
 // RevokeAppPassword removes user's app password id; false if there was none.
 func (e *Engine) RevokeAppPassword(ctx context.Context, user, id string) (bool, error) {
+	return removeByID(ctx, e, user, "app password", func(a *store.Account) *[]store.AppPassword { return &a.AppPasswords },
+		func(p store.AppPassword) bool { return p.ID == id })
+}
+
+// removeByID deletes from user's list (of what) the entries that match;
+// false if none did.
+func removeByID[T any](ctx context.Context, e *Engine, user, what string, list func(*store.Account) *[]T, match func(T) bool) (bool, error) {
 	var found bool
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		n := len(a.AppPasswords)
-		a.AppPasswords = slices.DeleteFunc(a.AppPasswords, func(p store.AppPassword) bool { return p.ID == id })
-		found = len(a.AppPasswords) < n
+		l := list(a)
+		n := len(*l)
+		*l = slices.DeleteFunc(*l, match)
+		found = len(*l) < n
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("%w: revoking app password: %w", store.ErrUnavailable, err)
+		return false, fmt.Errorf("%w: removing %s: %w", store.ErrUnavailable, what, err)
 	}
 	return found, nil
 }

@@ -93,17 +93,8 @@ var errNothingToSave = errors.New("nothing to save")
 
 // ForgetDevice forgets device id of user; false if there was none.
 func (e *Engine) ForgetDevice(ctx context.Context, user, id string) (bool, error) {
-	var found bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		n := len(a.Devices)
-		a.Devices = slices.DeleteFunc(a.Devices, func(d store.Device) bool { return d.ID == id })
-		found = len(a.Devices) < n
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("%w: forgetting a device: %w", store.ErrUnavailable, err)
-	}
-	return found, nil
+	return removeByID(ctx, e, user, "device", func(a *store.Account) *[]store.Device { return &a.Devices },
+		func(d store.Device) bool { return d.ID == id })
 }
 
 // ForgetDevices forgets every remembered device of user.
