@@ -50,7 +50,7 @@ func (e *Engine) UserList(ctx context.Context, limitKey func(string) string) ([]
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading lockout of %q: %w", store.ErrUnavailable, u.Name, err)
 		}
-		s := UserSummary{User: u.Name, Disabled: u.Disabled, Methods: registered(a), Locked: locked}
+		s := UserSummary{User: u.Name, Disabled: u.Disabled, Methods: methodNames(a), Locked: locked}
 		if a != nil {
 			s.LastSignIn = a.LastSignIn
 		}
@@ -59,8 +59,8 @@ func (e *Engine) UserList(ctx context.Context, limitKey func(string) string) ([]
 	return out, nil
 }
 
-// registered names the methods account a has registered.
-func registered(a *store.Account) []string {
+// methodNames names the methods account a has registered (sms and voice for phones).
+func methodNames(a *store.Account) []string {
 	out := []string{}
 	if a == nil {
 		return out

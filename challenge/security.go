@@ -127,7 +127,7 @@ func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string,
 func (e *Engine) SetDefaultMethod(ctx context.Context, user, method string) error {
 	var refused error
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		if !slices.Contains(registered(a), method) {
+		if !slices.Contains(methodNames(a), method) {
 			refused = ErrNoSuchMethod
 			return refused
 		}
