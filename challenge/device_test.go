@@ -26,8 +26,12 @@ func TestRememberedDevices(t *testing.T) {
 			}
 		}
 		want("alice", tok, true)
-		want("bob", tok, false)            // for its user only
-		want("alice", tok[:42]+"A", false) // the token, not something like it
+		want("bob", tok, false) // for its user only
+		last := "A"
+		if tok[42:] == last {
+			last = "B"
+		}
+		want("alice", tok[:42]+last, false) // the token, not something like it
 		want("alice", "", false)
 		// The same browser for bob keeps its one cookie.
 		if tok2, err := f.e.RememberDevice(ctx, "bob", "Firefox on Linux", tok, time.Hour); err != nil || tok2 != tok {
