@@ -166,16 +166,24 @@ func allowed(get, post bool) string {
 // page returns the common page data.
 func (p *portal) page(q *request, title string) *ui.Page {
 	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
-	if q.data.User != "" {
-		if u := p.app.engine.Users.Lookup(q.data.User); u != nil {
-			pg.User = u.DisplayName
-			if pg.User == "" {
-				pg.User = u.Name
-			}
-		}
+	if q.data.User != "" && p.app.engine.Users.Lookup(q.data.User) != nil {
+		pg.User = p.displayName(q.data.User)
 	}
 	return pg
 }
+
+// displayName is how pages, calls and prompts name user: the display name
+// of the users file, else the user name.
+func (p *portal) displayName(user string) string {
+	if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return user
+}
+
+// displayTime is how pages and prompts show a time: in UTC, since the
+// phone, the browser and the gateway may be in different time zones.
+const displayTime = "2006-01-02 15:04 UTC"
 
 func (p *portal) render(q *request, status int, name string, pg *ui.Page) error {
 	return p.app.renderer.Render(q.w, q.r, status, name, pg)

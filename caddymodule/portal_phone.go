@@ -118,11 +118,7 @@ func (p *portal) buildCall(q *request, purpose string, to phone.Number) func(id 
 		if purpose == challenge.PurposeEnrol {
 			say = ui.VoiceSayEnrol
 		}
-		user := q.data.User
-		if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
-			user = u.DisplayName
-		}
-		text, lang, err := p.app.renderer.Localize(q.r, say, map[string]any{"Org": p.app.org, "User": user})
+		text, lang, err := p.app.renderer.Localize(q.r, say, map[string]any{"Org": p.app.org, "User": p.displayName(q.data.User)})
 		if err != nil {
 			text, lang = p.app.org, "en"
 		}

@@ -18,11 +18,7 @@ import (
 // What registering a phone for app notifications and signing in with one
 // share: the prompt, its errors, and the page that waits for its answer.
 
-// promptTime is how prompts show the time of a sign-in: in UTC, since the
-// phone and the gateway may be in different time zones.
-const promptTime = "2006-01-02 15:04 UTC"
-
-// promptTimeSeconds is promptTime to the second, for a prompt's expiry.
+// promptTimeSeconds is displayTime to the second, for a prompt's expiry.
 const promptTimeSeconds = "2006-01-02 15:04:05 UTC"
 
 // maxSiteLen bounds the site name a prompt shows.
@@ -51,16 +47,13 @@ func (p *portal) approveURL(token string) string {
 // buildPush makes the prompt, in the language of the browser signing in.
 func (p *portal) buildPush(q *request, info challenge.SignInInfo, enrol bool) func(token string) push.Notification {
 	return func(token string) push.Notification {
-		user := q.data.User
-		if u := p.app.engine.Users.Lookup(user); u != nil && u.DisplayName != "" {
-			user = u.DisplayName
-		}
+		user := p.displayName(q.data.User)
 		browser := info.Browser
 		if browser == "" {
 			browser = p.localize(q.r, ui.PushUnknownBrowser, nil)
 		}
 		data := map[string]any{"Org": p.app.org, "User": user, "Site": info.Site, "IP": info.IP,
-			"Browser": browser, "Time": info.Time.Format(promptTime)}
+			"Browser": browser, "Time": info.Time.Format(displayTime)}
 		title := ui.PushTitle
 		if enrol {
 			title = ui.PushTitleTest

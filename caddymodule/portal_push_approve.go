@@ -103,13 +103,13 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 			zap.String("client_ip", clientIP(r)))
 	}
 	user := req.User
-	if u := e.Users.Lookup(req.User); u != nil && u.DisplayName != "" {
+	if name := p.displayName(req.User); name != req.User {
 		// As the notification names them, with the name they sign in with.
-		user = u.DisplayName + " (" + req.User + ")"
+		user = name + " (" + req.User + ")"
 	}
 	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
 		Token: token, User: user, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
-		Time: req.Info.Time.UTC().Format(promptTime), Expires: req.Expires.UTC().Format(promptTimeSeconds), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
+		Time: req.Info.Time.UTC().Format(displayTime), Expires: req.Expires.UTC().Format(promptTimeSeconds), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
 	}}
 	if err := p.app.renderer.Render(w, r, http.StatusOK, "push_approve", pg); err != nil {
 		p.logger.Error("rendering approval page", zap.Error(err))

@@ -19,9 +19,6 @@ import (
 // securityPath is the page's path under the portal prefix.
 const securityPath = "security"
 
-// securityTime is how the page shows times.
-const securityTime = "2006-01-02 15:04 UTC"
-
 // maySecurity lets a fully signed-in user see the page; others sign in
 // first and come back.
 func (p *portal) maySecurity(q *request) bool {
@@ -49,9 +46,9 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 	now := p.app.engine.Now()
 	methods := challenge.Registered(a)
 	for _, m := range methods {
-		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(securityTime)}
+		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(displayTime)}
 		if !m.LastUsed.IsZero() {
-			row.LastUsed = m.LastUsed.UTC().Format(securityTime)
+			row.LastUsed = m.LastUsed.UTC().Format(displayTime)
 		}
 		pg.MethodRows = append(pg.MethodRows, row)
 	}
@@ -70,13 +67,13 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 			if !now.Before(d.Expires) {
 				continue
 			}
-			pg.Devices = append(pg.Devices, ui.DeviceRow{ID: d.ID, Name: d.Name, Created: d.Created.UTC().Format(securityTime),
-				LastUsed: d.LastUsed.UTC().Format(securityTime), Expires: d.Expires.UTC().Format(securityTime)})
+			pg.Devices = append(pg.Devices, ui.DeviceRow{ID: d.ID, Name: d.Name, Created: d.Created.UTC().Format(displayTime),
+				LastUsed: d.LastUsed.UTC().Format(displayTime), Expires: d.Expires.UTC().Format(displayTime)})
 		}
 		for _, ap := range a.AppPasswords {
-			row := ui.AppPasswordRow{ID: ap.ID, Name: ap.Name, Created: ap.Created.UTC().Format(securityTime)}
+			row := ui.AppPasswordRow{ID: ap.ID, Name: ap.Name, Created: ap.Created.UTC().Format(displayTime)}
 			if !ap.LastUsed.IsZero() {
-				row.LastUsed = ap.LastUsed.UTC().Format(securityTime)
+				row.LastUsed = ap.LastUsed.UTC().Format(displayTime)
 			}
 			pg.AppPasswords = append(pg.AppPasswords, row)
 		}
