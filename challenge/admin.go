@@ -59,26 +59,22 @@ func (e *Engine) UserList(ctx context.Context, limitKey func(string) string) ([]
 	return out, nil
 }
 
-// methodNames names the methods account a has registered (sms and voice for phones).
+// methodNames names the methods account a has registered, as Registered
+// lists them, with phones as the sms and voice methods they take.
 func methodNames(a *store.Account) []string {
 	out := []string{}
-	if a == nil {
-		return out
+	var sms, voice bool
+	for _, m := range Registered(a) {
+		if m.Kind != "phone" {
+			out = append(out, m.Kind)
+			continue
+		}
+		sms, voice = sms || m.Mobile, true
 	}
-	if a.TOTP != nil {
-		out = append(out, MethodTOTP)
-	}
-	if a.Push != nil {
-		out = append(out, MethodPush)
-	}
-	var mobile bool
-	for _, p := range a.Phones {
-		mobile = mobile || p.Mobile
-	}
-	if mobile {
+	if sms {
 		out = append(out, MethodSMS)
 	}
-	if len(a.Phones) > 0 {
+	if voice {
 		out = append(out, MethodVoice)
 	}
 	return out
