@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
-	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -44,31 +43,6 @@ func (p *portal) rememberIfAsked(q *request, user string) error {
 		HttpOnly: true, Secure: p.app.engine.Sessions.Secure(q.r), SameSite: http.SameSiteLaxMode})
 	p.event(q.r, "device_remembered", user)
 	return nil
-}
-
-// rememberedOr signs user in without the second factor if this browser is
-// remembered for them; otherwise it goes on to next. A remembered device
-// does not count as a recent second factor for changes to security info.
-func (p *portal) rememberedOr(q *request, user, next string) error {
-	if p.app.RememberDevice <= 0 {
-		return p.redirect(q, next)
-	}
-	ok, err := p.app.engine.RememberedDevice(q.r.Context(), user, deviceToken(q.r))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return p.redirect(q, next)
-	}
-	if err := p.promote(q, user, session.TwoFactor); err != nil {
-		return err
-	}
-	q.data.SecondFactorAt = 0
-	if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
-		return err
-	}
-	p.event(q.r, "signed_in", user, zapMethod("remembered_device"))
-	return p.redirect(q, p.returnPath(q.data.Return))
 }
 
 // rememberDays is how many days "Don't ask again" lasts, rounded up; 0 if

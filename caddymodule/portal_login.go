@@ -103,27 +103,48 @@ func (p *portal) loginSubmit(q *request) error {
 		return err
 	}
 	if next == p.app.prefix+"challenge" {
-		return p.bypassOr(q, u.Name, next)
+		in, err := p.withoutSecondFactor(q, u.Name)
+		if err != nil {
+			return err
+		}
+		if in {
+			return p.redirect(q, p.returnPath(q.data.Return))
+		}
 	}
 	return p.redirect(q, next)
 }
 
-// bypassOr lets user in without the second factor if an administrator
-// granted a pass (`caddy mfa bypass`), using it up; otherwise it tries a
-// remembered device, then goes on to next.
-func (p *portal) bypassOr(q *request, user, next string) error {
-	ok, err := p.app.engine.TakeBypass(q.r.Context(), user)
+// withoutSecondFactor signs user, whose password was just checked, in
+// without the second factor when an administrator granted a pass (`caddy
+// mfa bypass`, used up here) or this browser is remembered for them; false
+// if neither. A remembered device does not count as a recent second factor
+// for changes to security info; a pass does, so that a user who lost their
+// phone can replace it.
+func (p *portal) withoutSecondFactor(q *request, user string) (bool, error) {
+	ctx := q.r.Context()
+	bypass, err := p.app.engine.TakeBypass(ctx, user)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if !ok {
-		return p.rememberedOr(q, user, next)
+	remembered := false
+	if !bypass && p.app.RememberDevice > 0 {
+		if remembered, err = p.app.engine.RememberedDevice(ctx, user, deviceToken(q.r)); err != nil {
+			return false, err
+		}
+	}
+	if !bypass && !remembered {
+		return false, nil
 	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
-		return err
+		return false, err
 	}
-	p.logger.Warn("security event", zap.String("event", "bypass_used"), zap.String("user", user), zap.String("client_ip", clientIP(q.r)))
-	return p.redirect(q, p.returnPath(q.data.Return))
+	if bypass {
+		p.logger.Warn("security event", zap.String("event", "bypass_used"), zap.String("user", user), zap.String("client_ip", clientIP(q.r)))
+		return true, nil
+	}
+	q.data.SecondFactorAt = 0
+	p.event(q.r, "signed_in", user, zapMethod("remembered_device"))
+	return true, p.app.engine.Sessions.Save(q.r, q.w, q.sess)
 }
 
 // logout ends the session.
