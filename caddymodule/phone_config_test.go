@@ -108,11 +108,7 @@ func TestPhoneProvisionOnlyConfiguredMethodsByDefault(t *testing.T) {
 }
 
 func TestPhoneProvisionErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		mod  func(a *App)
-		want []string
-	}{
+	expectProvisionErrors(t, []provisionErrorCase{
 		{"log without development", func(a *App) { a.SMS = &PhoneProvider{Provider: "log"} }, []string{"sms log", "development"}},
 		{"voice log without development", func(a *App) { a.Voice = &PhoneProvider{Provider: "log"} }, []string{"voice log", "development"}},
 		{"voice webhook", func(a *App) {
@@ -139,25 +135,7 @@ func TestPhoneProvisionErrors(t *testing.T) {
 		{"webhook over plain http", func(a *App) {
 			a.SMS = &PhoneProvider{Provider: "webhook", URL: "http://sms.example.com/send", Secret: "0123456789abcdef"}
 		}, []string{"sms webhook", "https"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a := phoneApp(t)
-			tc.mod(a)
-			err := provision(t, a)
-			if err == nil {
-				err = a.Validate()
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, frag := range tc.want {
-				if !strings.Contains(err.Error(), frag) {
-					t.Errorf("error %q does not contain %q", err, frag)
-				}
-			}
-		})
-	}
+	})
 }
 
 // The setup page names each method through "method.<m>.name" and
@@ -192,5 +170,35 @@ func TestPhoneReasonsHaveMessages(t *testing.T) {
 				t.Errorf("no error.phone.%s in the %s catalogue", reason, lang)
 			}
 		}
+	}
+}
+
+// provisionErrorCase changes a valid App so that provisioning or
+// validation must fail with an error containing each of want.
+type provisionErrorCase struct {
+	name string
+	mod  func(a *App)
+	want []string
+}
+
+func expectProvisionErrors(t *testing.T, tests []provisionErrorCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := phoneApp(t)
+			tc.mod(a)
+			err := provision(t, a)
+			if err == nil {
+				err = a.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, frag := range tc.want {
+				if !strings.Contains(err.Error(), frag) {
+					t.Errorf("error %q does not contain %q", err, frag)
+				}
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -92,11 +91,7 @@ func TestPushProvision(t *testing.T) {
 }
 
 func TestPushProvisionErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		mod  func(a *App)
-		want []string
-	}{
+	expectProvisionErrors(t, []provisionErrorCase{
 		{"ntfy plain http", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "http://ntfy.example.com"} }, []string{"push ntfy"}},
 		{"ntfy relative", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "ntfy.example.com"} }, []string{"push ntfy"}},
 		{"ntfy token with space", func(a *App) {
@@ -114,23 +109,5 @@ func TestPushProvisionErrors(t *testing.T) {
 		}, []string{"fraud_webhook"}},
 		{"push without public_url", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"} }, []string{"push needs public_url"}},
 		{"method push without notifier", func(a *App) { a.Methods = []string{challenge.MethodPush} }, []string{"method push needs a notifier"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a := phoneApp(t)
-			tc.mod(a)
-			err := provision(t, a)
-			if err == nil {
-				err = a.Validate()
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, frag := range tc.want {
-				if !strings.Contains(err.Error(), frag) {
-					t.Errorf("error %q does not contain %q", err, frag)
-				}
-			}
-		})
-	}
+	})
 }
