@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/internal/twiliotest"
 )
@@ -76,8 +78,19 @@ func TestSecurityInfoMethods(t *testing.T) {
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "The method was removed")
 	expectNoText(t, r, "Authenticator app", `action="/.mfa/security/remove"`)
-	// The app is offered again.
+	// The app is offered again, and added back without new recovery codes.
 	expectText(t, b.get("/.mfa/setup"), `href="/.mfa/setup/totp"`)
+	app := b.get("/.mfa/setup/totp")
+	m = secretRE.FindStringSubmatch(app.Body)
+	if m == nil {
+		t.Fatalf("no key on the app's page:\n%s", tail(app.Body, 2000))
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	expectRedirect(t, b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, app.Body)}, "code": {code(t, secret, time.Now())}}),
+		"/.mfa/security?added=1")
+	expectText(t, b.get("/.mfa/security?added=1"), "The method was added", "Authenticator app", "You have 10 unused recovery codes")
+	r = b.post("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, sec.Body)}, "id": {"totp"}})
+	expectStatus(t, r, http.StatusOK)
 	// And sign-in now goes by text.
 	n := g.newBrowser()
 	n.passwordOnly("alice", "/")
