@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -66,7 +67,9 @@ func methodNames(a *store.Account) []string {
 	var sms, voice bool
 	for _, m := range Registered(a) {
 		if m.Kind != "phone" {
-			out = append(out, m.Kind)
+			if !slices.Contains(out, m.Kind) {
+				out = append(out, m.Kind) // several keys are one method
+			}
 			continue
 		}
 		sms, voice = sms || m.Mobile, true

@@ -62,8 +62,8 @@ func (e *Engine) appPasswordHash(user, secret string) []byte {
 // CreateAppPassword makes an app password named name for user and returns
 // it, formatted for typing (abcd-efgh-ijkl-mnop), to show once.
 func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len([]rune(name)) > 64 || strings.ContainsFunc(name, unsafeRune) {
+	name, ok := cleanName(name)
+	if !ok {
 		return "", ErrBadAppPasswordName
 	}
 	b := make([]byte, 10)

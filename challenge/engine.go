@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
+	"github.com/caddy-mfa/caddy-mfa/challenge/securitykey"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
@@ -24,7 +25,7 @@ const MethodTOTP = "totp"
 
 // KnownMethods lists every method this build can offer, in the order the
 // setup page shows them.
-var KnownMethods = []string{MethodTOTP, MethodPush, MethodSMS, MethodVoice}
+var KnownMethods = []string{MethodWebAuthn, MethodTOTP, MethodPush, MethodSMS, MethodVoice}
 
 // Engine holds what a sign-in needs. It is built once per configuration and
 // shared by every route.
@@ -51,6 +52,8 @@ type Engine struct {
 	KV store.KV
 	// Notifier sends app notifications; nil when none is configured.
 	Notifier push.Notifier
+	// SecurityKeys configures security keys and passkeys (validated).
+	SecurityKeys securitykey.Config
 }
 
 // ErrBadCode is a second-factor code that is wrong, used, or malformed. Users
@@ -124,39 +127,45 @@ func (e *Engine) confirmTOTP(ctx context.Context, user string, sealed []byte, co
 	if err != nil {
 		return nil, ErrBadCode
 	}
-	return e.addMethod(ctx, user, firstOnly, "authenticator app", func(a *store.Account) {
+	return e.addMethod(ctx, user, firstOnly, "authenticator app", func(a *store.Account) error {
 		a.TOTP = &store.TOTP{
 			Secret: sealed, Algorithm: e.TOTP.Algorithm, Digits: e.TOTP.Digits,
 			Period: int(e.TOTP.Period / time.Second), LastStep: step, Added: now, LastUsed: now,
 		}
+		return nil
 	})
 }
 
 // addMethod registers a method for user with set, at e.Now(). If it is
 // the user's first second factor, recovery codes are made too and
 // returned, to be shown once; with firstOnly, a user who has one already
-// gets ErrAlreadyEnrolled. what names the method in errors.
-func (e *Engine) addMethod(ctx context.Context, user string, firstOnly bool, what string, set func(a *store.Account)) ([]string, error) {
+// gets ErrAlreadyEnrolled. An error of set refuses the change and is
+// returned as it is. what names the method in errors.
+func (e *Engine) addMethod(ctx context.Context, user string, firstOnly bool, what string, set func(a *store.Account) error) ([]string, error) {
 	codes, hashes, err := recovery.Generate(e.recoveryHash)
 	if err != nil {
 		return nil, err
 	}
 	now := e.Now()
 	var fresh bool
+	var refused error
 	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
 		if firstOnly && a.HasSecondFactor() {
-			return ErrAlreadyEnrolled
+			refused = ErrAlreadyEnrolled
+			return refused
 		}
 		fresh = !a.HasSecondFactor()
-		set(a)
+		if refused = set(a); refused != nil {
+			return refused
+		}
 		if fresh {
 			a.RecoveryCodes = hashes
 		}
 		a.LastSignIn = now
 		return nil
 	})
-	if errors.Is(err, ErrAlreadyEnrolled) {
-		return nil, err
+	if refused != nil {
+		return nil, refused
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: saving %s: %w", store.ErrUnavailable, what, err)

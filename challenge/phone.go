@@ -143,12 +143,13 @@ func (e *Engine) AddPhone(ctx context.Context, user string, n phone.Number, firs
 		return nil, err
 	}
 	now := e.Now()
-	return e.addMethod(ctx, user, firstOnly, "phone number", func(a *store.Account) {
+	return e.addMethod(ctx, user, firstOnly, "phone number", func(a *store.Account) error {
 		a.Phones = slices.DeleteFunc(a.Phones, func(p store.Phone) bool {
 			old, err := e.OpenNumber(user, p.Number)
 			return err == nil && old.String() == n.String()
 		})
 		a.Phones = append(a.Phones, store.Phone{Number: sealed, Masked: n.Masked(), Mobile: n.Mobile, Added: now, LastUsed: now})
+		return nil
 	})
 }
 

@@ -82,8 +82,9 @@ func (e *Engine) AddPush(ctx context.Context, user, topic string, firstOnly bool
 		return nil, fmt.Errorf("sealing push topic: %w", err)
 	}
 	now := e.Now()
-	return e.addMethod(ctx, user, firstOnly, "push registration", func(a *store.Account) {
+	return e.addMethod(ctx, user, firstOnly, "push registration", func(a *store.Account) error {
 		a.Push = &store.Push{Topic: sealed, Added: now, LastUsed: now}
+		return nil
 	})
 }
 

@@ -27,10 +27,13 @@ var ErrNoSuchMethod = errors.New("no such method")
 
 // MethodInfo is one registered method, as the security-info page lists it.
 type MethodInfo struct {
-	// ID names it in forms: "totp", "push", or "phone-<n>".
+	// ID names it in forms: "totp", "push", "phone-<n>", or "key-<id>"
+	// (KeyID).
 	ID string
-	// Kind is MethodTOTP, MethodPush, or "phone".
+	// Kind is MethodTOTP, MethodPush, MethodWebAuthn, or "phone".
 	Kind string
+	// Name is the name the user gave a security key.
+	Name string
 	// Masked is the phone number, masked, for a phone; Mobile whether it
 	// takes texts.
 	Masked string
@@ -45,6 +48,9 @@ func Registered(a *store.Account) []MethodInfo {
 	if a == nil {
 		return out
 	}
+	for _, k := range a.Keys {
+		out = append(out, MethodInfo{ID: KeyID(k.CredentialID), Kind: MethodWebAuthn, Name: k.Name, Added: k.Added, LastUsed: k.LastUsed})
+	}
 	if a.Push != nil {
 		out = append(out, MethodInfo{ID: MethodPush, Kind: MethodPush, Added: a.Push.Added, LastUsed: a.Push.LastUsed})
 	}
@@ -57,7 +63,8 @@ func Registered(a *store.Account) []MethodInfo {
 	return out
 }
 
-// RemoveMethod removes the method id of user (as Registered names it; a
+// RemoveMethod removes the method id of user (as Registered names it, a
+// security key by its credential id; a
 // phone also by its masked number, so that a list that changed meanwhile
 // removes nothing else). It never removes the last one (ErrLastMethod).
 func (e *Engine) RemoveMethod(ctx context.Context, user, id, masked string) error {
@@ -75,6 +82,8 @@ func (e *Engine) RemoveMethod(ctx context.Context, user, id, masked string) erro
 			a.TOTP = nil
 		case id == MethodPush && a.Push != nil:
 			a.Push = nil
+		case keyIndex(a, id) >= 0:
+			a.Keys = slices.Delete(a.Keys, keyIndex(a, id), keyIndex(a, id)+1)
 		case strings.HasPrefix(id, "phone-"):
 			i, err := strconv.Atoi(strings.TrimPrefix(id, "phone-"))
 			if err != nil || i < 0 || i >= len(a.Phones) || a.Phones[i].Masked != masked {
@@ -122,7 +131,7 @@ func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string,
 	return codes, nil
 }
 
-// SetDefaultMethod makes method (totp, push, sms, voice) the one user is
+// SetDefaultMethod makes method (webauthn, totp, push, sms, voice) the one user is
 // asked for first at sign-in; it must be one they have registered.
 func (e *Engine) SetDefaultMethod(ctx context.Context, user, method string) error {
 	var refused error

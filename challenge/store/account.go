@@ -37,6 +37,11 @@ type Account struct {
 	// AppPasswords are the user's app passwords, for clients that cannot
 	// do the second factor.
 	AppPasswords []AppPassword `json:"app_passwords,omitempty"`
+	// KeyHandle is the WebAuthn user handle: random, made at the first
+	// security key, and the same for every key of the user.
+	KeyHandle []byte `json:"key_handle,omitempty"`
+	// Keys are the user's security keys and passkeys.
+	Keys []SecurityKey `json:"keys,omitempty"`
 	// RecoveryCodes are keyed hashes of the unused recovery codes.
 	RecoveryCodes [][]byte `json:"recovery_codes,omitempty"`
 	// Created is when the account record was first written.
@@ -123,7 +128,32 @@ type AppPassword struct {
 
 // HasSecondFactor reports whether the account has any registered method.
 func (a *Account) HasSecondFactor() bool {
-	return a != nil && (a.TOTP != nil || len(a.Phones) > 0 || a.Push != nil)
+	return a != nil && (a.TOTP != nil || len(a.Phones) > 0 || a.Push != nil || len(a.Keys) > 0)
+}
+
+// SecurityKey is a registered WebAuthn credential: a security key, or a
+// passkey on a phone or computer. Nothing in it is secret.
+type SecurityKey struct {
+	// CredentialID is the authenticator's id of the credential.
+	CredentialID []byte `json:"credential_id"`
+	// Name is what the user calls it.
+	Name string `json:"name"`
+	// PublicKey is the credential's public key (COSE).
+	PublicKey []byte `json:"public_key"`
+	// AttestationType and AttestationFormat are those of its registration.
+	AttestationType   string `json:"attestation_type,omitempty"`
+	AttestationFormat string `json:"attestation_format,omitempty"`
+	// Transports are how the browser reaches it (usb, nfc, ble, hybrid, internal).
+	Transports []string `json:"transports,omitempty"`
+	// AAGUID identifies the authenticator's model.
+	AAGUID []byte `json:"aaguid,omitempty"`
+	// SignCount is the last signature counter seen; it must grow.
+	SignCount uint32 `json:"sign_count"`
+	// Flags are the authenticator-data flags (UP, UV, BE, BS) on record.
+	Flags byte `json:"flags"`
+	// Added is when it was registered; LastUsed when it last signed in.
+	Added    time.Time `json:"added"`
+	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
 // Accounts stores accounts by user name.

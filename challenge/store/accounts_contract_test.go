@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,13 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) Accounts) {
 			RecoveryCodes: [][]byte{bytes.Repeat([]byte{0xaa}, 32), bytes.Repeat([]byte{0x00}, 32)},
 			Created:       t0.Add(-time.Hour),
 			LastSignIn:    t0.Add(2 * time.Hour),
+			KeyHandle:     bytes.Repeat([]byte{0x5a}, 32),
+			Keys: []SecurityKey{{
+				CredentialID: []byte{1, 2, 3}, Name: "YubiKey ✓", PublicKey: []byte{0xa5, 1, 2},
+				AttestationType: "none", AttestationFormat: "none", Transports: []string{"usb", "nfc"},
+				AAGUID: bytes.Repeat([]byte{9}, 16), SignCount: 1<<32 - 1, Flags: 0x5d,
+				Added: t0, LastUsed: t0.Add(time.Minute),
+			}},
 		}
 		mustUpdate(t, s, "alice", func(a *Account) error {
 			*a = want
@@ -117,6 +125,9 @@ func testAccounts(t *testing.T, newStore func(t *testing.T) Accounts) {
 		if len(got.RecoveryCodes) != 2 || !bytes.Equal(got.RecoveryCodes[0], want.RecoveryCodes[0]) ||
 			!bytes.Equal(got.RecoveryCodes[1], want.RecoveryCodes[1]) {
 			t.Fatalf("RecoveryCodes = %x, want %x", got.RecoveryCodes, want.RecoveryCodes)
+		}
+		if !bytes.Equal(got.KeyHandle, want.KeyHandle) || len(got.Keys) != 1 || !reflect.DeepEqual(got.Keys[0], want.Keys[0]) {
+			t.Fatalf("KeyHandle %x, Keys %+v; want %x, %+v", got.KeyHandle, got.Keys, want.KeyHandle, want.Keys)
 		}
 	})
 
