@@ -60,10 +60,10 @@ type App struct {
 	PortalPrefix string `json:"portal_prefix,omitempty"`
 
 	// Methods are the second-factor methods users may register and sign in
-	// with: "totp" (authenticator app), "push" (app notification with
-	// number matching), "sms" (text message), "voice" (phone call).
-	// Default: totp, and push, sms and voice where a notifier or provider
-	// is configured.
+	// with: "webauthn" (security key or passkey), "totp" (authenticator
+	// app), "push" (app notification with number matching), "sms" (text
+	// message), "voice" (phone call). Default: webauthn and totp, and
+	// push, sms and voice where a notifier or provider is configured.
 	Methods []string `json:"methods,omitempty"`
 
 	// SMS is the provider of text messages. Default: none (no texts).
@@ -71,6 +71,10 @@ type App struct {
 
 	// Voice is the provider of phone calls. Default: none (no calls).
 	Voice *PhoneProvider `json:"voice,omitempty"`
+
+	// WebAuthn configures security keys and passkeys. Default: each site
+	// is its own relying party.
+	WebAuthn *WebAuthnConfig `json:"webauthn,omitempty"`
 
 	// Push is the notifier of app notifications. Default: none.
 	Push *PushNotifier `json:"push,omitempty"`
@@ -213,13 +217,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("mfa: %w", err)
 		}
 	}
+	securityKeys, err := a.WebAuthn.build(repl)
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	countries, err := phone.ParseCountries(a.SMSCountries)
 	if err != nil {
 		return fmt.Errorf("mfa: sms_countries: %w", err)
 	}
 	methods := a.Methods
 	if len(methods) == 0 {
-		methods = []string{challenge.MethodTOTP}
+		methods = []string{challenge.MethodWebAuthn, challenge.MethodTOTP}
 		if notifier != nil {
 			methods = append(methods, challenge.MethodPush)
 		}
@@ -269,7 +277,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		TOTP: tc, Methods: methods, Now: time.Now,
 		Regulation: challenge.NewRegulation(limits, limiter, kv), KV: kv,
 		Phone:    challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
-		Notifier: notifier,
+		Notifier: notifier, SecurityKeys: securityKeys,
 	}
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)

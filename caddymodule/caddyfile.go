@@ -39,7 +39,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
 //			portal_prefix <path, default /.mfa/>
-//			methods       <method...>      # totp push sms voice; default: those configured
+//			methods       <method...>      # webauthn totp push sms voice; default: those configured
 //			sms   twilio {
 //				account_sid <AC...>            # e.g. {env.TWILIO_SID}
 //				auth_token  <token>            # e.g. {env.TWILIO_TOKEN}
@@ -54,6 +54,13 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			push  webhook <url> { secret <16+ bytes> }
 //			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
 //			sms_countries <+code or region...> # default: every country
+//			webauthn {                         # security keys and passkeys
+//				rp_id             <domain>     # default: each site's host
+//				origins           <origin...>  # default: the site's own origin
+//				user_verification required|preferred|discouraged # default preferred
+//				attestation       none|indirect|direct            # default none
+//				timeout           <duration>   # default 5m
+//			}
 //			public_url    <https://host>       # required with push and voice twilio
 //			remember_device <duration>         # "Don't ask again on this device", e.g. 14d
 //			development                        # allows the log providers
@@ -166,6 +173,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(a.SMSCountries) == 0 {
 				return d.Err("sms_countries needs at least one country calling code, e.g. +1 +81")
 			}
+		case "webauthn":
+			if a.WebAuthn != nil {
+				return d.Err("webauthn may be given only once")
+			}
+			a.WebAuthn = new(WebAuthnConfig)
+			err = a.WebAuthn.unmarshal(d)
 		case "public_url":
 			err = oneArg(d, &a.PublicURL)
 		case "remember_device":

@@ -788,8 +788,11 @@ func TestAppProvisionDefaults(t *testing.T) {
 	if tc.Algorithm != "SHA1" || tc.Digits != 6 || tc.Period != 30*time.Second || tc.Skew != 1 {
 		t.Errorf("TOTP defaults = %+v", tc)
 	}
-	if !reflect.DeepEqual(a.engine.Methods, []string{"totp"}) {
-		t.Errorf("methods = %q, want [totp]", a.engine.Methods)
+	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp"}) {
+		t.Errorf("methods = %q, want [webauthn totp]", a.engine.Methods)
+	}
+	if k := a.engine.SecurityKeys; k.RPID != "" || k.Origins != nil || k.UserVerification != "preferred" || k.Attestation != "none" || k.Timeout != 5*time.Minute {
+		t.Errorf("webauthn defaults = %+v, want each site its own relying party, preferred verification, no attestation, 5m", k)
 	}
 }
 

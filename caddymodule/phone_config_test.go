@@ -74,8 +74,8 @@ func TestPhoneProvision(t *testing.T) {
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "sms", "voice"}) {
-		t.Errorf("methods = %q; want totp and both configured phone methods", a.engine.Methods)
+	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "sms", "voice"}) {
+		t.Errorf("methods = %q; want webauthn, totp and both configured phone methods", a.engine.Methods)
 	}
 	if _, ok := a.engine.Phone.Text.(*webhook.Client); !ok {
 		t.Errorf("text provider = %T, want the webhook", a.engine.Phone.Text)
@@ -102,8 +102,8 @@ func TestPhoneProvisionOnlyConfiguredMethodsByDefault(t *testing.T) {
 	if err := provision(t, a); err != nil {
 		t.Fatalf("Provision: %v", err)
 	}
-	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "sms"}) {
-		t.Errorf("methods = %q; want totp and sms (no voice provider)", a.engine.Methods)
+	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "sms"}) {
+		t.Errorf("methods = %q; want webauthn, totp and sms (no voice provider)", a.engine.Methods)
 	}
 }
 

@@ -61,6 +61,9 @@ func (p *portal) challengePage(q *request) error {
 	if method == challenge.MethodPush {
 		return p.renderPushChallenge(q, http.StatusOK, a, "", nil)
 	}
+	if method == challenge.MethodWebAuthn {
+		return p.renderKeyChallenge(q, http.StatusOK, a, "", nil)
+	}
 	return p.renderChallenge(q, http.StatusOK, a, method == "recovery", "")
 }
 
@@ -76,6 +79,9 @@ func (p *portal) challengeSubmit(q *request) error {
 	if method != q.r.PostFormValue("method") || method == challenge.MethodVoice || method == challenge.MethodPush {
 		// Not one of this user's methods now (or disabled meanwhile).
 		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	if method == challenge.MethodWebAuthn {
+		return p.challengeKeySubmit(q, a)
 	}
 	recovery := method == "recovery"
 	if !p.csrfOK(q.r, q.sess) {

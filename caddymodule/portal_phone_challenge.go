@@ -18,10 +18,14 @@ import (
 // the links to the user's other methods.
 
 // signInMethods are the methods user can sign in with now, the default
-// first: the one the user chose, else app notifications, the
-// authenticator app, texts, calls; and a recovery code last.
+// first: the one the user chose, else security keys (the one method that
+// phishing cannot get round), app notifications, the authenticator app,
+// texts, calls; and a recovery code last.
 func (p *portal) signInMethods(a *store.Account) []string {
 	var out []string
+	if a != nil && len(a.Keys) > 0 && p.app.engine.MethodEnabled(challenge.MethodWebAuthn) {
+		out = append(out, challenge.MethodWebAuthn)
+	}
 	if a != nil && a.Push != nil && p.app.engine.PushReady() {
 		out = append(out, challenge.MethodPush)
 	}
@@ -101,13 +105,24 @@ func (p *portal) renderPhoneChallenge(q *request, status int, method string, a *
 // renderOthers renders a sign-in page of a phone method that also links
 // the user's other ways to sign in.
 func (p *portal) renderOthers(q *request, status int, name, title, method, masked string, a *store.Account, errID string, data map[string]any) error {
-	others, err := p.others(a, method)
+	pg, err := p.othersPage(q, title, method, a, errID, data)
 	if err != nil {
 		return err
 	}
-	pg := p.page(q, title)
-	pg.Method, pg.Masked, pg.Error, pg.MessageData, pg.Others = method, masked, errID, data, others
+	pg.Masked = masked
 	return p.render(q, status, name, pg)
+}
+
+// othersPage is the page data of a sign-in page of method, with links to
+// user a's other ways to sign in.
+func (p *portal) othersPage(q *request, title, method string, a *store.Account, errID string, data map[string]any) (*ui.Page, error) {
+	others, err := p.others(a, method)
+	if err != nil {
+		return nil, err
+	}
+	pg := p.page(q, title)
+	pg.Method, pg.Error, pg.MessageData, pg.Others = method, errID, data, others
+	return pg, nil
 }
 
 // challengeSend texts a code or places a call to the registered phone.

@@ -46,7 +46,7 @@ func (p *portal) renderSecurity(q *request, status int, notice, errID string) er
 	now := p.app.engine.Now()
 	methods := challenge.Registered(a)
 	for _, m := range methods {
-		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(displayTime)}
+		row := ui.MethodRow{ID: m.ID, Kind: m.Kind, Name: m.Name, Masked: m.Masked, Mobile: m.Mobile, Added: m.Added.UTC().Format(displayTime)}
 		if !m.LastUsed.IsZero() {
 			row.LastUsed = m.LastUsed.UTC().Format(displayTime)
 		}
@@ -241,4 +241,22 @@ func (p *portal) securityForgetDevice(q *request) error {
 	}
 	p.event(q.r, "device_forgotten", q.data.User)
 	return p.renderSecurity(q, http.StatusOK, ui.MsgDeviceForgotten, "")
+}
+
+// securityRenameKey renames a security key.
+func (p *portal) securityRenameKey(q *request) error {
+	if ok, err := p.securityChange(q); !ok {
+		return err
+	}
+	err := p.app.engine.RenameKey(q.r.Context(), q.data.User, q.r.PostFormValue("id"), q.r.PostFormValue("name"))
+	switch {
+	case errors.Is(err, challenge.ErrBadKeyName):
+		return p.renderSecurity(q, http.StatusUnprocessableEntity, "", ui.ErrKeyName)
+	case errors.Is(err, challenge.ErrNoSuchMethod):
+		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
+	case err != nil:
+		return err
+	}
+	p.event(q.r, "key_renamed", q.data.User, zapMethod(q.r.PostFormValue("id")))
+	return p.renderSecurity(q, http.StatusOK, ui.MsgKeyRenamed, "")
 }

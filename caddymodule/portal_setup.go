@@ -61,7 +61,7 @@ func (p *portal) setupPage(q *request) error {
 	}
 	for _, m := range challenge.KnownMethods {
 		// An app and a phone for notifications are one each; phones for
-		// texts and calls may be several.
+		// texts and calls, and security keys, may be several.
 		has := a != nil && (m == challenge.MethodTOTP && a.TOTP != nil || m == challenge.MethodPush && a.Push != nil)
 		if p.app.engine.MethodEnabled(m) && !has {
 			pg.Methods = append(pg.Methods, m)

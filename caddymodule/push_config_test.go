@@ -59,8 +59,8 @@ func TestPushProvision(t *testing.T) {
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if !reflect.DeepEqual(a.engine.Methods, []string{"totp", "push"}) {
-		t.Errorf("methods = %q; want totp and push by default", a.engine.Methods)
+	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "push"}) {
+		t.Errorf("methods = %q; want webauthn, totp and push by default", a.engine.Methods)
 	}
 	c, ok := a.engine.Notifier.(*ntfy.Client)
 	if !ok {

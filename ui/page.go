@@ -92,6 +92,18 @@ const (
 	ErrAppPasswordLimit    = "error.app_password_limit"
 	MsgAppPasswordRevoked  = "message.app_password_revoked"
 
+	TitleSetupKey     = "title.setup_key"
+	TitleKeyChallenge = "title.key_challenge"
+	ErrKeyWrongSite   = "error.key_wrong_site"
+	ErrKeyRejected    = "error.key_rejected"
+	ErrKeyExpired     = "error.key_expired"
+	ErrKeyExists      = "error.key_exists"
+	ErrKeyName        = "error.key_name"
+	ErrKeyLimit       = "error.key_limit"
+	ErrKeyCloned      = "error.key_cloned"
+	ErrKeyNoScript    = "error.key_no_script"
+	MsgKeyRenamed     = "message.key_renamed"
+
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
 	PushMessage        = "push.message"
@@ -124,6 +136,8 @@ var CodeMessageIDs = []string{
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
 	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
+	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
+	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -218,6 +232,12 @@ type Page struct {
 	// AppPassword is a new app password, shown once.
 	AppPassword string
 
+	// KeyOptions are the options of a security-key ceremony, as JSON for
+	// navigator.credentials; "" when this site cannot use keys.
+	KeyOptions string
+	// KeyName refills the name of a security key being registered.
+	KeyName string
+
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
 	missing []string
@@ -233,8 +253,10 @@ type Subscribe struct {
 
 // MethodRow is one registered method on the security-info page.
 type MethodRow struct {
-	// ID names it in the remove form; Kind is totp, push or phone.
+	// ID names it in the remove form; Kind is totp, push, webauthn or phone.
 	ID, Kind string
+	// Name is the name the user gave a security key.
+	Name string
 	// Masked is the number of a phone; Mobile whether it takes texts.
 	Masked string
 	Mobile bool

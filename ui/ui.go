@@ -31,7 +31,8 @@ var Languages = []string{"en", "ja"}
 // Pages are the page templates, by name.
 var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message",
 	"setup_phone", "phone_code", "phone_start", "phone_wait",
-	"setup_push", "push_start", "push_wait", "push_open", "push_approve", "security", "app_password"}
+	"setup_push", "push_start", "push_wait", "push_open", "push_approve", "security", "app_password",
+	"setup_key", "key_challenge"}
 
 // Renderer renders portal pages. It is safe for concurrent use.
 type Renderer struct {
@@ -80,7 +81,7 @@ const (
 
 // scripted are the pages that run a script of the portal's.
 func scripted(page string) bool {
-	return page == "phone_wait" || page == "push_wait" || page == "push_open"
+	return page == "phone_wait" || page == "push_wait" || page == "push_open" || page == "setup_key" || page == "key_challenge"
 }
 
 // SecurityHeaders sets the headers every portal response carries: no

@@ -126,23 +126,25 @@ func TestTemplateMessageIDsInCatalogues(t *testing.T) {
 
 // pageTitles gives each page a sensible heading.
 var pageTitles = map[string]string{
-	"login":        TitleLogin,
-	"setup":        TitleSetup,
-	"setup_totp":   TitleSetupTOTP,
-	"recovery":     TitleRecovery,
-	"challenge":    TitleChallenge,
-	"message":      TitleForbidden,
-	"setup_phone":  TitleSetupPhone,
-	"phone_code":   TitlePhoneCode,
-	"phone_start":  TitlePhoneStart,
-	"phone_wait":   TitlePhoneWait,
-	"setup_push":   TitleSetupPush,
-	"push_start":   TitlePushStart,
-	"push_wait":    TitlePushWait,
-	"push_open":    TitlePushApprove,
-	"push_approve": TitlePushApprove,
-	"security":     TitleSecurity,
-	"app_password": TitleAppPassword,
+	"login":         TitleLogin,
+	"setup":         TitleSetup,
+	"setup_totp":    TitleSetupTOTP,
+	"recovery":      TitleRecovery,
+	"challenge":     TitleChallenge,
+	"message":       TitleForbidden,
+	"setup_phone":   TitleSetupPhone,
+	"phone_code":    TitlePhoneCode,
+	"phone_start":   TitlePhoneStart,
+	"phone_wait":    TitlePhoneWait,
+	"setup_push":    TitleSetupPush,
+	"push_start":    TitlePushStart,
+	"push_wait":     TitlePushWait,
+	"push_open":     TitlePushApprove,
+	"push_approve":  TitlePushApprove,
+	"security":      TitleSecurity,
+	"app_password":  TitleAppPassword,
+	"setup_key":     TitleSetupKey,
+	"key_challenge": TitleKeyChallenge,
 }
 
 // fullPage sets every optional field.
@@ -176,7 +178,10 @@ func fullPage(page string, recovery bool) *Page {
 		RememberDays: 14,
 		Subscribe:    &Subscribe{Link: template.URL("ntfy://ntfy.example.com/mfa-abc"), Server: "https://ntfy.example.com", Topic: "mfa-abc"},
 		PushNumber:   42,
+		KeyOptions:   `{"publicKey":{"challenge":"AAAA","rpId":"wiki.example.com"}}`,
+		KeyName:      "YubiKey <5>",
 		MethodRows: []MethodRow{{ID: "totp", Kind: "totp", Added: "2026-01-02 03:04 UTC"},
+			{ID: "key-AQID", Kind: "webauthn", Name: "YubiKey <5>", Added: "2026-01-02 03:04 UTC"},
 			{ID: "phone-0", Kind: "phone", Masked: "+81 •• •••• 5678", Added: "2026-01-02 03:04 UTC", LastUsed: "2026-01-03 03:04 UTC"}},
 		CanRemove:    !recovery,
 		RecoveryLeft: 9,
@@ -311,9 +316,9 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 			t.Errorf("%s: Content-Security-Policy %q lacks %q", what, csp, d)
 		}
 	}
-	// Scripts only on the call wait page, only the portal's own files,
-	// never inline or evaluated.
-	wantScripts := what == "phone_wait" || what == "push_wait" || what == "push_open"
+	// Scripts only on the pages that wait for a phone or ask a security
+	// key, only the portal's own files, never inline or evaluated.
+	wantScripts := what == "phone_wait" || what == "push_wait" || what == "push_open" || what == "setup_key" || what == "key_challenge"
 	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "script-src") != wantScripts ||
 		wantScripts && !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("%s: Content-Security-Policy %q: scripts allowed where they should not be, or from elsewhere", what, csp)

@@ -1,0 +1,85 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/securitykey"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// What registering a security key and signing in with one share: the
+// relying party of the request, and the outcome of a ceremony as the user
+// reads it.
+
+// keySite is the relying party of the site q reached. A site outside the
+// configured relying-party id gives a message id and its data instead.
+func (p *portal) keySite(q *request) (securitykey.Site, string, map[string]any) {
+	site, err := p.app.engine.SecurityKeys.Site(q.r.Host, p.app.org)
+	if err != nil {
+		errID, data := p.keyError(q, "site", err)
+		return site, errID, data
+	}
+	return site, "", nil
+}
+
+// keyOutcome maps an error of a ceremony to the message the user reads
+// (with its data), logging what an administrator may want to know. A nil
+// outcome with a non-nil error means the caller must return the error (a
+// store outage or a bug).
+func (p *portal) keyOutcome(q *request, step string, err error) (keySent, error) {
+	var oe *securitykey.OriginError
+	switch {
+	case err == nil:
+		return keySent{}, nil
+	case errors.As(err, &oe):
+		errID, data := p.keyError(q, step, err)
+		return keySent{http.StatusForbidden, errID, data, true}, nil
+	case errors.Is(err, challenge.ErrCeremony):
+		return keySent{status: http.StatusConflict, errID: ui.ErrKeyExpired}, nil
+	case errors.Is(err, securitykey.ErrCloned):
+		p.logger.Warn("security event", zap.String("event", "key_clone_warning"), zap.String("user", q.data.User),
+			zap.String("client_ip", clientIP(q.r)), zap.String("step", step), zap.Error(err))
+		return keySent{http.StatusUnauthorized, ui.ErrKeyCloned, nil, true}, nil
+	case errors.Is(err, securitykey.ErrRejected):
+		p.event(q.r, "key_rejected", q.data.User, zap.String("step", step), zap.Error(err))
+		return keySent{http.StatusUnauthorized, ui.ErrKeyRejected, nil, true}, nil
+	case errors.Is(err, securitykey.ErrKeyExists):
+		return keySent{status: http.StatusConflict, errID: ui.ErrKeyExists}, nil
+	case errors.Is(err, challenge.ErrTooManyKeys):
+		return keySent{status: http.StatusConflict, errID: ui.ErrKeyLimit, data: map[string]any{"Max": challenge.MaxKeys}}, nil
+	case errors.Is(err, challenge.ErrBadKeyName):
+		return keySent{status: http.StatusUnprocessableEntity, errID: ui.ErrKeyName}, nil
+	}
+	return keySent{}, err
+}
+
+// keySent is the outcome of a ceremony for the page: its status, message
+// and data, and whether it counts as a failed second factor.
+type keySent struct {
+	status int
+	errID  string
+	data   map[string]any
+	failed bool
+}
+
+// keyError logs a page whose origin may not use the keys and says so.
+func (p *portal) keyError(q *request, step string, err error) (string, map[string]any) {
+	var oe *securitykey.OriginError
+	if !errors.As(err, &oe) {
+		return ui.ErrKeyRejected, nil
+	}
+	p.logger.Warn("security event", zap.String("event", "key_wrong_origin"), zap.String("user", q.data.User),
+		zap.String("client_ip", clientIP(q.r)), zap.String("step", step), zap.String("origin", oe.Origin), zap.String("rp_id", oe.RPID))
+	return ui.ErrKeyWrongSite, map[string]any{"Origin": oe.Origin, "RPID": oe.RPID}
+}
+
+// keyResponse is the browser's answer posted by the page's script; ok is
+// false when there is none (no JavaScript, or no key support).
+func keyResponse(q *request) ([]byte, bool) {
+	r := q.r.PostFormValue("response")
+	return []byte(r), r != ""
+}

@@ -1,0 +1,74 @@
+package caddymodule
+
+import (
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Signing in with a security key or passkey: the page asks the browser for
+// an assertion (ui/static/webauthn.js) and posts it to the challenge form.
+
+// renderKeyChallenge shows the "Use security key" page with a fresh
+// ceremony for user a, or only the error if this site cannot use keys.
+func (p *portal) renderKeyChallenge(q *request, status int, a *store.Account, errID string, data map[string]any) error {
+	site, siteErr, siteData := p.keySite(q)
+	if siteErr != "" {
+		errID, data, status = siteErr, siteData, http.StatusForbidden
+	}
+	pg, err := p.othersPage(q, ui.TitleKeyChallenge, challenge.MethodWebAuthn, a, errID, data)
+	if err != nil {
+		return err
+	}
+	if siteErr == "" {
+		opts, ok, err := p.app.engine.BeginKeySignIn(q.r.Context(), site, a, p.sessionTag(q))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return p.redirect(q, p.app.prefix+"challenge")
+		}
+		pg.KeyOptions = string(opts)
+	}
+	return p.render(q, status, "key_challenge", pg)
+}
+
+// challengeKeySubmit checks the browser's answer and completes the sign-in.
+func (p *portal) challengeKeySubmit(q *request, a *store.Account) error {
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderKeyChallenge(q, http.StatusForbidden, a, ui.ErrCSRF, nil)
+	}
+	response, ok := keyResponse(q)
+	if !ok {
+		return p.renderKeyChallenge(q, http.StatusUnprocessableEntity, a, ui.ErrKeyNoScript, nil)
+	}
+	if ok, err := p.codeAllowed(q); !ok {
+		return err
+	}
+	site, siteErr, siteData := p.keySite(q)
+	if siteErr != "" {
+		return p.renderKeyChallenge(q, http.StatusForbidden, a, siteErr, siteData)
+	}
+	user := q.data.User
+	_, err := p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
+	out, err := p.keyOutcome(q, "sign_in", err)
+	if err != nil {
+		return err
+	}
+	if out.errID != "" {
+		if out.failed {
+			p.event(q.r, "sign_in_failed", user, zapReason("second_factor"), zapMethod(challenge.MethodWebAuthn))
+			if err := p.codeFailed(q); err != nil {
+				return err
+			}
+		}
+		return p.renderKeyChallenge(q, out.status, a, out.errID, out.data)
+	}
+	if err := p.secondFactorPassed(q, user, challenge.MethodWebAuthn); err != nil {
+		return err
+	}
+	return p.redirect(q, p.returnPath(q.data.Return))
+}

@@ -1,0 +1,86 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Registering a security key or passkey: the page names the key and asks
+// the browser for a new credential (ui/static/webauthn.js), then posts
+// the browser's answer back like any form.
+
+// mayEnrolKey is mayEnrol for security keys, which the operator may have
+// disabled (then the choice of methods is shown instead).
+func (p *portal) mayEnrolKey(q *request) (bool, error) {
+	if ok, err := p.mayEnrol(q); !ok {
+		return false, err
+	}
+	if !p.app.engine.MethodEnabled(challenge.MethodWebAuthn) {
+		return false, p.redirect(q, p.app.prefix+"setup")
+	}
+	return true, nil
+}
+
+// renderKeySetup shows the registration form with a fresh ceremony, or
+// only the error if this site cannot use security keys.
+func (p *portal) renderKeySetup(q *request, status int, name, errID string, data map[string]any) error {
+	pg := p.page(q, ui.TitleSetupKey)
+	pg.KeyName, pg.SignedIn = name, p.adding(q)
+	site, siteErr, siteData := p.keySite(q)
+	if siteErr != "" {
+		pg.Error, pg.MessageData = siteErr, siteData
+		return p.render(q, http.StatusForbidden, "setup_key", pg)
+	}
+	opts, err := p.app.engine.BeginKeyRegistration(q.r.Context(), site, q.data.User, p.displayName(q.data.User), p.sessionTag(q))
+	if err != nil {
+		return err
+	}
+	pg.KeyOptions, pg.Error, pg.MessageData = string(opts), errID, data
+	return p.render(q, status, "setup_key", pg)
+}
+
+// keySetupPage starts a registration.
+func (p *portal) keySetupPage(q *request) error {
+	if ok, err := p.mayEnrolKey(q); !ok {
+		return err
+	}
+	return p.renderKeySetup(q, http.StatusOK, "", "", nil)
+}
+
+// keySetupSubmit registers the key the browser answered with.
+func (p *portal) keySetupSubmit(q *request) error {
+	if ok, err := p.mayEnrolKey(q); !ok {
+		return err
+	}
+	name := q.r.PostFormValue("name")
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return p.renderKeySetup(q, http.StatusForbidden, name, ui.ErrCSRF, nil)
+	}
+	response, ok := keyResponse(q)
+	if !ok {
+		return p.renderKeySetup(q, http.StatusUnprocessableEntity, name, ui.ErrKeyNoScript, nil)
+	}
+	site, siteErr, siteData := p.keySite(q)
+	if siteErr != "" {
+		return p.renderKeySetup(q, http.StatusForbidden, name, siteErr, siteData)
+	}
+	codes, err := p.app.engine.FinishKeyRegistration(q.r.Context(), site, q.data.User, p.sessionTag(q), name, response, !p.adding(q))
+	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
+		return p.redirect(q, p.app.prefix+"challenge")
+	}
+	out, err := p.keyOutcome(q, "registration", err)
+	if err != nil {
+		return err
+	}
+	if out.errID != "" {
+		return p.renderKeySetup(q, out.status, name, out.errID, out.data)
+	}
+	if p.adding(q) {
+		return p.methodAdded(q, challenge.MethodWebAuthn)
+	}
+	return p.firstMethodAdded(q, challenge.MethodWebAuthn, codes)
+}
