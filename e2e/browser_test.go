@@ -118,7 +118,7 @@ func TestBrowserFirstSignIn(t *testing.T) {
 	p.do("sign in", chromedp.SendKeys(css("#username"), "alice"), chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("a.method")))
 	screenshot(t, p.ctx, "2-setup")
-	p.do("choose the app", chromedp.Click(css("a.method")), chromedp.WaitVisible(css("code.secret")))
+	p.do("choose the app", chromedp.Click(css(`a.method[href$="setup/totp"]`)), chromedp.WaitVisible(css("code.secret")))
 	secret := strings.ReplaceAll(p.text("code.secret"), " ", "")
 	// The QR code image loads (the CSP allows the portal's own images).
 	p.do("QR code loads", void(chromedp.Poll[bool](`document.querySelector("img.qr").complete`, chromedp.WithPollingTimeout(10*time.Second))))
