@@ -74,6 +74,9 @@ func (p *portal) keyError(q *request, step string, err error) (string, map[strin
 	}
 	p.logger.Warn("security event", zap.String("event", "key_wrong_origin"), zap.String("user", q.data.User),
 		zap.String("client_ip", clientIP(q.r)), zap.String("step", step), zap.String("origin", oe.Origin), zap.String("rp_id", oe.RPID))
+	if oe.Address {
+		return ui.ErrKeyAddress, map[string]any{"Origin": oe.Origin}
+	}
 	return ui.ErrKeyWrongSite, map[string]any{"Origin": oe.Origin, "RPID": oe.RPID}
 }
 

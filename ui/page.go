@@ -95,6 +95,7 @@ const (
 	TitleSetupKey     = "title.setup_key"
 	TitleKeyChallenge = "title.key_challenge"
 	ErrKeyWrongSite   = "error.key_wrong_site"
+	ErrKeyAddress     = "error.key_address"
 	ErrKeyRejected    = "error.key_rejected"
 	ErrKeyExpired     = "error.key_expired"
 	ErrKeyExists      = "error.key_exists"
@@ -136,7 +137,7 @@ var CodeMessageIDs = []string{
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
 	TitleSecurity, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
-	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
+	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
 }
 

@@ -120,9 +120,15 @@ type OriginError struct {
 	Origin string
 	// RPID is the relying-party id of the keys.
 	RPID string
+	// Address is set when the site was reached by an IP address, which
+	// cannot be a relying-party id.
+	Address bool
 }
 
 func (e *OriginError) Error() string {
+	if e.Address {
+		return fmt.Sprintf("%s is an address: security keys need a site reached by a domain name", e.Origin)
+	}
 	return fmt.Sprintf("%s may not use security keys of %s (see webauthn rp_id and origins)", e.Origin, e.RPID)
 }
 
@@ -141,8 +147,11 @@ func (c *Config) Site(host, name string) (Site, error) {
 	if rpid == "" {
 		rpid = hostname
 	}
-	if !within(hostname, rpid) || protocol.ValidateRPID(rpid) != nil || net.ParseIP(rpid) != nil {
+	if net.ParseIP(strings.Trim(hostname, "[]")) != nil && c.RPID == "" {
 		// Browsers take only a domain name as relying-party id, never an address.
+		return Site{}, &OriginError{Origin: hostname, RPID: rpid, Address: true}
+	}
+	if !within(hostname, rpid) || protocol.ValidateRPID(rpid) != nil {
 		return Site{}, &OriginError{Origin: hostname, RPID: rpid}
 	}
 	origins := c.Origins

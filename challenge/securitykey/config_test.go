@@ -63,7 +63,7 @@ func TestConfigSite(t *testing.T) {
 	}
 	for _, host := range []string{"127.0.0.1:8080", "[::1]:443", "192.0.2.7"} {
 		var oe *OriginError
-		if _, err := c.Site(host, "x"); !errors.As(err, &oe) {
+		if _, err := c.Site(host, "x"); !errors.As(err, &oe) || !oe.Address || !strings.Contains(err.Error(), "domain name") {
 			t.Errorf("Site(%q) = %v, want *OriginError (addresses cannot be relying-party ids)", host, err)
 		}
 	}
