@@ -22,7 +22,8 @@ func (p *portal) renderKeyChallenge(q *request, status int, a *store.Account, er
 	if err != nil {
 		return err
 	}
-	if siteErr == "" {
+	if siteErr == "" && errID != ui.ErrKeyWrongSite {
+		// (After a refused origin the key would be refused again here.)
 		opts, ok, err := p.app.engine.BeginKeySignIn(q.r.Context(), site, a, p.sessionTag(q))
 		if err != nil {
 			return err

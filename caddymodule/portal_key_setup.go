@@ -30,9 +30,13 @@ func (p *portal) renderKeySetup(q *request, status int, name, errID string, data
 	pg := p.page(q, ui.TitleSetupKey)
 	pg.KeyName, pg.SignedIn = name, p.adding(q)
 	site, siteErr, siteData := p.keySite(q)
-	if siteErr != "" {
-		pg.Error, pg.MessageData = siteErr, siteData
-		return p.render(q, http.StatusForbidden, "setup_key", pg)
+	if siteErr != "" || errID == ui.ErrKeyWrongSite {
+		// No ceremony that this site could not complete.
+		pg.Error, pg.MessageData = errID, data
+		if siteErr != "" {
+			pg.Error, pg.MessageData, status = siteErr, siteData, http.StatusForbidden
+		}
+		return p.render(q, status, "setup_key", pg)
 	}
 	opts, err := p.app.engine.BeginKeyRegistration(q.r.Context(), site, q.data.User, p.displayName(q.data.User), p.sessionTag(q))
 	if err != nil {

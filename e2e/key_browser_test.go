@@ -111,6 +111,7 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	}
 	p.do("choose security key", chromedp.Click(css(`a.method[href$="setup/key"]`)), chromedp.WaitVisible(css("#key-name")))
 	checkUsable(p, "security key setup")
+	screenshot(t, p.ctx, "key-1-setup")
 	if v := eval[string](p, `document.querySelector("#key-name").value`); v != "Security key" {
 		t.Fatalf("suggested key name = %q", v)
 	}
@@ -141,11 +142,13 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	if rowText(p, "Green key") == "" || rowText(p, "Blue key") == "" {
 		t.Fatal("the security-info page does not list both keys")
 	}
+	screenshot(t, p.ctx, "key-2-security")
 
 	// Sign out; sign in on site B (same relying-party id) with the green key.
 	signOut(p)
 	keyLogin(p, siteB)
 	checkUsable(p, "security key sign-in")
+	screenshot(t, p.ctx, "key-3-challenge")
 	p.do("use the green key", chromedp.Click(css("form[data-webauthn] button")))
 	waitText(p, "the app on site B", "keys app for alice")
 	p.do("security info on B", chromedp.Navigate(siteB+"/.mfa/security"), chromedp.WaitVisible(css("ul.security")))
@@ -154,7 +157,7 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	}
 
 	// Rename the blue key, remove the green one.
-	p.do("rename", void(chromedp.Evaluate[any](`document.querySelector('form.rename input[name=name][value="Blue key"]').value = ""`)),
+	p.do("rename", chromedp.Click(chromedp.Search(`//li[.//input[@value="Blue key"]]//summary`)), void(chromedp.Evaluate[any](`document.querySelector('form.rename input[name=name][value="Blue key"]').value = ""`)),
 		chromedp.SendKeys(css(`form.rename input[value="Blue key"]`), "Office key"),
 		chromedp.Click(chromedp.Search(`//form[@class="rename"][.//input[@value="Blue key"]]/button`)))
 	waitText(p, "renamed", "The security key was renamed.")
@@ -181,8 +184,12 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	keyLogin(p, siteC)
 	p.do("use the key on site C", chromedp.Click(css("form[data-webauthn] button")))
 	waitText(p, "wrong origin", "This site ("+siteC+") may not use security keys registered for localhost.")
+	screenshot(t, p.ctx, "key-4-wrong-origin")
 	if strings.Contains(eval[string](p, `document.body.innerText`), "keys app") {
 		t.Fatal("site C let alice in")
+	}
+	if eval[bool](p, `!!document.querySelector("form[data-webauthn]")`) {
+		t.Fatal("after the refusal, site C still asks for the key it refuses")
 	}
 	if !strings.Contains(g.log.String(), `"event":"key_wrong_origin"`) {
 		t.Fatal("no key_wrong_origin event in the log")
