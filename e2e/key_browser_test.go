@@ -191,7 +191,7 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	if eval[bool](p, `!!document.querySelector("form[data-webauthn]")`) {
 		t.Fatal("after the refusal, site C still asks for the key it refuses")
 	}
-	if !strings.Contains(g.log.String(), `"event":"key_wrong_origin"`) {
+	if len(g.waitLog(`"event":"key_wrong_origin"`)) == 0 {
 		t.Fatal("no key_wrong_origin event in the log")
 	}
 
@@ -226,7 +226,7 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	p.do("back to site A", chromedp.Navigate(siteA+"/.mfa/challenge"), chromedp.WaitVisible(css("form[data-webauthn] button")))
 	p.do("use the copied key", chromedp.Click(css("form[data-webauthn] button")))
 	waitText(p, "copied key", "This security key may have been copied")
-	if !strings.Contains(g.log.String(), `"event":"key_clone_warning"`) {
+	if len(g.waitLog(`"event":"key_clone_warning"`)) == 0 {
 		t.Fatal("no key_clone_warning event in the log")
 	}
 }
