@@ -80,9 +80,17 @@ func (p *portal) keyError(q *request, step string, err error) (string, map[strin
 	return ui.ErrKeyWrongSite, map[string]any{"Origin": oe.Origin, "RPID": oe.RPID}
 }
 
-// keyResponse is the browser's answer posted by the page's script; ok is
-// false when there is none (no JavaScript, or no key support).
-func keyResponse(q *request) ([]byte, bool) {
+// keyAnswer is the browser's answer that the page's script posted, after
+// the form's CSRF check. When ok is false, rerender has answered: a forged
+// or stale form, or no answer at all (no JavaScript, or no key support).
+func (p *portal) keyAnswer(q *request, rerender func(status int, errID string) error) ([]byte, bool, error) {
+	if !p.csrfOK(q.r, q.sess) {
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return nil, false, rerender(http.StatusForbidden, ui.ErrCSRF)
+	}
 	r := q.r.PostFormValue("response")
-	return []byte(r), r != ""
+	if r == "" {
+		return nil, false, rerender(http.StatusUnprocessableEntity, ui.ErrKeyNoScript)
+	}
+	return []byte(r), true, nil
 }

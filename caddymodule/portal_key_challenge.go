@@ -38,13 +38,11 @@ func (p *portal) renderKeyChallenge(q *request, status int, a *store.Account, er
 
 // challengeKeySubmit checks the browser's answer and completes the sign-in.
 func (p *portal) challengeKeySubmit(q *request, a *store.Account) error {
-	if !p.csrfOK(q.r, q.sess) {
-		p.event(q.r, "csrf_rejected", q.data.User)
-		return p.renderKeyChallenge(q, http.StatusForbidden, a, ui.ErrCSRF, nil)
-	}
-	response, ok := keyResponse(q)
+	response, ok, err := p.keyAnswer(q, func(status int, errID string) error {
+		return p.renderKeyChallenge(q, status, a, errID, nil)
+	})
 	if !ok {
-		return p.renderKeyChallenge(q, http.StatusUnprocessableEntity, a, ui.ErrKeyNoScript, nil)
+		return err
 	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
@@ -54,7 +52,7 @@ func (p *portal) challengeKeySubmit(q *request, a *store.Account) error {
 		return p.renderKeyChallenge(q, http.StatusForbidden, a, siteErr, siteData)
 	}
 	user := q.data.User
-	_, err := p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
+	_, err = p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
 	out, err := p.keyOutcome(q, "sign_in", err)
 	if err != nil {
 		return err

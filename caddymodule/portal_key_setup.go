@@ -12,18 +12,6 @@ import (
 // the browser for a new credential (ui/static/webauthn.js), then posts
 // the browser's answer back like any form.
 
-// mayEnrolKey is mayEnrol for security keys, which the operator may have
-// disabled (then the choice of methods is shown instead).
-func (p *portal) mayEnrolKey(q *request) (bool, error) {
-	if ok, err := p.mayEnrol(q); !ok {
-		return false, err
-	}
-	if !p.app.engine.MethodEnabled(challenge.MethodWebAuthn) {
-		return false, p.redirect(q, p.app.prefix+"setup")
-	}
-	return true, nil
-}
-
 // renderKeySetup shows the registration form with a fresh ceremony, or
 // only the error if this site cannot use security keys.
 func (p *portal) renderKeySetup(q *request, status int, name, errID string, data map[string]any) error {
@@ -48,7 +36,7 @@ func (p *portal) renderKeySetup(q *request, status int, name, errID string, data
 
 // keySetupPage starts a registration.
 func (p *portal) keySetupPage(q *request) error {
-	if ok, err := p.mayEnrolKey(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodWebAuthn)); !ok {
 		return err
 	}
 	return p.renderKeySetup(q, http.StatusOK, "", "", nil)
@@ -56,17 +44,15 @@ func (p *portal) keySetupPage(q *request) error {
 
 // keySetupSubmit registers the key the browser answered with.
 func (p *portal) keySetupSubmit(q *request) error {
-	if ok, err := p.mayEnrolKey(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodWebAuthn)); !ok {
 		return err
 	}
 	name := q.r.PostFormValue("name")
-	if !p.csrfOK(q.r, q.sess) {
-		p.event(q.r, "csrf_rejected", q.data.User)
-		return p.renderKeySetup(q, http.StatusForbidden, name, ui.ErrCSRF, nil)
-	}
-	response, ok := keyResponse(q)
+	response, ok, err := p.keyAnswer(q, func(status int, errID string) error {
+		return p.renderKeySetup(q, status, name, errID, nil)
+	})
 	if !ok {
-		return p.renderKeySetup(q, http.StatusUnprocessableEntity, name, ui.ErrKeyNoScript, nil)
+		return err
 	}
 	site, siteErr, siteData := p.keySite(q)
 	if siteErr != "" {

@@ -14,18 +14,6 @@ import (
 // the user subscribes to a fresh random topic, and the phone is saved only
 // once a first, test prompt to it is approved with the right number.
 
-// mayEnrolPush is mayEnrol for app notifications, which the operator may
-// not offer (then the choice of methods is shown instead).
-func (p *portal) mayEnrolPush(q *request) (bool, error) {
-	if ok, err := p.mayEnrol(q); !ok {
-		return false, err
-	}
-	if !p.app.engine.PushReady() {
-		return false, p.redirect(q, p.app.prefix+"setup")
-	}
-	return true, nil
-}
-
 // pendingTopic is the topic offered to this session's user.
 func (p *portal) pendingTopic(q *request) (string, error) {
 	return p.app.engine.PendingPushTopic(q.r.Context(), q.data.User, p.sessionTag(q))
@@ -48,7 +36,7 @@ func (p *portal) renderPushSetup(q *request, status int, errID string, data map[
 
 // pushSetupPage shows how to subscribe, and the button that sends the test.
 func (p *portal) pushSetupPage(q *request) error {
-	if ok, err := p.mayEnrolPush(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.PushReady()); !ok {
 		return err
 	}
 	return p.renderPushSetup(q, http.StatusOK, "", nil)
@@ -56,7 +44,7 @@ func (p *portal) pushSetupPage(q *request) error {
 
 // pushQR serves the QR code that subscribes the ntfy app to the topic.
 func (p *portal) pushQR(q *request) error {
-	if ok, err := p.mayEnrolPush(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.PushReady()); !ok {
 		return err
 	}
 	s, ok := p.app.engine.Notifier.(push.Subscriber)
@@ -73,7 +61,7 @@ func (p *portal) pushQR(q *request) error {
 
 // pushSetupSubmit sends the test prompt.
 func (p *portal) pushSetupSubmit(q *request) error {
-	if ok, err := p.mayEnrolPush(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.PushReady()); !ok {
 		return err
 	}
 	if !p.csrfOK(q.r, q.sess) {
@@ -99,7 +87,7 @@ func (p *portal) pushSetupSubmit(q *request) error {
 
 // pushSetupWaitPage shows the number to pick on the phone.
 func (p *portal) pushSetupWaitPage(q *request) error {
-	if ok, err := p.mayEnrolPush(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.PushReady()); !ok {
 		return err
 	}
 	return p.renderPushWait(q, http.StatusOK, challenge.PurposeEnrol, "")
@@ -107,7 +95,7 @@ func (p *portal) pushSetupWaitPage(q *request) error {
 
 // pushSetupWaitSubmit registers the phone once its test prompt was approved.
 func (p *portal) pushSetupWaitSubmit(q *request) error {
-	if ok, err := p.mayEnrolPush(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.PushReady()); !ok {
 		return err
 	}
 	if !p.csrfOK(q.r, q.sess) {

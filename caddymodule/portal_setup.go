@@ -91,13 +91,13 @@ func (p *portal) pendingTOTP(q *request) (totp.Enrolment, bool, error) {
 	return en, true, nil
 }
 
-// mayEnrolTOTP is mayEnrol for the authenticator app, which the operator
-// may have disabled (then the choice of methods is shown instead).
-func (p *portal) mayEnrolTOTP(q *request) (bool, error) {
+// mayEnrolIf is mayEnrol for a method the operator may not offer
+// (offered is false: then the choice of methods is shown instead).
+func (p *portal) mayEnrolIf(q *request, offered bool) (bool, error) {
 	if ok, err := p.mayEnrol(q); !ok {
 		return false, err
 	}
-	if !p.app.engine.MethodEnabled(challenge.MethodTOTP) {
+	if !offered {
 		return false, p.redirect(q, p.app.prefix+"setup")
 	}
 	return true, nil
@@ -105,7 +105,7 @@ func (p *portal) mayEnrolTOTP(q *request) (bool, error) {
 
 // totpPage shows the QR code, link and key of a new seed.
 func (p *portal) totpPage(q *request) error {
-	if ok, err := p.mayEnrolTOTP(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
 		return err
 	}
 	en, _, err := p.pendingTOTP(q)
@@ -160,7 +160,7 @@ func (p *portal) writeQR(q *request, content string) error {
 // totpSubmit confirms the new app with its first code, then shows the
 // recovery codes once.
 func (p *portal) totpSubmit(q *request) error {
-	if ok, err := p.mayEnrolTOTP(q); !ok {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
 		return err
 	}
 	en, fresh, err := p.pendingTOTP(q)

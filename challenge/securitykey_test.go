@@ -50,6 +50,21 @@ func (f *keyFixture) register(t *testing.T, auth *webauthntest.Authenticator, us
 	return f.e.FinishKeyRegistration(context.Background(), f.site, user, session, name, resp, false)
 }
 
+// registration starts registering a key of user from session and has a
+// new software key answer it.
+func (f *keyFixture) registration(t *testing.T, user, session string) []byte {
+	t.Helper()
+	opts, err := f.e.BeginKeyRegistration(context.Background(), f.site, user, "Alice Example", session)
+	if err != nil {
+		t.Fatalf("BeginKeyRegistration: %v", err)
+	}
+	resp, _, err := webauthntest.New(keyOrigin).Create(opts)
+	if err != nil {
+		t.Fatalf("authenticator: %v", err)
+	}
+	return resp
+}
+
 // begin starts a sign-in of user from session and has auth answer it.
 func (f *keyFixture) begin(t *testing.T, auth *webauthntest.Authenticator, user, session string) []byte {
 	t.Helper()
@@ -128,14 +143,7 @@ func TestSecurityKeyCeremonyIsSingleUse(t *testing.T) {
 	}
 
 	// Registration ceremonies are used once as well.
-	opts, err := f.e.BeginKeyRegistration(context.Background(), f.site, "alice", "Alice", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _, err := webauthntest.New(keyOrigin).Create(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := f.registration(t, "alice", "s1")
 	if _, err := f.e.FinishKeyRegistration(context.Background(), f.site, "alice", "s1", "second", reg, false); err != nil {
 		t.Fatalf("second key: %v", err)
 	}
@@ -164,14 +172,7 @@ func TestSecurityKeyCeremonyExpires(t *testing.T) {
 		t.Fatalf("answer just in time: %v", err)
 	}
 
-	opts, err := f.e.BeginKeyRegistration(context.Background(), f.site, "alice", "Alice", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _, err := webauthntest.New(keyOrigin).Create(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := f.registration(t, "alice", "s1")
 	f.clock.Advance(securitykey.DefaultTimeout)
 	if _, err := f.e.FinishKeyRegistration(context.Background(), f.site, "alice", "s1", "late", reg, false); !errors.Is(err, ErrCeremony) {
 		t.Fatalf("late registration: err = %v, want ErrCeremony", err)
@@ -299,6 +300,9 @@ func TestSecurityKeysSeveralRenameRemove(t *testing.T) {
 	if len(Registered(a)) != 2 {
 		t.Fatalf("Registered = %+v, want two keys", Registered(a))
 	}
+	if got := methodNames(a); len(got) != 1 || got[0] != MethodWebAuthn {
+		t.Fatalf("methodNames with two keys = %v, want [webauthn] once", got)
+	}
 	idOne := KeyID(a.Keys[0].CredentialID)
 	if err := f.e.RenameKey(context.Background(), "alice", idOne, " Blue key "); err != nil {
 		t.Fatal(err)
@@ -360,18 +364,11 @@ func TestSecurityKeyRegistrationRefusals(t *testing.T) {
 	if _, err := f.register(t, auth, "alice", "s1", "key"); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := f.e.BeginKeyRegistration(context.Background(), f.site, "alice", "Alice", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _, err := webauthntest.New(keyOrigin).Create(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := f.registration(t, "alice", "s1")
 	if _, err := f.e.FinishKeyRegistration(context.Background(), f.site, "alice", "s1", "key", resp, true); !errors.Is(err, ErrAlreadyEnrolled) {
 		t.Fatalf("a first-method registration for a user who has one: err = %v, want ErrAlreadyEnrolled", err)
 	}
-	err = f.e.Accounts.Update(context.Background(), "alice", func(a *store.Account) error {
+	err := f.e.Accounts.Update(context.Background(), "alice", func(a *store.Account) error {
 		for len(a.Keys) < MaxKeys {
 			a.Keys = append(a.Keys, store.SecurityKey{CredentialID: []byte{byte(len(a.Keys))}, Name: "k"})
 		}

@@ -20,7 +20,7 @@ func keySites(t *testing.T) (g *gateway, a, b, c string) {
 	ports := []int{freePort(t), freePort(t), freePort(t)}
 	var sites strings.Builder
 	for _, port := range ports {
-		fmt.Fprintf(&sites, "http://localhost:%d {\n\tmfa\n\trespond \"keys app for {http.request.header.Remote-User}\" 200\n}\n", port)
+		sites.WriteString(keyAppSite(port))
 	}
 	a, b, c = fmt.Sprintf("http://localhost:%d", ports[0]), fmt.Sprintf("http://localhost:%d", ports[1]), fmt.Sprintf("http://localhost:%d", ports[2])
 	g = startGateway(t, gatewayOpts{
@@ -28,6 +28,12 @@ func keySites(t *testing.T) (g *gateway, a, b, c string) {
 		extraSites: sites.String(),
 	})
 	return g, a, b, c
+}
+
+// keyAppSite is a site on localhost:port behind mfa that answers with the
+// signed-in user.
+func keyAppSite(port int) string {
+	return fmt.Sprintf("http://localhost:%d {\n\tmfa\n\trespond \"keys app for {http.request.header.Remote-User}\" 200\n}\n", port)
 }
 
 // addKey plugs a virtual security key (CTAP2 over USB, with a PIN or

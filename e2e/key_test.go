@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 	"github.com/caddy-mfa/caddy-mfa/internal/webauthntest"
 )
 
@@ -157,4 +159,50 @@ func TestSecurityKeyNeedsAName(t *testing.T) {
 	b.lang = "ja"
 	page = b.get("/.mfa/setup/key")
 	expectPage(t, page, http.StatusForbidden, "セキュリティ キーは、127.0.0.1 のようなアドレスではなく")
+}
+
+// TestSecurityKeysShareRedis: two gateways on one Redis share the keys and
+// the ceremonies under way: a registration begun on one finishes on the
+// other, and the key then signs in on either.
+func TestSecurityKeysShareRedis(t *testing.T) {
+	global, _, _ := redisGlobal(t, redistest.Addr())
+	p1, p2 := freePort(t), freePort(t)
+	s1, s2 := fmt.Sprintf("http://localhost:%d", p1), fmt.Sprintf("http://localhost:%d", p2)
+	global += fmt.Sprintf("\n\t\twebauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s %s\n\t\t}", s1, s2)
+	g1 := startGateway(t, gatewayOpts{global: global, extraSites: keyAppSite(p1)})
+	g2 := startGateway(t, gatewayOpts{global: global, extraSites: keyAppSite(p2)})
+
+	a := on(g1, s1)
+	expectRedirect(t, a.login("alice", testPassword, "/docs"), "/.mfa/setup")
+	page := a.get("/.mfa/setup/key")
+	expectStatus(t, page, http.StatusOK)
+	key := webauthntest.New(s1)
+	answer, _, err := key.Create(keyOptions(t, page.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same browser (cookies are per host, not per port) finishes on g2.
+	a2 := on(g2, s2)
+	a2.client.Jar = a.client.Jar
+	done := a2.post("/.mfa/setup/key", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Shared key"}, "response": {string(answer)}})
+	expectStatus(t, done, http.StatusOK)
+	if n := len(codesRE.FindAllString(done.Body, -1)); n != 10 {
+		t.Fatalf("registration finished on the second gateway: %d recovery codes, want 10:\n%s", n, tail(done.Body, 1500))
+	}
+
+	for _, site := range []struct {
+		g    *gateway
+		base string
+	}{{g2, s2}, {g1, s1}} {
+		b := on(site.g, site.base)
+		expectRedirect(t, b.login("alice", testPassword, "/docs"), "/.mfa/challenge")
+		ch := b.get("/.mfa/challenge")
+		key.Origin = site.base
+		signed, err := key.Get(keyOptions(t, ch.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"webauthn"}, "response": {string(signed)}})
+		expectRedirect(t, res, "/docs")
+	}
 }

@@ -45,7 +45,7 @@ type Renderer struct {
 func New() (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
 	for _, p := range Pages {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/cancel.html", "templates/others.html", "templates/remember.html", "templates/"+p+".html")
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/cancel.html", "templates/others.html", "templates/remember.html", "templates/key.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing template %s: %w", p, err)
 		}

@@ -10,11 +10,14 @@
     return;
   }
   var mode = form.getAttribute("data-webauthn");
-  var errorLine = document.getElementById(form.getAttribute("data-error"));
+  var errorLine = document.getElementById("key-error");
   var busy = false;
 
-  function show(message) {
-    errorLine.textContent = message;
+  // show puts the page's message of kind (cancelled, unsupported, exists,
+  // refused) in the error line.
+  function show(kind) {
+    var m = document.querySelector('#key-messages [data-msg="' + kind + '"]');
+    errorLine.textContent = m ? m.textContent : kind;
     errorLine.hidden = false;
   }
 
@@ -94,14 +97,14 @@
       return;
     }
     if (!window.PublicKeyCredential || !navigator.credentials) {
-      show(form.getAttribute("data-msg-unsupported"));
+      show("unsupported");
       return;
     }
     var opts;
     try {
       opts = options();
     } catch (e) {
-      show(form.getAttribute("data-msg-refused"));
+      show("refused");
       return;
     }
     busy = true;
@@ -114,11 +117,11 @@
       busy = false;
       var name = err && err.name;
       if (name === "InvalidStateError") {
-        show(form.getAttribute("data-msg-exists"));
+        show("exists");
       } else if (name === "SecurityError") {
-        show(form.getAttribute("data-msg-refused"));
+        show("refused");
       } else {
-        show(form.getAttribute("data-msg-cancelled"));
+        show("cancelled");
       }
     });
   });
