@@ -255,8 +255,17 @@ func (p *portal) returnPath(raw string) string {
 
 // event logs a security event. Never pass secrets.
 func (p *portal) event(r *http.Request, name, user string, fields ...zap.Field) {
-	fields = append(fields, zap.String("event", name), zap.String("user", user), zap.String("client_ip", clientIP(r)))
-	p.logger.Info("security event", fields...)
+	p.logger.Info("security event", eventFields(r, name, user, fields)...)
+}
+
+// warnEvent logs a security event an administrator should look at: a
+// lockout, a possible attack. Never pass secrets.
+func (p *portal) warnEvent(r *http.Request, name, user string, fields ...zap.Field) {
+	p.logger.Warn("security event", eventFields(r, name, user, fields)...)
+}
+
+func eventFields(r *http.Request, name, user string, fields []zap.Field) []zap.Field {
+	return append(fields, zap.String("event", name), zap.String("user", user), zap.String("client_ip", clientIP(r)))
 }
 
 // clientIP is the client address as Caddy determined it (honouring
@@ -311,5 +320,5 @@ func limitKey(user string) string {
 // lockoutEvent logs a lockout at warn level: an administrator may want to
 // know, and lift it with `caddy mfa unlock`.
 func (p *portal) lockoutEvent(r *http.Request, user string) {
-	p.logger.Warn("security event", zap.String("event", "locked_out"), zap.String("user", user), zap.String("client_ip", clientIP(r)))
+	p.warnEvent(r, "locked_out", user)
 }

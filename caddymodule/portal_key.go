@@ -16,11 +16,14 @@ import (
 // reads it.
 
 // keySite is the relying party of the site q reached. A site outside the
-// configured relying-party id gives a message id and its data instead.
+// configured relying-party id, or reached by address, gives a message id
+// and its data instead. That is the configuration, not an attack, and is
+// not logged on each page.
 func (p *portal) keySite(q *request) (securitykey.Site, string, map[string]any) {
 	site, err := p.app.engine.SecurityKeys.Site(q.r.Host, p.app.org)
-	if err != nil {
-		errID, data := p.keyError(q, "site", err)
+	var oe *securitykey.OriginError
+	if errors.As(err, &oe) {
+		errID, data := originMessage(oe)
 		return site, errID, data
 	}
 	return site, "", nil
@@ -36,18 +39,18 @@ func (p *portal) keyOutcome(q *request, step string, err error) (keySent, error)
 	case err == nil:
 		return keySent{}, nil
 	case errors.As(err, &oe):
-		errID, data := p.keyError(q, step, err)
+		p.warnEvent(q.r, "key_wrong_origin", q.data.User, zap.String("step", step), zap.String("origin", oe.Origin), zap.String("rp_id", oe.RPID))
+		errID, data := originMessage(oe)
 		return keySent{http.StatusForbidden, errID, data, true}, nil
 	case errors.Is(err, challenge.ErrCeremony):
 		return keySent{status: http.StatusConflict, errID: ui.ErrKeyExpired}, nil
 	case errors.Is(err, securitykey.ErrCloned):
-		p.logger.Warn("security event", zap.String("event", "key_clone_warning"), zap.String("user", q.data.User),
-			zap.String("client_ip", clientIP(q.r)), zap.String("step", step), zap.Error(err))
+		p.warnEvent(q.r, "key_clone_warning", q.data.User, zap.String("step", step), zap.Error(err))
 		return keySent{http.StatusUnauthorized, ui.ErrKeyCloned, nil, true}, nil
 	case errors.Is(err, securitykey.ErrRejected):
 		p.event(q.r, "key_rejected", q.data.User, zap.String("step", step), zap.Error(err))
 		return keySent{http.StatusUnauthorized, ui.ErrKeyRejected, nil, true}, nil
-	case errors.Is(err, securitykey.ErrKeyExists):
+	case errors.Is(err, challenge.ErrKeyExists):
 		return keySent{status: http.StatusConflict, errID: ui.ErrKeyExists}, nil
 	case errors.Is(err, challenge.ErrTooManyKeys):
 		return keySent{status: http.StatusConflict, errID: ui.ErrKeyLimit, data: map[string]any{"Max": challenge.MaxKeys}}, nil
@@ -66,14 +69,8 @@ type keySent struct {
 	failed bool
 }
 
-// keyError logs a page whose origin may not use the keys and says so.
-func (p *portal) keyError(q *request, step string, err error) (string, map[string]any) {
-	var oe *securitykey.OriginError
-	if !errors.As(err, &oe) {
-		return ui.ErrKeyRejected, nil
-	}
-	p.logger.Warn("security event", zap.String("event", "key_wrong_origin"), zap.String("user", q.data.User),
-		zap.String("client_ip", clientIP(q.r)), zap.String("step", step), zap.String("origin", oe.Origin), zap.String("rp_id", oe.RPID))
+// originMessage says why a page of oe's origin may not use the keys.
+func originMessage(oe *securitykey.OriginError) (string, map[string]any) {
 	if oe.Address {
 		return ui.ErrKeyAddress, map[string]any{"Origin": oe.Origin}
 	}

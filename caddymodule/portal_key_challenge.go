@@ -52,7 +52,7 @@ func (p *portal) challengeKeySubmit(q *request, a *store.Account) error {
 		return p.renderKeyChallenge(q, http.StatusForbidden, a, siteErr, siteData)
 	}
 	user := q.data.User
-	_, err = p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
+	err = p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
 	out, err := p.keyOutcome(q, "sign_in", err)
 	if err != nil {
 		return err

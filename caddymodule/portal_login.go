@@ -3,8 +3,6 @@ package caddymodule
 import (
 	"net/http"
 
-	"go.uber.org/zap"
-
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
@@ -139,7 +137,7 @@ func (p *portal) withoutSecondFactor(q *request, user string) (bool, error) {
 		return false, err
 	}
 	if bypass {
-		p.logger.Warn("security event", zap.String("event", "bypass_used"), zap.String("user", user), zap.String("client_ip", clientIP(q.r)))
+		p.warnEvent(q.r, "bypass_used", user)
 		return true, nil
 	}
 	q.data.SecondFactorAt = 0

@@ -99,8 +99,7 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 		HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(p.app.public, "https:"), SameSite: http.SameSiteStrictMode,
 	})
 	if !mine {
-		p.logger.Warn("security event", zap.String("event", "push_opened_elsewhere"), zap.String("user", req.User),
-			zap.String("client_ip", clientIP(r)))
+		p.warnEvent(r, "push_opened_elsewhere", req.User)
 	}
 	user := req.User
 	if name := p.displayName(req.User); name != req.User {

@@ -34,8 +34,8 @@ type WebAuthnConfig struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 }
 
-// build turns the configuration, with placeholders replaced, into the
-// validated configuration of package securitykey.
+// build turns the configuration (nil: all defaults), with placeholders
+// replaced, into the validated configuration of package securitykey.
 func (w *WebAuthnConfig) build(repl *caddy.Replacer) (securitykey.Config, error) {
 	var c securitykey.Config
 	if w != nil {

@@ -1,6 +1,7 @@
 package challenge
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -32,6 +33,9 @@ var ErrCeremony = errors.New("the security key request expired or was used alrea
 // ErrTooManyKeys is a registration beyond MaxKeys.
 var ErrTooManyKeys = fmt.Errorf("at most %d security keys can be registered", MaxKeys)
 
+// ErrKeyExists is a registration of a key the user has registered already.
+var ErrKeyExists = errors.New("this security key is registered already")
+
 // ErrBadKeyName is an empty or overlong name of a security key.
 var ErrBadKeyName = errors.New("a security key needs a name of 1 to 64 characters")
 
@@ -40,20 +44,18 @@ func ceremonyKey(purpose, session string) string { return "webauthn:" + purpose 
 // KeyID is how forms name the key with credential id id.
 func KeyID(id []byte) string { return keyIDPrefix + base64.RawURLEncoding.EncodeToString(id) }
 
-// keyAccount is the securitykey view of account a of user, with a fresh
-// user handle if a has none yet.
-func keyAccount(user, display string, a *store.Account) (*securitykey.Account, error) {
+// keyAccount is the securitykey view of account a (nil: none yet) of user.
+func keyAccount(user, display string, a *store.Account) *securitykey.Account {
 	k := &securitykey.Account{Name: user, Display: display}
 	if a != nil {
 		k.Handle, k.Keys = a.KeyHandle, a.Keys
 	}
-	if len(k.Handle) == 0 {
-		k.Handle = make([]byte, 32)
-		if _, err := rand.Read(k.Handle); err != nil {
-			return nil, fmt.Errorf("making a webauthn user handle: %w", err)
-		}
-	}
-	return k, nil
+	return k
+}
+
+// sameKey reports whether k is the key with credential id id.
+func sameKey(id []byte) func(k store.SecurityKey) bool {
+	return func(k store.SecurityKey) bool { return bytes.Equal(k.CredentialID, id) }
 }
 
 // saveCeremony keeps c, replacing any earlier ceremony of the same purpose
@@ -98,11 +100,15 @@ func (e *Engine) BeginKeyRegistration(ctx context.Context, site securitykey.Site
 	if err != nil {
 		return nil, err
 	}
-	k, err := keyAccount(user, display, a)
-	if err != nil {
-		return nil, err
+	k := keyAccount(user, display, a)
+	if len(k.Handle) == 0 {
+		// The first key: a user handle of random bytes, saved with the key.
+		k.Handle = make([]byte, 32)
+		if _, err := rand.Read(k.Handle); err != nil {
+			return nil, fmt.Errorf("making a webauthn user handle: %w", err)
+		}
 	}
-	opts, c, err := e.SecurityKeys.BeginRegistration(site, user, k, e.Now())
+	opts, c, err := e.SecurityKeys.BeginRegistration(site, k, e.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -124,19 +130,8 @@ func (e *Engine) FinishKeyRegistration(ctx context.Context, site securitykey.Sit
 	if err != nil {
 		return nil, err
 	}
-	a, err := e.Account(ctx, user)
-	if err != nil {
-		return nil, err
-	}
-	k, err := keyAccount(user, "", a)
-	if err != nil {
-		return nil, err
-	}
-	if len(k.Keys) >= MaxKeys {
-		return nil, ErrTooManyKeys
-	}
-	k.Handle = c.Handle
-	key, err := e.SecurityKeys.FinishRegistration(site, k, c, response)
+	// The checks against the user's keys happen where the key is saved.
+	key, err := e.SecurityKeys.FinishRegistration(site, &securitykey.Account{Name: user, Handle: c.Data.UserID}, c, response)
 	if err != nil {
 		return nil, err
 	}
@@ -144,14 +139,14 @@ func (e *Engine) FinishKeyRegistration(ctx context.Context, site securitykey.Sit
 	key.Name, key.Added, key.LastUsed = name, now, now
 	return e.addMethod(ctx, user, firstOnly, "security key", func(a *store.Account) error {
 		switch {
-		case len(a.KeyHandle) > 0 && string(a.KeyHandle) != string(c.Handle):
+		case len(a.KeyHandle) > 0 && !bytes.Equal(a.KeyHandle, c.Data.UserID):
 			return ErrCeremony // the user's keys were reset meanwhile
 		case len(a.Keys) >= MaxKeys:
 			return ErrTooManyKeys
-		case slices.ContainsFunc(a.Keys, func(o store.SecurityKey) bool { return string(o.CredentialID) == string(key.CredentialID) }):
-			return securitykey.ErrKeyExists
+		case slices.ContainsFunc(a.Keys, sameKey(key.CredentialID)):
+			return ErrKeyExists
 		}
-		a.KeyHandle, a.Keys = c.Handle, append(a.Keys, key)
+		a.KeyHandle, a.Keys = c.Data.UserID, append(a.Keys, key)
 		return nil
 	})
 }
@@ -163,11 +158,7 @@ func (e *Engine) BeginKeySignIn(ctx context.Context, site securitykey.Site, a *s
 	if a == nil || len(a.Keys) == 0 {
 		return nil, false, nil
 	}
-	k, err := keyAccount(a.User, "", a)
-	if err != nil {
-		return nil, false, err
-	}
-	opts, c, err := e.SecurityKeys.BeginLogin(site, a.User, k, e.Now())
+	opts, c, err := e.SecurityKeys.BeginLogin(site, keyAccount(a.User, "", a), e.Now())
 	if err != nil {
 		return nil, false, err
 	}
@@ -175,55 +166,41 @@ func (e *Engine) BeginKeySignIn(ctx context.Context, site securitykey.Site, a *s
 }
 
 // FinishKeySignIn checks the browser's answer to the sign-in under way in
-// session, records the key's new counter and use, and returns its name.
-// Errors: ErrCeremony, *securitykey.OriginError, securitykey.ErrRejected,
-// and securitykey.ErrCloned (with the key's name), which leaves the key
-// as it was: a log-worthy security event.
-func (e *Engine) FinishKeySignIn(ctx context.Context, site securitykey.Site, user, session string, response []byte) (string, error) {
+// session and records the key's new counter and use. Errors: ErrCeremony,
+// *securitykey.OriginError, securitykey.ErrRejected, and
+// securitykey.ErrCloned (naming the key), which leaves the key as it was:
+// a log-worthy security event.
+func (e *Engine) FinishKeySignIn(ctx context.Context, site securitykey.Site, user, session string, response []byte) error {
 	c, err := e.takeCeremony(ctx, PurposeSignIn, session, user)
 	if err != nil {
-		return "", err
+		return err
 	}
 	a, err := e.Account(ctx, user)
 	if err != nil {
-		return "", err
+		return err
 	}
-	k, err := keyAccount(user, "", a)
+	key, err := e.SecurityKeys.FinishLogin(site, keyAccount(user, "", a), c, response)
 	if err != nil {
-		return "", err
-	}
-	i, key, err := e.SecurityKeys.FinishLogin(site, k, c, response)
-	if errors.Is(err, securitykey.ErrCloned) {
-		return key.Name, err
-	}
-	if err != nil {
-		return "", err
+		return err
 	}
 	now := e.Now()
 	var gone bool
 	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		if i >= len(a.Keys) || string(a.Keys[i].CredentialID) != string(key.CredentialID) {
-			j := slices.IndexFunc(a.Keys, func(o store.SecurityKey) bool { return string(o.CredentialID) == string(key.CredentialID) })
-			if j < 0 {
-				gone = true // removed meanwhile
-				return ErrCeremony
-			}
-			i = j
-		}
-		if a.Keys[i].SignCount > key.SignCount {
-			gone = true // another sign-in with it was recorded meanwhile
+		i := slices.IndexFunc(a.Keys, sameKey(key.CredentialID))
+		// Removed meanwhile, or another sign-in with it recorded meanwhile.
+		if gone = i < 0 || a.Keys[i].SignCount > key.SignCount; gone {
 			return ErrCeremony
 		}
 		a.Keys[i].SignCount, a.Keys[i].Flags, a.Keys[i].LastUsed, a.LastSignIn = key.SignCount, key.Flags, now, now
 		return nil
 	})
 	if gone {
-		return "", ErrCeremony
+		return ErrCeremony
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: recording security key sign-in: %w", store.ErrUnavailable, err)
+		return fmt.Errorf("%w: recording security key sign-in: %w", store.ErrUnavailable, err)
 	}
-	return key.Name, nil
+	return nil
 }
 
 // RenameKey gives user's key id (as KeyID names it) the name name.

@@ -28,9 +28,8 @@ type Account struct {
 type Ceremony struct {
 	// User is whose ceremony it is.
 	User string `json:"user"`
-	// Handle is the user handle it was started with.
-	Handle []byte `json:"handle"`
-	// Data is go-webauthn's record of the challenge and its options.
+	// Data is go-webauthn's record of the challenge and its options,
+	// with the user handle it was started with (UserID).
 	Data webauthn.SessionData `json:"data"`
 	// Expires is when the answer comes too late.
 	Expires time.Time `json:"expires"`
@@ -87,18 +86,18 @@ func (c *Config) relyingParty(site Site) (*webauthn.WebAuthn, error) {
 	return w, nil
 }
 
-// ceremony wraps go-webauthn's options and session data for user.
-func (c *Config) ceremony(user string, a *Account, now time.Time, options any, data *webauthn.SessionData) (Options, Ceremony, error) {
+// ceremony wraps go-webauthn's options and session data for a's user.
+func (c *Config) ceremony(a *Account, now time.Time, options any, data *webauthn.SessionData) (Options, Ceremony, error) {
 	b, err := json.Marshal(options)
 	if err != nil {
 		return nil, Ceremony{}, fmt.Errorf("encoding webauthn options: %w", err)
 	}
-	return b, Ceremony{User: user, Handle: a.Handle, Data: *data, Expires: now.Add(c.Timeout)}, nil
+	return b, Ceremony{User: a.Name, Data: *data, Expires: now.Add(c.Timeout)}, nil
 }
 
-// BeginRegistration starts registering a new key of user on site; the
+// BeginRegistration starts registering a new key of a's user on site; the
 // keys the user has already are excluded (the browser says so).
-func (c *Config) BeginRegistration(site Site, user string, a *Account, now time.Time) (Options, Ceremony, error) {
+func (c *Config) BeginRegistration(site Site, a *Account, now time.Time) (Options, Ceremony, error) {
 	w, err := c.relyingParty(site)
 	if err != nil {
 		return nil, Ceremony{}, err
@@ -112,12 +111,14 @@ func (c *Config) BeginRegistration(site Site, user string, a *Account, now time.
 	if err != nil {
 		return nil, Ceremony{}, fmt.Errorf("starting a security key registration: %w", err)
 	}
-	return c.ceremony(user, a, now, creation, data)
+	return c.ceremony(a, now, creation, data)
 }
 
 // FinishRegistration checks the browser's answer to a registration and
 // returns the new key (without name or times). A page of another origin
 // gives an *OriginError; an answer that does not verify, ErrRejected.
+// Only a's handle is used: whether the user may add the key (a duplicate,
+// too many) is the caller's to check, where it saves the key.
 func (c *Config) FinishRegistration(site Site, a *Account, cer Ceremony, response []byte) (store.SecurityKey, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
@@ -134,9 +135,6 @@ func (c *Config) FinishRegistration(site Site, a *Account, cer Ceremony, respons
 	if err != nil {
 		return store.SecurityKey{}, rejected("checking the registration", err)
 	}
-	if slices.ContainsFunc(a.Keys, func(k store.SecurityKey) bool { return bytes.Equal(k.CredentialID, cr.ID) }) {
-		return store.SecurityKey{}, ErrKeyExists
-	}
 	ts := make([]string, len(cr.Transport))
 	for i, t := range cr.Transport {
 		ts[i] = string(t)
@@ -149,8 +147,8 @@ func (c *Config) FinishRegistration(site Site, a *Account, cer Ceremony, respons
 	}, nil
 }
 
-// BeginLogin starts a sign-in of user with one of their keys on site.
-func (c *Config) BeginLogin(site Site, user string, a *Account, now time.Time) (Options, Ceremony, error) {
+// BeginLogin starts a sign-in of a's user with one of their keys on site.
+func (c *Config) BeginLogin(site Site, a *Account, now time.Time) (Options, Ceremony, error) {
 	w, err := c.relyingParty(site)
 	if err != nil {
 		return nil, Ceremony{}, err
@@ -159,39 +157,36 @@ func (c *Config) BeginLogin(site Site, user string, a *Account, now time.Time) (
 	if err != nil {
 		return nil, Ceremony{}, fmt.Errorf("starting a security key sign-in: %w", err)
 	}
-	return c.ceremony(user, a, now, assertion, data)
+	return c.ceremony(a, now, assertion, data)
 }
 
-// FinishLogin checks the browser's answer to a sign-in. It returns the
-// index of the key used in a.Keys and the key as it is now (its counter
-// and flags moved on). Besides the errors of FinishRegistration, a
-// counter that did not grow is ErrCloned, with the index of the key.
-func (c *Config) FinishLogin(site Site, a *Account, cer Ceremony, response []byte) (int, store.SecurityKey, error) {
+// FinishLogin checks the browser's answer to a sign-in and returns the key
+// used (one of a.Keys, as go-webauthn only accepts those) as it is now:
+// its counter and flags moved on. Besides the errors of
+// FinishRegistration, a counter that did not grow is ErrCloned, naming
+// the key.
+func (c *Config) FinishLogin(site Site, a *Account, cer Ceremony, response []byte) (store.SecurityKey, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return -1, store.SecurityKey{}, rejected("reading the sign-in", err)
+		return store.SecurityKey{}, rejected("reading the sign-in", err)
 	}
 	if err := checkOrigin(site, parsed.Response.CollectedClientData.Origin); err != nil {
-		return -1, store.SecurityKey{}, err
+		return store.SecurityKey{}, err
 	}
 	w, err := c.relyingParty(site)
 	if err != nil {
-		return -1, store.SecurityKey{}, err
+		return store.SecurityKey{}, err
 	}
 	cr, err := w.ValidateLogin(webauthnUser{a}, cer.Data, parsed)
 	if err != nil {
-		return -1, store.SecurityKey{}, rejected("checking the sign-in", err)
+		return store.SecurityKey{}, rejected("checking the sign-in", err)
 	}
-	i := slices.IndexFunc(a.Keys, func(k store.SecurityKey) bool { return bytes.Equal(k.CredentialID, cr.ID) })
-	if i < 0 {
-		return -1, store.SecurityKey{}, rejected("checking the sign-in", fmt.Errorf("the key used is not the user's"))
-	}
-	k := a.Keys[i]
+	k := a.Keys[slices.IndexFunc(a.Keys, func(k store.SecurityKey) bool { return bytes.Equal(k.CredentialID, cr.ID) })]
 	if cr.Authenticator.CloneWarning {
-		return i, k, fmt.Errorf("%w (counter %d, last seen %d)", ErrCloned, parsed.Response.AuthenticatorData.Counter, k.SignCount)
+		return k, fmt.Errorf("%w (key %q, counter %d, last seen %d)", ErrCloned, k.Name, parsed.Response.AuthenticatorData.Counter, k.SignCount)
 	}
 	k.SignCount, k.Flags = cr.Authenticator.SignCount, byte(cr.Flags.ProtocolValue())
-	return i, k, nil
+	return k, nil
 }
 
 // checkOrigin refuses an answer from a page whose origin site does not allow.

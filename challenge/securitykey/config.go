@@ -86,15 +86,19 @@ func parseOrigin(o string) (string, string, error) {
 		return "", "", fmt.Errorf("origin %q must be a scheme and host such as https://login.example.com, with no path", o)
 	}
 	host := strings.ToLower(u.Hostname())
+	if net.ParseIP(host) != nil {
+		return "", "", fmt.Errorf("origin %q must name its host: browsers use security keys only on sites reached by a domain name", o)
+	}
 	if u.Scheme == "http" && !isLocal(host) {
 		return "", "", fmt.Errorf("origin %q must be https: browsers use security keys over plain http only on localhost", o)
 	}
 	return u.Scheme + "://" + strings.ToLower(u.Host), host, nil
 }
 
-// isLocal reports a host name that browsers treat as secure over plain http.
+// isLocal reports a host name that browsers treat as secure over plain
+// http (addresses are too, but cannot use security keys at all).
 func isLocal(host string) bool {
-	return host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "127.0.0.1" || host == "::1"
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // within reports whether host is domain or one of its subdomains.
@@ -134,8 +138,8 @@ func (e *OriginError) Error() string {
 
 // Site is the relying party for a request to host (host[:port], as in the
 // Host header) of the organisation name. Without configured origins, the
-// site's own origin is allowed, under https (and http, which browsers
-// allow only on localhost). A host outside the relying-party id is an
+// site's own origin is allowed, under https (and, on localhost, http:
+// browsers use keys over plain http nowhere else). A host outside the relying-party id is an
 // *OriginError: browsers would refuse it anyway, with a less helpful error.
 func (c *Config) Site(host, name string) (Site, error) {
 	host = strings.ToLower(host)
@@ -156,7 +160,10 @@ func (c *Config) Site(host, name string) (Site, error) {
 	}
 	origins := c.Origins
 	if len(origins) == 0 {
-		origins = []string{"https://" + host, "http://" + host}
+		origins = []string{"https://" + host}
+		if isLocal(hostname) {
+			origins = append(origins, "http://"+host)
+		}
 	}
 	return Site{RPID: rpid, Origins: origins, Name: name}, nil
 }
@@ -168,6 +175,3 @@ var ErrRejected = errors.New("the security key's answer was not accepted")
 // ErrCloned is a sign-in whose signature counter did not grow: the key
 // may have been copied.
 var ErrCloned = errors.New("the signature counter of the security key went back: it may have been copied")
-
-// ErrKeyExists is a registration of a key the user has registered already.
-var ErrKeyExists = errors.New("this security key is registered already")

@@ -30,6 +30,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Origins: []string{"https://example.com/login"}}, "no path"},
 		{Config{Origins: []string{"ftp://example.com"}}, "scheme and host"},
 		{Config{Origins: []string{"http://example.com"}}, "must be https"},
+		{Config{Origins: []string{"http://127.0.0.1:8080"}}, "domain name"},
+		{Config{Origins: []string{"https://[::1]"}}, "domain name"},
 		{Config{RPID: "example.com", Origins: []string{"https://example.org"}}, "not on example.com"},
 		{Config{RPID: "example.com", Origins: []string{"https://notexample.com"}}, "not on example.com"},
 		{Config{UserVerification: "always"}, "user_verification"},
@@ -58,8 +60,13 @@ func TestConfigSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.RPID != "wiki.example.com" || s.Name != "Example" ||
-		!slices.Equal(s.Origins, []string{"https://wiki.example.com:8443", "http://wiki.example.com:8443"}) {
-		t.Fatalf("default site = %+v", s)
+		!slices.Equal(s.Origins, []string{"https://wiki.example.com:8443"}) {
+		t.Fatalf("default site = %+v, want only its https origin", s)
+	}
+	// Plain http only where browsers use keys over it: localhost.
+	s, err = c.Site("app.localhost:8080", "Example")
+	if err != nil || !slices.Equal(s.Origins, []string{"https://app.localhost:8080", "http://app.localhost:8080"}) {
+		t.Fatalf("localhost site = %+v, %v", s, err)
 	}
 	for _, host := range []string{"127.0.0.1:8080", "[::1]:443", "192.0.2.7"} {
 		var oe *OriginError

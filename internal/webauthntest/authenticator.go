@@ -24,6 +24,9 @@ type Authenticator struct {
 	Origin string
 	// Creds are the credentials made so far, by base64url id.
 	Creds map[string]*Credential
+	// Reuse, if set, makes Create answer with this credential again,
+	// ignoring the options' exclusions, as a faulty or hostile key might.
+	Reuse *Credential
 }
 
 // Credential is a key pair the authenticator made for one relying party.
@@ -90,24 +93,11 @@ func (a *Authenticator) Create(optionsJSON []byte) ([]byte, *Credential, error) 
 	if err := json.Unmarshal(optionsJSON, &o); err != nil {
 		return nil, nil, fmt.Errorf("reading creation options: %w", err)
 	}
-	for _, d := range o.PublicKey.Exclude {
-		if _, ok := a.Creds[d.ID]; ok {
-			return nil, nil, errors.New("InvalidStateError: this authenticator is registered already")
-		}
-	}
-	handle, err := b64.DecodeString(o.PublicKey.User.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading user id: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := a.credentialFor(o)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &Credential{ID: make([]byte, 32), RPID: o.PublicKey.RP.ID, UserHandle: handle, key: key}
-	if _, err := rand.Read(c.ID); err != nil {
-		return nil, nil, err
-	}
-	pub, err := key.PublicKey.ECDH()
+	pub, err := c.key.PublicKey.ECDH()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,6 +129,32 @@ func (a *Authenticator) Create(optionsJSON []byte) ([]byte, *Credential, error) 
 		"clientExtensionResults": map[string]any{},
 	})
 	return resp, c, err
+}
+
+// credentialFor is the credential a creation answers with: a new one
+// (unless one of the excluded is this authenticator's), or Reuse.
+func (a *Authenticator) credentialFor(o options) (*Credential, error) {
+	if a.Reuse != nil {
+		return a.Reuse, nil
+	}
+	for _, d := range o.PublicKey.Exclude {
+		if _, ok := a.Creds[d.ID]; ok {
+			return nil, errors.New("InvalidStateError: this authenticator is registered already")
+		}
+	}
+	handle, err := b64.DecodeString(o.PublicKey.User.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading user id: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credential{ID: make([]byte, 32), RPID: o.PublicKey.RP.ID, UserHandle: handle, key: key}
+	if _, err := rand.Read(c.ID); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Get answers request options with the first allowed credential it has.
