@@ -145,6 +145,7 @@ var pageTitles = map[string]string{
 	"app_password":  TitleAppPassword,
 	"setup_key":     TitleSetupKey,
 	"key_challenge": TitleKeyChallenge,
+	"step_up":       TitleStepUp,
 }
 
 // fullPage sets every optional field.
