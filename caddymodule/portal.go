@@ -77,6 +77,10 @@ type request struct {
 }
 
 func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
+	defer dropFormFiles(r)
+	if !p.boundBody(w, r) {
+		return nil
+	}
 	rel := strings.TrimPrefix(r.URL.Path, p.app.prefix)
 	if r.URL.Path == p.app.prefix[:len(p.app.prefix)-1] {
 		rel = ""
@@ -107,7 +111,6 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			p.app.renderMessage(w, r, http.StatusBadRequest, ui.TitleBadRequest, ui.MsgBadRequest)
 			return nil

@@ -38,7 +38,7 @@ func (p *portal) renderPhoneForm(q *request, status int, method, region, number,
 		pg.Region = def
 	}
 	pg.Number, pg.Ext, pg.Error, pg.MessageData = number, ext, errID, data
-	pg.Replace, pg.ReplaceMasked = q.r.FormValue("replace"), q.r.FormValue("masked")
+	pg.Replace, pg.ReplaceMasked = q.value("replace"), q.value("masked")
 	return p.render(q, status, "setup_phone", pg)
 }
 
