@@ -56,6 +56,7 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"push/status":                   {get: p.pushStatus},
 		"security":                      {get: p.securityPage},
 		"security/remove":               {post: p.securityRemove},
+		"security/verify":               {post: p.securityVerify},
 		"security/recovery":             {post: p.securityRecovery},
 		"security/signout":              {post: p.securitySignOut},
 		"security/default":              {post: p.securityDefault},

@@ -18,16 +18,9 @@ func (p *portal) loginPage(q *request) error {
 			// From a route where the password is enough: back there.
 			return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
 		}
-		// Sent here from another page of the app: remember that one as the
-		// place to go back to once the second factor is given.
-		if rd := q.r.URL.Query().Get("rd"); rd != "" {
-			if ret := p.returnPath(rd); ret != q.data.Return {
-				q.data.Return = ret
-				if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
-					return err
-				}
-			}
-		}
+		// Sent here from another page of the app: a GET never changes the
+		// session, so the place to go back to once the second factor is
+		// given stays the one sent with the password.
 		next, err := p.nextStep(q)
 		if err != nil {
 			return err

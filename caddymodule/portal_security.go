@@ -98,12 +98,21 @@ func (p *portal) securityChange(q *request) (bool, error) {
 }
 
 // freshOrStepUp lets a change through when the second factor is recent;
-// otherwise the session goes back to one factor until the second is given
-// again, and then back to the security-info page.
+// otherwise, on a POST, the session goes back to one factor until the
+// second is given again, and then back to the security-info page; a GET
+// only shows the step-up page (portal_stepup.go).
 func (p *portal) freshOrStepUp(q *request) (bool, error) {
 	now := p.app.engine.Sessions.Now()
 	if now.Unix()-q.data.SecondFactorAt < int64(challenge.StepUpAge.Seconds()) {
 		return true, nil
+	}
+	if q.r.Method != http.MethodPost {
+		return false, p.stepUpPage(q, http.StatusOK, "")
+	}
+	if !p.csrfOK(q.r, q.sess) {
+		// Setup forms check the token after this: none changes the session without it.
+		p.event(q.r, "csrf_rejected", q.data.User)
+		return false, p.stepUpPage(q, http.StatusForbidden, ui.ErrCSRF)
 	}
 	user := q.data.User
 	q.data.Return = p.app.prefix + securityPath

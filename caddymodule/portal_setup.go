@@ -71,26 +71,6 @@ func (p *portal) setupPage(q *request) error {
 	return p.render(q, http.StatusOK, "setup", pg)
 }
 
-// pendingTOTP returns the seed being registered, making one if needed.
-func (p *portal) pendingTOTP(q *request) (totp.Enrolment, bool, error) {
-	e := p.app.engine
-	if q.data.PendingTOTP != nil {
-		en, err := e.PendingTOTP(q.data.User, q.data.PendingTOTP)
-		if err == nil {
-			return en, false, nil
-		}
-	}
-	en, sealed, err := e.BeginTOTP(q.data.User)
-	if err != nil {
-		return totp.Enrolment{}, false, err
-	}
-	q.data.PendingTOTP = sealed
-	if err := e.Sessions.Save(q.r, q.w, q.sess); err != nil {
-		return totp.Enrolment{}, false, err
-	}
-	return en, true, nil
-}
-
 // mayEnrolIf is mayEnrol for a method the operator may not offer
 // (offered is false: then the choice of methods is shown instead).
 func (p *portal) mayEnrolIf(q *request, offered bool) (bool, error) {
@@ -108,7 +88,7 @@ func (p *portal) totpPage(q *request) error {
 	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
 		return err
 	}
-	en, _, err := p.pendingTOTP(q)
+	en, _, _, err := p.pendingTOTP(q)
 	if err != nil {
 		return err
 	}
@@ -125,12 +105,11 @@ func (p *portal) renderTOTP(q *request, status int, en totp.Enrolment, errID str
 
 // totpQR serves the QR code of the pending seed as a PNG.
 func (p *portal) totpQR(q *request) error {
-	var en totp.Enrolment
-	err := errors.New("no enrolment under way")
-	if q.data.Level >= session.OneFactor && q.data.PendingTOTP != nil {
-		en, err = p.app.engine.PendingTOTP(q.data.User, q.data.PendingTOTP)
-	}
+	en, _, ok, err := p.shownTOTP(q)
 	if err != nil {
+		return err
+	}
+	if !ok {
 		p.app.renderMessage(q.w, q.r, http.StatusNotFound, ui.TitleBadRequest, ui.MsgBadRequest)
 		return nil
 	}
@@ -163,7 +142,7 @@ func (p *portal) totpSubmit(q *request) error {
 	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
 		return err
 	}
-	en, fresh, err := p.pendingTOTP(q)
+	en, sealed, fresh, err := p.pendingTOTP(q)
 	if err != nil {
 		return err
 	}
@@ -182,7 +161,7 @@ func (p *portal) totpSubmit(q *request) error {
 	if p.adding(q) {
 		confirm = p.app.engine.AddTOTP
 	}
-	codes, err := confirm(q.r.Context(), q.data.User, q.data.PendingTOTP, q.r.PostFormValue("code"))
+	codes, err := confirm(q.r.Context(), q.data.User, sealed, q.r.PostFormValue("code"))
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.event(q.r, "enrolment_code_rejected", q.data.User, zapMethod("totp"))
 		if err := p.codeFailed(q); err != nil {
@@ -196,11 +175,10 @@ func (p *portal) totpSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
+	if err := p.forgetTOTP(q); err != nil {
+		return err
+	}
 	if p.adding(q) {
-		q.data.PendingTOTP = nil
-		if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
-			return err
-		}
 		return p.methodAdded(q, challenge.MethodTOTP)
 	}
 	return p.firstMethodAdded(q, challenge.MethodTOTP, codes)
