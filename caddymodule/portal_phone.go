@@ -88,17 +88,14 @@ func (p *portal) smsBody(q *request) func(string) string {
 }
 
 // callbackBase is the absolute URL of the portal prefix that the phone
-// provider calls back: public_url (required for Twilio), else this
-// request's own (the log provider of development mode).
+// provider calls back: public_url (required for Twilio), else this site's
+// configured name or address (the log provider of development mode),
+// never the request's Host header.
 func (p *portal) callbackBase(r *http.Request) string {
 	if p.app.public != "" {
 		return p.app.public + p.app.prefix
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + p.app.prefix
+	return siteBase(r) + p.app.prefix
 }
 
 // callURL is the callback URL of call id for event ("gather" or "status").

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,11 +25,7 @@ const maxSiteLen = 253
 
 // signInInfo describes this request's sign-in, for a prompt or a fraud report.
 func (p *portal) signInInfo(q *request) challenge.SignInInfo {
-	site := q.r.Host
-	if site == "" {
-		// HTTP/1.0 without Host: name the portal's public site instead.
-		site = strings.TrimPrefix(strings.TrimPrefix(p.app.public, "https://"), "http://")
-	}
+	site := p.siteName(q.r) // from configuration, never the Host header
 	if len(site) > maxSiteLen {
 		site = site[:maxSiteLen]
 	}
