@@ -62,7 +62,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	r.static = http.FileServer(http.FS(sub))
+	r.static = http.FileServer(http.FS(filesOnly{sub}))
 	return r, nil
 }
 
