@@ -172,6 +172,7 @@ func allowed(get, post bool) string {
 // page returns the common page data.
 func (p *portal) page(q *request, title string) *ui.Page {
 	pg := &ui.Page{Org: p.app.org, Prefix: p.app.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
+	pg.Carry = p.carriedReturn(q)
 	if q.data.User != "" && p.app.engine.Users.Lookup(q.data.User) != nil {
 		pg.User = p.displayName(q.data.User)
 	}

@@ -129,6 +129,9 @@ func (p *portal) secondFactorPassed(q *request, user, method string) error {
 	if err := p.app.engine.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
 		return err
 	}
+	if ret := p.carriedReturn(q); ret != "" {
+		q.data.Return = ret // saved by promote
+	}
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err
 	}

@@ -19,11 +19,14 @@ func (p *portal) loginPage(q *request) error {
 			return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
 		}
 		// Sent here from another page of the app: a GET never changes the
-		// session, so the place to go back to once the second factor is
-		// given stays the one sent with the password.
+		// session, so the challenge carries that page along (see
+		// portal_return.go).
 		next, err := p.nextStep(q)
 		if err != nil {
 			return err
+		}
+		if next == p.app.prefix+"challenge" {
+			next = p.withReturn(q, next)
 		}
 		return p.redirect(q, next)
 	}

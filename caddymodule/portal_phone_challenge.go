@@ -167,10 +167,10 @@ func (p *portal) challengeSend(q *request) error {
 	}
 	if method == challenge.MethodSMS {
 		p.event(q.r, "code_sent", user, zapMethod(method))
-		return p.redirect(q, p.app.prefix+"challenge?method=sms")
+		return p.redirect(q, p.withReturn(q, p.app.prefix+"challenge?method=sms"))
 	}
 	p.event(q.r, "call_placed", user, zapMethod(method))
-	return p.redirect(q, p.app.prefix+"challenge/wait")
+	return p.redirect(q, p.withReturn(q, p.app.prefix+"challenge/wait"))
 }
 
 // checkSMS checks a texted code at sign-in; bad is true when it was wrong
@@ -207,7 +207,7 @@ func (p *portal) renderWait(q *request, status int, purpose, errID string) error
 		if enrol {
 			return p.redirect(q, p.app.prefix+"setup/phone?method=voice")
 		}
-		return p.redirect(q, p.app.prefix+"challenge?method=voice")
+		return p.redirect(q, p.withReturn(q, p.app.prefix+"challenge?method=voice"))
 	}
 	if errID == "" && (st == challenge.CallDenied || st == challenge.CallFraud) {
 		errID, status = ui.ErrCallNotApproved, http.StatusUnauthorized

@@ -106,7 +106,7 @@ func (p *portal) renderPushWait(q *request, status int, purpose, errID string) e
 		if enrol {
 			return p.redirect(q, p.app.prefix+"setup/push")
 		}
-		return p.redirect(q, p.app.prefix+"challenge?method=push")
+		return p.redirect(q, p.withReturn(q, p.app.prefix+"challenge?method=push"))
 	}
 	if errID == "" {
 		switch st {

@@ -41,7 +41,7 @@ func (p *portal) challengeSendPush(q *request, a *store.Account) error {
 		return p.renderPushChallenge(q, sent.status(), a, sent.errID, sent.data)
 	}
 	p.event(q.r, "push_sent", q.data.User, zapMethod(challenge.MethodPush))
-	return p.redirect(q, p.app.prefix+"challenge/push")
+	return p.redirect(q, p.withReturn(q, p.app.prefix+"challenge/push"))
 }
 
 // challengePushPage waits for the sign-in prompt to be answered.

@@ -196,11 +196,12 @@ func TestSessionIDChangesAtEachLevel(t *testing.T) {
 		t.Fatal("no session after password")
 	}
 	// Opening another page of the app before the code makes that page the
-	// one to return to.
+	// one to return to: the challenge carries it (a GET changes no session).
 	expectRedirect(t, b.get("/reports/7"), "/.mfa/login?rd=%2Freports%2F7")
-	expectRedirect(t, b.get("/.mfa/login?rd=%2Freports%2F7"), "/.mfa/challenge")
-	ch := b.get("/.mfa/challenge")
-	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"totp"},
+	expectRedirect(t, b.get("/.mfa/login?rd=%2Freports%2F7"), "/.mfa/challenge?rd=%2Freports%2F7")
+	ch := b.get("/.mfa/challenge?rd=%2Freports%2F7")
+	expectText(t, ch, `<input type="hidden" name="rd" value="/reports/7">`)
+	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"totp"}, "rd": {"/reports/7"},
 		"code": {code(t, e.Secret, time.Now().Add(30*time.Second))}}), "/reports/7")
 	twoFactor := b.sessionCookie()
 	if twoFactor == oneFactor || twoFactor == "" {

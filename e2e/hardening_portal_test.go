@@ -369,7 +369,7 @@ func TestHardeningPortalPushNamesConfiguredSite(t *testing.T) {
 	catchAll := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	public := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	g := startGateway(t, gatewayOpts{
-		global: "public_url " + public + "\n" + ntfyBlock(f),
+		global: "public_url " + public + "\n" + ntfyBlock(f) + limitsBlock("push_per_user 10/5m"),
 		extraSites: public + " {\n\tmfa\n\trespond \"not the app\" 404\n}\n" +
 			"http://:" + strings.TrimPrefix(catchAll, "http://127.0.0.1:") + " {\n\tmfa\n\trespond \"the app\" 200\n}\n",
 	})
@@ -401,6 +401,23 @@ func TestHardeningPortalPushNamesConfiguredSite(t *testing.T) {
 	if host := strings.TrimPrefix(g.URL, "http://"); !strings.Contains(msg.Message, "signing in to "+host) {
 		t.Errorf("prompt %q does not name the site %s", msg.Message, host)
 	}
+
+	// Item 8 on the way: another page of the app opened between the two
+	// factors is carried through the prompt's pages (not saved by a GET)
+	// and is where the approved sign-in goes.
+	s3 := g.newBrowser()
+	s3.passwordOnly("bob", "/")
+	expectRedirect(t, s3.get("/reports/9"), "/.mfa/login?rd=%2Freports%2F9")
+	expectRedirect(t, s3.get("/.mfa/login?rd=%2Freports%2F9"), "/.mfa/challenge?rd=%2Freports%2F9")
+	start := s3.get("/.mfa/challenge?method=push&rd=%2Freports%2F9")
+	expectText(t, start, `name="rd" value="/reports/9"`)
+	expectRedirect(t, s3.post("/.mfa/challenge/send", url.Values{"csrf": {csrfOf(t, start.Body)}, "method": {"push"}, "rd": {"/reports/9"}}),
+		"/.mfa/challenge/push?rd=%2Freports%2F9")
+	msg = f.WaitMessage(t, topic, sendTimeout)
+	wait := s3.get("/.mfa/challenge/push?rd=%2Freports%2F9")
+	expectText(t, wait, `name="rd" value="/reports/9"`)
+	expectStatus(t, newPhone(t).answer(msg.Click, "approve", numberOf(t, wait)), http.StatusOK)
+	expectRedirect(t, s3.post("/.mfa/challenge/push", url.Values{"csrf": {csrfOf(t, wait.Body)}, "rd": {"/reports/9"}}), "/reports/9")
 }
 
 // TestHardeningPortalStaticNoListing (item 13): the static folder and any

@@ -172,6 +172,10 @@ type Page struct {
 	MessageData map[string]any
 	// Return is the same-origin path to go back to.
 	Return string
+	// Carry is a return path that the challenge pages carry in their links
+	// and forms ("rd") until the second factor is given: a GET never
+	// changes the session. Empty for none.
+	Carry string
 	// Username refills the login form after an error.
 	Username string
 	// OneFactor marks a login for a route where the password is enough.
