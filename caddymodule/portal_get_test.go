@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -101,6 +103,10 @@ func TestPortalGETsReadNoBodyAndChangeNoSession(t *testing.T) {
 			r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
 			w := httptest.NewRecorder()
 			_ = h.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil }))
+			// Nor can any later form read of this request reach the body.
+			if r.FormValue("replace") != r.URL.Query().Get("replace") || r.PostFormValue("replace") != "" {
+				t.Errorf("%s: GET %s: form values do not come from the query alone", s.name, rel)
+			}
 			if read {
 				t.Errorf("%s: GET %s read the request body", s.name, rel)
 			}
@@ -122,6 +128,31 @@ func TestPortalGETsReadNoBodyAndChangeNoSession(t *testing.T) {
 				_ = a.UnmarshalBinary(after)
 				t.Errorf("%s: GET %s (%d %s) changed the session:\nbefore %+v\nafter  %+v", s.name, rel, w.Code,
 					strings.TrimSpace(w.Header().Get("Location")), b, a)
+			}
+		}
+	}
+}
+
+// TestPortalReadsNoFormOutsideTheGuard: no portal code parses a request's
+// form in a way that could read a multipart body, or reads a GET's values
+// from anywhere but the query (FormValue merges the body in); only
+// portal_body.go touches MultipartForm.
+func TestPortalReadsNoFormOutsideTheGuard(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "portal_body.go" {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{".FormValue(", "ParseMultipartForm(", "MultipartForm", "MultipartReader(", ".Form.Get(", ".Form["} {
+			if strings.Contains(string(src), bad) {
+				t.Errorf("%s uses %s: read GET values with q.value or r.URL.Query(), POST values from r.PostForm", f, bad)
 			}
 		}
 	}
