@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +125,46 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 		want("alice", "198.51.100.1", "")
+	})
+}
+
+// TestAppPasswordGuessesRace: 300 wrong app passwords for one user at once
+// (on the memory limiter, and on a real Redis) get no more checks than the
+// per-user limit allows: its burst of 10, plus one for each 6 s that the
+// burst takes on Redis, whose clock the test cannot stop.
+func TestAppPasswordGuessesRace(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		l := f.e.Regulation.limits
+		l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
+		l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
+		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
+		ctx := context.Background()
+		var checked atomic.Int32
+		var wg sync.WaitGroup
+		start, begin := make(chan struct{}), time.Now()
+		for i := range 300 {
+			wg.Go(func() {
+				ip := fmt.Sprintf("192.0.2.%d", i%250)
+				<-start
+				v, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
+				if err != nil || !v.Allowed {
+					return
+				}
+				checked.Add(1) // here the gateway checks the app password: wrong
+				if err := f.e.Regulation.AppPasswordFailed(ctx, "alice", ip, f.e.Now()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		bound := int32(10)
+		if s.name == "redis" {
+			bound += int32(time.Since(begin)/(6*time.Second)) + 1
+		}
+		if n := checked.Load(); n > bound {
+			t.Fatalf("%d of 300 concurrent wrong app passwords were checked, want at most %d", n, bound)
+		}
 	})
 }
