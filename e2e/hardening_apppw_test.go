@@ -84,6 +84,15 @@ func expectSameAnswer(t *testing.T, when string, before, now *response) {
 	}
 }
 
+// recoverySignIn signs user in with the password and a recovery code (a
+// test cannot have more than one fresh authenticator-app code in 30 s).
+func recoverySignIn(t *testing.T, b *browser, user, code string) {
+	t.Helper()
+	expectRedirect(t, b.login(user, testPassword, "/"), "/.mfa/challenge")
+	ch := b.get("/.mfa/challenge?method=recovery")
+	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {code}}), "/")
+}
+
 // unlockByAPI lifts user's lockout through the admin API.
 func (g *gateway) unlockByAPI(t *testing.T, user string) {
 	t.Helper()
@@ -151,10 +160,11 @@ func TestHardeningAppPasswordFollowsAccount(t *testing.T) {
 	x := g.newBrowser()
 	expectRedirect(t, x.login("bob", testPassword, "/"), "/.mfa/challenge")
 	page := x.get("/.mfa/challenge")
-	for range 3 {
+	for range 3 { // max_code_failures 3: the third locks
 		page = x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, page.Body)}, "method": {"totp"}, "code": {"000000"}})
+		expectStatus(t, page, http.StatusUnauthorized)
 	}
-	expectStatus(t, page, http.StatusTooManyRequests)
+	expectStatus(t, x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, page.Body)}, "method": {"totp"}, "code": {"000000"}}), http.StatusTooManyRequests)
 	g.expectAppPasswordRefused(t, "bob", bobPW, "locked out by wrong codes")
 	expectSameAnswer(t, "locked out by wrong codes", wrongBefore, g.basic(t, "bob", wrong))
 	if lines := g.waitLog("app_password_refused", `"user":"bob"`, `"reason":"locked"`); len(lines) == 0 {
@@ -178,7 +188,7 @@ func TestHardeningAppPasswordFollowsAccount(t *testing.T) {
 
 	// With the box ticked, app passwords are revoked too.
 	b = g.newBrowser()
-	expectRedirect(t, b.secondSignIn("bob", e, "/", 2), "/")
+	recoverySignIn(t, b, "bob", e.Codes[0])
 	page = b.get("/.mfa/security")
 	r = b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}, "app_passwords": {"revoke"}})
 	expectRedirect(t, r, "/.mfa/signed-out?app_passwords=revoked")
@@ -195,9 +205,28 @@ func TestHardeningAppPasswordFollowsAccount(t *testing.T) {
 	// The same in Japanese.
 	j := g.newBrowser()
 	j.lang = "ja"
-	expectRedirect(t, j.secondSignIn("bob", e, "/", 3), "/")
+	recoverySignIn(t, j, "bob", e.Codes[1])
 	expectText(t, j.get("/.mfa/security"), "アプリ パスワードも取り消す")
-	expectText(t, j.get("/.mfa/signed-out?app_passwords=revoked"), "アプリ パスワードは取り消されました")
+	// A browser still signed in is not told it is signed out.
+	expectRedirect(t, j.get("/.mfa/signed-out"), "/.mfa/")
+	k := g.newBrowser()
+	k.lang = "ja"
+	expectText(t, k.get("/.mfa/signed-out?app_passwords=revoked"), "アプリ パスワードは取り消されました")
+	expectText(t, k.get("/.mfa/signed-out"), "アプリ パスワードは引き続き使えます")
+
+	// An administrator's `caddy mfa sessions revoke` keeps app passwords,
+	// unless told --app-passwords.
+	if out, err := g.cli("mfa", "sessions", "revoke", "alice"); err != nil || strings.Contains(out, "app_passwords_revoked") {
+		t.Fatalf("caddy mfa sessions revoke alice: %v %s", err, out)
+	}
+	g.expectAppPasswordWorks(t, "alice", alicePW, "after an administrator ended her sessions")
+	if out, err := g.cli("mfa", "sessions", "revoke", "--app-passwords", "alice"); err != nil || !strings.Contains(out, `"app_passwords_revoked":1`) {
+		t.Fatalf("caddy mfa sessions revoke --app-passwords alice: %v %s", err, out)
+	}
+	expectStatus(t, g.expectAppPasswordRefused(t, "alice", alicePW, "after an administrator revoked them"), http.StatusUnauthorized)
+	if len(g.waitLog("app_passwords_revoked", `"user":"alice"`, `"by":"admin"`)) == 0 {
+		t.Error("the administrator's revocation is not logged")
+	}
 }
 
 // wrongAppPassword is the i-th of many well-formed app passwords that are
