@@ -24,7 +24,7 @@ func init() {
 //
 //	GET  /mfa/users
 //	POST /mfa/unlock/<user>
-//	POST /mfa/sessions/revoke/<user>
+//	POST /mfa/sessions/revoke/<user>[?app_passwords=revoke]
 //	POST /mfa/reset/<user>
 //	POST /mfa/bypass/<user>?for=<duration, at most 1h>
 type adminAPI struct{}
@@ -44,10 +44,13 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 
 // adminResult is the JSON answer of an admin action.
 type adminResult struct {
-	User          string     `json:"user"`
-	WasLocked     *bool      `json:"was_locked,omitempty"`
-	SessionsEnded *int       `json:"sessions_ended,omitempty"`
-	BypassUntil   *time.Time `json:"bypass_until,omitempty"`
+	User          string `json:"user"`
+	WasLocked     *bool  `json:"was_locked,omitempty"`
+	SessionsEnded *int   `json:"sessions_ended,omitempty"`
+	// AppPasswordsRevoked is how many app passwords a revoke with
+	// app_passwords=revoke removed.
+	AppPasswordsRevoked *int       `json:"app_passwords_revoked,omitempty"`
+	BypassUntil         *time.Time `json:"bypass_until,omitempty"`
 }
 
 const adminUsage = "use GET /mfa/users, or POST /mfa/unlock/<user>, /mfa/sessions/revoke/<user>, /mfa/reset/<user> or /mfa/bypass/<user>?for=<duration>"
@@ -101,6 +104,14 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 		res.WasLocked = &was
 		a.logger.Info("security event", zap.String("event", "unlocked"), zap.String("user", user), zap.Bool("was_locked", was), zap.String("by", "admin"))
 	case "revoke":
+		if r.URL.Query().Get("app_passwords") == "revoke" {
+			n, err := e.RevokeAllAppPasswords(ctx, user)
+			if err != nil {
+				return res, unavailable("revoking app passwords of", err)
+			}
+			res.AppPasswordsRevoked = &n
+			a.logger.Info("security event", zap.String("event", "app_passwords_revoked"), zap.String("user", user), zap.Int("app_passwords", n), zap.String("by", "admin"))
+		}
 		n, err := e.Sessions.RevokeUser(ctx, user)
 		if err == nil {
 			err = e.ForgetDevices(ctx, user)

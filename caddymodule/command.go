@@ -248,13 +248,21 @@ recovery code at hand. The pass is used up by that sign-in.`,
 func sessionsCommand() *cobra.Command {
 	c := &cobra.Command{Use: "sessions", Short: "Manage users' sign-in sessions"}
 	revoke := &cobra.Command{
-		Use:   "revoke <user>",
+		Use:   "revoke [--app-passwords] <user>",
 		Short: "End every session of a user, on every gateway",
-		Args:  cobra.ExactArgs(1),
+		Long: `Ends every session of a user, on every gateway, and forgets their
+remembered devices. Their app passwords keep working unless --app-passwords
+is given: then every one of them is revoked too.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return adminPost(cmd, "/mfa/sessions/revoke/"+url.PathEscape(args[0]))
+			path := "/mfa/sessions/revoke/" + url.PathEscape(args[0])
+			if all, _ := cmd.Flags().GetBool("app-passwords"); all {
+				path += "?app_passwords=revoke"
+			}
+			return adminPost(cmd, path)
 		},
 	}
+	revoke.Flags().Bool("app-passwords", false, "also revoke every app password of the user")
 	adminFlags(revoke)
 	c.AddCommand(revoke)
 	return c

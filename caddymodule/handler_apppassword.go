@@ -14,9 +14,16 @@ import (
 
 // serveAppPassword lets a request with HTTP Basic auth through on a route
 // with app_passwords, if secret is one of user's app passwords (never their
-// password), rate-limiting wrong ones per client address and per user. The
-// upstream gets the same identity headers as for a browser, and not the
-// Authorization header.
+// password), rate-limiting them per client address and per user, and not
+// while the account is blocked or locked out. The upstream gets the same
+// identity headers as for a browser, and not the Authorization header.
+//
+// What a client learns, in order: 429 when a limit is used up (before any
+// check, whatever the password; see BeforeAppPassword); else 401 for a
+// wrong app password or a name nobody has, with the same work on both
+// paths and the same answer whatever the account's state; only with the
+// right app password, 403 (blocked) or 429 (locked out, with Retry-After),
+// then 403 if the route's policy refuses the user.
 func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, user, secret string) error {
 	e, ctx := h.app.engine, r.Context()
 	key, ip := limitKey(user), ipKey(clientIP(r))
@@ -33,25 +40,32 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		w.WriteHeader(http.StatusTooManyRequests)
 		return nil
 	}
-	u := e.Users.Lookup(user)
-	var name string
-	var recorded bool
-	if u != nil {
-		if name, recorded, err = e.CheckAppPassword(ctx, user, secret); err != nil {
-			h.app.unavailable(w, r, err)
-			return nil
-		}
+	u, name, recorded, err := e.CheckUserAppPassword(ctx, user, secret)
+	if err != nil {
+		h.app.unavailable(w, r, err)
+		return nil
 	}
-	if name == "" {
+	if u == nil {
 		h.logger.Info("security event", zap.String("event", "app_password_failed"), zap.String("user", h.portal.typedName(user)),
 			zap.String("client_ip", clientIP(r)))
-		if err := e.Regulation.AppPasswordFailed(ctx, key, ip, e.Now()); err != nil {
-			h.app.unavailable(w, r, err)
-			return nil
-		}
 		ui.SecurityHeaders(w.Header())
 		w.Header().Set("WWW-Authenticate", basicChallenge(h.app.org))
 		w.WriteHeader(http.StatusUnauthorized)
+		return nil
+	}
+	if err := e.Regulation.AppPasswordOK(ctx, key, ip); err != nil {
+		h.app.unavailable(w, r, err)
+		return nil
+	}
+	if v, err = e.Regulation.AppPasswordAccount(ctx, key); err != nil {
+		h.app.unavailable(w, r, err)
+		return nil
+	}
+	if !v.Allowed {
+		h.logger.Info("security event", zap.String("event", "app_password_refused"), zap.String("user", user),
+			zap.String("app_password", name), zap.String("client_ip", clientIP(r)), zapReason(v.Reason))
+		ui.SecurityHeaders(w.Header())
+		h.app.refused(w, r, v)
 		return nil
 	}
 	if recorded {

@@ -54,7 +54,9 @@ type LimitsConfig struct {
 	PushPerUser string `json:"push_per_user,omitempty"`
 	// AppPasswordPerIP limits wrong app passwords from one client address
 	// (IPv6: its /64); past it, app passwords from there are refused with
-	// 429 until it lets them through again. Default: "20/1m".
+	// 429 until it lets them through again. Every app password takes a
+	// token before it is checked (so no more are checked at once than it
+	// holds) and a right one gives it back. Default: "20/1m".
 	AppPasswordPerIP string `json:"app_password_per_ip,omitempty"`
 	// AppPasswordPerUser limits wrong app passwords for one user, the same
 	// way. Default: "10/1m".

@@ -59,6 +59,7 @@ func newPortal(app *App, logger *zap.Logger) *portal {
 		"security/verify":               {post: p.securityVerify},
 		"security/recovery":             {post: p.securityRecovery},
 		"security/signout":              {post: p.securitySignOut},
+		signedOutPath:                   {get: p.signedOutPage},
 		"security/default":              {post: p.securityDefault},
 		"security/keys/rename":          {post: p.securityRenameKey},
 		"security/devices/forget":       {post: p.securityForgetDevice},

@@ -160,17 +160,32 @@ func (p *portal) securityRecovery(q *request) error {
 	return p.render(q, http.StatusOK, "recovery", pg)
 }
 
-// securitySignOut ends every session of the user, this one included.
+// signedOutPath is the page that says what "sign out everywhere" did.
+const signedOutPath = "signed-out"
+
+// securitySignOut ends every session of the user, this one included, and
+// forgets their remembered devices. App passwords go on working, unless the
+// form's box "and revoke app passwords" (app_passwords=revoke) is ticked:
+// then every one is revoked too. It answers with a redirect to the page
+// that says which it was.
 func (p *portal) securitySignOut(q *request) error {
 	if ok, err := p.securityChange(q); !ok {
 		return err
 	}
-	user := q.data.User
-	n, err := p.app.engine.Sessions.RevokeUser(q.r.Context(), user)
+	user, ctx := q.data.User, q.r.Context()
+	revoke := q.r.PostFormValue("app_passwords") == "revoke"
+	if revoke {
+		n, err := p.app.engine.RevokeAllAppPasswords(ctx, user)
+		if err != nil {
+			return err
+		}
+		p.event(q.r, "app_passwords_revoked", user, zap.Int("app_passwords", n))
+	}
+	n, err := p.app.engine.Sessions.RevokeUser(ctx, user)
 	if err != nil {
 		return err
 	}
-	if err := p.app.engine.ForgetDevices(q.r.Context(), user); err != nil {
+	if err := p.app.engine.ForgetDevices(ctx, user); err != nil {
 		return err
 	}
 	p.event(q.r, "sessions_revoked", user, zapSessions(n))
@@ -178,7 +193,26 @@ func (p *portal) securitySignOut(q *request) error {
 	if err := p.app.engine.Sessions.Save(q.r, q.w, q.sess); err != nil {
 		return err
 	}
-	p.app.renderMessage(q.w, q.r, http.StatusOK, ui.TitleSignedOut, ui.MsgSignedOutEverywhere)
+	to := p.app.prefix + signedOutPath
+	if revoke {
+		to += "?app_passwords=revoked"
+	}
+	return p.redirect(q, to)
+}
+
+// signedOutPage says that the user is signed out everywhere, and whether
+// their app passwords still work. A browser still signed in (who opened
+// the address by hand) goes to the portal's start page instead, so that the
+// page never says something untrue there.
+func (p *portal) signedOutPage(q *request) error {
+	if q.data.User != "" {
+		return p.redirect(q, p.app.prefix)
+	}
+	msg := ui.MsgSignedOutEverywhere
+	if q.r.URL.Query().Get("app_passwords") == "revoked" {
+		msg = ui.MsgSignedOutRevoked
+	}
+	p.app.renderMessage(q.w, q.r, http.StatusOK, ui.TitleSignedOut, msg)
 	return nil
 }
 

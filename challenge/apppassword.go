@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 // App passwords: for clients that cannot do the second factor (mail apps,
@@ -128,10 +129,15 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 		return "", false, nil
 	}
 	a, err := e.Account(ctx, user)
-	if err != nil || a == nil {
+	if err != nil {
 		return "", false, err
 	}
+	// Hashed even with no account, so that a user with no app passwords
+	// (or a name nobody has: see CheckUserAppPassword) takes as long.
 	h := e.appPasswordHash(user, secret)
+	if a == nil {
+		return "", false, nil
+	}
 	i := slices.IndexFunc(a.AppPasswords, func(p store.AppPassword) bool { return subtle.ConstantTimeCompare(p.Hash, h) == 1 })
 	if i < 0 {
 		return "", false, nil
@@ -151,4 +157,43 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 		}
 	}
 	return p.Name, recorded, nil
+}
+
+// noSuchUser is the account that a name the users file lacks (or disables)
+// is checked against. It is never written, and an unknown name never
+// passes whatever it might hold.
+const noSuchUser = "\x00no-such-user"
+
+// CheckUserAppPassword checks secret as an app password of the user named
+// name in the users file, returning the user and the app password's name
+// (see CheckAppPassword), or a nil user if either is wrong. A name the
+// users file lacks or disables is checked, with the same store read and
+// keyed hash, against an account no user has, so that the answer takes as
+// long as for a real user's wrong app password (as Caddy's basicauth hashes
+// a fake password for unknown users).
+func (e *Engine) CheckUserAppPassword(ctx context.Context, name, secret string) (u *users.User, pwName string, recorded bool, err error) {
+	u = e.Users.Lookup(name)
+	account := name
+	if u == nil {
+		account = noSuchUser
+	}
+	if pwName, recorded, err = e.CheckAppPassword(ctx, account, secret); err != nil || pwName == "" || u == nil {
+		return nil, "", false, err
+	}
+	return u, pwName, recorded, nil
+}
+
+// RevokeAllAppPasswords removes every app password of user ("sign out
+// everywhere and revoke app passwords") and returns how many there were.
+func (e *Engine) RevokeAllAppPasswords(ctx context.Context, user string) (int, error) {
+	var n int
+	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		n = len(a.AppPasswords)
+		a.AppPasswords = nil
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: revoking app passwords: %w", store.ErrUnavailable, err)
+	}
+	return n, nil
 }

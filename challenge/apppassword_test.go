@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,39 +91,86 @@ func TestAppPasswordLimits(t *testing.T) {
 	}
 }
 
+// TestAppPasswordFailuresLimited: every app password takes a token of the
+// per-address and the per-user limit before it is checked; a right one
+// gives them back, a refused one takes none.
 func TestAppPasswordFailuresLimited(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
 		f := newPhoneFixture(t, s, nil)
 		l := f.e.Regulation.limits
-		l.AppPasswordPerIP = limit.Limit{Rate: 4, Period: time.Minute}
-		l.AppPasswordPerUser = limit.Limit{Rate: 2, Period: time.Minute}
+		l.AppPasswordPerIP = limit.Limit{Rate: 4, Period: time.Hour}
+		l.AppPasswordPerUser = limit.Limit{Rate: 2, Period: time.Hour}
 		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
-		ctx, now := context.Background(), f.e.Now()
-		fail := func(user, ip string) {
-			t.Helper()
-			if err := f.e.Regulation.AppPasswordFailed(ctx, user, ip, now); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := func(user, ip, reason string) {
+		ctx := context.Background()
+		// want is one attempt: refused with reason, or allowed ("") and
+		// then right or wrong.
+		want := func(user, ip, reason string, right bool) {
 			t.Helper()
 			v, err := f.e.Regulation.BeforeAppPassword(ctx, user, ip)
 			if err != nil || v.Allowed != (reason == "") || v.Reason != reason {
 				t.Fatalf("BeforeAppPassword(%s, %s) = %+v, %v; want reason %q", user, ip, v, err, reason)
 			}
+			if !v.Allowed && v.RetryAfter < time.Second {
+				t.Fatalf("refused with RetryAfter %v", v.RetryAfter)
+			}
+			if v.Allowed && right {
+				if err := f.e.Regulation.AppPasswordOK(ctx, user, ip); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
-		fail("alice", "192.0.2.1")
-		fail("alice", "192.0.2.1")
-		want("alice", "192.0.2.1", "")
-		fail("alice", "192.0.2.1") // the third for alice
-		want("alice", "198.51.100.1", "user")
-		want("bob", "192.0.2.2", "")
-		fail("bob", "192.0.2.1")
-		fail("carol", "192.0.2.1") // the fifth from this address
-		want("dave", "192.0.2.1", "ip")
+		for range 20 { // a client that syncs often, with its right one
+			want("alice", "192.0.2.1", "", true)
+		}
+		want("alice", "192.0.2.1", "", false)
+		want("alice", "192.0.2.1", "", false) // alice's two
+		want("alice", "198.51.100.1", "user", true)
+		want("alice", "192.0.2.1", "user", true) // the right one waits too
+		want("bob", "192.0.2.1", "", false)
+		want("carol", "192.0.2.1", "", false) // the address's four
+		want("dave", "192.0.2.1", "ip", false)
+		want("bob", "198.51.100.1", "", true) // bob from elsewhere
 		if _, err := f.e.Regulation.Unlock(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		want("alice", "198.51.100.1", "")
+		want("alice", "198.51.100.1", "", false)
+	})
+}
+
+// TestAppPasswordGuessesRace: 300 wrong app passwords for one user at once
+// (on the memory limiter, and on a real Redis) get no more checks than the
+// per-user limit allows: its burst of 10, plus one for each 6 s that the
+// burst takes on Redis, whose clock the test cannot stop.
+func TestAppPasswordGuessesRace(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		l := f.e.Regulation.limits
+		l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
+		l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
+		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
+		ctx := context.Background()
+		var checked atomic.Int32
+		var wg sync.WaitGroup
+		start, begin := make(chan struct{}), time.Now()
+		for i := range 300 {
+			wg.Go(func() {
+				ip := fmt.Sprintf("192.0.2.%d", i%250)
+				<-start
+				v, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
+				if err != nil || !v.Allowed {
+					return
+				}
+				checked.Add(1) // here the gateway checks the app password: wrong
+			})
+		}
+		close(start)
+		wg.Wait()
+		bound := int32(10)
+		if s.name == "redis" {
+			bound += int32(time.Since(begin)/(6*time.Second)) + 1
+		}
+		if n := checked.Load(); n > bound {
+			t.Fatalf("%d of 300 concurrent wrong app passwords were checked, want at most %d", n, bound)
+		}
 	})
 }

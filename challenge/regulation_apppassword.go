@@ -2,59 +2,84 @@ package challenge
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
-	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
-// Wrong app passwords are counted per client address and per user; past
-// either limit, app passwords from that address (or for that user) are
-// refused, right or wrong, until the limit lets them through again.
+// App passwords are limited per client address and per user. Every attempt
+// takes a token of both limits before it is checked, in one atomic step of
+// the limiter (a Redis script with Redis), so that however many guesses
+// come at once, no more are checked than the limits hold; past either
+// limit, app passwords from that address (or for that user) are refused,
+// right or wrong, until it refills. A right app password gives its tokens
+// back (AppPasswordOK), so only wrong ones use the limits up: a client
+// that syncs every few seconds is never limited by its own requests.
+//
+// A right app password is then refused while the account is blocked (a
+// fraud report) or locked out (second-factor failures, an administrator):
+// the same account-level state that stops sign-in, lifted by `caddy mfa
+// unlock`. That is told only to whoever has the right app password; a wrong
+// one is answered the same whatever the state of the account.
 
+// appPasswordKeys are the limits' keys for user and for ip. Unlock resets
+// the user's (by its name in regulation.go).
+func appPasswordKeys(user, ip string) (userKey, ipKey string) {
+	return "apppw-fail-user:" + user, "apppw-fail-ip:" + ip
+}
+
+// appPasswordWaitKeys are the keys where versions before the tokens were
+// taken up front marked a limit as used up; Unlock still deletes the
+// user's, so that none outlives an upgrade (they expire within a period).
 func appPasswordWaitKeys(user, ip string) [2]string {
 	return [2]string{"apppw-wait-ip:" + ip, "apppw-wait-user:" + user}
 }
 
-// BeforeAppPassword refuses an app password for user from ip while either
-// has had too many wrong ones (Reason "ip" or "user").
+// BeforeAppPassword takes a token of the per-address and the per-user limit
+// for an app password of user from ip, or refuses it (Reason "ip" or
+// "user") without taking any: a refused attempt is not checked, so it does
+// not count. Call AppPasswordOK if the app password turns out right.
 func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Verdict, error) {
-	for i, k := range appPasswordWaitKeys(user, ip) {
-		v, err := r.kv.Get(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
+	userKey, ipKey := appPasswordKeys(user, ip)
+	res, err := r.limiter.Allow(ctx, ipKey, r.limits.AppPasswordPerIP)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if !res.Allowed {
+		return Verdict{RetryAfter: retryAfter(res), Reason: "ip"}, nil
+	}
+	if res, err = r.limiter.Allow(ctx, userKey, r.limits.AppPasswordPerUser); err != nil {
+		return Verdict{}, err
+	}
+	if !res.Allowed {
+		// Not checked, so not a guess from this address either.
+		if err := r.limiter.Refund(ctx, ipKey, r.limits.AppPasswordPerIP); err != nil {
 			return Verdict{}, err
 		}
-		until, err := time.Parse(time.RFC3339, string(v))
-		retry := time.Until(until)
-		if err != nil || retry < time.Second {
-			retry = time.Second
-		}
-		return Verdict{RetryAfter: retry, Reason: [2]string{"ip", "user"}[i]}, nil
+		return Verdict{RetryAfter: retryAfter(res), Reason: "user"}, nil
 	}
 	return allowed(), nil
 }
 
-// AppPasswordFailed counts a wrong app password for user from ip.
-func (r *Regulation) AppPasswordFailed(ctx context.Context, user, ip string, now time.Time) error {
-	keys := appPasswordWaitKeys(user, ip)
-	for i, c := range []struct {
-		key string
-		l   limit.Limit
-	}{{"apppw-fail-ip:" + ip, r.limits.AppPasswordPerIP}, {"apppw-fail-user:" + user, r.limits.AppPasswordPerUser}} {
-		res, err := r.limiter.Allow(ctx, c.key, c.l)
-		if err != nil {
-			return err
-		}
-		if !res.Allowed {
-			wait := max(res.RetryAfter, time.Second)
-			if err := r.kv.Set(ctx, keys[i], []byte(now.Add(wait).UTC().Format(time.RFC3339)), wait); err != nil {
-				return err
-			}
-		}
+// AppPasswordOK gives back the tokens BeforeAppPassword took for a right
+// app password of user from ip.
+func (r *Regulation) AppPasswordOK(ctx context.Context, user, ip string) error {
+	userKey, ipKey := appPasswordKeys(user, ip)
+	if err := r.limiter.Refund(ctx, userKey, r.limits.AppPasswordPerUser); err != nil {
+		return err
 	}
-	return nil
+	return r.limiter.Refund(ctx, ipKey, r.limits.AppPasswordPerIP)
+}
+
+// AppPasswordAccount says whether a right app password of user may be
+// used now: not while the account is blocked after a fraud report (Reason
+// "blocked") or locked out (Reason "locked", with RetryAfter), until it
+// ends or an administrator unlocks. Ask only after a right app password.
+func (r *Regulation) AppPasswordAccount(ctx context.Context, user string) (Verdict, error) {
+	return r.lockVerdict(ctx, user)
+}
+
+// retryAfter is when a refused attempt may come again: at least a second.
+func retryAfter(res limit.Result) time.Duration {
+	return max(res.RetryAfter, time.Second)
 }

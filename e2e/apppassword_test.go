@@ -72,10 +72,10 @@ func TestAppPasswords(t *testing.T) {
 			t.Errorf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
 		}
 	}
-	// Two wrong for alice so far; the limit lets three through, and after
-	// the fourth even the right one waits.
+	// Two wrong for alice so far; the limit lets three be checked, the
+	// fourth is refused unchecked, and even the right one waits.
 	expectStatus(t, g.basic(t, "alice", "eeee-ffff-gggg-hhhh"), http.StatusUnauthorized)
-	expectStatus(t, g.basic(t, "alice", "eeee-ffff-gggg-hhhh"), http.StatusUnauthorized)
+	expectStatus(t, g.basic(t, "alice", "eeee-ffff-gggg-hhhh"), http.StatusTooManyRequests)
 	r = g.basic(t, "alice", pw)
 	expectStatus(t, r, http.StatusTooManyRequests)
 	if r.Header.Get("Retry-After") == "" {

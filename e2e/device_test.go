@@ -83,7 +83,7 @@ func TestRememberDevice(t *testing.T) {
 	b = g.newBrowser()
 	b.signInRemembering("alice", e.Codes[3], true)
 	page = b.get("/.mfa/security")
-	expectStatus(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), http.StatusOK)
+	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/signed-out")
 	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/challenge")
 	if len(g.waitLog("device_remembered", `"user":"alice"`)) == 0 || len(g.waitLog("remembered_device")) == 0 {
 		t.Error("remembering or its use is not in the log")

@@ -102,7 +102,8 @@ func TestSecurityInfo(t *testing.T) {
 	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"},
 		"code": {codes[1]}}), "/.mfa/security")
 	page = b.get("/.mfa/security")
-	r = b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}})
+	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/signed-out")
+	r = b.get("/.mfa/signed-out")
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "signed out on every device")
 	b.notSignedIn("/")

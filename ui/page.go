@@ -97,6 +97,7 @@ const (
 	MsgDefaultSaved        = "message.default_saved"
 	MsgDeviceForgotten     = "message.device_forgotten"
 	MsgSignedOutEverywhere = "message.signed_out_everywhere"
+	MsgSignedOutRevoked    = "message.signed_out_everywhere_revoked"
 	TitleAppPassword       = "title.app_password"
 	ErrAppPasswordName     = "error.app_password_name"
 	ErrAppPasswordLimit    = "error.app_password_limit"
@@ -145,7 +146,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
-	TitleSecurity, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere,
+	TitleSecurity, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,

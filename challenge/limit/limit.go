@@ -52,6 +52,9 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 	// Reset forgets every event under key.
 	Reset(ctx context.Context, key string) error
+	// Refund gives back one event that Allow counted under key with l
+	// (never more than were counted); see refund.go.
+	Refund(ctx context.Context, key string, l Limit) error
 }
 
 // Memory is the embedded limiter.
@@ -110,13 +113,14 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 // Redis is the limiter shared by many gateways, through redis_rate.
 type Redis struct {
 	l      *redis_rate.Limiter
+	rdb    redis.UniversalClient // for Refund's script
 	prefix string
 }
 
 // NewRedis returns a limiter on rdb whose keys start with prefix (after
 // redis_rate's own "rate:").
 func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{l: redis_rate.NewLimiter(rdb), prefix: prefix}
+	return &Redis{l: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix}
 }
 
 // Allow implements Limiter.
