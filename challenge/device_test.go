@@ -3,6 +3,7 @@ package challenge
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,30 @@ func TestRememberedDevices(t *testing.T) {
 			t.Fatal(err)
 		}
 		want("alice", other, false)
+	})
+}
+
+// RememberDevice never adopts a token the browser brings: a token planted
+// by a sibling subdomain, a plain-http hop or a shared computer would
+// otherwise be remembered for the victim, and the attacker who planted it
+// would need only the password.
+func TestRememberDeviceNeverAdoptsAToken(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		ctx := context.Background()
+		planted := strings.Repeat("p", DeviceTokenLen)
+		tok, err := f.e.RememberDevice(ctx, "alice", "Firefox on Linux", planted, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok == planted {
+			t.Fatal("RememberDevice returned the token the browser brought")
+		}
+		if ok, err := f.e.RememberedDevice(ctx, "alice", planted); ok || err != nil {
+			t.Fatalf("the planted token is remembered for alice: %v, %v", ok, err)
+		}
+		if ok, err := f.e.RememberedDevice(ctx, "alice", tok); !ok || err != nil {
+			t.Fatalf("the minted token is not remembered: %v, %v", ok, err)
+		}
 	})
 }
