@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -28,9 +27,6 @@ const maxTokenLen = 43
 
 // pushOpen is the answer that opens (and claims) a prompt.
 const pushOpen = "open"
-
-// claimCookie holds the random claim of the device that opened a prompt.
-const claimCookie = "caddy_mfa_push"
 
 // pushApprove serves the page that opens the link (GET) and takes the
 // opening and the answers (POST).
@@ -80,7 +76,7 @@ func (p *portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 // it first, only "Deny and report fraud".
 func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string) {
 	e := p.app.engine
-	claim := claimOf(r)
+	claim := p.claimOf(r)
 	if claim == "" {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
@@ -94,10 +90,10 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 		p.pushAnswerError(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: claimCookie, Value: claim, Path: p.app.prefix + "push/", MaxAge: int(challenge.PushTTL.Seconds()) + 60,
-		HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(p.app.public, "https:"), SameSite: http.SameSiteStrictMode,
-	})
+	// The claim (claimCookie) follows the cookie policy: SameSite=Strict,
+	// Secure when public_url is https.
+	c := p.app.cookies
+	c.set(w, r, &c.claim, claim, int(challenge.PushTTL.Seconds())+60)
 	if !mine {
 		p.warnEvent(r, "push_opened_elsewhere", req.User)
 	}
@@ -116,17 +112,17 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 }
 
 // claimOf is this device's claim cookie, if it has a well-formed one.
-func claimOf(r *http.Request) string {
-	c, err := r.Cookie(claimCookie)
-	if err != nil || len(c.Value) != maxTokenLen {
+func (p *portal) claimOf(r *http.Request) string {
+	v := p.app.cookies.value(r, &p.app.cookies.claim)
+	if len(v) != maxTokenLen {
 		return ""
 	}
-	return c.Value
+	return v
 }
 
 // pushAnswered takes the answer on the prompt of token.
 func (p *portal) pushAnswered(w http.ResponseWriter, r *http.Request, token, answer string) {
-	st, req, err := p.app.engine.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"), claimOf(r))
+	st, req, err := p.app.engine.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"), p.claimOf(r))
 	if st == challenge.PushFraud {
 		// The block is made: it is logged and reported even if recording
 		// the answer failed after it.

@@ -73,11 +73,12 @@ func TestHardeningCookiesDeviceFixation(t *testing.T) {
 			t.Fatalf("attacker with planted %s reached the app", name)
 		}
 	}
-	// Nor does the token the victim's browser now holds carry the planted one.
+	// The device cookie the gateway set (plain HTTP: the plain name) leads
+	// with a token it minted, not the planted one.
 	u, _ := url.Parse(g.URL)
 	for _, c := range victim.client.Jar.Cookies(u) {
-		if strings.HasSuffix(c.Name, "caddy_mfa_device") && c.Value == planted {
-			t.Errorf("the gateway kept the planted token in %s", c.Name)
+		if first, _, _ := strings.Cut(c.Value, "."); c.Name == "caddy_mfa_device" && first == planted {
+			t.Errorf("the gateway set the planted token as the device token: %s=%s", c.Name, c.Value)
 		}
 	}
 }
@@ -295,6 +296,7 @@ func TestHardeningCookiesIdentityTrailers(t *testing.T) {
 		{"session, declared", "Remote-User, REMOTE-GROUPS, Remote_User, remote_email, Remote-Name, X-Checksum", []string{"Cookie: " + strings.Join(cookie, "; ")}},
 		{"session, undeclared", "X-Checksum", []string{"Cookie: " + strings.Join(cookie, "; ")}},
 		{"app password, declared", "Remote-User, REMOTE-GROUPS, Remote_User, remote_email, Remote-Name, X-Checksum", []string{auth}},
+		{"session, nothing declared", "", []string{"Cookie: " + strings.Join(cookie, "; ")}},
 	} {
 		status := rawChunked(t, site, "/upload", tc.header, tc.declared, append([]string{"X-Checksum: abc"}, spoofed...))
 		if status != http.StatusOK {
@@ -313,7 +315,7 @@ func TestHardeningCookiesIdentityTrailers(t *testing.T) {
 				t.Errorf("%s: the client's trailer %s: %q reached the upstream", tc.name, k, v)
 			}
 		}
-		if tr.Get("X-Checksum") != "abc" {
+		if tc.declared != "" && tr.Get("X-Checksum") != "abc" {
 			t.Errorf("%s: the client's own trailer X-Checksum did not reach the upstream: %v", tc.name, tr)
 		}
 	}
