@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/ntfytest"
 )
 
 // gatewayCookieNames is every cookie name the gateway owns, with and
@@ -319,4 +321,42 @@ func TestHardeningCookiesIdentityTrailers(t *testing.T) {
 			t.Errorf("%s: the client's own trailer X-Checksum did not reach the upstream: %v", tc.name, tr)
 		}
 	}
+}
+
+// TestHardeningCookiesPushClaimFixation: a push claim planted in the
+// user's phone browser (under both names) does not become the claim of a
+// prompt that phone opens, so whoever planted it and reads the link (from
+// the topic or a log) cannot approve with the number their own sign-in
+// page shows. The phone itself still answers, also after reopening.
+func TestHardeningCookiesPushClaimFixation(t *testing.T) {
+	t.Parallel()
+	f := ntfytest.New(t, ntfyToken)
+	g, public := startPhoneGateway(t, ntfyBlock(f))
+	topic, _ := g.newBrowser().enrolPush(f, "bob")
+	planted := randomToken(t)
+	pu, _ := url.Parse(public)
+	plantClaim := func(p *phone) {
+		p.client.Jar.SetCookies(pu, []*http.Cookie{{Name: "caddy_mfa_push", Value: planted, Path: "/"},
+			{Name: "__Host-caddy_mfa_push", Value: planted, Path: "/"}})
+	}
+
+	attacker := g.newBrowser()
+	number := attacker.sendPush("bob")
+	msg := f.WaitMessage(t, topic, sendTimeout)
+	u, _ := url.Parse(msg.Click)
+	token := strings.TrimPrefix(u.Fragment, "t=")
+	victim := newPhone(t)
+	plantClaim(victim)
+	expectText(t, victim.open(msg.Click), "Approve")
+	thief := newPhone(t)
+	plantClaim(thief)
+	r := thief.post(msg.Click, url.Values{"t": {token}, "answer": {"approve"}, "number": {number}})
+	if r.StatusCode != http.StatusConflict {
+		t.Fatalf("approve with the planted claim: status %d, want 409; body:\n%s", r.StatusCode, tail(pageText(r), 600))
+	}
+	if st := statusOf(t, attacker.get("/.mfa/push/status?purpose=sign-in", "Accept", "application/json")); st == "approved" {
+		t.Fatal("the prompt was approved with the planted claim")
+	}
+	// The user's phone, reopening the link, still answers.
+	expectText(t, victim.answer(msg.Click, "deny", ""), "Denied")
 }
