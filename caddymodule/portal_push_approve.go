@@ -20,7 +20,8 @@ import (
 // prompt expires, for that prompt only. The token travels in the link's
 // fragment, which browsers never send: the page's script posts it, so no
 // access log or proxy sees it. The first device to open the link claims
-// it with a cookie, and only that device may approve or deny.
+// it with a cookie holding a claim minted for that prompt, and only that
+// device may approve or deny.
 
 // maxTokenLen bounds the token read from a link: base64url of 32 bytes.
 const maxTokenLen = 43
@@ -76,24 +77,31 @@ func (p *portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 // it first, only "Deny and report fraud".
 func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string) {
 	e := p.app.engine
-	claim := p.claimOf(r)
-	if claim == "" {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			p.pushAnswerError(w, r, fmt.Errorf("making a push claim: %w", err))
-			return
-		}
-		claim = base64.RawURLEncoding.EncodeToString(b)
+	// A new claim for every prompt this device opens first: the claim the
+	// browser brings counts only for a prompt it already holds (the page
+	// opened again), never to claim one, or a claim planted in the phone's
+	// browser would let whoever planted it answer with the number.
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		p.pushAnswerError(w, r, fmt.Errorf("making a push claim: %w", err))
+		return
 	}
+	claim := base64.RawURLEncoding.EncodeToString(b)
 	req, mine, err := e.ClaimPush(r.Context(), token, claim)
+	if old := p.claimOf(r); err == nil && !mine && old != "" {
+		req, mine, err = e.ClaimPush(r.Context(), token, old)
+		claim = old
+	}
 	if err != nil {
 		p.pushAnswerError(w, r, err)
 		return
 	}
-	// The claim (claimCookie) follows the cookie policy: SameSite=Strict,
-	// Secure when public_url is https.
-	c := p.app.cookies
-	c.set(w, r, &c.claim, claim, int(challenge.PushTTL.Seconds())+60)
+	if mine {
+		// The claim (claimCookie) follows the cookie policy: SameSite=Strict,
+		// Secure when public_url is https.
+		c := p.app.cookies
+		c.set(w, r, &c.claim, claim, int(challenge.PushTTL.Seconds())+60)
+	}
 	if !mine {
 		p.warnEvent(r, "push_opened_elsewhere", req.User)
 	}
