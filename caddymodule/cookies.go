@@ -31,10 +31,11 @@ const (
 	preCookie = "caddy_mfa_pre"
 	// claimCookie holds the claim of the phone that opened a push prompt.
 	claimCookie = "caddy_mfa_push"
-	// familiarCookie is smart lockout's "familiar browser" cookie (issue 14,
-	// item 9, built in parallel). It is named here so that it is stripped
-	// before the upstream like every other cookie of the gateway.
-	familiarCookie = "caddy_mfa_familiar"
+	// strippedFamiliarCookie is smart lockout's "familiar browser" cookie
+	// (issue 14, item 9, built in parallel), named here so that it is
+	// stripped before the upstream like every other cookie of the gateway;
+	// it should be set through this policy too.
+	strippedFamiliarCookie = "caddy_mfa_familiar"
 )
 
 // cookieKind is one cookie of the gateway: its names and what sets it
@@ -78,7 +79,7 @@ func newCookiePolicy(sessionName, domain string, always, publicHTTPS bool) *cook
 		session: newKind(sessionName), device: newKind(deviceCookie), pre: newKind(preCookie), claim: newKind(claimCookie)}
 	p.session.shared = true
 	p.claim.strict, p.claim.secureIfPublic = true, true
-	for _, base := range []string{sessionName, deviceCookie, preCookie, claimCookie, familiarCookie} {
+	for _, base := range []string{sessionName, deviceCookie, preCookie, claimCookie, strippedFamiliarCookie} {
 		p.owned = append(p.owned, base, hostPrefix+base)
 	}
 	return p
