@@ -68,7 +68,15 @@ type cookiePolicy struct {
 	// owned is every name, plain and prefixed, of every cookie the
 	// gateway owns: none of them goes upstream.
 	owned []string
+	// needles are substrings of every owned name (caddy_mfa, and the
+	// session cookie's name if it lacks it): a Cookie header with none of
+	// them is passed over with a fast search, without parsing it.
+	needles []string
 }
+
+// ownedStem is the stem of every name of the gateway's cookies but a
+// configured session cookie name.
+const ownedStem = "caddy_mfa"
 
 // newCookiePolicy makes the policy; sessionName "" means caddy_mfa.
 func newCookiePolicy(sessionName, domain string, always, publicHTTPS bool) *cookiePolicy {
@@ -81,6 +89,10 @@ func newCookiePolicy(sessionName, domain string, always, publicHTTPS bool) *cook
 	p.claim.strict, p.claim.secureIfPublic = true, true
 	for _, base := range []string{sessionName, deviceCookie, preCookie, claimCookie, strippedFamiliarCookie} {
 		p.owned = append(p.owned, base, hostPrefix+base)
+	}
+	p.needles = []string{ownedStem}
+	if !strings.Contains(sessionName, ownedStem) {
+		p.needles = append(p.needles, sessionName)
 	}
 	return p
 }
@@ -168,6 +180,13 @@ func (p *cookiePolicy) stripOwnCookies(h http.Header) {
 // carriesOwn reports whether the Cookie header value v has a pair named as
 // one of the gateway's cookies.
 func (p *cookiePolicy) carriesOwn(v string) bool {
+	found := false
+	for _, n := range p.needles {
+		found = found || strings.Contains(v, n)
+	}
+	if !found {
+		return false
+	}
 	for v != "" {
 		var pair string
 		pair, v, _ = strings.Cut(v, ";")
@@ -181,8 +200,10 @@ func (p *cookiePolicy) carriesOwn(v string) bool {
 // removeOwn drops the gateway's pairs (and empty ones) from v.
 func (p *cookiePolicy) removeOwn(v string) string {
 	var b strings.Builder
-	for part := range strings.SplitSeq(v, ";") {
-		pair := strings.TrimSpace(part)
+	for v != "" {
+		var pair string
+		pair, v, _ = strings.Cut(v, ";")
+		pair = strings.TrimSpace(pair)
 		if pair == "" || p.owns(pairName(pair)) {
 			continue
 		}
