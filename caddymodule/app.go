@@ -126,6 +126,7 @@ type App struct {
 	prefix   string
 	org      string
 	public   string
+	cookies  *cookiePolicy
 	twilio   *twilio.Client
 	fraud    *webhook.Client
 	pooled   []string
@@ -255,13 +256,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	a.cookies = newCookiePolicy(a.Session.CookieName, repl.ReplaceKnown(a.Session.CookieDomain, ""),
+		a.Session.SecureCookies, strings.HasPrefix(a.public, "https:"))
 	sessions, err := session.NewStore(session.Config{
-		CookieName:   a.Session.CookieName,
-		Domain:       repl.ReplaceKnown(a.Session.CookieDomain, ""),
-		Idle:         durationOr(a.Session.IdleTimeout, 30*time.Minute),
-		Lifetime:     durationOr(a.Session.Lifetime, 12*time.Hour),
-		HashKeys:     [][]byte{keys.CookieHashKey()},
-		AlwaysSecure: a.Session.SecureCookies,
+		CookieName: a.Session.CookieName,
+		Cookies:    sessionCookies{a.cookies},
+		Idle:       durationOr(a.Session.IdleTimeout, 30*time.Minute),
+		Lifetime:   durationOr(a.Session.Lifetime, 12*time.Hour),
+		HashKeys:   [][]byte{keys.CookieHashKey()},
 	}, kv)
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)

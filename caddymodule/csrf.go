@@ -10,19 +10,10 @@ import (
 	"github.com/gorilla/sessions"
 )
 
-// preCookie binds CSRF tokens before there is a session (the login form),
-// so that an anonymous visitor costs no server-side state. Under TLS it has
-// the __Host- prefix, so a sibling subdomain cannot plant one.
-const preCookie = "caddy_mfa_pre"
-
-// preCookieName and preCookiePath are the pre-session cookie's name and path
-// for r (__Host- cookies must have Path=/).
-func (p *portal) preCookieName(r *http.Request) (string, string) {
-	if p.app.engine.Sessions.Secure(r) {
-		return "__Host-" + preCookie, "/"
-	}
-	return preCookie, p.app.prefix
-}
+// The pre-session cookie (preCookie) binds CSRF tokens before there is a
+// session (the login form), so that an anonymous visitor costs no
+// server-side state. It follows the cookie policy (cookies.go): under TLS
+// it has the __Host- prefix, so a sibling subdomain cannot plant one.
 
 // csrfToken returns the token forms must post back: an HMAC of the session
 // id, or of a random pre-session cookie (set here if missing) before sign-in.
@@ -32,11 +23,8 @@ func (p *portal) csrfToken(w http.ResponseWriter, r *http.Request, sess *session
 		raw := make([]byte, 18)
 		_, _ = rand.Read(raw)
 		v := base64.RawURLEncoding.EncodeToString(raw)
-		name, path := p.preCookieName(r)
-		http.SetCookie(w, &http.Cookie{
-			Name: name, Value: v, Path: path,
-			HttpOnly: true, Secure: p.app.engine.Sessions.Secure(r), SameSite: http.SameSiteLaxMode,
-		})
+		c := p.app.cookies
+		c.set(w, r, &c.pre, v, 0)
 		binding = "p:" + v
 	}
 	return p.mac(binding)
@@ -46,9 +34,8 @@ func (p *portal) csrfBinding(r *http.Request, sess *sessions.Session) (string, b
 	if sess != nil && sess.ID != "" && !sess.IsNew {
 		return "s:" + sess.ID, true
 	}
-	name, _ := p.preCookieName(r)
-	if c, err := r.Cookie(name); err == nil && c.Value != "" {
-		return "p:" + c.Value, true
+	if v := p.app.cookies.value(r, &p.app.cookies.pre); v != "" {
+		return "p:" + v, true
 	}
 	return "", false
 }

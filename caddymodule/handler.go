@@ -117,6 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.portal.serve(w, r)
 	}
 	stripIdentityHeaders(r.Header)
+	stripIdentityTrailers(r)
 	if h.AppPasswords {
 		if user, secret, ok := r.BasicAuth(); ok {
 			return h.serveAppPassword(w, r, next, user, secret)
@@ -147,7 +148,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	setIdentityHeaders(r.Header, u)
-	stripCookie(r.Header, h.app.engine.Sessions.CookieName(r))
+	h.app.cookies.stripOwnCookies(r.Header)
 	return next.ServeHTTP(w, r)
 }
 

@@ -78,7 +78,7 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 	}
 	setIdentityHeaders(r.Header, u)
 	r.Header.Del("Authorization")
-	stripCookie(r.Header, e.Sessions.CookieName(r))
+	h.app.cookies.stripOwnCookies(r.Header)
 	return next.ServeHTTP(w, r)
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,23 +206,6 @@ func BenchmarkIdentityHeaders(b *testing.B) {
 	}
 }
 
-func TestStripCookieKeepsTheAppsCookies(t *testing.T) {
-	for _, c := range []struct{ in, want []string }{
-		{[]string{"caddy_mfa=abc"}, nil},
-		{[]string{"app=1; caddy_mfa=abc; theme=dark"}, []string{"app=1; theme=dark"}},
-		{[]string{"caddy_mfa=abc", "app=1"}, []string{"app=1"}},
-		{[]string{"caddy_mfa_pre=x; caddy_mfa=abc"}, []string{"caddy_mfa_pre=x"}},
-		{[]string{"xcaddy_mfa=1;caddy_mfa=2;"}, []string{"xcaddy_mfa=1"}},
-		{[]string{"app=1"}, []string{"app=1"}},
-	} {
-		h := http.Header{"Cookie": append([]string(nil), c.in...)}
-		stripCookie(h, "caddy_mfa")
-		if got := h["Cookie"]; !slices.Equal(got, c.want) {
-			t.Errorf("%q: Cookie %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func TestSessionCookieNotForwarded(t *testing.T) {
 	h := testHandler(t, &Handler{})
 	c := signedInCookie(t, h, "alice")
@@ -251,7 +233,7 @@ func (downKV) Get(context.Context, string) ([]byte, error) {
 func TestHandlerFailsClosedWhenTheStoreIsDown(t *testing.T) {
 	h := testHandler(t, &Handler{})
 	c := signedInCookie(t, h, "alice")
-	down, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: time.Hour,
+	down, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: time.Hour, Cookies: sessionCookies{h.app.cookies},
 		HashKeys: [][]byte{h.app.engine.Keys.CookieHashKey()}}, downKV{store.NewMemoryKV()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"io"
 	"net/http"
 	"strings"
 
@@ -31,40 +32,36 @@ func setIdentityHeaders(h http.Header, u *users.User) {
 	h["Remote-Email"] = []string{u.Email}
 }
 
-// stripCookie removes the gateway's own session cookie from the request
-// before it goes upstream: the app has no use for it, and an app (or its
-// logs) holding it could replay the user's session. Other cookies stay as
-// they were.
-func stripCookie(h http.Header, name string) {
-	vals := h["Cookie"]
-	kept := vals[:0]
-	for _, v := range vals {
-		if strings.Contains(v, name) {
-			v = removeCookie(v, name)
-		}
-		if v != "" {
-			kept = append(kept, v)
-		}
-	}
-	if len(kept) == 0 {
-		delete(h, "Cookie")
+// stripIdentityTrailers removes identity names from the request's trailers
+// as stripIdentityHeaders does from its headers: Caddy's reverse proxy
+// forwards the trailers a client sends after a chunked body. The other
+// trailers (checksums, digests) stay. Go fills r.Trailer only when the body
+// has been read to its end, with every field the client sent there,
+// declared or not, so the names declared up front go now and the body is
+// wrapped to remove them again at its end. A request of known length
+// without declared trailers (every signed-in GET) costs a comparison.
+func stripIdentityTrailers(r *http.Request) {
+	if r.Trailer == nil && r.ContentLength >= 0 {
 		return
 	}
-	h["Cookie"] = kept
+	stripIdentityHeaders(r.Trailer)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &trailerStripper{ReadCloser: r.Body, r: r}
+	}
 }
 
-// removeCookie drops every "name=value" pair from a Cookie header value.
-func removeCookie(v, name string) string {
-	var b strings.Builder
-	for part := range strings.SplitSeq(v, ";") {
-		p := strings.TrimSpace(part)
-		if k, _, _ := strings.Cut(p, "="); k == name || p == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(p)
+// trailerStripper is a request body that removes identity trailers from
+// its request once the body ends, before anything downstream sees them.
+type trailerStripper struct {
+	io.ReadCloser
+	r *http.Request
+}
+
+// Read reads the body; at its end the trailers are in, and are cleaned.
+func (b *trailerStripper) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		stripIdentityHeaders(b.r.Trailer)
 	}
-	return b.String()
+	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
@@ -13,15 +14,11 @@ import (
 // that browser until it expires, is forgotten on the security-info page,
 // or the user signs out everywhere (or is reset).
 
-// deviceCookie holds the browser's device token.
-const deviceCookie = "caddy_mfa_device"
-
-// deviceToken is this browser's device token, if it has one.
-func deviceToken(r *http.Request) string {
-	if c, err := r.Cookie(deviceCookie); err == nil {
-		return c.Value
-	}
-	return ""
+// deviceTokens is this browser's device cookie (deviceCookie, one token
+// per user remembered here), read under the name the cookie policy gives
+// it: under TLS only the __Host- one.
+func (p *portal) deviceTokens(r *http.Request) string {
+	return p.app.cookies.value(r, &p.app.cookies.device)
 }
 
 // rememberIfAsked remembers this browser for user when the form that gave
@@ -35,12 +32,14 @@ func (p *portal) rememberIfAsked(q *request, user string) error {
 	if name == "" {
 		name = p.localize(q.r, ui.PushUnknownBrowser, nil)
 	}
-	token, err := p.app.engine.RememberDevice(q.r.Context(), user, name, deviceToken(q.r), ttl)
+	// Always a new token (never the browser's): the cookie keeps the
+	// tokens of the browser's other users after it.
+	token, err := p.app.engine.RememberDevice(q.r.Context(), user, name, ttl)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(q.w, &http.Cookie{Name: deviceCookie, Value: token, Path: "/", MaxAge: int(ttl.Seconds()),
-		HttpOnly: true, Secure: p.app.engine.Sessions.Secure(q.r), SameSite: http.SameSiteLaxMode})
+	c := p.app.cookies
+	c.set(q.w, q.r, &c.device, challenge.DeviceCookie(token, p.deviceTokens(q.r)), int(ttl.Seconds()))
 	p.event(q.r, "device_remembered", user)
 	return nil
 }

@@ -122,7 +122,7 @@ func (p *portal) withoutSecondFactor(q *request, user string) (bool, error) {
 	}
 	remembered := false
 	if !bypass && p.app.RememberDevice > 0 {
-		if remembered, err = p.app.engine.RememberedDevice(ctx, user, deviceToken(q.r)); err != nil {
+		if remembered, err = p.app.engine.RememberedDevice(ctx, user, p.deviceTokens(q.r)); err != nil {
 			return false, err
 		}
 	}

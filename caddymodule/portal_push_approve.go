@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -21,16 +20,14 @@ import (
 // prompt expires, for that prompt only. The token travels in the link's
 // fragment, which browsers never send: the page's script posts it, so no
 // access log or proxy sees it. The first device to open the link claims
-// it with a cookie, and only that device may approve or deny.
+// it with a cookie holding a claim minted for that prompt, and only that
+// device may approve or deny.
 
 // maxTokenLen bounds the token read from a link: base64url of 32 bytes.
 const maxTokenLen = 43
 
 // pushOpen is the answer that opens (and claims) a prompt.
 const pushOpen = "open"
-
-// claimCookie holds the random claim of the device that opened a prompt.
-const claimCookie = "caddy_mfa_push"
 
 // pushApprove serves the page that opens the link (GET) and takes the
 // opening and the answers (POST).
@@ -80,24 +77,31 @@ func (p *portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 // it first, only "Deny and report fraud".
 func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string) {
 	e := p.app.engine
-	claim := claimOf(r)
-	if claim == "" {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			p.pushAnswerError(w, r, fmt.Errorf("making a push claim: %w", err))
-			return
-		}
-		claim = base64.RawURLEncoding.EncodeToString(b)
+	// A new claim for every prompt this device opens first: the claim the
+	// browser brings counts only for a prompt it already holds (the page
+	// opened again), never to claim one, or a claim planted in the phone's
+	// browser would let whoever planted it answer with the number.
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		p.pushAnswerError(w, r, fmt.Errorf("making a push claim: %w", err))
+		return
 	}
+	claim := base64.RawURLEncoding.EncodeToString(b)
 	req, mine, err := e.ClaimPush(r.Context(), token, claim)
+	if old := p.claimOf(r); err == nil && !mine && old != "" {
+		req, mine, err = e.ClaimPush(r.Context(), token, old)
+		claim = old
+	}
 	if err != nil {
 		p.pushAnswerError(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: claimCookie, Value: claim, Path: p.app.prefix + "push/", MaxAge: int(challenge.PushTTL.Seconds()) + 60,
-		HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(p.app.public, "https:"), SameSite: http.SameSiteStrictMode,
-	})
+	if mine {
+		// The claim (claimCookie) follows the cookie policy: SameSite=Strict,
+		// Secure when public_url is https.
+		c := p.app.cookies
+		c.set(w, r, &c.claim, claim, int(challenge.PushTTL.Seconds())+60)
+	}
 	if !mine {
 		p.warnEvent(r, "push_opened_elsewhere", req.User)
 	}
@@ -116,17 +120,17 @@ func (p *portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 }
 
 // claimOf is this device's claim cookie, if it has a well-formed one.
-func claimOf(r *http.Request) string {
-	c, err := r.Cookie(claimCookie)
-	if err != nil || len(c.Value) != maxTokenLen {
+func (p *portal) claimOf(r *http.Request) string {
+	v := p.app.cookies.value(r, &p.app.cookies.claim)
+	if len(v) != maxTokenLen {
 		return ""
 	}
-	return c.Value
+	return v
 }
 
 // pushAnswered takes the answer on the prompt of token.
 func (p *portal) pushAnswered(w http.ResponseWriter, r *http.Request, token, answer string) {
-	st, req, err := p.app.engine.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"), claimOf(r))
+	st, req, err := p.app.engine.AnswerPush(r.Context(), token, answer, r.PostForm.Get("number"), p.claimOf(r))
 	if st == challenge.PushFraud {
 		// The block is made: it is logged and reported even if recording
 		// the answer failed after it.

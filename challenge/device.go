@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -18,7 +19,10 @@ import (
 // gave the second factor keeps a random token in a cookie; for as long as
 // the operator allows, the password alone signs its user in there. The
 // account keeps a keyed hash of the token, listed on the security-info
-// page, where it can be forgotten.
+// page, where it can be forgotten. Tokens are only ever minted here, one
+// per remembering, bound to the user by the hash: a token the browser
+// brings is never adopted. A browser shared by several users carries one
+// token for each (at most MaxDeviceTokens), in one cookie.
 
 // MaxDevices is how many remembered devices a user may have; the oldest
 // goes when another is added.
@@ -27,31 +31,37 @@ const MaxDevices = 20
 // DeviceTokenLen is the length of a device token: base64url of 32 bytes.
 const DeviceTokenLen = 43
 
+// MaxDeviceTokens is how many tokens one browser's device cookie carries
+// (one per user remembered there); the oldest goes when another is added.
+const MaxDeviceTokens = 5
+
+// deviceTokenSep separates the tokens in a device cookie; base64url has no
+// dot.
+const deviceTokenSep = "."
+
 func (e *Engine) deviceHash(user, token string) []byte {
 	return e.Keys.HashCode("device", user+"\x00"+token)
 }
 
 // RememberDevice remembers, for ttl, the browser of user described by name
-// ("Firefox on Linux"), and returns the token its cookie must carry.
-// token, if well-formed, is the browser's token already (from another
-// user): it is kept, so one cookie serves every user of the browser.
-func (e *Engine) RememberDevice(ctx context.Context, user, name, token string, ttl time.Duration) (string, error) {
-	if len(token) != DeviceTokenLen {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", fmt.Errorf("making a device token: %w", err)
-		}
-		token = base64.RawURLEncoding.EncodeToString(b)
+// ("Firefox on Linux"), under a new random token that it returns and the
+// browser's cookie must carry (see DeviceCookie). It takes no token from
+// the browser: one planted there by a sibling subdomain, a plain-http hop
+// or a shared computer would otherwise be remembered for the victim, and
+// whoever planted it would need only the password.
+func (e *Engine) RememberDevice(ctx context.Context, user, name string, ttl time.Duration) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making a device token: %w", err)
 	}
+	token := base64.RawURLEncoding.EncodeToString(b)
 	id := make([]byte, 6)
 	if _, err := rand.Read(id); err != nil {
 		return "", fmt.Errorf("making a device id: %w", err)
 	}
 	now, h := e.Now(), e.deviceHash(user, token)
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		a.Devices = slices.DeleteFunc(a.Devices, func(d store.Device) bool {
-			return !now.Before(d.Expires) || subtle.ConstantTimeCompare(d.Hash, h) == 1
-		})
+		a.Devices = slices.DeleteFunc(a.Devices, func(d store.Device) bool { return !now.Before(d.Expires) })
 		if len(a.Devices) >= MaxDevices {
 			a.Devices = a.Devices[len(a.Devices)-MaxDevices+1:]
 		}
@@ -65,19 +75,62 @@ func (e *Engine) RememberDevice(ctx context.Context, user, name, token string, t
 	return token, nil
 }
 
-// RememberedDevice reports whether token is a device of user remembered
-// and not expired, and records its use.
-func (e *Engine) RememberedDevice(ctx context.Context, user, token string) (bool, error) {
-	if len(token) != DeviceTokenLen {
+// DeviceCookie is the device cookie's value once token is minted: token,
+// then the well-formed tokens of old (the cookie as the browser sent it,
+// for the other users of the browser), at most MaxDeviceTokens in all.
+// Carrying old's tokens grants nothing: a token works only for a user
+// whose account keeps its hash, and only RememberDevice makes those.
+func DeviceCookie(token, old string) string {
+	out := []string{token}
+	for _, t := range deviceTokens(old) {
+		if len(out) == MaxDeviceTokens {
+			break
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, deviceTokenSep)
+}
+
+// deviceTokens are the well-formed tokens among the first MaxDeviceTokens
+// fields of a device cookie.
+func deviceTokens(cookie string) []string {
+	var out []string
+	for i := 0; i < MaxDeviceTokens && cookie != ""; i++ {
+		var t string
+		t, cookie, _ = strings.Cut(cookie, deviceTokenSep)
+		if len(t) == DeviceTokenLen {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// RememberedDevice reports whether the device cookie (as the browser sent
+// it) carries a token of user remembered and not expired, and records its
+// use.
+func (e *Engine) RememberedDevice(ctx context.Context, user, cookie string) (bool, error) {
+	tokens := deviceTokens(cookie)
+	if len(tokens) == 0 {
 		return false, nil
 	}
-	now, h := e.Now(), e.deviceHash(user, token)
+	now := e.Now()
+	hashes := make([][]byte, len(tokens))
+	for i, t := range tokens {
+		hashes[i] = e.deviceHash(user, t)
+	}
 	var found bool
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
 		for i, d := range a.Devices {
-			if subtle.ConstantTimeCompare(d.Hash, h) == 1 && now.Before(d.Expires) {
-				a.Devices[i].LastUsed, found = now, true
-				return nil
+			if !now.Before(d.Expires) {
+				continue
+			}
+			for _, h := range hashes {
+				if subtle.ConstantTimeCompare(d.Hash, h) == 1 {
+					a.Devices[i].LastUsed, found = now, true
+					return nil
+				}
 			}
 		}
 		return errNothingToSave

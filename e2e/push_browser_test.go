@@ -136,7 +136,7 @@ func answerApproval(b page, answer, number string) *network.Response {
 }
 
 // onlyClaimCookie fails unless the phone holds just the cookie that
-// claims the prompt: for the approval page only, out of scripts' reach,
+// claims the prompt: host-only, out of scripts' reach,
 // never sent from another site.
 func onlyClaimCookie(b page, urls ...string) {
 	b.t.Helper()
@@ -150,7 +150,7 @@ func onlyClaimCookie(b page, urls ...string) {
 	if len(res.Cookies) != 1 {
 		b.t.Fatalf("the phone holds %d cookies, want the claim only", len(res.Cookies))
 	}
-	if c := res.Cookies[0]; c.Name != "caddy_mfa_push" || c.Path != "/.mfa/push/" || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+	if c := res.Cookies[0]; c.Name != "caddy_mfa_push" || c.Path != "/" || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
 		b.t.Errorf("claim cookie %s path %s httpOnly %v sameSite %s", c.Name, c.Path, c.HTTPOnly, c.SameSite)
 	}
 }

@@ -59,9 +59,9 @@ func TestPushEnrolAndSignIn(t *testing.T) {
 	expectStatus(t, page, http.StatusOK)
 	expectText(t, page, "Are you trying to sign in?", "bob", host, "127.0.0.1", "Approve", "Deny and report fraud")
 	expectNoText(t, page, `id="push-number"`)
-	// The phone claims the prompt with a cookie of its own, for the
-	// approval page only.
-	if c := page.Header.Get("Set-Cookie"); !strings.HasPrefix(c, "caddy_mfa_push=") || !strings.Contains(c, "Path=/.mfa/push/") ||
+	// The phone claims the prompt with a cookie of its own, set by the
+	// cookie policy (Path=/; never sent upstream).
+	if c := page.Header.Get("Set-Cookie"); !strings.HasPrefix(c, "caddy_mfa_push=") || !strings.Contains(c, "Path=/;") ||
 		!strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Strict") {
 		t.Errorf("approval page cookie %q", c)
 	}

@@ -15,7 +15,7 @@ import (
 // testRevokeUser: "sign out everywhere" ends every session of one user and
 // no other, whichever store holds them.
 func testRevokeUser(t *testing.T, kv store.KV) {
-	s, err := NewStore(Config{CookieName: "m", Idle: time.Hour, Lifetime: 2 * time.Hour, HashKeys: [][]byte{testKey}}, kv)
+	s, err := NewStore(Config{CookieName: "m", Cookies: testCookies{"m"}, Idle: time.Hour, Lifetime: 2 * time.Hour, HashKeys: [][]byte{testKey}}, kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,18 +103,5 @@ func TestTouchDoesNotReviveADeletedSession(t *testing.T) {
 	}
 	if d := f.lookup(t, c, false); d != nil {
 		t.Fatal("the refresh of LastSeen brought the deleted session back")
-	}
-}
-
-// Behind a proxy that terminates TLS the gateway sees plain HTTP; with
-// AlwaysSecure its cookies are still Secure and __Host- prefixed.
-func TestAlwaysSecure(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.AlwaysSecure = true })
-	c := f.signIn(t, false)
-	if !c.Secure || c.Name != "__Host-mfa_test" {
-		t.Fatalf("cookie %s Secure=%v on a plain request with AlwaysSecure", c.Name, c.Secure)
-	}
-	if d := f.lookup(t, c, false); d == nil {
-		t.Fatal("the secure cookie is not read back")
 	}
 }

@@ -18,34 +18,42 @@ import (
 // dataKey is the key of *Data in sessions.Session.Values.
 const dataKey = "mfa"
 
+// CookiePolicy names and makes the session cookie. The gateway has one
+// policy for all its cookies (caddymodule/cookies.go); the store asks it
+// rather than deciding names, prefixes and attributes itself.
+type CookiePolicy interface {
+	// Name is the session cookie's name for r: the only name read.
+	Name(r *http.Request) string
+	// Secure reports whether cookies for r are Secure.
+	Secure(r *http.Request) bool
+	// Cookie is the session cookie to set on the response to r, holding
+	// value for maxAge seconds (negative: delete it).
+	Cookie(r *http.Request, value string, maxAge int) *http.Cookie
+}
+
 // Config says how sessions behave.
 type Config struct {
-	// CookieName is the base cookie name; under TLS without a cookie domain
-	// it gets the __Host- prefix.
+	// CookieName is the cookie's base name, which its signature covers.
+	// Default: "caddy_mfa".
 	CookieName string
-	// Domain shares the cookie with subdomains when set.
-	Domain string
+	// Cookies names and makes the cookie; required.
+	Cookies CookiePolicy
 	// Idle ends a session this long after its last request.
 	Idle time.Duration
 	// Lifetime ends a session this long after it began, however active.
 	Lifetime time.Duration
 	// HashKeys sign the cookie; the first signs, all verify (rotation).
 	HashKeys [][]byte
-	// AlwaysSecure treats every request as HTTPS (Secure cookies, __Host-
-	// prefix), for gateways behind a proxy that terminates TLS.
-	AlwaysSecure bool
 }
 
 // Store is a gorilla/sessions Store. Its cookie carries a random 256-bit id
 // signed with HMAC-SHA256; the session data never leaves the server.
 type Store struct {
-	cfg Config
-	// tlsName is the cookie name under TLS, made once.
-	tlsName string
-	kv      store.KV
-	codecs  []securecookie.Codec
-	now     func() time.Time
-	touch   time.Duration
+	cfg    Config
+	kv     store.KV
+	codecs []securecookie.Codec
+	now    func() time.Time
+	touch  time.Duration
 }
 
 // Interface guard.
@@ -59,13 +67,13 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 	if len(cfg.HashKeys) == 0 {
 		return nil, errors.New("session store needs a cookie hash key")
 	}
+	if cfg.Cookies == nil {
+		return nil, errors.New("session store needs a cookie policy")
+	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = "caddy_mfa"
 	}
-	s := &Store{cfg: cfg, kv: kv, now: time.Now, tlsName: cfg.CookieName}
-	if cfg.Domain == "" {
-		s.tlsName = "__Host-" + cfg.CookieName
-	}
+	s := &Store{cfg: cfg, kv: kv, now: time.Now}
 	for _, k := range cfg.HashKeys {
 		c := securecookie.New(k, nil)
 		c.SetSerializer(securecookie.NopEncoder{})
@@ -84,24 +92,16 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
 
-// CookieName is the cookie name used for r.
-func (s *Store) CookieName(r *http.Request) string {
-	if s.Secure(r) {
-		return s.tlsName
-	}
-	return s.cfg.CookieName
-}
+// CookieName is the cookie name used for r, as the cookie policy gives it.
+func (s *Store) CookieName(r *http.Request) string { return s.cfg.Cookies.Name(r) }
 
-// Secure reports whether cookies for r are Secure: under TLS, or always
-// when the gateway sits behind a TLS-terminating proxy.
-func (s *Store) Secure(r *http.Request) bool { return r.TLS != nil || s.cfg.AlwaysSecure }
-
+// options are the session's gorilla options; only MaxAge is read back (a
+// negative one signs out): the cookie itself comes from the policy.
 func (s *Store) options(r *http.Request) *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
-		Domain:   s.cfg.Domain,
 		MaxAge:   int(s.cfg.Lifetime / time.Second),
-		Secure:   s.Secure(r),
+		Secure:   s.cfg.Cookies.Secure(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
@@ -252,12 +252,11 @@ func (s *Store) RevokeUser(ctx context.Context, user string) (int, error) {
 
 // Save writes the session and its cookie. A negative MaxAge deletes both.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	name := s.CookieName(r)
 	if sess.Options.MaxAge < 0 {
 		if err := s.remove(r.Context(), sess.ID, DataOf(sess).User); err != nil {
 			return err
 		}
-		http.SetCookie(w, sessions.NewCookie(name, "", sess.Options))
+		http.SetCookie(w, s.cfg.Cookies.Cookie(r, "", -1))
 		return nil
 	}
 	if sess.ID == "" {
@@ -281,7 +280,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if err != nil {
 		return fmt.Errorf("signing session cookie: %w", err)
 	}
-	http.SetCookie(w, sessions.NewCookie(name, enc, sess.Options))
+	http.SetCookie(w, s.cfg.Cookies.Cookie(r, enc, sess.Options.MaxAge))
 	return nil
 }
 

@@ -80,7 +80,7 @@ func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	mem := store.NewMemoryKV()
 	mem.SetClock(c.Now)
 	kv := &recordingKV{KV: mem}
-	cfg := Config{CookieName: "mfa_test", Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}
+	cfg := Config{CookieName: "mfa_test", Cookies: testCookies{"mfa_test"}, Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -227,7 +227,7 @@ func TestHashKeyRotation(t *testing.T) {
 	c := f.signIn(t, false)
 	// The operator adds a new key in front; sessions signed with the old one
 	// stay valid.
-	rotated, err := NewStore(Config{CookieName: "mfa_test", Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey, oldKey}}, f.kv)
+	rotated, err := NewStore(Config{CookieName: "mfa_test", Cookies: testCookies{"mfa_test"}, Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey, oldKey}}, f.kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestHashKeyRotation(t *testing.T) {
 		t.Fatalf("cookie signed with the previous key: %+v, %v", d, err)
 	}
 	// Once the old key is dropped, its cookies are worthless.
-	dropped, err := NewStore(Config{CookieName: "mfa_test", Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, f.kv)
+	dropped, err := NewStore(Config{CookieName: "mfa_test", Cookies: testCookies{"mfa_test"}, Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, f.kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestRotateFailsClosed(t *testing.T) {
 	c := f.signIn(t, false)
 	sess, _ := f.s.Get(request(c, false), "mfa")
 	broken := &failingDeleteKV{KV: f.kv}
-	s2, _ := NewStore(Config{CookieName: "mfa_test", Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, broken)
+	s2, _ := NewStore(Config{CookieName: "mfa_test", Cookies: testCookies{"mfa_test"}, Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, broken)
 	if err := s2.Rotate(context.Background(), sess); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Rotate with a failing KV: %v, want ErrUnavailable", err)
 	}
@@ -393,50 +393,23 @@ func TestSaveWithNegativeMaxAgeSignsOut(t *testing.T) {
 	}
 }
 
-func TestCookieAttributes(t *testing.T) {
-	tests := []struct {
-		name       string
-		tls        bool
-		domain     string
-		wantName   string
-		wantSecure bool
-	}{
-		{"plain HTTP", false, "", "mfa_test", false},
-		{"TLS, host only", true, "", "__Host-mfa_test", true},
-		{"TLS, shared domain", true, "example.com", "mfa_test", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) { c.Domain = tt.domain })
-			c := f.signIn(t, tt.tls)
-			if c.Name != tt.wantName {
-				t.Errorf("cookie name = %q, want %q", c.Name, tt.wantName)
-			}
-			if c.Secure != tt.wantSecure {
-				t.Errorf("Secure = %v, want %v", c.Secure, tt.wantSecure)
-			}
-			if !c.HttpOnly {
-				t.Error("cookie is not HttpOnly: scripts could read the session")
-			}
-			if c.SameSite != http.SameSiteLaxMode {
-				t.Errorf("SameSite = %v, want Lax", c.SameSite)
-			}
-			if c.Path != "/" {
-				t.Errorf("Path = %q, want /", c.Path)
-			}
-			if c.Domain != tt.domain {
-				t.Errorf("Domain = %q, want %q", c.Domain, tt.domain)
-			}
-			if c.MaxAge != int(lifetime/time.Second) {
-				t.Errorf("MaxAge = %d, want the lifetime %d", c.MaxAge, int(lifetime/time.Second))
-			}
-			if f.s.CookieName(request(nil, tt.tls)) != tt.wantName {
-				t.Errorf("CookieName = %q, want %q", f.s.CookieName(request(nil, tt.tls)), tt.wantName)
-			}
-			if d := f.lookup(t, c, tt.tls); d == nil || d.User != "alice" {
-				t.Fatalf("cookie does not find its session: %+v", d)
-			}
-		})
+// The store sets the cookie its policy makes, with the session's lifetime,
+// and reads it back under the policy's name; the policy's rules (names,
+// prefix, attributes) are tested with the gateway's policy in caddymodule.
+func TestCookieFromPolicy(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		f := newFixture(t, nil)
+		c := f.signIn(t, useTLS)
+		want := testCookies{"mfa_test"}.Name(request(nil, useTLS))
+		if c.Name != want || f.s.CookieName(request(nil, useTLS)) != want {
+			t.Errorf("TLS %v: cookie %q, CookieName %q; want the policy's %q", useTLS, c.Name, f.s.CookieName(request(nil, useTLS)), want)
+		}
+		if c.MaxAge != int(lifetime/time.Second) {
+			t.Errorf("MaxAge = %d, want the lifetime %d", c.MaxAge, int(lifetime/time.Second))
+		}
+		if d := f.lookup(t, c, useTLS); d == nil || d.User != "alice" {
+			t.Fatalf("cookie does not find its session: %+v", d)
+		}
 	}
 }
 
@@ -524,19 +497,16 @@ func TestSaveFailureSetsNoCookie(t *testing.T) {
 func TestNewStoreValidates(t *testing.T) {
 	kv := store.NewMemoryKV()
 	for name, cfg := range map[string]Config{
-		"no idle":     {Lifetime: time.Hour, HashKeys: [][]byte{testKey}},
-		"no lifetime": {Idle: time.Minute, HashKeys: [][]byte{testKey}},
-		"no key":      {Idle: time.Minute, Lifetime: time.Hour},
+		"no idle":     {Lifetime: time.Hour, HashKeys: [][]byte{testKey}, Cookies: testCookies{"m"}},
+		"no lifetime": {Idle: time.Minute, HashKeys: [][]byte{testKey}, Cookies: testCookies{"m"}},
+		"no key":      {Idle: time.Minute, Lifetime: time.Hour, Cookies: testCookies{"m"}},
+		"no policy":   {Idle: time.Minute, Lifetime: time.Hour, HashKeys: [][]byte{testKey}},
 	} {
 		if _, err := NewStore(cfg, kv); err == nil {
 			t.Errorf("%s: NewStore succeeded", name)
 		}
 	}
-	s, err := NewStore(Config{Idle: time.Minute, Lifetime: time.Hour, HashKeys: [][]byte{testKey}}, kv)
-	if err != nil {
+	if _, err := NewStore(Config{Idle: time.Minute, Lifetime: time.Hour, HashKeys: [][]byte{testKey}, Cookies: testCookies{"m"}}, kv); err != nil {
 		t.Fatal(err)
-	}
-	if got := s.CookieName(request(nil, false)); got != "caddy_mfa" {
-		t.Fatalf("default cookie name = %q, want caddy_mfa", got)
 	}
 }
