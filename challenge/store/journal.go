@@ -208,10 +208,11 @@ func (j *Journal) run() {
 // entries if asked), then tells the waiters.
 func (j *Journal) commit(sweep bool) {
 	j.mu.Lock()
-	ops, waiters := j.pending, j.waiters
-	if len(ops) > 0 {
-		j.pending = map[journalKey]journalOp{}
+	var ops map[journalKey]journalOp
+	if len(j.pending) > 0 {
+		ops, j.pending = j.pending, map[journalKey]journalOp{}
 	}
+	waiters := j.waiters
 	j.waiters = nil
 	j.mu.Unlock()
 	var err error
