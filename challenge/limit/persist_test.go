@@ -64,3 +64,35 @@ func TestMemoryPersistSurvivesRestart(t *testing.T) {
 		t.Fatalf("a reset key after a restart: %+v; want a fresh allowance", r)
 	}
 }
+
+// refunder is a limiter that can give an event back (Refund, which main
+// gained with the app-password limits while this was written).
+type refunder interface {
+	Refund(ctx context.Context, key string, l Limit) error
+}
+
+// Every change of the limiter's state reaches the file, a refund too: a
+// refund only in memory would come undone at the next restart. (On a tree
+// whose limiter has no Refund yet there is nothing to check; once it has
+// one, Memory.Refund must record its change as Allow and Reset do.)
+func TestMemoryPersistRefund(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "accounts.db")
+	l := Limit{Rate: 2, Period: time.Hour}
+	m, stop := persisted(t, path)
+	r, ok := any(m).(refunder)
+	if !ok {
+		return
+	}
+	for range 2 {
+		m.Allow(ctx, "apppw-fail-user:alice", l)
+	}
+	if err := r.Refund(ctx, "apppw-fail-user:alice", l); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	m2, _ := persisted(t, path)
+	if res, _ := m2.Allow(ctx, "apppw-fail-user:alice", l); !res.Allowed {
+		t.Fatal("a refunded event was counted again after a restart")
+	}
+}
