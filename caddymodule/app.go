@@ -290,11 +290,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 // stores opens Redis or the embedded stores.
 func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, store.KV, limit.Limiter, error) {
 	if a.Redis == nil {
-		accounts, err := a.poolBolt(filepath.Join(dataDir, "accounts.db"))
+		accounts, kv, limiter, err := a.poolEmbedded(filepath.Join(dataDir, "accounts.db"))
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		kv, limiter := a.poolMemory()
 		return accounts, kv, limiter, nil
 	}
 	o, err := a.Redis.options(repl)

@@ -63,6 +63,8 @@ type Memory struct {
 	tat       map[string]time.Time // theoretical arrival time per key
 	now       func() time.Time
 	lastSweep time.Time
+	// journal, if set, keeps the state in the accounts file (Persist).
+	journal *store.Journal
 }
 
 // NewMemory returns an empty in-memory limiter.
@@ -91,6 +93,7 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 		return Result{Allowed: false, RetryAfter: -diff}, nil
 	}
 	m.tat[key] = newTAT
+	m.record(key, newTAT)
 	if now.Sub(m.lastSweep) > time.Minute {
 		m.lastSweep = now
 		for k, t := range m.tat {
@@ -105,8 +108,11 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 // Reset implements Limiter.
 func (m *Memory) Reset(_ context.Context, key string) error {
 	m.mu.Lock()
-	delete(m.tat, key)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	if _, ok := m.tat[key]; ok {
+		delete(m.tat, key)
+		m.record(key, time.Time{})
+	}
 	return nil
 }
 

@@ -32,8 +32,10 @@ func (m *Memory) Refund(_ context.Context, key string, l Limit) error {
 	}
 	if tat = tat.Add(-l.Period / time.Duration(l.Rate)); tat.After(now) {
 		m.tat[key] = tat
+		m.record(key, tat)
 	} else {
 		delete(m.tat, key)
+		m.record(key, time.Time{})
 	}
 	return nil
 }

@@ -49,11 +49,15 @@ type Config struct {
 // Store is a gorilla/sessions Store. Its cookie carries a random 256-bit id
 // signed with HMAC-SHA256; the session data never leaves the server.
 type Store struct {
-	cfg    Config
-	kv     store.KV
-	codecs []securecookie.Codec
-	now    func() time.Time
-	touch  time.Duration
+	cfg Config
+	kv  store.KV
+	// refresh writes a session whose LastSeen moved: the KV's Touch where
+	// it has one (a durable embedded store need not sync the disk for it),
+	// else Replace.
+	refresh func(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error)
+	codecs  []securecookie.Codec
+	now     func() time.Time
+	touch   time.Duration
 }
 
 // Interface guard.
@@ -73,7 +77,10 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 	if cfg.CookieName == "" {
 		cfg.CookieName = "caddy_mfa"
 	}
-	s := &Store{cfg: cfg, kv: kv, now: time.Now}
+	s := &Store{cfg: cfg, kv: kv, now: time.Now, refresh: kv.Replace}
+	if t, ok := kv.(store.Toucher); ok {
+		s.refresh = t.Touch
+	}
 	for _, k := range cfg.HashKeys {
 		c := securecookie.New(k, nil)
 		c.SetSerializer(securecookie.NopEncoder{})
@@ -81,7 +88,10 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 		s.codecs = append(s.codecs, c)
 	}
 	// Refresh LastSeen at most this often, so most signed-in requests need
-	// one read and no write.
+	// one read and no write. With the embedded store the refresh reaches
+	// the accounts file within store.FlushEvery more; after a crash, a
+	// session's idle time may so count from up to touch + FlushEvery
+	// before its last request: it ends at most that much sooner, never later.
 	s.touch = min(cfg.Idle/10, time.Minute)
 	return s, nil
 }
@@ -177,7 +187,7 @@ func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		ok, err := s.kv.Replace(r.Context(), "session:"+id, v, ttl)
+		ok, err := s.refresh(r.Context(), "session:"+id, v, ttl)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: refreshing session: %w", store.ErrUnavailable, err)
 		}

@@ -1,6 +1,8 @@
 // Package store defines where the gateway keeps its state and implements the
-// embedded stores: accounts in a bbolt file, short-lived state in memory.
-// The Redis implementations of the same interfaces live beside them.
+// embedded stores: accounts in a bbolt file, short-lived state (sessions,
+// lockouts, counters) served from memory and kept in the same file by a
+// journal, so that a restart loses none of it. The Redis implementations
+// of the same interfaces live beside them.
 package store
 
 import (

@@ -46,12 +46,25 @@ type KV interface {
 }
 
 // MemoryKV is the embedded KV: a map guarded by a mutex, with expired
-// entries swept at most once a minute as writes arrive.
+// entries swept at most once a minute as writes arrive. Opened with
+// OpenDurableKV it also keeps its entries in the accounts file (a journal),
+// and is then the embedded default: reads are served from memory alone,
+// and every change is written to the file before it is made in memory.
 type MemoryKV struct {
 	mu        sync.RWMutex
 	m         map[string]memEntry
 	now       func() time.Time
 	lastSweep time.Time
+
+	// keyLocks order the changes of each key (striped by hash): a change is
+	// computed from the entry in memory, written to the journal, then made
+	// in memory, with no other change of that key in between. Reads take
+	// none of them.
+	keyLocks [64]sync.Mutex
+	// journal, if set, is where the entries whose keys persist says so
+	// are kept as well.
+	journal *Journal
+	persist func(key string) bool
 }
 
 type memEntry struct {
@@ -79,18 +92,72 @@ func (s *MemoryKV) Get(_ context.Context, key string) ([]byte, error) {
 	return e.v, nil
 }
 
-// Set implements KV. The value is copied.
-func (s *MemoryKV) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+// change is what an update does to its key.
+type change int8
+
+const (
+	unchanged change = iota
+	put
+	drop
+)
+
+// update computes the new entry of key from the live one (ok false if
+// none) with fn, under the key's lock; writes it to the journal if key
+// persists (waiting for the commit unless lazy); then makes it in memory.
+// A failed journal write changes nothing.
+func (s *MemoryKV) update(key string, lazy bool, fn func(e memEntry, ok bool, now time.Time) (memEntry, change, error)) error {
+	l := &s.keyLocks[keyStripe(key, len(s.keyLocks))]
+	l.Lock()
+	defer l.Unlock()
 	now := s.now()
-	v := append([]byte(nil), value...)
+	s.mu.RLock()
+	e, ok := s.live(key, now)
+	s.mu.RUnlock()
+	ne, c, err := fn(e, ok, now)
+	if err != nil || c == unchanged {
+		return err
+	}
+	if s.journal != nil && s.persist(key) {
+		if c == drop {
+			err = s.journal.Delete(KVBucket, key, !lazy)
+		} else {
+			err = s.journal.Put(KVBucket, key, ne.exp, encodeEntry(ne), !lazy)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
+	if c == drop {
+		delete(s.m, key)
+	} else {
+		s.m[key] = ne
+	}
 	s.sweep(now)
+	s.mu.Unlock()
 	return nil
 }
 
+// keyStripe is the FNV-1a hash of key modulo n.
+func keyStripe(key string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
+}
+
+// Set implements KV. The value is copied.
+func (s *MemoryKV) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	v := append([]byte(nil), value...)
+	return s.update(key, false, func(_ memEntry, _ bool, now time.Time) (memEntry, change, error) {
+		return memEntry{v: v, exp: now.Add(ttl)}, put, nil
+	})
+}
+
 // sweep drops expired entries, at most once a minute. Callers hold mu.
+// (The journal sweeps the file by itself.)
 func (s *MemoryKV) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) > time.Minute {
 		s.lastSweep = now
@@ -104,10 +171,12 @@ func (s *MemoryKV) sweep(now time.Time) {
 
 // Delete implements KV.
 func (s *MemoryKV) Delete(_ context.Context, key string) error {
-	s.mu.Lock()
-	delete(s.m, key)
-	s.mu.Unlock()
-	return nil
+	return s.update(key, false, func(_ memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+		if !ok {
+			return memEntry{}, unchanged, nil
+		}
+		return memEntry{}, drop, nil
+	})
 }
 
 // live returns the entry at key if it has not expired. Callers hold mu.
@@ -121,94 +190,102 @@ func (s *MemoryKV) live(key string, now time.Time) (memEntry, bool) {
 
 // Incr implements KV.
 func (s *MemoryKV) Incr(_ context.Context, key string, ttl time.Duration) (int64, error) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(key, now)
 	var n int64
-	if ok {
-		var err error
-		if n, err = strconv.ParseInt(string(e.v), 10, 64); err != nil {
-			return 0, fmt.Errorf("counter %q holds %q", key, e.v)
+	err := s.update(key, false, func(e memEntry, ok bool, now time.Time) (memEntry, change, error) {
+		if ok {
+			var err error
+			if n, err = strconv.ParseInt(string(e.v), 10, 64); err != nil {
+				return e, unchanged, fmt.Errorf("counter %q holds %q", key, e.v)
+			}
 		}
-	} else {
-		e = memEntry{}
-	}
-	n++
-	e.v = strconv.AppendInt(nil, n, 10)
-	e.exp = now.Add(ttl)
-	s.m[key] = e
-	s.sweep(now)
-	return n, nil
+		n++
+		return memEntry{v: strconv.AppendInt(nil, n, 10), exp: now.Add(ttl)}, put, nil
+	})
+	return n, err
 }
 
 // Replace implements KV.
 func (s *MemoryKV) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	now := s.now()
+	return s.replace(key, value, ttl, false)
+}
+
+// Touch is Replace for a refresh that may reach the accounts file late (by
+// at most FlushEvery, and never after a later change of the key): the
+// refresh of a session's last-seen time, which every signed-in request may
+// make and which must not wait for the disk. Without a journal it is Replace.
+func (s *MemoryKV) Touch(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return s.replace(key, value, ttl, true)
+}
+
+func (s *MemoryKV) replace(key string, value []byte, ttl time.Duration, lazy bool) (bool, error) {
 	v := append([]byte(nil), value...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.live(key, now); !ok {
-		return false, nil
-	}
-	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
-	return true, nil
+	done := false
+	err := s.update(key, lazy, func(_ memEntry, ok bool, now time.Time) (memEntry, change, error) {
+		if !ok {
+			return memEntry{}, unchanged, nil
+		}
+		done = true
+		return memEntry{v: v, exp: now.Add(ttl)}, put, nil
+	})
+	return done && err == nil, err
 }
 
 // Take implements KV.
 func (s *MemoryKV) Take(_ context.Context, key string) ([]byte, error) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(key, now)
-	if !ok || e.set != nil {
-		return nil, ErrNotFound
+	var v []byte
+	err := s.update(key, false, func(e memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+		if !ok || e.set != nil {
+			return e, unchanged, ErrNotFound
+		}
+		v = e.v
+		return memEntry{}, drop, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	delete(s.m, key)
-	return e.v, nil
+	return v, nil
 }
 
 // DeleteIf implements KV.
 func (s *MemoryKV) DeleteIf(_ context.Context, key string, value []byte) (bool, error) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(key, now)
-	if !ok || e.set != nil || !bytes.Equal(e.v, value) {
-		return false, nil
-	}
-	delete(s.m, key)
-	return true, nil
+	done := false
+	err := s.update(key, false, func(e memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+		if !ok || e.set != nil || !bytes.Equal(e.v, value) {
+			return e, unchanged, nil
+		}
+		done = true
+		return memEntry{}, drop, nil
+	})
+	return done && err == nil, err
 }
 
 // Create implements KV.
 func (s *MemoryKV) Create(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	now := s.now()
 	v := append([]byte(nil), value...)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.live(key, now); ok {
-		return false, nil
-	}
-	s.m[key] = memEntry{v: v, exp: now.Add(ttl)}
-	s.sweep(now)
-	return true, nil
+	done := false
+	err := s.update(key, false, func(_ memEntry, ok bool, now time.Time) (memEntry, change, error) {
+		if ok {
+			return memEntry{}, unchanged, nil
+		}
+		done = true
+		return memEntry{v: v, exp: now.Add(ttl)}, put, nil
+	})
+	return done && err == nil, err
 }
 
-// SetAdd implements KV.
+// SetAdd implements KV. Sets are copied on change, never changed in place,
+// since readers hold no key lock.
 func (s *MemoryKV) SetAdd(_ context.Context, key, member string, ttl time.Duration) error {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.live(key, now)
-	if !ok || e.set == nil {
-		e = memEntry{set: map[string]struct{}{}}
-	}
-	e.set[member] = struct{}{}
-	e.exp = now.Add(ttl)
-	s.m[key] = e
-	s.sweep(now)
-	return nil
+	return s.update(key, false, func(e memEntry, ok bool, now time.Time) (memEntry, change, error) {
+		set := map[string]struct{}{}
+		if ok {
+			for m := range e.set {
+				set[m] = struct{}{}
+			}
+		}
+		set[member] = struct{}{}
+		return memEntry{set: set, exp: now.Add(ttl)}, put, nil
+	})
 }
 
 // SetMembers implements KV.
@@ -229,16 +306,21 @@ func (s *MemoryKV) SetMembers(_ context.Context, key string) ([]string, error) {
 
 // SetRemove implements KV.
 func (s *MemoryKV) SetRemove(_ context.Context, key, member string) error {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.live(key, now); ok && e.set != nil {
-		delete(e.set, member)
-		if len(e.set) == 0 {
-			delete(s.m, key)
+	return s.update(key, false, func(e memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+		if _, in := e.set[member]; !ok || !in {
+			return e, unchanged, nil
 		}
-	}
-	return nil
+		if len(e.set) == 1 {
+			return memEntry{}, drop, nil
+		}
+		set := make(map[string]struct{}, len(e.set)-1)
+		for m := range e.set {
+			if m != member {
+				set[m] = struct{}{}
+			}
+		}
+		return memEntry{set: set, exp: e.exp}, put, nil
+	})
 }
 
 // Len is the number of entries, expired or not, for tests and metrics.
