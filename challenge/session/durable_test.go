@@ -23,7 +23,7 @@ func durableStore(t *testing.T, path string, c *clock) (*Store, func()) {
 		t.Fatal(err)
 	}
 	kv.SetClock(c.Now)
-	s, err := NewStore(Config{CookieName: "mfa_test", Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, kv)
+	s, err := NewStore(Config{CookieName: "mfa_test", Cookies: testCookies{"mfa_test"}, Idle: idle, Lifetime: lifetime, HashKeys: [][]byte{testKey}}, kv)
 	if err != nil {
 		t.Fatal(err)
 	}
