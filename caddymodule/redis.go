@@ -97,11 +97,21 @@ func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, er
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
-	// One retry of a command, and one dial attempt each (go-redis would
-	// otherwise dial up to 5 times, 100ms apart): a request waits at most
-	// about two timeouts on a dead Redis before it fails closed.
+	// Every wait of one call is bounded by timeout: connecting, each read
+	// and write, the wait for a free connection of the pool (go-redis's
+	// default is ReadTimeout+1s, and Sentinel and Cluster clients take it
+	// from here too), and, through the context deadline that the stores
+	// give each call (store.RedisTimeout) and that go-redis honours only
+	// with ContextTimeoutEnabled, the whole of a call with its retries and
+	// Cluster redirects. So a stalled Redis fails a request closed within
+	// timeout, however many requests wait together.
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
+	o.ContextTimeoutEnabled = true
+	// One retry of a command (it helps over a failover), with a short
+	// backoff, and one dial attempt each (go-redis would otherwise dial up
+	// to 5 times, 100ms apart): all within the call's deadline.
 	o.MaxRetries = 1
+	o.MinRetryBackoff, o.MaxRetryBackoff = 10*time.Millisecond, 100*time.Millisecond
 	o.DialerRetries = 1
 	o.DialerRetryTimeout = 10 * time.Millisecond
 	return o, nil
