@@ -6,6 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,5 +179,160 @@ func TestHardeningRedisSlowFailsClosed(t *testing.T) {
 				t.Fatal("session lost across the stall")
 			}
 		})
+	}
+}
+
+// keyedGateway writes the harness's Caddyfile with storage key key (none
+// if empty), without starting Caddy: call start, or startFails.
+func keyedGateway(t *testing.T, o gatewayOpts, key string) *gateway {
+	t.Helper()
+	dir := t.TempDir()
+	g := &gateway{t: t, dir: dir, DataDir: filepath.Join(dir, "mfa"), UsersFile: filepath.Join(dir, "users.yml"), Upstream: newUpstream(t)}
+	if err := os.WriteFile(g.UsersFile, []byte(usersYAML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, admin := freePort(t), freePort(t)
+	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	g.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
+	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
+	keyLine := ""
+	if key != "" {
+		keyLine = "storage_key " + strconv.Quote(key)
+	}
+	cf := fmt.Sprintf(`{
+	admin 127.0.0.1:%d
+	auto_https off
+	persist_config off
+	mfa {
+		users_file %s
+		data_dir %s
+		%s
+		%s
+	}
+}
+
+http://127.0.0.1:%d {
+	mfa {
+		%s
+	}
+	reverse_proxy %s
+}
+`, admin, g.UsersFile, g.DataDir, keyLine, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"))
+	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.stop)
+	return g
+}
+
+// startFails runs Caddy, expects it to exit within 30 s without serving,
+// and returns its log.
+func (g *gateway) startFails() string {
+	g.t.Helper()
+	g.log = &syncBuffer{}
+	g.cmd = exec.Command(caddyBin, "run", "--config", g.config, "--adapter", g.adapter)
+	g.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(g.dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(g.dir, "xdg-config"))
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.exited)
+	select {
+	case <-g.exited:
+		g.cmd = nil
+		return g.log.String()
+	case <-time.After(30 * time.Second):
+		g.t.Fatalf("caddy started, but should have refused to; log:\n%s", tail(g.log.String(), 3000))
+		return ""
+	}
+}
+
+const (
+	storageKey1 = "hardening-storage-key-one-0123456789abcdef"
+	storageKey2 = "hardening-storage-key-two-0123456789abcdef"
+)
+
+// TestHardeningRedisStorageKey (issue 14, item 15): on Redis a gateway
+// without storage_key does not start (caddy validate says so too); a
+// gateway whose storage_key differs from the one the gateways on that
+// Redis use refuses to start with a message that says so, and Redis
+// holds only a fingerprint of the key, never the key.
+func TestHardeningRedisStorageKey(t *testing.T) {
+	srv := redistest.StartServer(t)
+	block := "redis {\n url redis://" + srv.Addr + "/0\n key_prefix keytest:\n timeout 2s\n }"
+
+	out, err := validate(t, fmt.Sprintf("{\n\tadmin off\n\tmfa {\n\t\tusers_file %s\n\t\t%s\n\t}\n}\n", writeUsers(t), block))
+	if err == nil || !strings.Contains(out, "storage_key") || !strings.Contains(out, "redis") {
+		t.Fatalf("caddy validate of redis without storage_key: %v\n%s", err, out)
+	}
+	if log := keyedGateway(t, gatewayOpts{global: block}, "").startFails(); !strings.Contains(log, "storage_key is required with redis") {
+		t.Fatalf("gateway on redis without storage_key: log does not say why it stopped:\n%s", tail(log, 3000))
+	}
+
+	a := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a.start()
+	a.newBrowser().firstSignIn("alice", "/")
+	b := keyedGateway(t, gatewayOpts{global: block}, storageKey2)
+	log := b.startFails()
+	if !strings.Contains(log, "storage_key differs from the one the gateways on this Redis use") {
+		t.Fatalf("gateway with another key: log does not say why it stopped:\n%s", tail(log, 3000))
+	}
+	// The same key again starts, as a second gateway or after a restart.
+	a2 := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a2.start()
+	expectRedirect(t, a2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+
+	// Redis holds a fingerprint under the prefix, and nothing of the key.
+	ctx := context.Background()
+	rdb := srv.Client()
+	fp, err := rdb.Get(ctx, "keytest:storage-key-fingerprint").Result()
+	if err != nil || fp == "" {
+		t.Fatalf("no key fingerprint in Redis: %q, %v", fp, err)
+	}
+	keys, _ := rdb.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "keytest:") && !strings.HasPrefix(k, "rate:keytest:") {
+			t.Errorf("key %q lies outside the prefix", k)
+		}
+		if v, _ := rdb.Dump(ctx, k).Result(); strings.Contains(v, storageKey1) || strings.Contains(k, storageKey1) {
+			t.Errorf("key %q holds the storage key", k)
+		}
+	}
+}
+
+// TestHardeningRedisSealUnreadable (issue 14, item 15): an account sealed
+// under one storage key and read under another (a gateway whose key was
+// swapped while the fingerprint was lost) gets a clear error page, in
+// English and Japanese, never an empty 500, and the log names the user and
+// the likely cause.
+func TestHardeningRedisSealUnreadable(t *testing.T) {
+	srv := redistest.StartServer(t)
+	block := "redis {\n url redis://" + srv.Addr + "/0\n key_prefix sealtest:\n timeout 2s\n }"
+	a := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a.start()
+	e := a.newBrowser().firstSignIn("alice", "/")
+	a.stop()
+	// The fingerprint is gone (deleted by hand, or Redis restored from a
+	// backup of before it), so a gateway with another key starts.
+	srv.Client().Del(context.Background(), "sealtest:storage-key-fingerprint")
+	g := keyedGateway(t, gatewayOpts{global: block}, storageKey2)
+	g.start()
+
+	for i, lang := range []string{"en", "ja"} {
+		br := g.newBrowser()
+		br.lang = lang
+		r := br.secondSignIn("alice", e, "/", i+1)
+		if r.StatusCode == http.StatusOK || r.StatusCode == http.StatusSeeOther || r.StatusCode < 400 {
+			t.Fatalf("%s: a seed sealed under another key was accepted: %d", lang, r.StatusCode)
+		}
+		want := map[string]string{"en": "can&#39;t read the sign-in methods", "ja": "サインイン方法を読み取れません"}[lang]
+		if !strings.Contains(r.Body, want) || !strings.Contains(r.Body, "<html") {
+			t.Fatalf("%s: status %d, no clear page (want %q); body:\n%s", lang, r.StatusCode, want, tail(r.Body, 1500))
+		}
+	}
+	log := g.log.String()
+	if !strings.Contains(log, `"user":"alice"`) || !strings.Contains(log, "storage_key differs from the one that sealed this account?") {
+		t.Fatalf("the log does not name the user and the likely cause:\n%s", tail(log, 3000))
 	}
 }
