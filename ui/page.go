@@ -29,6 +29,7 @@ const (
 	TitleBadRequest        = "title.bad_request"
 	TitleSignedIn          = "title.signed_in"
 	TitleTooMany           = "title.too_many"
+	TitleSealUnreadable    = "title.seal_unreadable"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
@@ -37,6 +38,9 @@ const (
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
 	MsgBlocked     = "message.blocked"
+	// MsgSealUnreadable: a secret of the account does not open (another
+	// storage_key).
+	MsgSealUnreadable = "message.seal_unreadable"
 
 	TitleSetupPhone = "title.setup_phone"
 	TitlePhoneCode  = "title.phone_code"
@@ -126,6 +130,7 @@ var CodeMessageIDs = []string{
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
 	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
 	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
+	TitleSealUnreadable, MsgSealUnreadable,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
