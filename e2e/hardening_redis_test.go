@@ -336,3 +336,36 @@ func TestHardeningRedisSealUnreadable(t *testing.T) {
 		t.Fatalf("the log does not name the user and the likely cause:\n%s", tail(log, 3000))
 	}
 }
+
+// TestHardeningRedisACL (issue 14, item 16): on a Redis whose gateway user
+// may touch only ~mfa:*, the gateway refuses to start and names the key
+// pattern its rate limits need (~rate:mfa:*), instead of failing every
+// sign-in with 503; with ~mfa:* ~rate:mfa:* it starts and sign-in works;
+// and a user that may not run ACL DRYRUN (the check is skipped) still
+// starts.
+func TestHardeningRedisACL(t *testing.T) {
+	srv := redistest.StartServer(t,
+		"--user", "gwprefix", "on", ">prefix-pass", "~mfa:*", "+@all",
+		"--user", "gwfull", "on", ">full-pass", "~mfa:*", "~rate:mfa:*", "+@all",
+		"--user", "gwnodryrun", "on", ">nodryrun-pass", "~mfa:*", "~rate:mfa:*", "+@all", "-acl")
+	block := func(user, pass string) string {
+		return "redis {\n url redis://" + srv.Addr + "/0\n username " + user + "\n password " + pass + "\n key_prefix mfa:\n timeout 2s\n }"
+	}
+
+	log := keyedGateway(t, gatewayOpts{global: block("gwprefix", "prefix-pass")}, storageKey1).startFails()
+	if !strings.Contains(log, "~rate:mfa:*") || !strings.Contains(log, `redis user \"gwprefix\"`) {
+		t.Fatalf("gateway whose Redis user lacks the rate-limit keys: log does not name the pattern:\n%s", tail(log, 3000))
+	}
+
+	g := startGateway(t, gatewayOpts{global: block("gwfull", "full-pass")})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	// Wrong passwords go through the rate limits and lockout on Redis.
+	for range 2 {
+		expectStatus(t, g.newBrowser().login("bob", "wrong password", "/"), http.StatusUnauthorized)
+	}
+
+	g2 := startGateway(t, gatewayOpts{global: block("gwnodryrun", "nodryrun-pass")})
+	expectRedirect(t, g2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+}
