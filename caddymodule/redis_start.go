@@ -28,8 +28,9 @@ const fingerprintKey = "storage-key-fingerprint"
 const redisRecheck = 5 * time.Second
 
 // startRedis checks, when Caddy starts the app, that this gateway may
-// share the Redis it is given: the same storage key as the gateways
-// already on it. These checks do I/O, so they run here and not in
+// share the Redis it is given: that its Redis user may run the commands
+// it needs on its keys (redis_acl.go), and that it has the same storage key
+// as the gateways already on it. These checks do I/O, so they run here and not in
 // Provision (`caddy validate` provisions too). A check Redis refuses fails
 // the start with a message that says what to fix; a Redis that cannot be
 // reached does not stop Caddy (requests fail closed until it answers), and
@@ -42,7 +43,7 @@ func (a *App) startRedis(ctx context.Context) error {
 	if err == nil || !unreachable(err) {
 		return err
 	}
-	a.logger.Error("redis is not reachable at start: the storage_key check runs when it is; until then sign-in fails closed", zap.Error(err))
+	a.logger.Error("redis is not reachable at start: the ACL and storage_key checks run when it is; until then sign-in fails closed", zap.Error(err))
 	go func() {
 		t := time.NewTicker(redisRecheck)
 		defer t.Stop()
@@ -69,6 +70,9 @@ func (a *App) startRedis(ctx context.Context) error {
 
 // redisChecks runs every start-up check once.
 func (a *App) redisChecks(ctx context.Context) error {
+	if err := a.checkACL(ctx); err != nil {
+		return err
+	}
 	return a.checkStorageKey(ctx)
 }
 
