@@ -369,3 +369,29 @@ func TestHardeningRedisACL(t *testing.T) {
 	g2 := startGateway(t, gatewayOpts{global: block("gwnodryrun", "nodryrun-pass")})
 	expectRedirect(t, g2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
 }
+
+// TestHardeningRedisChecksWhenRedisReturns (issue 14, item 15): a gateway
+// started while its Redis is down still starts (sign-in fails closed), and
+// runs the storage-key check when Redis is back: with a fingerprint of
+// another key there, it logs that its storage_key differs.
+func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
+	srv := redistest.StartServer(t)
+	if err := srv.Client().Set(context.Background(), "downtest:storage-key-fingerprint", "v1:fingerprint-of-another-key", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	g := keyedGateway(t, gatewayOpts{global: "redis {\n url redis://" + srv.Addr + "/0\n key_prefix downtest:\n timeout 500ms\n }"}, storageKey1)
+	g.start()
+	if !strings.Contains(g.log.String(), "redis is not reachable at start") {
+		t.Fatalf("the log does not say the checks wait for Redis:\n%s", tail(g.log.String(), 2000))
+	}
+	expectStatus(t, g.newBrowser().get("/.mfa/login"), http.StatusOK)
+	srv.Start()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(g.log.String(), "storage_key differs from the one the gateways on this Redis use") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no storage_key verdict 15 s after Redis returned:\n%s", tail(g.log.String(), 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
