@@ -344,10 +344,14 @@ func TestHardeningRedisSealUnreadable(t *testing.T) {
 // and a user that may not run ACL DRYRUN (the check is skipped) still
 // starts.
 func TestHardeningRedisACL(t *testing.T) {
-	srv := redistest.StartServer(t,
+	users := []string{
 		"--user", "gwprefix", "on", ">prefix-pass", "~mfa:*", "+@all",
 		"--user", "gwfull", "on", ">full-pass", "~mfa:*", "~rate:mfa:*", "+@all",
-		"--user", "gwnodryrun", "on", ">nodryrun-pass", "~mfa:*", "~rate:mfa:*", "+@all", "-acl")
+		"--user", "gwnodryrun", "on", ">nodryrun-pass", "~mfa:*", "~rate:mfa:*", "+@all", "-acl",
+		// The least README documents: the key patterns and the commands.
+		"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all",
+	}
+	srv := redistest.StartServer(t, append(users, strings.Fields(readmeACLCommands)...)...)
 	block := func(user, pass string) string {
 		return "redis {\n url redis://" + srv.Addr + "/0\n username " + user + "\n password " + pass + "\n key_prefix mfa:\n timeout 2s\n }"
 	}
@@ -368,7 +372,20 @@ func TestHardeningRedisACL(t *testing.T) {
 
 	g2 := startGateway(t, gatewayOpts{global: block("gwnodryrun", "nodryrun-pass")})
 	expectRedirect(t, g2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+
+	g3 := startGateway(t, gatewayOpts{global: block("gwleast", "least-pass")})
+	c := g3.newBrowser()
+	e := c.firstSignIn("bob", "/")
+	expectStatus(t, c.get("/app"), http.StatusOK)
+	expectRedirect(t, g3.newBrowser().secondSignIn("bob", e, "/", 1), "/")
+	expectStatus(t, g3.newBrowser().login("alice", "wrong password", "/"), http.StatusUnauthorized)
+	if strings.Contains(g3.log.String(), "NOPERM") {
+		t.Fatalf("the documented commands are not enough:\n%s", tail(g3.log.String(), 3000))
+	}
 }
+
+// readmeACLCommands are the commands README's Redis ACL example grants.
+const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun"
 
 // TestHardeningRedisChecksWhenRedisReturns (issue 14, item 15): a gateway
 // started while its Redis is down still starts (sign-in fails closed), and
