@@ -90,7 +90,7 @@ func (a *App) checkACL(ctx context.Context) error {
 			grant = "~" + strings.TrimSuffix(key, "acl-check") + "*"
 		}
 		return fmt.Errorf("mfa: redis user %q may not run %s on %s (Redis says: %s): grant it %s; "+
-			"the gateway needs the key patterns ~%s* ~%s%s* (rate limits) and the commands get set del getdel incr pexpire sadd smembers srem watch multi exec eval evalsha time",
+			"the gateway needs the key patterns ~%s* ~%s%s* (rate limits) and the commands +get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello",
 			user, c.args[0], key, verdict, grant, a.redisPrefix, rateKeyPrefix, a.redisPrefix)
 	}
 	return nil
