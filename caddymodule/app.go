@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
@@ -43,8 +44,11 @@ type App struct {
 
 	// StorageKey is the secret (at least 32 bytes) from which the keys that
 	// encrypt TOTP seeds and sign cookies are derived. Use a placeholder such
-	// as {env.MFA_STORAGE_KEY}. If empty, a key is generated into
-	// `storage.key` in DataDir with mode 0600 and a warning is logged.
+	// as {env.MFA_STORAGE_KEY}. Required with Redis, where every gateway
+	// must have the same key (a gateway whose key differs from the one the
+	// others on that Redis use does not start). Without Redis, if empty, a
+	// key is generated into `storage.key` in DataDir with mode 0600 and a
+	// warning is logged.
 	StorageKey string `json:"storage_key,omitempty"`
 
 	// DataDir holds the accounts file (and the generated storage key).
@@ -131,6 +135,10 @@ type App struct {
 	fraud    *webhook.Client
 	pooled   []string
 	cancel   context.CancelFunc
+	// rdb and redisPrefix are the Redis client and key prefix, for the
+	// start-up checks (redis_start.go); nil without Redis.
+	rdb         redis.UniversalClient
+	redisPrefix string
 }
 
 // SessionConfig configures sign-in sessions.
@@ -244,7 +252,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	keys, err := a.loadKeys(repl.ReplaceKnown(a.StorageKey, ""), dataDir)
+	storageKey := repl.ReplaceKnown(a.StorageKey, "")
+	if a.Redis != nil && storageKey == "" {
+		return errStorageKeyWithRedis
+	}
+	keys, err := a.loadKeys(storageKey, dataDir)
 	if err != nil {
 		return err
 	}
@@ -312,6 +324,7 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 		a.logger.Error("redis is not reachable; sign-in fails closed until it is", zap.Strings("addresses", o.Addrs), zap.Error(err))
 	}
 	p := a.Redis.prefix()
+	a.rdb, a.redisPrefix = rdb, p
 	return store.NewRedisAccounts(rdb, p), store.NewRedisKV(rdb, p), limit.NewRedis(rdb, p), nil
 }
 
@@ -388,10 +401,14 @@ func isKnownMethod(m string) bool {
 	return false
 }
 
-// Start begins watching the users file.
+// Start runs the start-up checks on Redis and begins watching the users file.
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if err := a.startRedis(ctx); err != nil {
+		cancel()
+		return err
+	}
 	go a.engine.Users.Watch(ctx, 2*time.Second,
 		func(n int) { a.logger.Info("users file reloaded", zap.Int("users", n)) },
 		func(err error) {

@@ -1,7 +1,7 @@
 package caddymodule
 
 import (
-	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -9,6 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -58,6 +60,11 @@ func (a *App) refused(w http.ResponseWriter, r *http.Request, v challenge.Verdic
 // unavailable fails closed: a store could not be reached, so nothing
 // passes; the user sees a 503 page and the log says why.
 func (a *App) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, seal.ErrOpen) {
+		// Not an outage, though a caller may have wrapped it as one.
+		a.sealUnreadable(w, r, "", err)
+		return
+	}
 	a.logger.Error("sign-in store unavailable; failing closed", zap.Error(err), zap.String("path", r.URL.Path))
 	w.Header().Set("Retry-After", "30")
 	a.renderMessage(w, r, http.StatusServiceUnavailable, ui.TitleUnavailable, ui.MsgUnavailable)

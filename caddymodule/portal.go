@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/ui"
@@ -150,6 +151,10 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	}
 	if err := h(q); err != nil {
+		if errors.Is(err, seal.ErrOpen) {
+			p.app.sealUnreadable(w, r, q.data.User, err)
+			return nil
+		}
 		if errors.Is(err, store.ErrUnavailable) {
 			p.app.unavailable(w, r, err)
 			return nil

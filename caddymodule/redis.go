@@ -26,6 +26,10 @@ type RedisConfig struct {
 	// Cluster selects Redis Cluster mode.
 	Cluster bool `json:"cluster,omitempty"`
 	// Username for Redis ACLs. Placeholders such as {env.REDIS_USER} work.
+	// The user needs the key patterns ~<key_prefix>* and ~rate:<key_prefix>*
+	// (the rate limits' keys, which redis_rate starts with "rate:"); on
+	// Redis 7 the gateway checks this at start with ACL DRYRUN and refuses
+	// to start, naming the missing pattern. Default: the default user.
 	Username string `json:"username,omitempty"`
 	// Password for Redis. Use a placeholder such as {env.REDIS_PASSWORD}.
 	Password string `json:"password,omitempty"`
@@ -33,10 +37,17 @@ type RedisConfig struct {
 	DB int `json:"db,omitempty"`
 	// TLS connects with TLS (implied by a rediss:// URL).
 	TLS bool `json:"tls,omitempty"`
-	// KeyPrefix starts every key the gateway writes. Default: "mfa:".
+	// KeyPrefix starts every key the gateway writes, except the rate
+	// limits', which are "rate:" + KeyPrefix + ... Gateways that share
+	// state use the same prefix and the same storage_key (a fingerprint of
+	// the key is kept at <prefix>storage-key-fingerprint). Default: "mfa:".
 	KeyPrefix string `json:"key_prefix,omitempty"`
-	// Timeout bounds each Redis call, so that an unreachable Redis fails
-	// requests closed quickly instead of hanging them. Default: 2s.
+	// Timeout bounds each Redis call as a whole: the wait for a pooled
+	// connection, the dial, reads and writes, and a retry, for single,
+	// Sentinel and Cluster clients. So an unreachable or stalled Redis
+	// fails requests closed (503) within it instead of hanging them, however
+	// many wait together; a request makes few calls, so it waits at most
+	// about two timeouts. Default: 2s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 }
 
@@ -97,11 +108,21 @@ func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, er
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = timeout, timeout, timeout
-	// One retry of a command, and one dial attempt each (go-redis would
-	// otherwise dial up to 5 times, 100ms apart): a request waits at most
-	// about two timeouts on a dead Redis before it fails closed.
+	// Every wait of one call is bounded by timeout: connecting, each read
+	// and write, the wait for a free connection of the pool (go-redis's
+	// default is ReadTimeout+1s, and Sentinel and Cluster clients take it
+	// from here too), and, through the context deadline that the stores
+	// give each call (store.RedisTimeout) and that go-redis honours only
+	// with ContextTimeoutEnabled, the whole of a call with its retries and
+	// Cluster redirects. So a stalled Redis fails a request closed within
+	// timeout, however many requests wait together.
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = timeout, timeout, timeout, timeout
+	o.ContextTimeoutEnabled = true
+	// One retry of a command (it helps over a failover), with a short
+	// backoff, and one dial attempt each (go-redis would otherwise dial up
+	// to 5 times, 100ms apart): all within the call's deadline.
 	o.MaxRetries = 1
+	o.MinRetryBackoff, o.MaxRetryBackoff = 10*time.Millisecond, 100*time.Millisecond
 	o.DialerRetries = 1
 	o.DialerRetryTimeout = 10 * time.Millisecond
 	return o, nil

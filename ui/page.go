@@ -39,6 +39,7 @@ const (
 	TitleBadRequest        = "title.bad_request"
 	TitleSignedIn          = "title.signed_in"
 	TitleTooMany           = "title.too_many"
+	TitleSealUnreadable    = "title.seal_unreadable"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
@@ -47,6 +48,9 @@ const (
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
 	MsgBlocked     = "message.blocked"
+	// MsgSealUnreadable: a secret of the account does not open (another
+	// storage_key).
+	MsgSealUnreadable = "message.seal_unreadable"
 
 	TitleSetupPhone = "title.setup_phone"
 	TitlePhoneCode  = "title.phone_code"
@@ -141,6 +145,7 @@ var CodeMessageIDs = []string{
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
 	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
+	TitleSealUnreadable, MsgSealUnreadable,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
 	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,

@@ -118,15 +118,16 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 
 // Redis is the limiter shared by many gateways, through redis_rate.
 type Redis struct {
-	l      *redis_rate.Limiter
-	rdb    redis.UniversalClient // for Refund's script
-	prefix string
+	l       *redis_rate.Limiter
+	rdb     redis.UniversalClient // for Refund's script
+	prefix  string
+	timeout time.Duration
 }
 
 // NewRedis returns a limiter on rdb whose keys start with prefix (after
-// redis_rate's own "rate:").
+// redis_rate's own "rate:"). Each call is bounded by store.RedisTimeout(rdb).
 func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{l: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix}
+	return &Redis{l: redis_rate.NewLimiter(rdb), rdb: rdb, prefix: prefix, timeout: store.RedisTimeout(rdb)}
 }
 
 // Allow implements Limiter.
@@ -134,6 +135,8 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	if l.Rate <= 0 || l.Period <= 0 {
 		return Result{}, fmt.Errorf("invalid limit %s", l)
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	res, err := r.l.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: l.Rate, Burst: l.burst(), Period: l.Period})
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: rate limit: %w", store.ErrUnavailable, err)
@@ -147,6 +150,8 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 
 // Reset implements Limiter.
 func (r *Redis) Reset(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	if err := r.l.Reset(ctx, r.prefix+key); err != nil {
 		return fmt.Errorf("%w: rate limit reset: %w", store.ErrUnavailable, err)
 	}

@@ -71,6 +71,8 @@ func (r *Redis) Refund(ctx context.Context, key string, l Limit) error {
 	if l.Rate <= 0 || l.Period <= 0 {
 		return fmt.Errorf("invalid limit %s", l)
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	emission := (l.Period / time.Duration(l.Rate)).Seconds()
 	if err := refundScript.Run(ctx, r.rdb, []string{redisRatePrefix + r.prefix + key}, emission).Err(); err != nil {
 		return fmt.Errorf("%w: rate limit refund: %w", store.ErrUnavailable, err)

@@ -28,6 +28,7 @@ type Keys struct {
 	cookieHash []byte
 	csrf       []byte
 	codeHash   []byte
+	fp         string
 }
 
 // New derives every sub-key from storageKey with HKDF-SHA256.
@@ -63,6 +64,9 @@ func New(storageKey []byte) (*Keys, error) {
 	}
 	if k.codeHash, err = derive("code hash v1", 32); err != nil {
 		return nil, err
+	}
+	if k.fp, err = fingerprint(storageKey); err != nil {
+		return nil, fmt.Errorf("deriving key fingerprint: %w", err)
 	}
 	return k, nil
 }

@@ -2,9 +2,11 @@ package seal
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,5 +86,20 @@ func TestKeyFileCreatedOnceWithMode0600(t *testing.T) {
 	}
 	if _, _, err := LoadOrCreateKeyFile(path); err == nil {
 		t.Fatal("short key file accepted")
+	}
+}
+
+// TestFingerprint: the same key gives the same fingerprint, another key
+// another one, and the fingerprint holds nothing of the key.
+func TestFingerprint(t *testing.T) {
+	k1 := []byte("fingerprint-test-key-one-0123456789abcdef")
+	a, _ := New(k1)
+	b, _ := New(append([]byte(nil), k1...))
+	c, _ := New([]byte("fingerprint-test-key-two-0123456789abcdef"))
+	if a.Fingerprint() != b.Fingerprint() || a.Fingerprint() == c.Fingerprint() || len(a.Fingerprint()) != 3+64 {
+		t.Fatalf("fingerprints %q %q %q", a.Fingerprint(), b.Fingerprint(), c.Fingerprint())
+	}
+	if strings.Contains(a.Fingerprint(), hex.EncodeToString(k1[:8])) || strings.Contains(a.Fingerprint(), string(k1[:8])) {
+		t.Fatal("the fingerprint shows the key")
 	}
 }

@@ -93,45 +93,96 @@ type Server struct {
 	Addr string
 	dir  string
 	port int
+	args []string
 	cmd  *exec.Cmd
 }
 
 // StartServer starts redis-server on a free loopback port with
 // append-only persistence in a temporary folder (so a restart loses
-// nothing), and stops it when the test ends.
-func StartServer(t testing.TB) *Server {
+// nothing), and stops it when the test ends. args are further
+// redis-server options, such as "--replicaof", "127.0.0.1", "6380".
+// DEBUG (DEBUG SLEEP, to slow the server down) is allowed from loopback.
+func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is needed (apt-get install redis-server; scripts/test.sh does it): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{t: t, dir: t.TempDir(), port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	needBinary(t, "redis-server")
+	port := FreePort(t)
+	s := &Server{t: t, dir: t.TempDir(), port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: args}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
+// needBinary fails the test if name is not installed.
+func needBinary(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is needed (apt-get install redis-server redis-tools; scripts/test.sh does it): %v", name, err)
+	}
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // Start starts (or restarts) the server and waits until it answers.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"))
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"),
+		"--enable-debug-command", "local"}, s.args...)
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
+	if err := waitPing(s.Addr, 10*time.Second); err != nil {
+		s.t.Fatalf("redis-server on %s did not start: %v; log:\n%s", s.Addr, err, readLog(s.dir, "redis.log"))
+	}
+}
+
+// Dir is the server's working folder (its log is redis.log there).
+func (s *Server) Dir() string { return s.dir }
+
+// Client is a client of this server as its default user, closed when the
+// test ends.
+func (s *Server) Client() *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// waitPing waits until addr answers PING.
+func waitPing(addr string, within time.Duration) error {
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return
+	var err error
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
 		}
 	}
-	s.t.Fatalf("redis-server on %s did not start", s.Addr)
+	return err
+}
+
+// readLog returns a process's log file, for failure messages.
+func readLog(dir, name string) string {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
 }
 
 // Stop stops the server (a clean shutdown, as an operator's restart would).
@@ -139,16 +190,22 @@ func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
+	stopProcess(s.cmd)
+	s.cmd = nil
+}
+
+// stopProcess interrupts a started process and waits for it, killing it
+// if it has not ended within 10 seconds.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		<-done
 	}
-	s.cmd = nil
 }
 
 // String names the server in messages.

@@ -1,0 +1,121 @@
+package caddymodule
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// errStorageKeyWithRedis refuses Redis without storage_key: each gateway
+// would generate a key of its own, and what one seals and signs (seeds,
+// numbers, cookies) the others could not read.
+var errStorageKeyWithRedis = errors.New("mfa: storage_key is required with redis: every gateway that shares this Redis must seal and sign with the same key; " +
+	"set storage_key {env.MFA_STORAGE_KEY} (at least 32 bytes, the same on every gateway) in the global mfa block")
+
+// fingerprintKey is where, under the key prefix, the gateways on one Redis
+// keep the fingerprint of their storage key (never the key itself).
+const fingerprintKey = "storage-key-fingerprint"
+
+// redisRecheck is how often checks that Redis could not answer at start
+// are tried again.
+const redisRecheck = 5 * time.Second
+
+// startRedis checks, when Caddy starts the app, that this gateway may
+// share the Redis it is given: that its Redis user may run the commands
+// it needs on its keys (redis_acl.go), and that it has the same storage key
+// as the gateways already on it. These checks do I/O, so they run here and not in
+// Provision (`caddy validate` provisions too). A check Redis refuses fails
+// the start with a message that says what to fix; a Redis that cannot be
+// reached does not stop Caddy (requests fail closed until it answers), and
+// the checks run again in the background until they can.
+func (a *App) startRedis(ctx context.Context) error {
+	if a.rdb == nil {
+		return nil
+	}
+	err := a.redisChecks(ctx)
+	if err == nil || !unreachable(err) {
+		return err
+	}
+	a.logger.Error("redis is not reachable at start: the ACL and storage_key checks run when it is; until then sign-in fails closed", zap.Error(err))
+	go func() {
+		t := time.NewTicker(redisRecheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := a.redisChecks(ctx)
+			switch {
+			case err == nil:
+				a.logger.Info("redis start-up checks passed")
+				return
+			case !unreachable(err):
+				// Too late to refuse the start: say it as loudly as we can.
+				a.logger.Error("redis start-up check failed; fix the configuration and restart this gateway", zap.Error(err))
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// redisChecks runs every start-up check once.
+func (a *App) redisChecks(ctx context.Context) error {
+	if err := a.checkACL(ctx); err != nil {
+		return err
+	}
+	return a.checkStorageKey(ctx)
+}
+
+// errRedisUnreachable marks a check that Redis did not answer.
+var errRedisUnreachable = errors.New("redis did not answer")
+
+// unreachable reports whether a check failed for want of an answer.
+func unreachable(err error) bool { return errors.Is(err, errRedisUnreachable) }
+
+// redisFailed wraps the error of a command of a start-up check: an error
+// of the network or a deadline (no answer) is marked errRedisUnreachable;
+// an answer that is an error (such as NOPERM) is not.
+func redisFailed(what string, err error) error {
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return fmt.Errorf("mfa: redis: %s: %w", what, err)
+	}
+	return fmt.Errorf("mfa: redis: %s: %w: %w", what, errRedisUnreachable, err)
+}
+
+// checkStorageKey compares this gateway's key fingerprint with the one
+// stored in Redis, storing it if there is none yet (the first gateway).
+func (a *App) checkStorageKey(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, store.RedisTimeout(a.rdb))
+	defer cancel()
+	key := a.redisPrefix + fingerprintKey
+	fp := a.engine.Keys.Fingerprint()
+	created, err := a.rdb.SetNX(ctx, key, fp, 0).Result()
+	if err != nil {
+		return redisFailed("storing the storage key fingerprint at "+key, err)
+	}
+	if created {
+		a.logger.Info("stored the storage key's fingerprint in redis: gateways with another storage_key will not start on it", zap.String("key", key))
+		return nil
+	}
+	stored, err := a.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return redisFailed("reading the storage key fingerprint at "+key, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(fp)) != 1 {
+		return fmt.Errorf("mfa: storage_key differs from the one the gateways on this Redis use (the key fingerprint at %s was stored by a gateway with another key): "+
+			"give every gateway on this Redis and key_prefix the same storage_key; what the other key sealed (authenticator seeds, phone numbers) cannot be read with this one. "+
+			"Only if every account was registered under this key, delete %s to let it take over", key, key)
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
+)
+
+// slowRedis is one Redis deployment a gateway runs on, in a test's own
+// redis-server processes: the gateway's redis block, and how to make the
+// servers that hold the gateway's data stop answering for a while.
+type slowRedis struct {
+	name string
+	// start starts the servers and returns the redis block's lines (without
+	// timeout) and a function that stalls them for d, returning at once.
+	start func(t *testing.T) (block string, stall func(d time.Duration))
+}
+
+// debugSleep runs DEBUG SLEEP on srv in the background: the whole server
+// stops answering for d, as a server stuck on a slow disk or a huge
+// command does.
+func debugSleep(t *testing.T, srv *redistest.Server, d time.Duration) {
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, ReadTimeout: -1})
+	started := make(chan struct{})
+	go func() {
+		defer rdb.Close()
+		close(started)
+		if err := rdb.Do(context.Background(), "DEBUG", "SLEEP", fmt.Sprintf("%.3f", d.Seconds())).Err(); err != nil {
+			t.Errorf("DEBUG SLEEP on %s: %v", srv.Addr, err)
+		}
+	}()
+	<-started
+	time.Sleep(100 * time.Millisecond) // let the server take it
+}
+
+var slowRedisModes = []slowRedis{
+	{name: "single", start: func(t *testing.T) (string, func(time.Duration)) {
+		srv := redistest.StartServer(t)
+		return "url redis://" + srv.Addr + "/0", func(d time.Duration) { debugSleep(t, srv, d) }
+	}},
+	{name: "sentinel", start: func(t *testing.T) (string, func(time.Duration)) {
+		s := redistest.StartSentinel(t, redistest.SentinelOptions{Sentinels: 3})
+		return "addresses " + strings.Join(s.Addrs, " ") + "\n master_name " + s.MasterName,
+			func(d time.Duration) { debugSleep(t, s.Master, d) }
+	}},
+	{name: "cluster", start: func(t *testing.T) (string, func(time.Duration)) {
+		c := redistest.StartCluster(t)
+		// The gateway's keys lie on every node: pause them all. CLIENT
+		// PAUSE stalls every client command as DEBUG SLEEP does, but leaves
+		// the cluster bus alone, so no node is marked failed meanwhile.
+		return "addresses " + strings.Join(c.Addrs, " ") + "\n cluster", func(d time.Duration) {
+			for _, n := range c.Nodes {
+				if err := n.Client().Do(context.Background(), "CLIENT", "PAUSE", d.Milliseconds(), "ALL").Err(); err != nil {
+					t.Fatalf("CLIENT PAUSE on %s: %v", n.Addr, err)
+				}
+			}
+		}
+	}},
+}
+
+// timed is one request's outcome under a stalled Redis.
+type timed struct {
+	what   string
+	status int
+	body   string
+	took   time.Duration
+	err    error
+}
+
+// TestHardeningRedisSlowFailsClosed (issue 14, item 14): with `timeout 2s`,
+// a Redis that stops answering for 8 s (DEBUG SLEEP, or CLIENT PAUSE on
+// every cluster node) under 32 concurrent requests to a protected page and
+// to the login page (GET and POST) makes every one of them end within
+// 2×timeout + 1 s = 5 s with the 503 page, for a single server, a Sentinel
+// group and a Cluster; and the same session works again when Redis does.
+func TestHardeningRedisSlowFailsClosed(t *testing.T) {
+	const timeout = 2 * time.Second
+	const bound = 2*timeout + time.Second
+	const stall = 8 * time.Second
+	for _, mode := range slowRedisModes {
+		t.Run(mode.name, func(t *testing.T) {
+			block, stallRedis := mode.start(t)
+			g := startGateway(t, gatewayOpts{global: "redis {\n " + block + "\n timeout " + timeout.String() + "\n }"})
+			b := g.newBrowser()
+			b.firstSignIn("alice", "/")
+			expectStatus(t, b.get("/before"), http.StatusOK)
+			// A second browser with the login form open, to submit it
+			// while Redis is stalled.
+			lb := g.newBrowser()
+			form := lb.get("/.mfa/login")
+			expectStatus(t, form, http.StatusOK)
+			loginForm := url.Values{"csrf": {csrfOf(t, form.Body)}, "username": {"bob"}, "password": {testPassword}, "rd": {"/"}}
+			_, hitsBefore := g.Upstream.Last()
+
+			stallRedis(stall)
+			stalledAt := time.Now()
+			results := make(chan timed, 32)
+			var wg sync.WaitGroup
+			for i := range 32 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var req *http.Request
+					var what string
+					client := b.client
+					switch i % 4 {
+					case 0, 1:
+						what = "GET /app"
+						req, _ = http.NewRequest(http.MethodGet, fmt.Sprintf("%s/app/%d", g.URL, i), nil)
+					case 2:
+						what = "GET /.mfa/login"
+						req, _ = http.NewRequest(http.MethodGet, g.URL+"/.mfa/login", nil)
+					case 3:
+						what = "POST /.mfa/login"
+						client = lb.client
+						req, _ = http.NewRequest(http.MethodPost, g.URL+"/.mfa/login", strings.NewReader(loginForm.Encode()))
+						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					}
+					req.Header.Set("Accept", "text/html")
+					start := time.Now()
+					resp, err := client.Do(req)
+					res := timed{what: what, err: err}
+					if err == nil {
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						res.status, res.body = resp.StatusCode, string(body)
+					}
+					res.took = time.Since(start)
+					results <- res
+				}()
+			}
+			wg.Wait()
+			close(results)
+			var slowest time.Duration
+			for r := range results {
+				slowest = max(slowest, r.took)
+				switch {
+				case r.err != nil:
+					t.Errorf("%s: %v after %v", r.what, r.err, r.took)
+				case r.took > bound:
+					t.Errorf("%s took %v (status %d), more than 2×timeout+1s = %v", r.what, r.took.Round(time.Millisecond), r.status, bound)
+				case r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "can&#39;t reach its storage"):
+					t.Errorf("%s: status %d after %v, want the 503 page; body:\n%s", r.what, r.status, r.took, tail(r.body, 300))
+				}
+			}
+			t.Logf("%s: slowest of 32 requests with Redis stalled: %v (bound %v)", mode.name, slowest.Round(time.Millisecond), bound)
+			if _, hits := g.Upstream.Last(); hits != hitsBefore {
+				t.Fatal("a request reached the upstream while Redis was stalled")
+			}
+
+			// Service resumes by itself when Redis answers again.
+			time.Sleep(time.Until(stalledAt.Add(stall)))
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				r := b.get("/after")
+				if r.StatusCode == http.StatusOK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("service did not resume after Redis did: %d", r.StatusCode)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if h, _ := g.Upstream.Last(); h.Get("Remote-User") != "alice" {
+				t.Fatal("session lost across the stall")
+			}
+		})
+	}
+}
+
+// keyedGateway writes the harness's Caddyfile with storage key key (none
+// if empty), without starting Caddy: call start, or startFails.
+func keyedGateway(t *testing.T, o gatewayOpts, key string) *gateway {
+	t.Helper()
+	dir := t.TempDir()
+	g := &gateway{t: t, dir: dir, DataDir: filepath.Join(dir, "mfa"), UsersFile: filepath.Join(dir, "users.yml"), Upstream: newUpstream(t)}
+	if err := os.WriteFile(g.UsersFile, []byte(usersYAML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, admin := freePort(t), freePort(t)
+	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	g.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
+	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
+	keyLine := ""
+	if key != "" {
+		keyLine = "storage_key " + strconv.Quote(key)
+	}
+	cf := fmt.Sprintf(`{
+	admin 127.0.0.1:%d
+	auto_https off
+	persist_config off
+	mfa {
+		users_file %s
+		data_dir %s
+		%s
+		%s
+	}
+}
+
+http://127.0.0.1:%d {
+	mfa {
+		%s
+	}
+	reverse_proxy %s
+}
+`, admin, g.UsersFile, g.DataDir, keyLine, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"))
+	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.stop)
+	return g
+}
+
+// startFails runs Caddy, expects it to exit within 30 s without serving,
+// and returns its log.
+func (g *gateway) startFails() string {
+	g.t.Helper()
+	g.log = &syncBuffer{}
+	g.cmd = exec.Command(caddyBin, "run", "--config", g.config, "--adapter", g.adapter)
+	g.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(g.dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(g.dir, "xdg-config"))
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.exited)
+	select {
+	case <-g.exited:
+		g.cmd = nil
+		return g.log.String()
+	case <-time.After(30 * time.Second):
+		g.t.Fatalf("caddy started, but should have refused to; log:\n%s", tail(g.log.String(), 3000))
+		return ""
+	}
+}
+
+const (
+	storageKey1 = "hardening-storage-key-one-0123456789abcdef"
+	storageKey2 = "hardening-storage-key-two-0123456789abcdef"
+)
+
+// TestHardeningRedisStorageKey (issue 14, item 15): on Redis a gateway
+// without storage_key does not start (caddy validate says so too); a
+// gateway whose storage_key differs from the one the gateways on that
+// Redis use refuses to start with a message that says so, and Redis
+// holds only a fingerprint of the key, never the key.
+func TestHardeningRedisStorageKey(t *testing.T) {
+	srv := redistest.StartServer(t)
+	block := "redis {\n url redis://" + srv.Addr + "/0\n key_prefix keytest:\n timeout 2s\n }"
+
+	out, err := validate(t, fmt.Sprintf("{\n\tadmin off\n\tmfa {\n\t\tusers_file %s\n\t\t%s\n\t}\n}\n", writeUsers(t), block))
+	if err == nil || !strings.Contains(out, "storage_key") || !strings.Contains(out, "redis") {
+		t.Fatalf("caddy validate of redis without storage_key: %v\n%s", err, out)
+	}
+	if log := keyedGateway(t, gatewayOpts{global: block}, "").startFails(); !strings.Contains(log, "storage_key is required with redis") {
+		t.Fatalf("gateway on redis without storage_key: log does not say why it stopped:\n%s", tail(log, 3000))
+	}
+
+	a := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a.start()
+	a.newBrowser().firstSignIn("alice", "/")
+	b := keyedGateway(t, gatewayOpts{global: block}, storageKey2)
+	log := b.startFails()
+	if !strings.Contains(log, "storage_key differs from the one the gateways on this Redis use") {
+		t.Fatalf("gateway with another key: log does not say why it stopped:\n%s", tail(log, 3000))
+	}
+	// The same key again starts, as a second gateway or after a restart.
+	a2 := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a2.start()
+	expectRedirect(t, a2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+
+	// Redis holds a fingerprint under the prefix, and nothing of the key.
+	ctx := context.Background()
+	rdb := srv.Client()
+	fp, err := rdb.Get(ctx, "keytest:storage-key-fingerprint").Result()
+	if err != nil || fp == "" {
+		t.Fatalf("no key fingerprint in Redis: %q, %v", fp, err)
+	}
+	keys, _ := rdb.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "keytest:") && !strings.HasPrefix(k, "rate:keytest:") {
+			t.Errorf("key %q lies outside the prefix", k)
+		}
+		if v, _ := rdb.Dump(ctx, k).Result(); strings.Contains(v, storageKey1) || strings.Contains(k, storageKey1) {
+			t.Errorf("key %q holds the storage key", k)
+		}
+	}
+}
+
+// TestHardeningRedisSealUnreadable (issue 14, item 15): an account sealed
+// under one storage key and read under another (a gateway whose key was
+// swapped while the fingerprint was lost) gets a clear error page, in
+// English and Japanese, never an empty 500, and the log names the user and
+// the likely cause.
+func TestHardeningRedisSealUnreadable(t *testing.T) {
+	srv := redistest.StartServer(t)
+	block := "redis {\n url redis://" + srv.Addr + "/0\n key_prefix sealtest:\n timeout 2s\n }"
+	a := keyedGateway(t, gatewayOpts{global: block}, storageKey1)
+	a.start()
+	e := a.newBrowser().firstSignIn("alice", "/")
+	a.stop()
+	// The fingerprint is gone (deleted by hand, or Redis restored from a
+	// backup of before it), so a gateway with another key starts.
+	srv.Client().Del(context.Background(), "sealtest:storage-key-fingerprint")
+	g := keyedGateway(t, gatewayOpts{global: block}, storageKey2)
+	g.start()
+
+	for i, lang := range []string{"en", "ja"} {
+		br := g.newBrowser()
+		br.lang = lang
+		r := br.secondSignIn("alice", e, "/", i+1)
+		if r.StatusCode == http.StatusOK || r.StatusCode == http.StatusSeeOther || r.StatusCode < 400 {
+			t.Fatalf("%s: a seed sealed under another key was accepted: %d", lang, r.StatusCode)
+		}
+		want := map[string]string{"en": "can&#39;t read the sign-in methods", "ja": "サインイン方法を読み取れません"}[lang]
+		if !strings.Contains(r.Body, want) || !strings.Contains(r.Body, "<html") {
+			t.Fatalf("%s: status %d, no clear page (want %q); body:\n%s", lang, r.StatusCode, want, tail(r.Body, 1500))
+		}
+	}
+	log := g.log.String()
+	if !strings.Contains(log, `"user":"alice"`) || !strings.Contains(log, "storage_key differs from the one that sealed this account?") {
+		t.Fatalf("the log does not name the user and the likely cause:\n%s", tail(log, 3000))
+	}
+}
+
+// TestHardeningRedisACL (issue 14, item 16): on a Redis whose gateway user
+// may touch only ~mfa:*, the gateway refuses to start and names the key
+// pattern its rate limits need (~rate:mfa:*), instead of failing every
+// sign-in with 503; with ~mfa:* ~rate:mfa:* it starts and sign-in works;
+// and a user that may not run ACL DRYRUN (the check is skipped) still
+// starts.
+func TestHardeningRedisACL(t *testing.T) {
+	users := []string{
+		"--user", "gwprefix", "on", ">prefix-pass", "~mfa:*", "+@all",
+		"--user", "gwfull", "on", ">full-pass", "~mfa:*", "~rate:mfa:*", "+@all",
+		"--user", "gwnodryrun", "on", ">nodryrun-pass", "~mfa:*", "~rate:mfa:*", "+@all", "-acl",
+		// The least README documents: the key patterns and the commands.
+		"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all",
+	}
+	srv := redistest.StartServer(t, append(users, strings.Fields(readmeACLCommands)...)...)
+	block := func(user, pass string) string {
+		return "redis {\n url redis://" + srv.Addr + "/0\n username " + user + "\n password " + pass + "\n key_prefix mfa:\n timeout 2s\n }"
+	}
+
+	log := keyedGateway(t, gatewayOpts{global: block("gwprefix", "prefix-pass")}, storageKey1).startFails()
+	if !strings.Contains(log, "~rate:mfa:*") || !strings.Contains(log, `redis user \"gwprefix\"`) {
+		t.Fatalf("gateway whose Redis user lacks the rate-limit keys: log does not name the pattern:\n%s", tail(log, 3000))
+	}
+
+	g := startGateway(t, gatewayOpts{global: block("gwfull", "full-pass")})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	// Wrong passwords go through the rate limits and lockout on Redis.
+	for range 2 {
+		expectStatus(t, g.newBrowser().login("bob", "wrong password", "/"), http.StatusUnauthorized)
+	}
+
+	g2 := startGateway(t, gatewayOpts{global: block("gwnodryrun", "nodryrun-pass")})
+	expectRedirect(t, g2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+
+	g3 := startGateway(t, gatewayOpts{global: block("gwleast", "least-pass")})
+	c := g3.newBrowser()
+	e := c.firstSignIn("bob", "/")
+	expectStatus(t, c.get("/app"), http.StatusOK)
+	expectRedirect(t, g3.newBrowser().secondSignIn("bob", e, "/", 1), "/")
+	expectStatus(t, g3.newBrowser().login("alice", "wrong password", "/"), http.StatusUnauthorized)
+	if strings.Contains(g3.log.String(), "NOPERM") {
+		t.Fatalf("the documented commands are not enough:\n%s", tail(g3.log.String(), 3000))
+	}
+}
+
+// readmeACLCommands are the commands README's Redis ACL example grants.
+const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun"
+
+// TestHardeningRedisChecksWhenRedisReturns (issue 14, item 15): a gateway
+// started while its Redis is down still starts (sign-in fails closed), and
+// runs the storage-key check when Redis is back: with a fingerprint of
+// another key there, it logs that its storage_key differs.
+func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
+	srv := redistest.StartServer(t)
+	if err := srv.Client().Set(context.Background(), "downtest:storage-key-fingerprint", "v1:fingerprint-of-another-key", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	g := keyedGateway(t, gatewayOpts{global: "redis {\n url redis://" + srv.Addr + "/0\n key_prefix downtest:\n timeout 500ms\n }"}, storageKey1)
+	g.start()
+	if !strings.Contains(g.log.String(), "redis is not reachable at start") {
+		t.Fatalf("the log does not say the checks wait for Redis:\n%s", tail(g.log.String(), 2000))
+	}
+	expectStatus(t, g.newBrowser().get("/.mfa/login"), http.StatusOK)
+	srv.Start()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(g.log.String(), "storage_key differs from the one the gateways on this Redis use") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no storage_key verdict 15 s after Redis returned:\n%s", tail(g.log.String(), 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
