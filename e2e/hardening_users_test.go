@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Issue 14, items 7 and 18: the users file and the password checks behind it.
+
+// readRSS reads the resident set size of process pid, in bytes.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmRSS line %q: %w", line, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in the status of process %d", pid)
+}
+
+// clientFrom is a browser-like client (cookie jar, no redirects) whose
+// connections come from the loopback address src, so that each looks like
+// its own visitor to the gateway's per-address limits.
+func clientFrom(src string, timeout time.Duration) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DialContext: d.DialContext, DisableKeepAlives: false},
+	}
+}
+
+// floodAttempt is one password attempt of the flood, its form already
+// fetched (with its CSRF cookie) so that only the POST is timed.
+type floodAttempt struct {
+	c    *http.Client
+	lang string
+	form url.Values
+	// results
+	status  int
+	retry   string
+	body    string
+	elapsed time.Duration
+	err     error
+}
+
+// Item 7: every password attempt, unknown names included, runs argon2id
+// at 19 MiB. A flood of attempts from many addresses must not make the
+// gateway hold a hash's memory per attempt: concurrent checks are bounded
+// by the cores, a short queue waits, and the rest are refused at once with
+// 503 and Retry-After on the portal's message page, in the visitor's
+// language. A normal sign-in works afterwards.
+func TestHardeningUsersHashFlood(t *testing.T) {
+	g := startGateway(t, gatewayOpts{})
+	pid := g.cmd.Process.Pid
+
+	// Warm up: one real check, so the baseline already holds the runtime,
+	// templates and one hash's memory, as any gateway that served a sign-in.
+	warm := g.newBrowser()
+	expectRedirect(t, warm.login("alice", testPassword, "/"), "/.mfa/setup")
+
+	const n = 150
+	attempts := make([]*floodAttempt, n)
+	for i := range attempts {
+		a := &floodAttempt{c: clientFrom(fmt.Sprintf("127.0.%d.%d", 1+i/200, 2+i%200), 120*time.Second)}
+		if i%2 == 1 {
+			a.lang = "ja"
+		}
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/.mfa/login", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := a.c.Do(req)
+		if err != nil {
+			t.Fatalf("login page from %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		// Unknown names, each its own: no per-user limit or lockout stops
+		// them, and each costs the fake hash that keeps timing equal.
+		a.form = url.Values{"csrf": {csrfOf(t, string(body))}, "username": {fmt.Sprintf("flood%03d", i)},
+			"password": {"not the password"}, "rd": {"/"}}
+		attempts[i] = a
+	}
+
+	before, err := readRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak atomic.Int64
+	peak.Store(before)
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if rss, err := readRSS(pid); err == nil && rss > peak.Load() {
+				peak.Store(rss)
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, a := range attempts {
+		wg.Add(1)
+		go func(a *floodAttempt) {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, g.URL+"/.mfa/login", strings.NewReader(a.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "text/html")
+			if a.lang != "" {
+				req.Header.Set("Accept-Language", a.lang)
+			}
+			<-start
+			t0 := time.Now()
+			resp, err := a.c.Do(req)
+			a.elapsed = time.Since(t0)
+			if err != nil {
+				a.err = err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			a.status, a.retry, a.body = resp.StatusCode, resp.Header.Get("Retry-After"), string(body)
+		}(a)
+	}
+	close(start)
+	wg.Wait()
+	close(stop)
+	<-sampled
+
+	// The bound: at most one check per core runs at once (2 here, 19 MiB
+	// each), so the growth is that plus the runtime's slack and 150
+	// connections' buffers. 300 MB leaves a wide margin over 2 × 19 MiB and
+	// is a tenth of what 150 unbounded checks take (150 × 19 MiB ≈ 2.8 GB).
+	const bound = 300 << 20
+	growth := peak.Load() - before
+	t.Logf("VmRSS before %d MiB, peak during %d MiB, growth %d MiB (bound %d MiB)", before>>20, peak.Load()>>20, growth>>20, bound>>20)
+
+	var failed, refused int
+	var slowest time.Duration
+	for i, a := range attempts {
+		if a.err != nil {
+			t.Errorf("attempt %d: %v (after %v)", i, a.err, a.elapsed)
+			continue
+		}
+		slowest = max(slowest, a.elapsed)
+		switch a.status {
+		case http.StatusUnauthorized:
+			failed++
+		case http.StatusServiceUnavailable:
+			refused++
+			if secs, err := strconv.Atoi(a.retry); err != nil || secs < 1 || secs > 10 {
+				t.Errorf("attempt %d: refused with Retry-After %q, want a few seconds", i, a.retry)
+			}
+			want := "Many people are signing in right now"
+			if a.lang == "ja" {
+				want = "サインインが集中しています"
+			}
+			if !strings.Contains(a.body, want) {
+				t.Errorf("attempt %d (%q): refusal page does not say %q:\n%s", i, a.lang, want, tail(a.body, 1500))
+			}
+		default:
+			t.Errorf("attempt %d: status %d, want 401 (checked) or 503 (refused, busy):\n%s", i, a.status, tail(a.body, 800))
+		}
+	}
+	t.Logf("%d checked (401), %d refused (503), slowest answer %v", failed, refused, slowest)
+	if growth > bound {
+		t.Errorf("VmRSS grew by %d MiB during %d concurrent password attempts; bound %d MiB", growth>>20, n, bound>>20)
+	}
+	if refused == 0 {
+		t.Errorf("none of %d concurrent attempts was refused: hash checks are not bounded", n)
+	}
+	// Never a hang: a refused attempt waited at most about a second in the
+	// queue; a checked one at most that plus one hash.
+	if slowest > 15*time.Second {
+		t.Errorf("the slowest attempt took %v; want an answer within 15 s", slowest)
+	}
+
+	// The flood is over: a normal sign-in works.
+	b := g.newBrowser()
+	expectRedirect(t, b.login("bob", testPassword, "/"), "/.mfa/setup")
+}
