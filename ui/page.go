@@ -29,6 +29,7 @@ const (
 	TitleBadRequest        = "title.bad_request"
 	TitleSignedIn          = "title.signed_in"
 	TitleTooMany           = "title.too_many"
+	TitleBusy              = "title.busy"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
@@ -36,6 +37,7 @@ const (
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
+	MsgBusy        = "message.busy"
 	MsgBlocked     = "message.blocked"
 
 	TitleSetupPhone = "title.setup_phone"
@@ -124,8 +126,8 @@ const (
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
-	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
+	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany, TitleBusy,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBusy, MsgBlocked,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,

@@ -18,6 +18,8 @@ type DB struct {
 	// timingHash is checked for unknown users so that they take as long as
 	// known ones: a real user's hash, with that user's cost parameters.
 	timingHash atomic.Pointer[hashBox]
+	// gate bounds concurrent hash checks.
+	gate *Gate
 }
 
 type hashBox struct{ h Hash }
@@ -55,9 +57,10 @@ type fileStamp struct {
 	size int64
 }
 
-// Open reads and parses the users file at path.
+// Open reads and parses the users file at path. Its password checks pass
+// through DefaultGate; SetGate changes that.
 func Open(path string) (*DB, error) {
-	db := &DB{path: path}
+	db := &DB{path: path, gate: DefaultGate()}
 	if err := db.reload(); err != nil {
 		return nil, err
 	}
@@ -136,16 +139,29 @@ func (db *DB) Lookup(name string) *User {
 	return u
 }
 
-// Authenticate checks a user name and password. Unknown and disabled users
-// cost the same hash check as known ones, so timing does not tell them apart.
-func (db *DB) Authenticate(name, password string) *User {
+// SetGate replaces the gate that bounds concurrent password checks. Call
+// it before the DB is used.
+func (db *DB) SetGate(g *Gate) { db.gate = g }
+
+// Gate is the gate that bounds concurrent password checks.
+func (db *DB) Gate() *Gate { return db.gate }
+
+// Authenticate checks a user name and password, and returns the user, or
+// nil if either is wrong. Unknown and disabled users cost the same hash
+// check as known ones, so timing does not tell them apart. Every check
+// passes through the gate: ErrBusy (or ctx's error) means none was made.
+func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
 	u := (*db.users.Load())[name]
-	if u == nil || u.Disabled {
-		db.timingHash.Load().h.Matches(password)
-		return nil
+	h := db.timingHash.Load().h
+	if u != nil && !u.Disabled {
+		h = u.hash
 	}
-	if !u.hash.Matches(password) {
-		return nil
+	var ok bool
+	if err := db.gate.Do(ctx, func() { ok = h.Matches(password) }); err != nil {
+		return nil, err
 	}
-	return u
+	if !ok || u == nil || u.Disabled {
+		return nil, nil
+	}
+	return u, nil
 }
