@@ -86,7 +86,9 @@ type App struct {
 	// SMSCountries are the countries texts and calls may go to, as calling
 	// codes ("+81") or ISO 3166-1 regions ("US": narrower than "+1", which
 	// the Caribbean shares); numbers elsewhere cannot be registered.
-	// Default: every country (the send limits still apply).
+	// Default: every country (the send limits still apply), but not the
+	// non-geographic codes (+870 and +881 satellite phones, +878, +882,
+	// +883, +888), which are allowed only when listed here.
 	SMSCountries []string `json:"sms_countries,omitempty"`
 
 	// PublicURL is the https URL at which phones and outside services reach
