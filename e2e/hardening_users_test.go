@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // Issue 14, items 7 and 18: the users file and the password checks behind it.
@@ -244,4 +246,220 @@ func TestHardeningUsersHashFlood(t *testing.T) {
 	// The flood is over: a normal sign-in works.
 	b := g.newBrowser()
 	expectRedirect(t, b.login("bob", testPassword, "/"), "/.mfa/setup")
+}
+
+// usersYAMLWith is usersYAML with user removed (disable false) or marked
+// disabled: true (disable true).
+func usersYAMLWith(t *testing.T, user string, disable bool) string {
+	t.Helper()
+	lines := strings.SplitAfter(usersYAML(), "\n")
+	var out []string
+	found := false
+	for i := 0; i < len(lines); i++ {
+		if lines[i] != "  "+user+":\n" {
+			out = append(out, lines[i])
+			continue
+		}
+		found = true
+		if disable {
+			out = append(out, lines[i], "    disabled: true\n")
+			continue
+		}
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "    ") {
+			i++
+		}
+	}
+	if !found {
+		t.Fatalf("no user %q in the users file", user)
+	}
+	return strings.Join(out, "")
+}
+
+// writeUsers replaces the gateway's users file (atomically, as tools do)
+// and waits until the gateway has read it (its watcher looks every 2 s).
+func (g *gateway) writeUsers(t *testing.T, content string) {
+	t.Helper()
+	before := len(g.logLines("users file reloaded"))
+	tmp := g.UsersFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, g.UsersFile); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(g.logLines("users file reloaded")) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not reload the users file within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// recoverySignIn signs user in with the password and a recovery code,
+// ticking "Don't ask again on this device" if remember.
+func (b *browser) recoverySignIn(user, code string, remember bool) {
+	b.t.Helper()
+	t := b.t
+	expectRedirect(t, b.login(user, testPassword, "/"), "/.mfa/challenge")
+	ch := b.get("/.mfa/challenge?method=recovery")
+	form := url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {code}}
+	if remember {
+		expectText(t, ch, "Don't ask again on this device for 14 days")
+		form.Set("remember", "1")
+	}
+	expectRedirect(t, b.post("/.mfa/challenge", form), "/")
+}
+
+// heldAccess is everything a user holds on a gateway: a signed-in browser,
+// a remembered browser (signed in too), and an app password.
+type heldAccess struct {
+	user        string
+	e           enrolled
+	signedIn    *browser
+	remembered  *browser
+	appPassword string
+}
+
+// holdAccess signs user in for the first time on g, creates an app
+// password, remembers a second browser, and checks that all three work.
+func holdAccess(t *testing.T, g *gateway, user string) heldAccess {
+	t.Helper()
+	h := heldAccess{user: user, signedIn: g.newBrowser(), remembered: g.newBrowser()}
+	h.e = h.signedIn.firstSignIn(user, "/")
+	h.signedIn.signedIn(user, "/")
+	page := h.signedIn.get("/.mfa/security")
+	r := h.signedIn.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail"}})
+	expectStatus(t, r, http.StatusOK)
+	m := appPasswordRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no app password shown:\n%s", tail(r.Body, 2000))
+	}
+	h.appPassword = m[1]
+	expectStatus(t, g.basic(t, user, h.appPassword), http.StatusOK)
+
+	h.remembered.recoverySignIn(user, h.e.Codes[0], true)
+	h.remembered.signOut()
+	// Remembered: the password alone signs in.
+	expectRedirect(t, h.remembered.login(user, testPassword, "/"), "/")
+	h.remembered.signedIn(user, "/")
+	return h
+}
+
+// expectEnded checks that nothing the user held on g still works: both
+// cookies go to the login page, the app password gets 401, the remembered
+// browser is asked for the second factor; and that the user, with password
+// and a second factor (kept: recovery code number code), signs in again.
+func (h heldAccess) expectEnded(t *testing.T, g *gateway, code int) {
+	t.Helper()
+	for name, b := range map[string]*browser{"signed-in": h.signedIn, "remembered": h.remembered} {
+		b.g = g
+		r := b.get("/")
+		if r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/.mfa/login") {
+			t.Errorf("%s: the %s browser's old cookie got %d (Location %q), want the login page", g.URL, name, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if r := g.basic(t, h.user, h.appPassword); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("%s: the old app password got %d, want 401", g.URL, r.StatusCode)
+	}
+	if r := h.remembered.login(h.user, testPassword, "/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/.mfa/challenge" {
+		t.Errorf("%s: the remembered browser signed in with the password alone (%d, Location %q); want the second factor asked",
+			g.URL, r.StatusCode, r.Header.Get("Location"))
+	}
+	fresh := g.newBrowser()
+	fresh.recoverySignIn(h.user, h.e.Codes[code], false)
+	fresh.signedIn(h.user, "/")
+}
+
+// usersRoute is a route with app passwords, on a gateway that remembers
+// devices for 14 days.
+var usersRoute = gatewayOpts{global: "remember_device 14d\n" + limitsBlock("login_per_user 100/1m"), route: "app_passwords"}
+
+// Item 18: a user removed from the users file, then put back, gets none of
+// the access they held before back: not the session cookies, not the app
+// password, not the remembered device. One security event says so.
+func TestHardeningUsersRemovedThenRestored(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, usersRoute)
+	h := holdAccess(t, g, "alice")
+
+	g.writeUsers(t, usersYAMLWith(t, "alice", false))
+	h.signedIn.notSignedIn("/")
+	expectStatus(t, g.basic(t, "alice", h.appPassword), http.StatusUnauthorized)
+	g.writeUsers(t, usersYAML())
+
+	h.expectEnded(t, g, 1)
+	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"alice"`); len(ev) != 1 || !strings.Contains(ev[0], `"reason":"removed"`) {
+		t.Errorf("security events for alice's removal: %q; want one user_disabled, reason removed", ev)
+	}
+}
+
+// The same for a user marked disabled: true, then enabled again.
+func TestHardeningUsersDisabledThenEnabled(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, usersRoute)
+	h := holdAccess(t, g, "bob")
+
+	g.writeUsers(t, usersYAMLWith(t, "bob", true))
+	h.signedIn.notSignedIn("/")
+	g.writeUsers(t, usersYAML())
+
+	h.expectEnded(t, g, 1)
+	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"bob"`); len(ev) != 1 || !strings.Contains(ev[0], `"reason":"disabled"`) {
+		t.Errorf("security events for bob's disabling: %q; want one user_disabled, reason disabled", ev)
+	}
+}
+
+// A user removed while the gateway was stopped: at start it finds the
+// account of a user the file no longer has and ends that user's access, so
+// that putting them back later revives nothing.
+func TestHardeningUsersRemovedWhileStopped(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, usersRoute)
+	h := holdAccess(t, g, "alice")
+
+	g.stop()
+	if err := os.WriteFile(g.UsersFile, []byte(usersYAMLWith(t, "alice", false)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"alice"`); len(ev) != 1 || !strings.Contains(ev[0], `"reason":"removed"`) {
+		t.Errorf("security events at start for alice, removed while stopped: %q; want one user_disabled", ev)
+	}
+	g.writeUsers(t, usersYAML())
+	h.expectEnded(t, g, 1)
+}
+
+// Two gateways on one Redis both see alice removed and both end her
+// access (the second finds nothing left to end, and that is no error);
+// restored on both, nothing of hers works on either.
+func TestHardeningUsersRemovedOnTwoGatewaysRedis(t *testing.T) {
+	t.Parallel()
+	global, _, _ := redisGlobal(t, redistest.Addr())
+	opts := usersRoute
+	opts.global = global + "\n" + opts.global
+	g1, g2 := startGateway(t, opts), startGateway(t, opts)
+	h := holdAccess(t, g1, "alice")
+	// Cookies are per host, not per port: the same browsers hold the
+	// session and the device on the second gateway too.
+	h.signedIn.g = g2
+	h.signedIn.signedIn("alice", "/")
+	expectStatus(t, g2.basic(t, "alice", h.appPassword), http.StatusOK)
+
+	without := usersYAMLWith(t, "alice", false)
+	g1.writeUsers(t, without)
+	g2.writeUsers(t, without)
+	g1.writeUsers(t, usersYAML())
+	g2.writeUsers(t, usersYAML())
+
+	h.expectEnded(t, g2, 1)
+	h.expectEnded(t, g1, 2)
+	for _, g := range []*gateway{g1, g2} {
+		if ev := g.waitLog(`"event":"user_disabled"`, `"user":"alice"`); len(ev) != 1 {
+			t.Errorf("%s: %d user_disabled events for alice, want 1", g.URL, len(ev))
+		}
+		if errs := g.logLines(`"level":"error"`); len(errs) != 0 {
+			t.Errorf("%s logged errors: %q", g.URL, errs)
+		}
+	}
 }
