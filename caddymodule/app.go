@@ -389,15 +389,11 @@ func isKnownMethod(m string) bool {
 	return false
 }
 
-// Start begins watching the users file.
+// Start begins watching the users file (see watchUsers).
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	go a.engine.Users.Watch(ctx, 2*time.Second,
-		func(n int) { a.logger.Info("users file reloaded", zap.Int("users", n)) },
-		func(err error) {
-			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
-		})
+	go a.watchUsers(ctx)
 	return nil
 }
 

@@ -61,35 +61,42 @@ type fileStamp struct {
 // through DefaultGate; SetGate changes that.
 func Open(path string) (*DB, error) {
 	db := &DB{path: path, gate: DefaultGate()}
-	if err := db.reload(); err != nil {
+	if _, err := db.reload(); err != nil {
 		return nil, err
 	}
 	return db, nil
 }
 
-func (db *DB) reload() error {
+// reload reads the file and puts it in force; it returns the users who
+// could sign in before and cannot now.
+func (db *DB) reload() ([]Gone, error) {
 	st, err := os.Stat(db.path)
 	if err != nil {
-		return fmt.Errorf("users file: %w", err)
+		return nil, fmt.Errorf("users file: %w", err)
 	}
 	data, err := os.ReadFile(db.path)
 	if err != nil {
-		return fmt.Errorf("users file: %w", err)
+		return nil, fmt.Errorf("users file: %w", err)
 	}
 	m, err := Parse(data)
 	if err != nil {
-		return fmt.Errorf("users file %s: %w", db.path, err)
+		return nil, fmt.Errorf("users file %s: %w", db.path, err)
 	}
-	db.users.Store(&m)
+	var ended []Gone
+	if old := db.users.Swap(&m); old != nil {
+		ended = gone(*old, m)
+	}
 	db.timingHash.Store(pickTimingHash(m))
 	db.stamp = fileStamp{st.ModTime(), st.Size()}
-	return nil
+	return ended, nil
 }
 
 // Watch re-reads the file every interval while ctx lives, whenever its
-// modification time or size changed. A file that fails to parse is reported
-// through onError and the users read before stay in force.
-func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int), onError func(error)) {
+// modification time or size changed, and calls onReload with the number of
+// users and those who could sign in before and cannot now (removed or
+// disabled). A file that fails to parse is reported through onError and
+// the users read before stay in force.
+func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int, gone []Gone), onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -106,13 +113,14 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 		if st.ModTime().Equal(db.stamp.mod) && st.Size() == db.stamp.size {
 			continue
 		}
-		if err := db.reload(); err != nil {
+		ended, err := db.reload()
+		if err != nil {
 			// Remember the stamp so a broken file is reported once, not every tick.
 			db.stamp = fileStamp{st.ModTime(), st.Size()}
 			onError(err)
 			continue
 		}
-		onReload(db.Len())
+		onReload(db.Len(), ended)
 	}
 }
 

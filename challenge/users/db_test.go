@@ -141,7 +141,7 @@ func TestDBWatch(t *testing.T) {
 	go func() {
 		defer close(done)
 		db.Watch(ctx, 5*time.Millisecond,
-			func(n int) {
+			func(n int, _ []Gone) {
 				select {
 				case reloads <- n:
 				default:
@@ -227,7 +227,7 @@ func TestDBWatchStopsWithContext(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Watch(ctx, time.Millisecond, func(int) {}, func(error) {})
+		db.Watch(ctx, time.Millisecond, func(int, []Gone) {}, func(error) {})
 	}()
 	cancel()
 	select {

@@ -91,7 +91,7 @@ func TestUsersFileHashBoundsAtStartAndReload(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Watch(ctx, 5*time.Millisecond, func(int) {}, func(err error) { errs <- err })
+		db.Watch(ctx, 5*time.Millisecond, func(int, []Gone) {}, func(err error) { errs <- err })
 	}()
 	defer func() { cancel(); <-done }()
 	writeFile(t, path, "users:\n  alice:\n    password: \""+withArgon2(t, "m=8388608,t=1,p=1")+"\"\n", time.Now())
