@@ -120,9 +120,11 @@ func (u *userEnder) run(ctx context.Context) {
 		x, err := e.EndUser(c, name)
 		cancel()
 		if err != nil {
+			// The store is likely down: try everything again next time
+			// rather than wait out its timeout for each user.
 			log.Error("could not end the sessions, devices and app passwords of a user removed or disabled in the users file; trying again",
-				zap.String("user", name), zap.Error(err))
-			continue
+				zap.String("user", name), zap.Int("pending", len(u.pending)), zap.Error(err))
+			return
 		}
 		if p.announce || x.Any() {
 			log.Info("security event", zap.String("event", "user_disabled"), zap.String("user", name), zap.String("reason", p.reason),

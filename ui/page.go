@@ -29,7 +29,6 @@ const (
 	TitleBadRequest        = "title.bad_request"
 	TitleSignedIn          = "title.signed_in"
 	TitleTooMany           = "title.too_many"
-	TitleBusy              = "title.busy"
 
 	MsgForbidden   = "message.forbidden"
 	MsgUnavailable = "message.unavailable"
@@ -37,7 +36,6 @@ const (
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
-	MsgBusy        = "message.busy"
 	MsgBlocked     = "message.blocked"
 
 	TitleSetupPhone = "title.setup_phone"
@@ -126,8 +124,8 @@ const (
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
-	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany, TitleBusy,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBusy, MsgBlocked,
+	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
@@ -141,6 +139,7 @@ var CodeMessageIDs = []string{
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
+	TitleBusy, MsgBusy,
 }
 
 // Page is the data of one portal page. Strings that users read are message
