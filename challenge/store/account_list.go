@@ -52,34 +52,43 @@ func (b *BoltAccounts) Users(context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Users implements AccountLister with SCAN over the prefix's account keys
-// (on every master of a Cluster), so a large keyspace is read in batches
-// without blocking Redis.
+// Users implements AccountLister with SCAN over the prefix's account keys.
 func (s *RedisAccounts) Users(ctx context.Context) ([]string, error) {
-	match := globEscape(s.prefix+"account:") + "*"
+	out, err := scanPrefix(ctx, s.rdb, s.prefix+"account:")
+	if err != nil {
+		return nil, fmt.Errorf("%w: listing accounts: %w", ErrUnavailable, err)
+	}
+	return out, nil
+}
+
+// scanPrefix returns, sorted and without prefix, every key that starts
+// with prefix: SCAN in batches (on every master of a Cluster), so a large
+// keyspace is read without blocking Redis.
+func scanPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]string, error) {
+	match := globEscape(prefix) + "*"
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		it := c.Scan(ctx, 0, match, 500).Iterator()
 		for it.Next(ctx) {
 			mu.Lock()
-			seen[strings.TrimPrefix(it.Val(), s.prefix+"account:")] = true
+			seen[strings.TrimPrefix(it.Val(), prefix)] = true
 			mu.Unlock()
 		}
 		return it.Err()
 	}
 	var err error
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
 	} else {
-		err = scan(ctx, s.rdb)
+		err = scan(ctx, rdb)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: listing accounts: %w", ErrUnavailable, err)
+		return nil, err
 	}
 	out := make([]string, 0, len(seen))
-	for u := range seen {
-		out = append(out, u)
+	for k := range seen {
+		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
@@ -52,4 +53,36 @@ func TestRedisAccountsUsers(t *testing.T) {
 	}
 	testAccountLister(t, NewRedisAccounts(rdb, prefix+"[a]*:"))
 	testAccountLister(t, NewRedisAccounts(rdb, prefix+"y:"))
+}
+
+// testKeyLister: Keys lists the live keys under a prefix, without it.
+func testKeyLister(t *testing.T, kv interface {
+	KV
+	KeyLister
+}) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range []string{"user-sessions:alice", "user-sessions:bob", "session:x", "user-sessionsX"} {
+		if err := kv.SetAdd(ctx, k, "m", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kv.Delete(ctx, "user-sessions:bob"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := kv.Keys(ctx, "user-sessions:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("Keys = %q, want alice", got)
+	}
+}
+
+func TestMemoryKVKeys(t *testing.T) { testKeyLister(t, NewMemoryKV()) }
+
+func TestRedisKVKeys(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	testKeyLister(t, NewRedisKV(rdb, prefix+"[k]:"))
 }
