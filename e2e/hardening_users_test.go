@@ -470,3 +470,34 @@ func TestHardeningUsersRemovedOnTwoGatewaysRedis(t *testing.T) {
 		}
 	}
 }
+
+// A user who never registered a second factor has no account, only a
+// password session (enough on a one_factor route). Removed while the only
+// gateway on Redis was stopped and put back after it started, that
+// session does not come back either: the start-up sweep finds users by
+// their sessions too.
+func TestHardeningUsersSessionOnlyRemovedWhileStoppedRedis(t *testing.T) {
+	t.Parallel()
+	global, _, _ := redisGlobal(t, redistest.Addr())
+	g := startGateway(t, gatewayOpts{global: global, route: "policy one_factor"})
+	b := g.newBrowser()
+	page := b.get("/.mfa/login?rd=%2F&level=1")
+	expectStatus(t, page, http.StatusOK)
+	expectRedirect(t, b.post("/.mfa/login", url.Values{"csrf": {csrfOf(t, page.Body)}, "username": {"bob"},
+		"password": {testPassword}, "rd": {"/"}, "level": {"1"}}), "/")
+	b.signedIn("bob", "/")
+
+	g.stop()
+	if err := os.WriteFile(g.UsersFile, []byte(usersYAMLWith(t, "bob", false)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"bob"`); len(ev) != 1 || !strings.Contains(ev[0], `"sessions":1`) {
+		t.Errorf("security events at start for bob, removed while stopped: %q; want one user_disabled ending 1 session", ev)
+	}
+	g.writeUsers(t, usersYAML())
+	r := b.get("/")
+	if r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/.mfa/login") {
+		t.Errorf("bob's old cookie got %d (Location %q), want the login page", r.StatusCode, r.Header.Get("Location"))
+	}
+}
