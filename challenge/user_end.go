@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
@@ -69,9 +70,9 @@ func (e *Engine) EndUser(ctx context.Context, user string) (EndedAccess, error) 
 
 // GoneUsers lists the users whose access must end when a gateway starts,
 // not having seen the users file change: those it disables, and those the
-// store holds an account for that the file no longer lists (removed while
-// no gateway ran, or while this one was stopped). Ending them is cheap
-// when nothing is left (see EndUser).
+// store holds an account or sessions for that the file no longer lists
+// (removed while no gateway ran, or while this one was stopped). Ending
+// them is cheap when nothing is left (see EndUser).
 func (e *Engine) GoneUsers(ctx context.Context) ([]users.Gone, error) {
 	var out []users.Gone
 	for _, u := range e.Users.All() {
@@ -79,15 +80,22 @@ func (e *Engine) GoneUsers(ctx context.Context) ([]users.Gone, error) {
 			out = append(out, users.Gone{Name: u.Name, Reason: users.GoneDisabled})
 		}
 	}
-	lister, ok := e.Accounts.(store.AccountLister)
-	if !ok {
-		return out, nil
+	var names []string
+	if lister, ok := e.Accounts.(store.AccountLister); ok {
+		accounts, err := lister.Users(ctx)
+		if err != nil {
+			return out, fmt.Errorf("%w: listing accounts: %w", store.ErrUnavailable, err)
+		}
+		names = append(names, accounts...)
 	}
-	names, err := lister.Users(ctx)
+	// A user who never registered a second factor has sessions but no account.
+	withSessions, _, err := e.Sessions.Users(ctx)
 	if err != nil {
-		return out, fmt.Errorf("%w: listing accounts: %w", store.ErrUnavailable, err)
+		return out, err
 	}
-	for _, name := range names {
+	names = append(names, withSessions...)
+	slices.Sort(names)
+	for _, name := range slices.Compact(names) {
 		if !e.Users.Known(name) {
 			out = append(out, users.Gone{Name: name, Reason: users.GoneRemoved})
 		}
