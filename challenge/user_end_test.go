@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,9 +84,18 @@ func TestEndUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := f.e.RememberDevice(ctx, "alice", "Firefox", "", 14*24*time.Hour)
-	if err != nil {
+	// A remembered device, written as RememberDevice writes one.
+	token := strings.Repeat("d", DeviceTokenLen)
+	if err := f.e.Accounts.Update(ctx, "alice", func(a *store.Account) error {
+		now := f.clock.Now()
+		a.Devices = append(a.Devices, store.Device{ID: "d1", Name: "Firefox", Hash: f.e.deviceHash("alice", token),
+			Created: now, LastUsed: now, Expires: now.Add(14 * 24 * time.Hour)})
+		return nil
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := f.e.RememberedDevice(ctx, "alice", token); !ok || err != nil {
+		t.Fatalf("the device is not remembered before: %v, %v", ok, err)
 	}
 	if err := f.e.GrantBypass(ctx, "alice", time.Hour); err != nil {
 		t.Fatal(err)
