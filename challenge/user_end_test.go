@@ -30,7 +30,7 @@ func endFixture(t *testing.T, usersFile string) *fixture {
 	}
 	kv := store.NewMemoryKV()
 	kv.SetClock(f.clock.Now)
-	s, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: 12 * time.Hour, HashKeys: [][]byte{make([]byte, 32)}}, kv)
+	s, err := session.NewStore(withTestCookies(session.Config{Idle: time.Hour, Lifetime: 12 * time.Hour, HashKeys: [][]byte{make([]byte, 32)}}), kv)
 	if err != nil {
 		t.Fatal(err)
 	}
