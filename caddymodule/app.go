@@ -90,7 +90,9 @@ type App struct {
 	// SMSCountries are the countries texts and calls may go to, as calling
 	// codes ("+81") or ISO 3166-1 regions ("US": narrower than "+1", which
 	// the Caribbean shares); numbers elsewhere cannot be registered.
-	// Default: every country (the send limits still apply).
+	// Default: every country (the send limits still apply), but not the
+	// non-geographic codes (+870 and +881 satellite phones, +878, +882,
+	// +883, +888), which are allowed only when listed here.
 	SMSCountries []string `json:"sms_countries,omitempty"`
 
 	// PublicURL is the https URL at which phones and outside services reach
@@ -401,7 +403,8 @@ func isKnownMethod(m string) bool {
 	return false
 }
 
-// Start runs the start-up checks on Redis and begins watching the users file.
+// Start runs the start-up checks on Redis and begins watching the users
+// file (see watchUsers).
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -409,11 +412,7 @@ func (a *App) Start() error {
 		cancel()
 		return err
 	}
-	go a.engine.Users.Watch(ctx, 2*time.Second,
-		func(n int) { a.logger.Info("users file reloaded", zap.Int("users", n)) },
-		func(err error) {
-			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
-		})
+	go a.watchUsers(ctx)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			push  ntfy <server url> { token <tk_... or user:password> }
 //			push  webhook <url> { secret <16+ bytes> }
 //			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
-//			sms_countries <+code or region...> # default: every country
+//			sms_countries <+code or region...> # default: every country, no satellite (+870 +881 ...)
 //			webauthn {                         # security keys and passkeys
 //				rp_id             <domain>     # default: each site's host
 //				origins           <origin...>  # default: the site's own origin

@@ -64,7 +64,13 @@ func (p *portal) loginSubmit(q *request) error {
 	}
 	// The password is checked even when the user is locked out or rate
 	// limited, so the answer takes as long as any other.
-	u := e.Users.Authenticate(username, q.r.PostFormValue("password"))
+	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
+	if p.app.hashBusy(q.w, q.r, err) {
+		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("busy"))
+		return nil
+	} else if err != nil {
+		return err
+	}
 	if !v.Allowed {
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason))
 		p.app.refused(q.w, q.r, v)

@@ -11,7 +11,9 @@ import (
 )
 
 // Countries is an allow-list of countries: the numbers users may enrol and
-// texts and calls may go to. The zero value allows every country.
+// texts and calls may go to. The zero value allows every country, but not
+// the non-geographic calling codes (see NonGeographic), which must be
+// listed to be allowed.
 type Countries struct {
 	// codes are the allowed calling codes in the order configured, without
 	// duplicates.
@@ -66,9 +68,21 @@ func parseCallingCode(entry string) (int, error) {
 }
 
 // Allows reports whether every number with the country calling code may
-// be used (not only those of some regions that share it).
+// be used (not only those of some regions that share it). A
+// non-geographic code is allowed only when listed.
 func (c Countries) Allows(code int) bool {
-	return c.All() || slices.Contains(c.codes, code)
+	return slices.Contains(c.codes, code) || c.All() && !NonGeographic(code)
+}
+
+// NonGeographic reports whether code is a calling code of no country:
+// +870 (Inmarsat) and +881 (Iridium, Globalstar) satellite phones, +878
+// personal numbers, +882 and +883 international networks, +888 (UN
+// OCHA), and +800 freephone, +808 shared cost and +979 premium rate (the
+// last three refused anyway by their type). Texts and calls to them cost
+// many times a mobile's and are where toll fraud sends traffic, so the
+// default list of countries leaves them out.
+func NonGeographic(code int) bool {
+	return phonenumbers.GetRegionCodeForCountryCode(code) == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
 }
 
 // AllowsRegion reports whether numbers of region, whose calling code is
@@ -91,7 +105,8 @@ func (c Countries) Codes() []int {
 	return codes
 }
 
-// All reports whether every country is allowed.
+// All reports whether no list was given: every country is allowed, the
+// non-geographic codes not.
 func (c Countries) All() bool {
 	return len(c.codes) == 0 && len(c.regions) == 0
 }

@@ -16,7 +16,7 @@ func TestParseCountries(t *testing.T) {
 		allowed   []int
 		forbidden []int
 	}{
-		{"nil list allows all", nil, nil, []int{1, 44, 81, 800}, nil},
+		{"nil list allows every country, no non-geographic code", nil, nil, []int{1, 44, 81}, []int{800, 870, 881, 882, 883}},
 		{"empty list allows all", []string{}, nil, []int{1, 44, 81}, nil},
 		{"with and without +", []string{"+81", "1", " 44 "}, []int{1, 44, 81}, []int{1, 44, 81}, []int{7, 49, 86}},
 		{"duplicates", []string{"+81", "81"}, []int{81}, []int{81}, []int{1}},

@@ -18,6 +18,8 @@ type DB struct {
 	// timingHash is checked for unknown users so that they take as long as
 	// known ones: a real user's hash, with that user's cost parameters.
 	timingHash atomic.Pointer[hashBox]
+	// gate bounds concurrent hash checks.
+	gate *Gate
 }
 
 type hashBox struct{ h Hash }
@@ -55,38 +57,46 @@ type fileStamp struct {
 	size int64
 }
 
-// Open reads and parses the users file at path.
+// Open reads and parses the users file at path. Its password checks pass
+// through DefaultGate; SetGate changes that.
 func Open(path string) (*DB, error) {
-	db := &DB{path: path}
-	if err := db.reload(); err != nil {
+	db := &DB{path: path, gate: DefaultGate()}
+	if _, err := db.reload(); err != nil {
 		return nil, err
 	}
 	return db, nil
 }
 
-func (db *DB) reload() error {
+// reload reads the file and puts it in force; it returns the users who
+// could sign in before and cannot now.
+func (db *DB) reload() ([]Gone, error) {
 	st, err := os.Stat(db.path)
 	if err != nil {
-		return fmt.Errorf("users file: %w", err)
+		return nil, fmt.Errorf("users file: %w", err)
 	}
 	data, err := os.ReadFile(db.path)
 	if err != nil {
-		return fmt.Errorf("users file: %w", err)
+		return nil, fmt.Errorf("users file: %w", err)
 	}
 	m, err := Parse(data)
 	if err != nil {
-		return fmt.Errorf("users file %s: %w", db.path, err)
+		return nil, fmt.Errorf("users file %s: %w", db.path, err)
 	}
-	db.users.Store(&m)
+	var ended []Gone
+	if old := db.users.Swap(&m); old != nil {
+		ended = gone(*old, m)
+	}
 	db.timingHash.Store(pickTimingHash(m))
 	db.stamp = fileStamp{st.ModTime(), st.Size()}
-	return nil
+	return ended, nil
 }
 
 // Watch re-reads the file every interval while ctx lives, whenever its
-// modification time or size changed. A file that fails to parse is reported
-// through onError and the users read before stay in force.
-func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int), onError func(error)) {
+// modification time or size changed, and calls onReload with the number of
+// users and those who could sign in before and cannot now (removed or
+// disabled). A file that fails to parse is reported through onError and
+// the users read before stay in force.
+func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int, gone []Gone), onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -103,13 +113,14 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 		if st.ModTime().Equal(db.stamp.mod) && st.Size() == db.stamp.size {
 			continue
 		}
-		if err := db.reload(); err != nil {
+		ended, err := db.reload()
+		if err != nil {
 			// Remember the stamp so a broken file is reported once, not every tick.
 			db.stamp = fileStamp{st.ModTime(), st.Size()}
 			onError(err)
 			continue
 		}
-		onReload(db.Len())
+		onReload(db.Len(), ended)
 	}
 }
 
@@ -136,16 +147,29 @@ func (db *DB) Lookup(name string) *User {
 	return u
 }
 
-// Authenticate checks a user name and password. Unknown and disabled users
-// cost the same hash check as known ones, so timing does not tell them apart.
-func (db *DB) Authenticate(name, password string) *User {
+// SetGate replaces the gate that bounds concurrent password checks. Call
+// it before the DB is used.
+func (db *DB) SetGate(g *Gate) { db.gate = g }
+
+// Gate is the gate that bounds concurrent password checks.
+func (db *DB) Gate() *Gate { return db.gate }
+
+// Authenticate checks a user name and password, and returns the user, or
+// nil if either is wrong. Unknown and disabled users cost the same hash
+// check as known ones, so timing does not tell them apart. Every check
+// passes through the gate: ErrBusy (or ctx's error) means none was made.
+func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
 	u := (*db.users.Load())[name]
-	if u == nil || u.Disabled {
-		db.timingHash.Load().h.Matches(password)
-		return nil
+	h := db.timingHash.Load().h
+	if u != nil && !u.Disabled {
+		h = u.hash
 	}
-	if !u.hash.Matches(password) {
-		return nil
+	var ok bool
+	if err := db.gate.Do(ctx, func() { ok = h.Matches(password) }); err != nil {
+		return nil, err
 	}
-	return u
+	if !ok || u == nil || u.Disabled {
+		return nil, nil
+	}
+	return u, nil
 }

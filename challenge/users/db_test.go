@@ -59,7 +59,7 @@ func TestDBAuthenticate(t *testing.T) {
 	if n := db.Len(); n != 2 {
 		t.Fatalf("Len = %d, want 2", n)
 	}
-	u := db.Authenticate("alice", "alice-pw")
+	u := auth(t, db, "alice", "alice-pw")
 	if u == nil || u.Name != "alice" || u.DisplayName != "Alice" || u.Email != "alice@example.com" || !u.InGroup("staff") {
 		t.Fatalf("Authenticate(alice, right password) = %+v", u)
 	}
@@ -72,7 +72,7 @@ func TestDBAuthenticate(t *testing.T) {
 		{"disabled user with the right password", "bob", "bob-pw"},
 	}
 	for _, tt := range tests {
-		if u := db.Authenticate(tt.user, tt.pw); u != nil {
+		if u := auth(t, db, tt.user, tt.pw); u != nil {
 			t.Errorf("%s: Authenticate(%q, %q) = %+v, want nil", tt.name, tt.user, tt.pw, u)
 		}
 	}
@@ -106,7 +106,7 @@ func TestDBEmptyFile(t *testing.T) {
 	if db.Len() != 0 {
 		t.Fatalf("Len = %d", db.Len())
 	}
-	if u := db.Authenticate("anyone", "anything"); u != nil {
+	if u := auth(t, db, "anyone", "anything"); u != nil {
 		t.Fatalf("Authenticate on an empty file = %+v", u)
 	}
 }
@@ -141,7 +141,7 @@ func TestDBWatch(t *testing.T) {
 	go func() {
 		defer close(done)
 		db.Watch(ctx, 5*time.Millisecond,
-			func(n int) {
+			func(n int, _ []Gone) {
 				select {
 				case reloads <- n:
 				default:
@@ -182,13 +182,13 @@ func TestDBWatch(t *testing.T) {
 	mtime = mtime.Add(time.Second)
 	writeFile(t, path, usersFile(t, "new-pw")+"  carol:\n    password: \""+mustHash(t, "carol-pw")+"\"\n", mtime)
 	waitReload(3)
-	if db.Authenticate("alice", "new-pw") == nil {
+	if auth(t, db, "alice", "new-pw") == nil {
 		t.Fatal("new password refused after reload")
 	}
-	if db.Authenticate("alice", "old-pw") != nil {
+	if auth(t, db, "alice", "old-pw") != nil {
 		t.Fatal("old password still accepted after reload")
 	}
-	if db.Authenticate("carol", "carol-pw") == nil {
+	if auth(t, db, "carol", "carol-pw") == nil {
 		t.Fatal("added user not found after reload")
 	}
 
@@ -205,7 +205,7 @@ func TestDBWatch(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("broken users file not reported within 5s")
 	}
-	if db.Authenticate("alice", "new-pw") == nil || db.Len() != 3 {
+	if auth(t, db, "alice", "new-pw") == nil || db.Len() != 3 {
 		t.Fatal("users lost after a broken file was written")
 	}
 	time.Sleep(50 * time.Millisecond) // ten ticks
@@ -216,7 +216,7 @@ func TestDBWatch(t *testing.T) {
 	// The file is fixed (same modification time, other size): picked up.
 	writeFile(t, path, usersFile(t, "fixed-pw"), mtime)
 	waitReload(2)
-	if db.Authenticate("alice", "fixed-pw") == nil || db.Lookup("carol") != nil {
+	if auth(t, db, "alice", "fixed-pw") == nil || db.Lookup("carol") != nil {
 		t.Fatal("fixed file not in force after reload")
 	}
 }
@@ -227,7 +227,7 @@ func TestDBWatchStopsWithContext(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Watch(ctx, time.Millisecond, func(int) {}, func(error) {})
+		db.Watch(ctx, time.Millisecond, func(int, []Gone) {}, func(error) {})
 	}()
 	cancel()
 	select {

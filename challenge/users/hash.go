@@ -51,14 +51,39 @@ type Hash interface {
 	Kind() string
 }
 
-// ParseHash parses an argon2id (PHC format) or bcrypt ($2a$, $2b$, $2y$) hash.
+// Bounds on the cost of one password check that a users file may ask for,
+// so that a typo or a hostile file cannot make each sign-in attempt take
+// gigabytes or minutes (the gate bounds how many run at once, not what one
+// costs). Other algorithms (scrypt, pbkdf2, sha2crypt, argon2i/d) are not
+// read at all.
+const (
+	// MaxBcryptCost is the highest bcrypt cost: 2^16 rounds, about 4 s
+	// per check on a current core (cost 10, the common default, is 60 ms).
+	MaxBcryptCost = 16
+	// MaxArgon2Memory is the most memory one argon2id check may take, in
+	// KiB: 1 GiB (OWASP's default is 19 MiB, Authelia's 64 MiB).
+	MaxArgon2Memory = 1024 * 1024
+	// MaxArgon2Time is the most passes over that memory (OWASP: 2,
+	// Authelia: 3).
+	MaxArgon2Time = 10
+	// MaxArgon2Threads is the most lanes (parallelism) of one check;
+	// each is a goroutine (Authelia's default is 4).
+	MaxArgon2Threads = 16
+)
+
+// ParseHash parses an argon2id (PHC format) or bcrypt ($2a$, $2b$, $2y$)
+// hash, refusing costs beyond MaxBcryptCost and the MaxArgon2 bounds.
 func ParseHash(s string) (Hash, error) {
 	switch {
 	case strings.HasPrefix(s, "$argon2id$"):
 		return parseArgon2id(s)
 	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
-		if _, err := bcrypt.Cost([]byte(s)); err != nil {
+		cost, err := bcrypt.Cost([]byte(s))
+		if err != nil {
 			return nil, fmt.Errorf("bad bcrypt hash: %w", err)
+		}
+		if cost > MaxBcryptCost {
+			return nil, fmt.Errorf("bcrypt cost %d is refused: at most %d (each step doubles the time of a check; %d takes seconds)", cost, MaxBcryptCost, MaxBcryptCost)
 		}
 		return bcryptHash(s), nil
 	case strings.HasPrefix(s, "$argon2i$"), strings.HasPrefix(s, "$argon2d$"):
@@ -106,8 +131,14 @@ func parseArgon2id(s string) (*argon2idHash, error) {
 	if h.p.Memory == 0 || h.p.Time == 0 || h.p.Threads == 0 {
 		return nil, fmt.Errorf("bad argon2id hash parameters %q: zero value", parts[3])
 	}
-	if h.p.Memory > 4*1024*1024 {
-		return nil, fmt.Errorf("bad argon2id hash parameters %q: memory over 4 GiB", parts[3])
+	// Refused when read, not when a sign-in tries to allocate them.
+	switch {
+	case h.p.Memory > MaxArgon2Memory:
+		return nil, fmt.Errorf("argon2id memory m=%d KiB is refused: at most 1 GiB (m=%d)", h.p.Memory, MaxArgon2Memory)
+	case h.p.Time > MaxArgon2Time:
+		return nil, fmt.Errorf("argon2id time t=%d is refused: at most %d passes", h.p.Time, MaxArgon2Time)
+	case h.p.Threads > MaxArgon2Threads:
+		return nil, fmt.Errorf("argon2id parallelism p=%d is refused: at most %d lanes", h.p.Threads, MaxArgon2Threads)
 	}
 	var err error
 	// Authelia writes unpadded standard base64; accept padded too.
