@@ -1,0 +1,71 @@
+package caddymodule
+
+import (
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+)
+
+// The familiar-browser cookie: after a complete sign-in (password and
+// second factor) the browser keeps a token, signed by the gateway, that
+// names (by keyed hash) the users who signed in fully in it. It grants
+// nothing; it keeps the wrong passwords typed there apart from everyone
+// else's (smart lockout: challenge/regulation_source.go), so that an
+// attacker who knows a user name cannot lock the user out of it. It is
+// not "Don't ask again on this device" (portal_device.go), and no sign-out
+// removes it: it says only where the user signed in before.
+
+// familiarCookie is the cookie's name; under TLS without a cookie domain
+// it gets the __Host- prefix, as the session cookie does.
+const familiarCookie = "caddy_mfa_familiar"
+
+// familiarCookieName is the name of the familiar-browser cookie for r:
+// prefixed exactly when the session cookie is.
+func (p *portal) familiarCookieName(r *http.Request) string {
+	if strings.HasPrefix(p.app.engine.Sessions.CookieName(r), "__Host-") {
+		return "__Host-" + familiarCookie
+	}
+	return familiarCookie
+}
+
+// familiarToken is the request's familiar-browser token, "" if none.
+func (p *portal) familiarToken(r *http.Request) string {
+	if c, err := r.Cookie(p.familiarCookieName(r)); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// passwordSource is where a password attempt for user (as limits count
+// it) comes from.
+func (p *portal) passwordSource(r *http.Request, user string) challenge.PasswordSource {
+	return challenge.PasswordSource{
+		Addr:            ipKey(clientIP(r)),
+		FamiliarBrowser: p.app.engine.FamiliarBrowser(p.familiarToken(r), user),
+	}
+}
+
+// signedInHere records a complete sign-in of user: this browser and its
+// address become familiar for them.
+func (p *portal) signedInHere(q *request, user string) error {
+	e := p.app.engine
+	if err := e.Regulation.SignedInFrom(q.r.Context(), limitKey(user), ipKey(clientIP(q.r))); err != nil {
+		return err
+	}
+	http.SetCookie(q.w, &http.Cookie{
+		Name: p.familiarCookieName(q.r), Value: e.FamiliarToken(p.familiarToken(q.r), limitKey(user)),
+		Path: "/", MaxAge: int(challenge.FamiliarFor.Seconds()),
+		HttpOnly: true, Secure: e.Sessions.Secure(q.r), SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// zapSource names the kind of source of a password attempt, for the log:
+// browser, address (familiar ones) or unfamiliar.
+func zapSource(a challenge.PasswordAttempt) zap.Field { return zap.String("source", a.Familiarity()) }
+
+// zapLocked names what a wrong password locked: browser, address, unfamiliar.
+func zapLocked(what string) zap.Field { return zap.String("locked", what) }
