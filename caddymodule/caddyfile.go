@@ -97,7 +97,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				max_failures      <n>             # default 5 from one source ...
 //				find_time         <duration>      # ... within 2m ...
 //				ban_time          <duration>      # ... lock it for 5m
-//				max_unfamiliar_failures <n>       # default 100 in a row from unfamiliar sources
+//				max_unfamiliar_failures <n>       # default 100 a day from unfamiliar sources
 //				max_code_failures <n>             # default 10 in a row
 //				send_per_user     <n>/<duration>  # texts and calls; default 5/1h
 //				send_per_number   <n>/<duration>  # default 5/1h

@@ -27,12 +27,13 @@ type LimitsConfig struct {
 	// its /64), or all the user's familiar browsers (where the user
 	// completed a sign-in before). Default: 5.
 	MaxFailures int `json:"max_failures,omitempty"`
-	// MaxUnfamiliarFailures wrong passwords in a row from sources other
-	// than a familiar browser lock every unfamiliar source out for the
-	// user for BanTime (each further one for twice as long, up to a day),
-	// while familiar browsers and addresses still sign in. A right
-	// password from such a source, `caddy mfa unlock`, or 30 days without
-	// one end the run. At most 100. Default: 100.
+	// MaxUnfamiliarFailures wrong passwords a day for one user from
+	// sources other than a familiar browser lock every unfamiliar source
+	// out for the user until the count lets one more through (one every
+	// day/MaxUnfamiliarFailures; at least BanTime), while familiar
+	// browsers and addresses still sign in: distributed guessing gets at
+	// most this many a day. A right password from such a source or `caddy
+	// mfa unlock` empties the count. At most 100. Default: 100.
 	MaxUnfamiliarFailures int `json:"max_unfamiliar_failures,omitempty"`
 	// FindTime is the window of MaxFailures. Default: 2m.
 	FindTime caddy.Duration `json:"find_time,omitempty"`

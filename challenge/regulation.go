@@ -22,9 +22,9 @@ type Limits struct {
 	// address, or the user's familiar browsers) lock that source out for
 	// the user for BanTime (see regulation_source.go).
 	MaxFailures int
-	// MaxUnfamiliarFailures wrong passwords in a run from sources other
-	// than a familiar browser lock every unfamiliar source out for the
-	// user; familiar ones still sign in.
+	// MaxUnfamiliarFailures wrong passwords a day from sources other than
+	// a familiar browser lock every unfamiliar source out for the user
+	// until the count drains; familiar ones still sign in.
 	MaxUnfamiliarFailures int
 	// FindTime is the window in which MaxFailures failures lock.
 	FindTime time.Duration
@@ -48,8 +48,8 @@ type Limits struct {
 
 // DefaultLimits are in the spirit of Authelia's regulation and Azure's
 // smart lockout: 5 wrong passwords in 2 minutes from one source lock that
-// source for 5 minutes, 100 in a row from unfamiliar sources lock them
-// all, and no more than 10 second-factor failures in a row go by without
+// source for 5 minutes, 100 a day from unfamiliar sources lock them all,
+// and no more than 10 second-factor failures in a row go by without
 // a lockout.
 func DefaultLimits() Limits {
 	return Limits{

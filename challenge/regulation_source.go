@@ -21,13 +21,15 @@ import (
 //   - Every other source is the client address (IPv6: its /64): as many
 //     wrong passwords from one address lock that address, for that user
 //     only, for BanTime.
-//   - Wrong passwords from sources other than a familiar browser also make
-//     a run, ended by a right password from such a source (or 30 days
-//     without one): once the run reaches MaxUnfamiliarFailures, every
-//     unfamiliar source is locked for the user for BanTime, and each
-//     further wrong one locks them again for twice as long (up to a day).
-//     An address the user completed a sign-in from in the last 30 days is
-//     familiar: it is not locked by the run (only by its own count).
+//   - Wrong passwords from sources other than a familiar browser are also
+//     counted together, MaxUnfamiliarFailures a day (GCRA: a burst of that
+//     many, then one every day/MaxUnfamiliarFailures): when the count is
+//     full, every unfamiliar source is locked for the user until it lets
+//     one more through (at least BanTime), so distributed guessing gets at
+//     most MaxUnfamiliarFailures a day. A right password from such a
+//     source empties the count. An address the user completed a sign-in
+//     from in the last 30 days is familiar: it is not locked by this count
+//     (only by its own).
 //   - Per-user rate limits (LoginPerUser) are kept apart in the same way:
 //     familiar browsers, each familiar address, and all unfamiliar sources
 //     have a rate of their own; a familiar browser is not held to the
@@ -74,7 +76,7 @@ func (a PasswordAttempt) Familiarity() string {
 // another's.
 const (
 	sideBrowser    = "browser"    // the user's familiar browsers
-	sideUnfamiliar = "unfamiliar" // every unfamiliar source (the run's lock, the rate)
+	sideUnfamiliar = "unfamiliar" // every unfamiliar source (their count, lock, rate)
 )
 
 func addrSide(addr string) string { return "ip:" + addr }
@@ -98,7 +100,6 @@ func (a PasswordAttempt) key(kind, part string) string {
 const (
 	keyGen    = "pwgen:"   // the generation of the user's keys
 	keyFail   = "pwfail:"  // GCRA of wrong passwords of one side
-	keyRun    = "pwrun:"   // the run of wrong passwords not from a familiar browser
 	keyLock   = "pwlock:"  // a lock of one side, holding when it ends
 	keyRate   = "pwrate:"  // the per-user rate of one side
 	keyKnown  = "pwknown:" // an address the user signed in from
@@ -106,12 +107,11 @@ const (
 )
 
 // genMemory is how long the generation of a user's keys is kept after an
-// Unlock: longer than any key of a generation lives (runMemory).
+// Unlock: longer than any key of a generation lives (unfamiliarWindow).
 const genMemory = 60 * 24 * time.Hour
 
-// runMemory is how long a run of unfamiliar wrong passwords is remembered
-// after its last one.
-const runMemory = 30 * 24 * time.Hour
+// unfamiliarWindow is the period of MaxUnfamiliarFailures.
+const unfamiliarWindow = 24 * time.Hour
 
 // KnownAddressFor is how long an address stays familiar for a user after
 // a complete sign-in from it.
@@ -243,12 +243,13 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 	if a.src.FamiliarBrowser {
 		return locked, nil
 	}
-	n, err := r.kv.Incr(ctx, a.key(keyRun, sideUnfamiliar), runMemory)
-	if err != nil {
-		return "", fmt.Errorf("%w: counting wrong passwords: %w", store.ErrUnavailable, err)
+	ul := limit.Limit{Rate: r.limits.MaxUnfamiliarFailures, Period: unfamiliarWindow}
+	if res, err = r.limiter.Allow(ctx, a.key(keyFail, sideUnfamiliar), ul); err != nil {
+		return "", err
 	}
-	if m := int64(r.limits.MaxUnfamiliarFailures); n >= m {
-		ban := min(r.limits.BanTime<<min(n-m, 8), maxBan)
+	if !res.Allowed || res.Remaining == 0 {
+		// Locked until the count lets one more through.
+		ban := max(r.limits.BanTime, unfamiliarWindow/time.Duration(ul.Rate), res.RetryAfter)
 		if err := r.setLock(ctx, a.key(keyLock, sideUnfamiliar), ban); err != nil {
 			return "", err
 		}
@@ -259,7 +260,7 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 
 // PasswordOK forgets the wrong passwords of the source of attempt a after
 // a right one; a right password from a source other than a familiar
-// browser also ends the run of such wrong passwords.
+// browser also empties the count of such wrong passwords.
 func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
 	if err := r.limiter.Reset(ctx, a.key(keyFail, a.side())); err != nil {
 		return err
@@ -267,10 +268,7 @@ func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
 	if a.src.FamiliarBrowser {
 		return nil
 	}
-	if err := r.kv.Delete(ctx, a.key(keyRun, sideUnfamiliar)); err != nil {
-		return fmt.Errorf("%w: ending the run of wrong passwords: %w", store.ErrUnavailable, err)
-	}
-	return nil
+	return r.limiter.Reset(ctx, a.key(keyFail, sideUnfamiliar))
 }
 
 // SignedInFrom records that user completed a sign-in (both factors) from

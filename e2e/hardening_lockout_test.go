@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // Smart lockout (issue 14, item 9): wrong passwords are counted per
@@ -126,6 +128,38 @@ func TestHardeningLockoutUnfamiliarCap(t *testing.T) {
 	if out, _ := g.cli("mfa", "users"); lineHas(out, "alice", "unfamiliar") {
 		t.Fatalf("still locked after unlock:\n%s", out)
 	}
+}
+
+// TestHardeningLockoutRedis: two gateways share Redis: the attacker's
+// wrong passwords on both lock the attacker's address on both, and the
+// familiar browser made on one is familiar on the other.
+func TestHardeningLockoutRedis(t *testing.T) {
+	global, _, _ := redisGlobal(t, redistest.Addr())
+	global += "\n" + limitsBlock("max_unfamiliar_failures 8", "login_per_user 1000/1m")
+	g1 := startGateway(t, gatewayOpts{global: global})
+	g2 := startGateway(t, gatewayOpts{global: global})
+	f := g1.browserFrom("127.0.0.1")
+	f.firstSignIn("alice", "/")
+	f.signOut()
+	f2 := g2.browserFrom("127.0.0.4")
+	f2.client.Jar = f.client.Jar // cookies are per host, not per port
+
+	// Three wrong passwords on one gateway and two on the other lock the
+	// address on both.
+	for i, g := range []*gateway{g1, g1, g1, g2, g2} {
+		expectStatus(t, g.browserFrom("127.0.0.2").login("alice", fmt.Sprintf("wrong guess %d", i), "/"), http.StatusUnauthorized)
+	}
+	for _, g := range []*gateway{g1, g2} {
+		expectStatus(t, g.browserFrom("127.0.0.2").login("alice", testPassword, "/"), http.StatusTooManyRequests)
+	}
+	expectRedirect(t, f2.login("alice", testPassword, "/"), "/.mfa/challenge")
+	f2.signOut()
+	// Three more from another address reach the cap of 8.
+	for i := range 3 {
+		expectStatus(t, g2.browserFrom("127.0.0.3").login("alice", fmt.Sprintf("wrong guess %d", i), "/"), http.StatusUnauthorized)
+	}
+	expectStatus(t, g1.browserFrom("127.0.0.5").login("alice", testPassword, "/"), http.StatusTooManyRequests)
+	expectRedirect(t, f.login("alice", testPassword, "/"), "/.mfa/challenge")
 }
 
 // lineHas reports whether a line of out has every one of words.
