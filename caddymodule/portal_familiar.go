@@ -1,12 +1,16 @@
 package caddymodule
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
 // The familiar-browser cookie: after a complete sign-in (password and
@@ -69,3 +73,18 @@ func zapSource(a challenge.PasswordAttempt) zap.Field { return zap.String("sourc
 
 // zapLocked names what a wrong password locked: browser, address, unfamiliar.
 func zapLocked(what string) zap.Field { return zap.String("locked", what) }
+
+// passwordLocked answers a password attempt from a source that is locked
+// out for the user (v.Reason "locked" or "unfamiliar"): 429, Retry-After,
+// and a page that says when to try again and that a browser where the
+// user signed in before still works. A right and a wrong password, a known
+// and an unknown name, get the same page.
+func (a *App) passwordLocked(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(math.Ceil(retry.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	pg := &ui.Page{Org: a.org, Prefix: a.prefix, Title: ui.TitleTooMany, Message: ui.MsgTooManyPasswords,
+		MessageData: map[string]any{"Minutes": max(1, (secs+59)/60)}}
+	if err := a.renderer.Render(w, r, http.StatusTooManyRequests, "message", pg); err != nil {
+		a.logger.Error("rendering message page", zap.Error(err))
+	}
+}

@@ -72,6 +72,10 @@ func (p *portal) loginSubmit(q *request) error {
 	u := e.Users.Authenticate(username, q.r.PostFormValue("password"))
 	if !v.Allowed {
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason), zapSource(attempt))
+		if v.Reason == "locked" || v.Reason == "unfamiliar" {
+			p.app.passwordLocked(q.w, q.r, v.RetryAfter)
+			return nil
+		}
 		p.app.refused(q.w, q.r, v)
 		return nil
 	}

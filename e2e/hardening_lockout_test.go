@@ -57,7 +57,8 @@ func TestHardeningLockoutFamiliarBrowser(t *testing.T) {
 	}
 	last := attacker.guess("alice", 15)
 	expectStatus(t, last, http.StatusTooManyRequests)
-	if last.Header.Get("Retry-After") == "" || !strings.Contains(last.Body, "Too many attempts") {
+	if last.Header.Get("Retry-After") == "" || !strings.Contains(last.Body, "Too many attempts") ||
+		!strings.Contains(last.Body, "sign in from a browser where you have signed in before") {
 		t.Fatalf("the attacker's lockout answer:\n%s", tail(last.Body, 1500))
 	}
 	// The right password from the attacker's address gets the same answer:

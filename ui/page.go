@@ -36,7 +36,10 @@ const (
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
-	MsgBlocked     = "message.blocked"
+	// MsgTooManyPasswords: too many wrong passwords from here (this
+	// address, or every unfamiliar source); a familiar browser still works.
+	MsgTooManyPasswords = "message.too_many_passwords"
+	MsgBlocked          = "message.blocked"
 
 	TitleSetupPhone = "title.setup_phone"
 	TitlePhoneCode  = "title.phone_code"
@@ -125,7 +128,7 @@ var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
 	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgTooManyPasswords, MsgBlocked,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
