@@ -36,10 +36,7 @@ const (
 	MsgBadRequest  = "message.bad_request"
 	MsgSignedIn    = "message.signed_in"
 	MsgTooMany     = "message.too_many"
-	// MsgTooManyPasswords: too many wrong passwords from here (this
-	// address, or every unfamiliar source); a familiar browser still works.
-	MsgTooManyPasswords = "message.too_many_passwords"
-	MsgBlocked          = "message.blocked"
+	MsgBlocked     = "message.blocked"
 
 	TitleSetupPhone = "title.setup_phone"
 	TitlePhoneCode  = "title.phone_code"
@@ -123,12 +120,17 @@ const (
 	VoiceLanguage = "voice.language"
 )
 
+// MsgTooManyPasswords is the page of a password source locked out (smart
+// lockout): too many wrong passwords from here (this address, or every
+// unfamiliar source); a browser where the user signed in before still works.
+const MsgTooManyPasswords = "message.too_many_passwords"
+
 // CodeMessageIDs lists the ids above, for the catalogue tests.
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
 	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
-	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgTooManyPasswords, MsgBlocked,
+	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgSignedIn, MsgTooMany, MsgBlocked,
 	TitleSetupPhone, TitlePhoneCode, TitlePhoneStart, TitlePhoneWait, TitleBlocked,
 	ErrPhoneEmpty, ErrPhoneCountry, ErrPhoneNotANumber, ErrPhoneTooShort, ErrPhoneTooLong, ErrPhoneInvalid,
 	ErrPhoneExtension, ErrPhoneType, ErrPhoneNotAllowed, ErrPhoneNotMobile, ErrSendFailed, ErrSendLimited, ErrResendWait,
@@ -142,6 +144,7 @@ var CodeMessageIDs = []string{
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
+	MsgTooManyPasswords,
 }
 
 // Page is the data of one portal page. Strings that users read are message
