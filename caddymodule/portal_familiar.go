@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,14 +21,24 @@ import (
 // not "Don't ask again on this device" (portal_device.go), and no sign-out
 // removes it: it says only where the user signed in before.
 
-// familiarCookie is the cookie's name; under TLS without a cookie domain
-// it gets the __Host- prefix, as the session cookie does.
+// familiarCookie is the cookie's base name. It is Secure under TLS (or
+// with secure_cookies), and then named with the __Host- prefix: it never
+// takes the cookie domain, so a sibling subdomain or a plain-http hop
+// cannot plant one; otherwise it has the session cookie's attributes
+// (HttpOnly, SameSite=Lax, Path=/). Both names are stripped before the
+// upstream with the gateway's other cookies.
 const familiarCookie = "caddy_mfa_familiar"
 
-// familiarCookieName is the name of the familiar-browser cookie for r:
-// prefixed exactly when the session cookie is.
+// familiarSecure reports whether the familiar-browser cookie is Secure
+// (and __Host- prefixed) on the response to r.
+func (p *portal) familiarSecure(r *http.Request) bool {
+	return r.TLS != nil || p.app.Session.SecureCookies
+}
+
+// familiarCookieName is the name of the familiar-browser cookie for r;
+// under TLS only the prefixed name is read.
 func (p *portal) familiarCookieName(r *http.Request) string {
-	if strings.HasPrefix(p.app.engine.Sessions.CookieName(r), "__Host-") {
+	if p.familiarSecure(r) {
 		return "__Host-" + familiarCookie
 	}
 	return familiarCookie
@@ -62,7 +71,7 @@ func (p *portal) signedInHere(q *request, user string) error {
 	http.SetCookie(q.w, &http.Cookie{
 		Name: p.familiarCookieName(q.r), Value: e.FamiliarToken(p.familiarToken(q.r), limitKey(user)),
 		Path: "/", MaxAge: int(challenge.FamiliarFor.Seconds()),
-		HttpOnly: true, Secure: e.Sessions.Secure(q.r), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: p.familiarSecure(q.r), SameSite: http.SameSiteLaxMode,
 	})
 	return nil
 }
