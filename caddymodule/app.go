@@ -295,6 +295,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Phone:    challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
 		Notifier: notifier, SecurityKeys: securityKeys,
 	}
+	a.engine.Regulation.SetClock(a.engine.Now)
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}

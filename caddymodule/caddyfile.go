@@ -94,9 +94,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				login_per_ip      <n>/<duration>  # default 30/1m
 //				login_per_user    <n>/<duration>  # default 10/1m
 //				code_per_user     <n>/<duration>  # default 10/1m
-//				max_failures      <n>             # default 5 ...
+//				max_failures      <n>             # default 5 from one source ...
 //				find_time         <duration>      # ... within 2m ...
-//				ban_time          <duration>      # ... lock for 5m
+//				ban_time          <duration>      # ... lock it for 5m
+//				max_unfamiliar_failures <n>       # default 100 a day from unfamiliar sources
 //				max_code_failures <n>             # default 10 in a row
 //				send_per_user     <n>/<duration>  # texts and calls; default 5/1h
 //				send_per_number   <n>/<duration>  # default 5/1h
@@ -327,6 +328,8 @@ func (l *LimitsConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = rateArg(d, &l.CodePerUser)
 		case "max_failures":
 			err = intArg(d, &l.MaxFailures)
+		case "max_unfamiliar_failures":
+			err = intArg(d, &l.MaxUnfamiliarFailures)
 		case "find_time":
 			err = durationArg(d, &l.FindTime)
 		case "ban_time":

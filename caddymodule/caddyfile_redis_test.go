@@ -97,6 +97,7 @@ func TestAppUnmarshalCaddyfileRedisAndLimits(t *testing.T) {
 		{"limits login_per_user", "mfa {\n\tlimits {\n\t\tlogin_per_user 3/1h\n\t}\n}", App{Limits: LimitsConfig{LoginPerUser: "3/1h"}}},
 		{"limits code_per_user", "mfa {\n\tlimits {\n\t\tcode_per_user 5/30s\n\t}\n}", App{Limits: LimitsConfig{CodePerUser: "5/30s"}}},
 		{"limits max_failures", "mfa {\n\tlimits {\n\t\tmax_failures 7\n\t}\n}", App{Limits: LimitsConfig{MaxFailures: 7}}},
+		{"limits max_unfamiliar_failures", "mfa {\n\tlimits {\n\t\tmax_unfamiliar_failures 40\n\t}\n}", App{Limits: LimitsConfig{MaxUnfamiliarFailures: 40}}},
 		{"limits find_time", "mfa {\n\tlimits {\n\t\tfind_time 10m\n\t}\n}", App{Limits: LimitsConfig{FindTime: caddy.Duration(10 * time.Minute)}}},
 		{"limits ban_time", "mfa {\n\tlimits {\n\t\tban_time 1h\n\t}\n}", App{Limits: LimitsConfig{BanTime: caddy.Duration(time.Hour)}}},
 		{"limits max_code_failures", "mfa {\n\tlimits {\n\t\tmax_code_failures 20\n\t}\n}", App{Limits: LimitsConfig{MaxCodeFailures: 20}}},

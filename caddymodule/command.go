@@ -145,7 +145,9 @@ func unlockCommand() *cobra.Command {
 		Use:   "unlock <user>",
 		Short: "Lift a user's lockout and forget their failed attempts",
 		Long: `Lifts the lockout of a user on the running gateway (all gateways, with
-Redis) and forgets their failed attempts and rate counts. It reads the admin
+Redis): a fraud block, a lockout after wrong codes, and the locks of every
+address and browser after wrong passwords; and forgets their failed attempts
+and rate counts. It reads the admin
 address from the same configuration as the server (--config), or --address.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -162,7 +164,13 @@ func usersCommand() *cobra.Command {
 		Short: "List users: their methods, whether they are locked, their last sign-in",
 		Long: `Lists every user of the users file as the running gateway knows them: the
 second factors they registered, whether a lockout or a fraud block is in
-force, and when they last signed in. --json prints the admin API's answer.`,
+force, and when they last signed in. LOCKED is "yes" when every sign-in of
+the user is stopped (a fraud block, a lockout after wrong codes); else it
+names the sources of passwords that are locked for the user while others
+still sign in: "some addresses" (too many wrong passwords from them),
+"unfamiliar sources" (too many from unfamiliar sources in all: only the
+user's familiar browsers and addresses still sign in), "familiar browsers".
+--json prints the admin API's answer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			body, err := adminRequest(cmd, http.MethodGet, "/mfa/users")
@@ -197,8 +205,11 @@ func printUsers(w io.Writer, list []challenge.UserSummary) error {
 		if !u.LastSignIn.IsZero() {
 			last = u.LastSignIn.UTC().Format(time.RFC3339)
 		}
-		if u.Locked {
+		switch {
+		case u.Locked:
 			locked = "yes"
+		case len(u.LockedSources) > 0:
+			locked = lockedSourcesText(u.LockedSources)
 		}
 		name := u.User
 		if u.Disabled {
@@ -207,6 +218,25 @@ func printUsers(w io.Writer, list []challenge.UserSummary) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, methods, locked, last)
 	}
 	return tw.Flush()
+}
+
+// lockedSourcesText says which sources of passwords are locked for a user
+// (the rest still sign in), as in "unfamiliar sources".
+func lockedSourcesText(sources []string) string {
+	var out []string
+	for _, s := range sources {
+		switch s {
+		case challenge.LockedAddresses:
+			out = append(out, "some addresses")
+		case challenge.LockedUnfamiliar:
+			out = append(out, "unfamiliar sources")
+		case challenge.LockedFamiliar:
+			out = append(out, "familiar browsers")
+		default:
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func resetCommand() *cobra.Command {

@@ -130,14 +130,16 @@ func TestPrintUsers(t *testing.T) {
 		{User: "alice", Methods: []string{"totp", "push"}, LastSignIn: at},
 		{User: "bob", Methods: []string{}, Locked: true},
 		{User: "carol", Disabled: true, Methods: []string{"sms", "voice"}},
+		{User: "dave", Methods: []string{"totp"}, LockedSources: []string{challenge.LockedAddresses, challenge.LockedUnfamiliar}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "USER              METHODS    LOCKED  LAST SIGN-IN\n" +
-		"alice             totp,push  no      2026-11-25T09:30:00Z\n" +
-		"bob               (none)     yes     never\n" +
-		"carol (disabled)  sms,voice  no      never\n"
+	want := "USER              METHODS    LOCKED                              LAST SIGN-IN\n" +
+		"alice             totp,push  no                                  2026-11-25T09:30:00Z\n" +
+		"bob               (none)     yes                                 never\n" +
+		"carol (disabled)  sms,voice  no                                  never\n" +
+		"dave              totp       some addresses, unfamiliar sources  never\n"
 	if buf.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
 	}

@@ -22,9 +22,19 @@ type LimitsConfig struct {
 	LoginPerUser string `json:"login_per_user,omitempty"`
 	// CodePerUser limits second-factor checks for one user. Default: "10/1m".
 	CodePerUser string `json:"code_per_user,omitempty"`
-	// MaxFailures wrong passwords within FindTime lock the user out for
-	// BanTime. Default: 5.
+	// MaxFailures wrong passwords within FindTime from one source lock
+	// that source out for the user for BanTime: a client address (IPv6:
+	// its /64), or all the user's familiar browsers (where the user
+	// completed a sign-in before). Default: 5.
 	MaxFailures int `json:"max_failures,omitempty"`
+	// MaxUnfamiliarFailures wrong passwords a day for one user from
+	// sources other than a familiar browser lock every unfamiliar source
+	// out for the user until the count lets one more through (one every
+	// day/MaxUnfamiliarFailures; at least BanTime), while familiar
+	// browsers and addresses still sign in: distributed guessing gets at
+	// most this many a day. A right password from such a source or `caddy
+	// mfa unlock` empties the count. At most 100. Default: 100.
+	MaxUnfamiliarFailures int `json:"max_unfamiliar_failures,omitempty"`
 	// FindTime is the window of MaxFailures. Default: 2m.
 	FindTime caddy.Duration `json:"find_time,omitempty"`
 	// BanTime is how long a lockout lasts; `caddy mfa unlock USER` lifts it
@@ -89,6 +99,9 @@ func (c LimitsConfig) limits() (challenge.Limits, error) {
 	}
 	if c.MaxFailures != 0 {
 		l.MaxFailures = c.MaxFailures
+	}
+	if c.MaxUnfamiliarFailures != 0 {
+		l.MaxUnfamiliarFailures = c.MaxUnfamiliarFailures
 	}
 	if c.FindTime != 0 {
 		l.FindTime = time.Duration(c.FindTime)

@@ -31,6 +31,7 @@ func TestLimitsConfigOverrides(t *testing.T) {
 		{"login_per_user", LimitsConfig{LoginPerUser: "3/1h"}, func(l *challenge.Limits) { l.LoginPerUser = limit.Limit{Rate: 3, Period: time.Hour} }},
 		{"code_per_user", LimitsConfig{CodePerUser: "5/30s"}, func(l *challenge.Limits) { l.CodePerUser = limit.Limit{Rate: 5, Period: 30 * time.Second} }},
 		{"max_failures", LimitsConfig{MaxFailures: 3}, func(l *challenge.Limits) { l.MaxFailures = 3 }},
+		{"max_unfamiliar_failures", LimitsConfig{MaxUnfamiliarFailures: 30}, func(l *challenge.Limits) { l.MaxUnfamiliarFailures = 30 }},
 		{"find_time", LimitsConfig{FindTime: caddy.Duration(10 * time.Minute)}, func(l *challenge.Limits) { l.FindTime = 10 * time.Minute }},
 		{"ban_time", LimitsConfig{BanTime: caddy.Duration(time.Hour)}, func(l *challenge.Limits) { l.BanTime = time.Hour }},
 		{"max_code_failures", LimitsConfig{MaxCodeFailures: 20}, func(l *challenge.Limits) { l.MaxCodeFailures = 20 }},
@@ -38,20 +39,21 @@ func TestLimitsConfigOverrides(t *testing.T) {
 		{
 			"all",
 			LimitsConfig{
-				LoginPerIP: "1/1s", LoginPerUser: "2/2s", CodePerUser: "3/3s", MaxFailures: 4, FindTime: caddy.Duration(5 * time.Second),
+				LoginPerIP: "1/1s", LoginPerUser: "2/2s", CodePerUser: "3/3s", MaxFailures: 4, MaxUnfamiliarFailures: 16, FindTime: caddy.Duration(5 * time.Second),
 				BanTime: caddy.Duration(6 * time.Second), MaxCodeFailures: 7, SendPerUser: "8/8m", SendPerNumber: "9/9m", SendPerIP: "10/10m",
 				SendDaily: 11, ResendAfter: caddy.Duration(12 * time.Second), PushPerUser: "13/13m",
 				AppPasswordPerIP: "14/14m", AppPasswordPerUser: "15/15m",
 			},
 			func(l *challenge.Limits) {
 				*l = challenge.Limits{
-					LoginPerIP:      limit.Limit{Rate: 1, Period: time.Second},
-					LoginPerUser:    limit.Limit{Rate: 2, Period: 2 * time.Second},
-					CodePerUser:     limit.Limit{Rate: 3, Period: 3 * time.Second},
-					MaxFailures:     4,
-					FindTime:        5 * time.Second,
-					BanTime:         6 * time.Second,
-					MaxCodeFailures: 7,
+					LoginPerIP:            limit.Limit{Rate: 1, Period: time.Second},
+					LoginPerUser:          limit.Limit{Rate: 2, Period: 2 * time.Second},
+					CodePerUser:           limit.Limit{Rate: 3, Period: 3 * time.Second},
+					MaxFailures:           4,
+					MaxUnfamiliarFailures: 16,
+					FindTime:              5 * time.Second,
+					BanTime:               6 * time.Second,
+					MaxCodeFailures:       7,
 					Send: challenge.SendLimits{
 						PerUser:   limit.Limit{Rate: 8, Period: 8 * time.Minute},
 						PerNumber: limit.Limit{Rate: 9, Period: 9 * time.Minute},
@@ -89,6 +91,8 @@ func TestLimitsConfigErrors(t *testing.T) {
 	}{
 		{"max_code_failures 101", LimitsConfig{MaxCodeFailures: 101}, []string{"max_code_failures", "at most 100"}},
 		{"negative max_failures", LimitsConfig{MaxFailures: -1}, []string{"max_failures"}},
+		{"max_unfamiliar_failures 101", LimitsConfig{MaxUnfamiliarFailures: 101}, []string{"max_unfamiliar_failures", "at most 100"}},
+		{"negative max_unfamiliar_failures", LimitsConfig{MaxUnfamiliarFailures: -1}, []string{"max_unfamiliar_failures"}},
 		{"negative find_time", LimitsConfig{FindTime: caddy.Duration(-time.Minute)}, []string{"find_time"}},
 		{"negative ban_time", LimitsConfig{BanTime: caddy.Duration(-time.Minute)}, []string{"ban_time"}},
 		{"bad login_per_ip", LimitsConfig{LoginPerIP: "ten/1m"}, []string{"login_per_ip", `"ten/1m"`}},

@@ -330,6 +330,6 @@ func limitKey(user string) string {
 
 // lockoutEvent logs a lockout at warn level: an administrator may want to
 // know, and lift it with `caddy mfa unlock`.
-func (p *portal) lockoutEvent(r *http.Request, user string) {
-	p.warnEvent(r, "locked_out", user)
+func (p *portal) lockoutEvent(r *http.Request, user string, fields ...zap.Field) {
+	p.warnEvent(r, "locked_out", user, fields...)
 }

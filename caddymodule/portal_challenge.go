@@ -124,7 +124,8 @@ func (p *portal) challengeSubmit(q *request) error {
 }
 
 // secondFactorPassed completes a sign-in: it ends the run of failures,
-// raises the session (with a new id) and logs the event.
+// raises the session (with a new id), logs the event and makes the browser
+// and its address familiar for the user.
 func (p *portal) secondFactorPassed(q *request, user, method string) error {
 	if err := p.app.engine.Regulation.CodeOK(q.r.Context(), limitKey(user)); err != nil {
 		return err
@@ -136,6 +137,9 @@ func (p *portal) secondFactorPassed(q *request, user, method string) error {
 		return err
 	}
 	p.event(q.r, "signed_in", user, zapMethod(method))
+	if err := p.signedInHere(q, user); err != nil {
+		return err
+	}
 	return p.rememberIfAsked(q, user)
 }
 

@@ -52,7 +52,7 @@ func (p *portal) loginSubmit(q *request) error {
 	}
 	e, ctx := p.app.engine, q.r.Context()
 	key := limitKey(username)
-	v, err := e.Regulation.BeforePassword(ctx, key, ipKey(clientIP(q.r)))
+	v, attempt, err := e.Regulation.BeforePassword(ctx, key, p.passwordSource(q.r, key))
 	if err != nil {
 		return err
 	}
@@ -62,8 +62,9 @@ func (p *portal) loginSubmit(q *request) error {
 		p.app.refused(q.w, q.r, v)
 		return nil
 	}
-	// The password is checked even when the user is locked out or rate
-	// limited, so the answer takes as long as any other.
+	// The password is checked even when this source is locked out or rate
+	// limited, so the answer takes as long as any other; and it is the same
+	// for a right and a wrong password, for known and unknown names.
 	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
 	if p.app.hashBusy(q.w, q.r, err) {
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("busy"))
@@ -72,22 +73,38 @@ func (p *portal) loginSubmit(q *request) error {
 		return err
 	}
 	if !v.Allowed {
-		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason))
+		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason), zapSource(attempt))
+		if v.Reason == "locked" || v.Reason == "unfamiliar" {
+			p.app.passwordLocked(q.w, q.r, v.RetryAfter)
+			return nil
+		}
 		p.app.refused(q.w, q.r, v)
 		return nil
 	}
 	if u == nil {
-		p.event(q.r, "sign_in_failed", p.typedName(username), zapReason("password"))
-		if locked, err := e.Regulation.PasswordFailed(ctx, key); err != nil {
+		// A blocked or locked-out user's wrong password is answered as any
+		// wrong password, an unknown name's too: only the right password
+		// is told of the block (below).
+		p.event(q.r, "sign_in_failed", p.typedName(username), zapReason("password"), zapSource(attempt))
+		if locked, err := e.Regulation.PasswordFailed(ctx, attempt); err != nil {
 			return err
-		} else if locked {
-			p.lockoutEvent(q.r, p.typedName(username))
+		} else if locked != "" {
+			p.lockoutEvent(q.r, p.typedName(username), zapLocked(locked), zapSource(attempt))
 		}
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrBadCredentials, oneFactorOK(q.r.PostFormValue("level"))
 		return p.render(q, http.StatusUnauthorized, "login", pg)
 	}
-	if err := e.Regulation.PasswordOK(ctx, key); err != nil {
+	// The right password: a fraud block or a lockout after wrong codes
+	// stops it here, and is told.
+	if av, err := e.Regulation.AccountVerdict(ctx, key); err != nil {
+		return err
+	} else if !av.Allowed {
+		p.event(q.r, "sign_in_refused", u.Name, zapReason(av.Reason))
+		p.app.refused(q.w, q.r, av)
+		return nil
+	}
+	if err := e.Regulation.PasswordOK(ctx, attempt); err != nil {
 		return err
 	}
 	q.data.Return = rd
@@ -144,6 +161,9 @@ func (p *portal) withoutSecondFactor(q *request, user string) (bool, error) {
 	}
 	q.data.SecondFactorAt = 0
 	p.event(q.r, "signed_in", user, zapMethod("remembered_device"))
+	if err := p.signedInHere(q, user); err != nil {
+		return false, err
+	}
 	return true, p.app.engine.Sessions.Save(q.r, q.w, q.sess)
 }
 

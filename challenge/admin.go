@@ -31,8 +31,14 @@ type UserSummary struct {
 	Disabled bool `json:"disabled,omitempty"`
 	// Methods are the registered second factors: totp, push, sms, voice.
 	Methods []string `json:"methods"`
-	// Locked reports a lockout or a fraud block in force.
+	// Locked reports an account-wide lockout (after wrong second-factor
+	// codes) or a fraud block in force: every sign-in is stopped.
 	Locked bool `json:"locked"`
+	// LockedSources lists the password locks of sources in force:
+	// "addresses" (one or more addresses are locked for the user),
+	// "unfamiliar" (every unfamiliar source is), "familiar" (the user's
+	// familiar browsers are). Omitted when there are none.
+	LockedSources []string `json:"locked_sources,omitempty"`
 	// LastSignIn is the last complete sign-in, if any.
 	LastSignIn time.Time `json:"last_sign_in,omitzero"`
 }
@@ -51,7 +57,11 @@ func (e *Engine) UserList(ctx context.Context, limitKey func(string) string) ([]
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading lockout of %q: %w", store.ErrUnavailable, u.Name, err)
 		}
-		s := UserSummary{User: u.Name, Disabled: u.Disabled, Methods: methodNames(a), Locked: locked}
+		sources, err := e.Regulation.SourceLocks(ctx, limitKey(u.Name))
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading lockout of %q: %w", store.ErrUnavailable, u.Name, err)
+		}
+		s := UserSummary{User: u.Name, Disabled: u.Disabled, Methods: methodNames(a), Locked: locked, LockedSources: sources}
 		if a != nil {
 			s.LastSignIn = a.LastSignIn
 		}

@@ -68,12 +68,12 @@ func (f *phoneFixture) wantBlocked(t *testing.T, user string, blocked bool) {
 	if err != nil || locked != blocked {
 		t.Fatalf("Locked(%s) = %v, %v; want %v", user, locked, err, blocked)
 	}
-	v, err := f.e.Regulation.BeforePassword(ctx, user, "198.51.100.1")
+	v, err := f.e.Regulation.AccountVerdict(ctx, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if blocked && (v.Allowed || v.Reason != "blocked") || !blocked && !v.Allowed {
-		t.Fatalf("BeforePassword(%s) = %+v, want blocked %v", user, v, blocked)
+		t.Fatalf("AccountVerdict(%s) = %+v, want blocked %v", user, v, blocked)
 	}
 }
 

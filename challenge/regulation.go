@@ -18,8 +18,14 @@ type Limits struct {
 	LoginPerUser limit.Limit
 	// CodePerUser limits second-factor checks for one user.
 	CodePerUser limit.Limit
-	// MaxFailures wrong passwords within FindTime lock the user for BanTime.
+	// MaxFailures wrong passwords within FindTime from one source (an
+	// address, or the user's familiar browsers) lock that source out for
+	// the user for BanTime (see regulation_source.go).
 	MaxFailures int
+	// MaxUnfamiliarFailures wrong passwords a day from sources other than
+	// a familiar browser lock every unfamiliar source out for the user
+	// until the count drains; familiar ones still sign in.
+	MaxUnfamiliarFailures int
 	// FindTime is the window in which MaxFailures failures lock.
 	FindTime time.Duration
 	// BanTime is how long a lockout lasts.
@@ -40,22 +46,25 @@ type Limits struct {
 	AppPasswordPerIP, AppPasswordPerUser limit.Limit
 }
 
-// DefaultLimits are in the spirit of Authelia's regulation: 5 wrong
-// passwords in 2 minutes lock for 5 minutes, and no more than 10
-// second-factor failures in a row go by without a lockout.
+// DefaultLimits are in the spirit of Authelia's regulation and Azure's
+// smart lockout: 5 wrong passwords in 2 minutes from one source lock that
+// source for 5 minutes, 100 a day from unfamiliar sources lock them all,
+// and no more than 10 second-factor failures in a row go by without
+// a lockout.
 func DefaultLimits() Limits {
 	return Limits{
-		LoginPerIP:         limit.Limit{Rate: 30, Period: time.Minute},
-		LoginPerUser:       limit.Limit{Rate: 10, Period: time.Minute},
-		CodePerUser:        limit.Limit{Rate: 10, Period: time.Minute},
-		MaxFailures:        5,
-		FindTime:           2 * time.Minute,
-		BanTime:            5 * time.Minute,
-		MaxCodeFailures:    10,
-		Send:               DefaultSendLimits(),
-		PushPerUser:        limit.Limit{Rate: 3, Period: 5 * time.Minute},
-		AppPasswordPerIP:   limit.Limit{Rate: 20, Period: time.Minute},
-		AppPasswordPerUser: limit.Limit{Rate: 10, Period: time.Minute},
+		LoginPerIP:            limit.Limit{Rate: 30, Period: time.Minute},
+		LoginPerUser:          limit.Limit{Rate: 10, Period: time.Minute},
+		CodePerUser:           limit.Limit{Rate: 10, Period: time.Minute},
+		MaxFailures:           5,
+		MaxUnfamiliarFailures: 100,
+		FindTime:              2 * time.Minute,
+		BanTime:               5 * time.Minute,
+		MaxCodeFailures:       10,
+		Send:                  DefaultSendLimits(),
+		PushPerUser:           limit.Limit{Rate: 3, Period: 5 * time.Minute},
+		AppPasswordPerIP:      limit.Limit{Rate: 20, Period: time.Minute},
+		AppPasswordPerUser:    limit.Limit{Rate: 10, Period: time.Minute},
 	}
 }
 
@@ -67,8 +76,11 @@ func (l Limits) Validate() error {
 			return fmt.Errorf("limits: %s must be a positive rate per period, e.g. 10/1m", name)
 		}
 	}
-	if l.MaxFailures <= 0 || l.FindTime <= 0 || l.BanTime <= 0 || l.MaxCodeFailures <= 0 {
-		return errors.New("limits: max_failures, find_time, ban_time and max_code_failures must be positive")
+	if l.MaxFailures <= 0 || l.FindTime <= 0 || l.BanTime <= 0 || l.MaxCodeFailures <= 0 || l.MaxUnfamiliarFailures <= 0 {
+		return errors.New("limits: max_failures, max_unfamiliar_failures, find_time, ban_time and max_code_failures must be positive")
+	}
+	if l.MaxUnfamiliarFailures > 100 {
+		return errors.New("limits: max_unfamiliar_failures may be at most 100 (NIST SP 800-63B)")
 	}
 	if err := l.Send.Validate(); err != nil {
 		return err
@@ -86,12 +98,16 @@ type Regulation struct {
 	limits  Limits
 	limiter limit.Limiter
 	kv      store.KV
+	now     func() time.Time
 }
 
-// NewRegulation returns a Regulation.
+// NewRegulation returns a Regulation on the system clock.
 func NewRegulation(l Limits, limiter limit.Limiter, kv store.KV) *Regulation {
-	return &Regulation{limits: l, limiter: limiter, kv: kv}
+	return &Regulation{limits: l, limiter: limiter, kv: kv, now: time.Now}
 }
+
+// SetClock replaces the clock (the engine's, or a test's).
+func (r *Regulation) SetClock(now func() time.Time) { r.now = now }
 
 // Verdict says whether an attempt may go ahead.
 type Verdict struct {
@@ -99,26 +115,13 @@ type Verdict struct {
 	Allowed bool
 	// RetryAfter is when to try again, when not allowed.
 	RetryAfter time.Duration
-	// Reason is "ip", "user" (rate), "locked", or "blocked" (after a fraud
-	// report, until an administrator unlocks), for the log.
+	// Reason is "ip", "user" (rate), "locked", "unfamiliar" (every
+	// unfamiliar source of a password: BeforePassword), or "blocked" (after
+	// a fraud report, until an administrator unlocks), for the log.
 	Reason string
 }
 
 func allowed() Verdict { return Verdict{Allowed: true} }
-
-// BeforePassword rates a password attempt for user from ip. Callers still
-// check the password when it is refused for the user (not for the IP), so
-// that a lockout takes as long as a wrong password.
-func (r *Regulation) BeforePassword(ctx context.Context, user, ip string) (Verdict, error) {
-	res, err := r.limiter.Allow(ctx, "login-ip:"+ip, r.limits.LoginPerIP)
-	if err != nil {
-		return Verdict{}, err
-	}
-	if !res.Allowed {
-		return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, nil
-	}
-	return r.userVerdict(ctx, user, "login-user:", r.limits.LoginPerUser)
-}
 
 // BeforeCode rates a second-factor check for user.
 func (r *Regulation) BeforeCode(ctx context.Context, user string) (Verdict, error) {
@@ -163,9 +166,9 @@ func (r *Regulation) lockVerdict(ctx context.Context, user string) (Verdict, err
 	}
 	until, err := time.Parse(time.RFC3339, string(v))
 	if err != nil {
-		until = time.Now().Add(r.limits.BanTime)
+		until = r.now().Add(r.limits.BanTime)
 	}
-	return Verdict{RetryAfter: max(time.Until(until), time.Second), Reason: "locked"}, nil
+	return Verdict{RetryAfter: max(until.Sub(r.now()), time.Second), Reason: "locked"}, nil
 }
 
 // blockFor is how long a block lasts in the store: for good, in practice.
@@ -174,32 +177,19 @@ const blockFor = 10 * 365 * 24 * time.Hour
 // Block stops every sign-in of user until an administrator lifts it with
 // Unlock: the user reported a sign-in they did not start.
 func (r *Regulation) Block(ctx context.Context, user string) error {
-	return r.kv.Set(ctx, "block:"+user, []byte(time.Now().UTC().Format(time.RFC3339)), blockFor)
+	return r.kv.Set(ctx, "block:"+user, []byte(r.now().UTC().Format(time.RFC3339)), blockFor)
 }
 
-// Locked reports whether user is locked out, and for how long.
+// Locked reports whether user is locked out account-wide (a fraud block,
+// a lockout after wrong codes), and for how long; locks of password
+// sources are listed by SourceLocks.
 func (r *Regulation) Locked(ctx context.Context, user string) (bool, time.Duration, error) {
 	v, err := r.lockVerdict(ctx, user)
 	return !v.Allowed, v.RetryAfter, err
 }
 
-// PasswordFailed records a wrong password for user and reports whether
-// that locked the user out (MaxFailures within FindTime).
-func (r *Regulation) PasswordFailed(ctx context.Context, user string) (bool, error) {
-	l := limit.Limit{Rate: r.limits.MaxFailures, Period: r.limits.FindTime}
-	res, err := r.limiter.Allow(ctx, "fail:"+user, l)
-	if err != nil {
-		return false, err
-	}
-	if res.Allowed && res.Remaining > 0 {
-		return false, nil
-	}
-	return true, r.lock(ctx, user, r.limits.BanTime)
-}
-
 func (r *Regulation) lock(ctx context.Context, user string, d time.Duration) error {
-	until := time.Now().Add(d).UTC().Format(time.RFC3339)
-	return r.kv.Set(ctx, "lock:"+user, []byte(until), d)
+	return r.setLock(ctx, "lock:"+user, d)
 }
 
 // maxBan caps the doubling lockouts of repeated second-factor failures.
@@ -226,24 +216,28 @@ func (r *Regulation) CodeFailed(ctx context.Context, user string) (bool, error) 
 	return false, nil
 }
 
-// PasswordOK clears the password failures of user after a right password.
-func (r *Regulation) PasswordOK(ctx context.Context, user string) error {
-	return r.limiter.Reset(ctx, "fail:"+user)
-}
-
 // CodeOK ends the run of second-factor failures of user after a right code.
 func (r *Regulation) CodeOK(ctx context.Context, user string) error {
 	return r.kv.Delete(ctx, "codefail:"+user)
 }
 
-// Unlock lifts a lockout of user and forgets their failures and rate
-// counts: an administrator's action.
+// Unlock lifts every lockout and block of user (the locks of password
+// sources too) and forgets their failures and rate counts: an
+// administrator's action.
 func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, err error) {
 	locked, _, err := r.Locked(ctx, user)
 	if err != nil {
 		return false, err
 	}
-	for _, k := range []string{"fail:", "login-user:", "code-user:", "send-user:", "push-user:", "apppw-fail-user:"} {
+	sources, err := r.SourceLocks(ctx, user)
+	if err != nil {
+		return false, err
+	}
+	locked = locked || len(sources) > 0
+	if err := r.newGeneration(ctx, user); err != nil {
+		return false, err
+	}
+	for _, k := range []string{"code-user:", "send-user:", "push-user:", "apppw-fail-user:"} {
 		if err := r.limiter.Reset(ctx, k+user); err != nil {
 			return false, err
 		}

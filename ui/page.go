@@ -135,6 +135,11 @@ const (
 	VoiceLanguage = "voice.language"
 )
 
+// MsgTooManyPasswords is the page of a password source locked out (smart
+// lockout): too many wrong passwords from here (this address, or every
+// unfamiliar source); a browser where the user signed in before still works.
+const MsgTooManyPasswords = "message.too_many_passwords"
+
 // CodeMessageIDs lists the ids above, for the catalogue tests.
 var CodeMessageIDs = []string{
 	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
@@ -155,7 +160,7 @@ var CodeMessageIDs = []string{
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
-	TitleBusy, MsgBusy,
+	TitleBusy, MsgBusy, MsgTooManyPasswords,
 }
 
 // Page is the data of one portal page. Strings that users read are message

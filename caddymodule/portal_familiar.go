@@ -1,0 +1,99 @@
+package caddymodule
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// The familiar-browser cookie: after a complete sign-in (password and
+// second factor) the browser keeps a token, signed by the gateway, that
+// names (by keyed hash) the users who signed in fully in it. It grants
+// nothing; it keeps the wrong passwords typed there apart from everyone
+// else's (smart lockout: challenge/regulation_source.go), so that an
+// attacker who knows a user name cannot lock the user out of it. It is
+// not "Don't ask again on this device" (portal_device.go), and no sign-out
+// removes it: it says only where the user signed in before.
+
+// familiarCookie is the cookie's base name. It is Secure under TLS (or
+// with secure_cookies), and then named with the __Host- prefix: it never
+// takes the cookie domain, so a sibling subdomain or a plain-http hop
+// cannot plant one; otherwise it has the session cookie's attributes
+// (HttpOnly, SameSite=Lax, Path=/). Both names are stripped before the
+// upstream with the gateway's other cookies.
+const familiarCookie = "caddy_mfa_familiar"
+
+// familiarSecure reports whether the familiar-browser cookie is Secure
+// (and __Host- prefixed) on the response to r.
+func (p *portal) familiarSecure(r *http.Request) bool {
+	return r.TLS != nil || p.app.Session.SecureCookies
+}
+
+// familiarCookieName is the name of the familiar-browser cookie for r;
+// under TLS only the prefixed name is read.
+func (p *portal) familiarCookieName(r *http.Request) string {
+	if p.familiarSecure(r) {
+		return "__Host-" + familiarCookie
+	}
+	return familiarCookie
+}
+
+// familiarToken is the request's familiar-browser token, "" if none.
+func (p *portal) familiarToken(r *http.Request) string {
+	if c, err := r.Cookie(p.familiarCookieName(r)); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// passwordSource is where a password attempt for user (as limits count
+// it) comes from.
+func (p *portal) passwordSource(r *http.Request, user string) challenge.PasswordSource {
+	return challenge.PasswordSource{
+		Addr:            ipKey(clientIP(r)),
+		FamiliarBrowser: p.app.engine.FamiliarBrowser(p.familiarToken(r), user),
+	}
+}
+
+// signedInHere records a complete sign-in of user: this browser and its
+// address become familiar for them.
+func (p *portal) signedInHere(q *request, user string) error {
+	e := p.app.engine
+	if err := e.Regulation.SignedInFrom(q.r.Context(), limitKey(user), ipKey(clientIP(q.r))); err != nil {
+		return err
+	}
+	http.SetCookie(q.w, &http.Cookie{
+		Name: p.familiarCookieName(q.r), Value: e.FamiliarToken(p.familiarToken(q.r), limitKey(user)),
+		Path: "/", MaxAge: int(challenge.FamiliarFor.Seconds()),
+		HttpOnly: true, Secure: p.familiarSecure(q.r), SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// zapSource names the kind of source of a password attempt, for the log:
+// browser, address (familiar ones) or unfamiliar.
+func zapSource(a challenge.PasswordAttempt) zap.Field { return zap.String("source", a.Familiarity()) }
+
+// zapLocked names what a wrong password locked: browser, address, unfamiliar.
+func zapLocked(what string) zap.Field { return zap.String("locked", what) }
+
+// passwordLocked answers a password attempt from a source that is locked
+// out for the user (v.Reason "locked" or "unfamiliar"): 429, Retry-After,
+// and a page that says when to try again and that a browser where the
+// user signed in before still works. A right and a wrong password, a known
+// and an unknown name, get the same page.
+func (a *App) passwordLocked(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(math.Ceil(retry.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	pg := &ui.Page{Org: a.org, Prefix: a.prefix, Title: ui.TitleTooMany, Message: ui.MsgTooManyPasswords,
+		MessageData: map[string]any{"Minutes": max(1, (secs+59)/60)}}
+	if err := a.renderer.Render(w, r, http.StatusTooManyRequests, "message", pg); err != nil {
+		a.logger.Error("rendering message page", zap.Error(err))
+	}
+}

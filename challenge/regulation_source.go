@@ -1,0 +1,327 @@
+package challenge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// Smart lockout of passwords, after Azure's: wrong passwords are counted
+// and locked per source, so that whoever knows a user name cannot lock the
+// user out of a browser they signed in with before.
+//
+//   - A familiar browser (one that carries a valid familiar-browser cookie
+//     for the user: see FamiliarToken) has a count of its own: MaxFailures
+//     wrong passwords within FindTime lock the user's familiar browsers
+//     for BanTime.
+//   - Every other source is the client address (IPv6: its /64): as many
+//     wrong passwords from one address lock that address, for that user
+//     only, for BanTime.
+//   - Wrong passwords from sources other than a familiar browser are also
+//     counted together, MaxUnfamiliarFailures a day (GCRA: a burst of that
+//     many, then one every day/MaxUnfamiliarFailures): when the count is
+//     full, every unfamiliar source is locked for the user until it lets
+//     one more through (at least BanTime), so distributed guessing gets at
+//     most MaxUnfamiliarFailures a day. A right password from such a
+//     source empties the count. An address the user completed a sign-in
+//     from in the last 30 days is familiar: it is not locked by this count
+//     (only by its own).
+//   - Per-user rate limits (LoginPerUser) are kept apart in the same way:
+//     familiar browsers, each familiar address, and all unfamiliar sources
+//     have a rate of their own; a familiar browser is not held to the
+//     per-address rate (LoginPerIP) either.
+//
+// Account-wide locks (a fraud block, a lockout after wrong second-factor
+// codes: lockVerdict) are not counted here: a sign-in checks them after a
+// right password (AccountVerdict), so that they stop everyone without
+// telling anyone who does not know the password. Unlock lifts every lock
+// of a user by starting a new generation of the keys here.
+
+// PasswordSource is where a password attempt comes from.
+type PasswordSource struct {
+	// Addr is the client address as per-address limits count it (IPv6: its /64).
+	Addr string
+	// FamiliarBrowser reports a valid familiar-browser cookie for the user.
+	FamiliarBrowser bool
+}
+
+// PasswordAttempt is a password attempt as BeforePassword rated it, for
+// PasswordFailed and PasswordOK.
+type PasswordAttempt struct {
+	user      string
+	src       PasswordSource
+	gen       string
+	knownAddr bool
+}
+
+// Familiarity names the kind of source of the attempt, for the log:
+// "browser" (a familiar browser), "address" (an address the user signed
+// in from lately), or "unfamiliar".
+func (a PasswordAttempt) Familiarity() string {
+	switch {
+	case a.src.FamiliarBrowser:
+		return "browser"
+	case a.knownAddr:
+		return "address"
+	}
+	return "unfamiliar"
+}
+
+// Sides of a user's password counts, the last part of their keys. A part
+// never holds "|", so that no user name (which may) makes one user's key
+// another's.
+const (
+	sideBrowser    = "browser"    // the user's familiar browsers
+	sideUnfamiliar = "unfamiliar" // every unfamiliar source (their count, lock, rate)
+)
+
+func addrSide(addr string) string { return "ip:" + addr }
+
+// side is the part of the attempt's own count: its browser or its address.
+func (a PasswordAttempt) side() string {
+	if a.src.FamiliarBrowser {
+		return sideBrowser
+	}
+	return addrSide(a.src.Addr)
+}
+
+// key is a key of the attempt's user in the current generation.
+func (a PasswordAttempt) key(kind, part string) string {
+	return kind + a.gen + ":" + a.user + "|" + part
+}
+
+// Kinds of keys of the password counts. Each holds a generation (see
+// newGeneration), the user and a part: a side, or partAddrs, one marker of
+// every locked address (the addresses themselves are listed nowhere).
+const (
+	keyGen    = "pwgen:"   // the generation of the user's keys
+	keyFail   = "pwfail:"  // GCRA of wrong passwords of one side
+	keyLock   = "pwlock:"  // a lock of one side, holding when it ends
+	keyRate   = "pwrate:"  // the per-user rate of one side
+	keyKnown  = "pwknown:" // an address the user signed in from
+	partAddrs = "addresses"
+)
+
+// genMemory is how long the generation of a user's keys is kept after an
+// Unlock: longer than any key of a generation lives (unfamiliarWindow).
+const genMemory = 60 * 24 * time.Hour
+
+// unfamiliarWindow is the period of MaxUnfamiliarFailures.
+const unfamiliarWindow = 24 * time.Hour
+
+// KnownAddressFor is how long an address stays familiar for a user after
+// a complete sign-in from it.
+const KnownAddressFor = 30 * 24 * time.Hour
+
+func knownKey(user, addr string) string { return keyKnown + user + "|" + addrSide(addr) }
+
+// generation is the current generation of user's password keys ("0" at first).
+func (r *Regulation) generation(ctx context.Context, user string) (string, error) {
+	v, err := r.kv.Get(ctx, keyGen+user)
+	if errors.Is(err, store.ErrNotFound) {
+		return "0", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: reading lockout generation: %w", store.ErrUnavailable, err)
+	}
+	return string(v), nil
+}
+
+// BeforePassword rates a password attempt for user from src. Reasons:
+// "ip" (the address's rate, before any user is looked at), "user" (the
+// user's rate for this kind of source), "locked" (this address, or the
+// user's familiar browsers, are locked), "unfamiliar" (every unfamiliar
+// source is locked for the user). Callers still check the password when it
+// is refused for any reason but "ip", so that a refusal takes as long as a
+// wrong password, and answer alike whether it was right or wrong. Fraud
+// blocks and second-factor lockouts are not looked at: see AccountVerdict.
+func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
+	a := PasswordAttempt{user: user, src: src}
+	if !src.FamiliarBrowser {
+		res, err := r.limiter.Allow(ctx, "login-ip:"+src.Addr, r.limits.LoginPerIP)
+		if err != nil {
+			return Verdict{}, a, err
+		}
+		if !res.Allowed {
+			return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, a, nil
+		}
+	}
+	var err error
+	if a.gen, err = r.generation(ctx, user); err != nil {
+		return Verdict{}, a, err
+	}
+	if !src.FamiliarBrowser {
+		if a.knownAddr, err = r.present(ctx, knownKey(user, src.Addr)); err != nil {
+			return Verdict{}, a, err
+		}
+	}
+	locks := []struct{ part, reason string }{{a.side(), "locked"}}
+	if a.Familiarity() == "unfamiliar" {
+		locks = append(locks, struct{ part, reason string }{sideUnfamiliar, "unfamiliar"})
+	}
+	for _, l := range locks {
+		if retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, l.part)); err != nil || locked {
+			return Verdict{RetryAfter: retry, Reason: l.reason}, a, err
+		}
+	}
+	ratePart := a.side()
+	if a.Familiarity() == "unfamiliar" {
+		ratePart = sideUnfamiliar
+	}
+	res, err := r.limiter.Allow(ctx, a.key(keyRate, ratePart), r.limits.LoginPerUser)
+	if err != nil {
+		return Verdict{}, a, err
+	}
+	if !res.Allowed {
+		return Verdict{RetryAfter: res.RetryAfter, Reason: "user"}, a, nil
+	}
+	return allowed(), a, nil
+}
+
+// present reports whether key holds a value.
+func (r *Regulation) present(ctx context.Context, key string) (bool, error) {
+	_, err := r.kv.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: reading %s: %w", store.ErrUnavailable, key, err)
+	}
+	return true, nil
+}
+
+// lockedUntil reads a lock key that holds when the lock ends.
+func (r *Regulation) lockedUntil(ctx context.Context, key string) (time.Duration, bool, error) {
+	v, err := r.kv.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: reading lockout: %w", store.ErrUnavailable, err)
+	}
+	until, err := time.Parse(time.RFC3339, string(v))
+	if err != nil {
+		return r.limits.BanTime, true, nil
+	}
+	return max(until.Sub(r.now()), time.Second), true, nil
+}
+
+// setLock writes a lock key that holds for d.
+func (r *Regulation) setLock(ctx context.Context, key string, d time.Duration) error {
+	return r.kv.Set(ctx, key, []byte(r.now().Add(d).UTC().Format(time.RFC3339)), d)
+}
+
+// PasswordFailed records the wrong password of attempt a and reports what
+// that locked, for the log: "" (nothing), "browser" (the user's familiar
+// browsers), "address" (this address, for the user), "unfamiliar" (every
+// unfamiliar source, for the user; the address too, maybe).
+func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (string, error) {
+	locked := ""
+	l := limit.Limit{Rate: r.limits.MaxFailures, Period: r.limits.FindTime}
+	res, err := r.limiter.Allow(ctx, a.key(keyFail, a.side()), l)
+	if err != nil {
+		return "", err
+	}
+	if !res.Allowed || res.Remaining == 0 {
+		if err := r.setLock(ctx, a.key(keyLock, a.side()), r.limits.BanTime); err != nil {
+			return "", err
+		}
+		locked = "browser"
+		if !a.src.FamiliarBrowser {
+			// One marker for every locked address, for Unlock and the
+			// list of users: the addresses are not listed anywhere.
+			if err := r.setLock(ctx, a.key(keyLock, partAddrs), r.limits.BanTime); err != nil {
+				return "", err
+			}
+			locked = "address"
+		}
+	}
+	if a.src.FamiliarBrowser {
+		return locked, nil
+	}
+	ul := limit.Limit{Rate: r.limits.MaxUnfamiliarFailures, Period: unfamiliarWindow}
+	if res, err = r.limiter.Allow(ctx, a.key(keyFail, sideUnfamiliar), ul); err != nil {
+		return "", err
+	}
+	if !res.Allowed || res.Remaining == 0 {
+		// Locked until the count lets one more through.
+		ban := max(r.limits.BanTime, unfamiliarWindow/time.Duration(ul.Rate), res.RetryAfter)
+		if err := r.setLock(ctx, a.key(keyLock, sideUnfamiliar), ban); err != nil {
+			return "", err
+		}
+		locked = "unfamiliar"
+	}
+	return locked, nil
+}
+
+// PasswordOK forgets the wrong passwords of the source of attempt a after
+// a right one; a right password from a source other than a familiar
+// browser also empties the count of such wrong passwords.
+func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
+	if err := r.limiter.Reset(ctx, a.key(keyFail, a.side())); err != nil {
+		return err
+	}
+	if a.src.FamiliarBrowser {
+		return nil
+	}
+	return r.limiter.Reset(ctx, a.key(keyFail, sideUnfamiliar))
+}
+
+// SignedInFrom records that user completed a sign-in (both factors) from
+// the address addr (as PasswordSource.Addr), which is then familiar for
+// KnownAddressFor.
+func (r *Regulation) SignedInFrom(ctx context.Context, user, addr string) error {
+	if err := r.kv.Set(ctx, knownKey(user, addr), []byte(r.now().UTC().Format(time.RFC3339)), KnownAddressFor); err != nil {
+		return fmt.Errorf("%w: remembering the address of a sign-in: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// AccountVerdict is the account-wide verdict on user: Reason "blocked"
+// after a fraud report (until an administrator unlocks), "locked" after
+// wrong second-factor codes. The sign-in looks at it only after a right
+// password.
+func (r *Regulation) AccountVerdict(ctx context.Context, user string) (Verdict, error) {
+	return r.lockVerdict(ctx, user)
+}
+
+// Locked sources of a user, as SourceLocks lists them.
+const (
+	// LockedAddresses: one or more addresses are locked for the user.
+	LockedAddresses = "addresses"
+	// LockedUnfamiliar: every unfamiliar source is locked for the user.
+	LockedUnfamiliar = "unfamiliar"
+	// LockedFamiliar: the user's familiar browsers are locked.
+	LockedFamiliar = "familiar"
+)
+
+// SourceLocks lists the password locks of sources in force for user:
+// LockedAddresses, LockedUnfamiliar, LockedFamiliar; nil if none.
+func (r *Regulation) SourceLocks(ctx context.Context, user string) ([]string, error) {
+	gen, err := r.generation(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	a := PasswordAttempt{user: user, gen: gen}
+	var out []string
+	for _, l := range []struct{ part, name string }{{partAddrs, LockedAddresses}, {sideUnfamiliar, LockedUnfamiliar}, {sideBrowser, LockedFamiliar}} {
+		if _, locked, err := r.lockedUntil(ctx, a.key(keyLock, l.part)); err != nil {
+			return nil, err
+		} else if locked {
+			out = append(out, l.name)
+		}
+	}
+	return out, nil
+}
+
+// newGeneration forgets every password count and lock of user at once.
+func (r *Regulation) newGeneration(ctx context.Context, user string) error {
+	if _, err := r.kv.Incr(ctx, keyGen+user, genMemory); err != nil {
+		return fmt.Errorf("%w: lifting password locks: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
