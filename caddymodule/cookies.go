@@ -31,11 +31,9 @@ const (
 	preCookie = "caddy_mfa_pre"
 	// claimCookie holds the claim of the phone that opened a push prompt.
 	claimCookie = "caddy_mfa_push"
-	// strippedFamiliarCookie is smart lockout's "familiar browser" cookie
-	// (issue 14, item 9, built in parallel), named here so that it is
-	// stripped before the upstream like every other cookie of the gateway;
-	// it should be set through this policy too.
-	strippedFamiliarCookie = "caddy_mfa_familiar"
+	// familiarCookie is smart lockout's "familiar browser" cookie: where
+	// the user signed in fully before (portal_familiar.go).
+	familiarCookie = "caddy_mfa_familiar"
 )
 
 // cookieKind is one cookie of the gateway: its names and what sets it
@@ -64,7 +62,7 @@ type cookiePolicy struct {
 	// publicHTTPS: public_url is an https URL.
 	publicHTTPS bool
 
-	session, device, pre, claim cookieKind
+	session, device, pre, claim, familiar cookieKind
 	// owned is every name, plain and prefixed, of every cookie the
 	// gateway owns: none of them goes upstream.
 	owned []string
@@ -84,10 +82,11 @@ func newCookiePolicy(sessionName, domain string, always, publicHTTPS bool) *cook
 		sessionName = "caddy_mfa"
 	}
 	p := &cookiePolicy{domain: domain, always: always, publicHTTPS: publicHTTPS,
-		session: newKind(sessionName), device: newKind(deviceCookie), pre: newKind(preCookie), claim: newKind(claimCookie)}
+		session: newKind(sessionName), device: newKind(deviceCookie), pre: newKind(preCookie), claim: newKind(claimCookie),
+		familiar: newKind(familiarCookie)}
 	p.session.shared = true
 	p.claim.strict, p.claim.secureIfPublic = true, true
-	for _, base := range []string{sessionName, deviceCookie, preCookie, claimCookie, strippedFamiliarCookie} {
+	for _, base := range []string{sessionName, deviceCookie, preCookie, claimCookie, familiarCookie} {
 		p.owned = append(p.owned, base, hostPrefix+base)
 	}
 	p.needles = []string{ownedStem}

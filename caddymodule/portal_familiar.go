@@ -21,35 +21,15 @@ import (
 // not "Don't ask again on this device" (portal_device.go), and no sign-out
 // removes it: it says only where the user signed in before.
 
-// familiarCookie is the cookie's base name. It is Secure under TLS (or
-// with secure_cookies), and then named with the __Host- prefix: it never
-// takes the cookie domain, so a sibling subdomain or a plain-http hop
-// cannot plant one; otherwise it has the session cookie's attributes
-// (HttpOnly, SameSite=Lax, Path=/). Both names are stripped before the
-// upstream with the gateway's other cookies.
-const familiarCookie = "caddy_mfa_familiar"
-
-// familiarSecure reports whether the familiar-browser cookie is Secure
-// (and __Host- prefixed) on the response to r.
-func (p *portal) familiarSecure(r *http.Request) bool {
-	return r.TLS != nil || p.app.Session.SecureCookies
-}
-
-// familiarCookieName is the name of the familiar-browser cookie for r;
-// under TLS only the prefixed name is read.
-func (p *portal) familiarCookieName(r *http.Request) string {
-	if p.familiarSecure(r) {
-		return "__Host-" + familiarCookie
-	}
-	return familiarCookie
-}
+// The cookie is set and read through the gateway's cookie policy
+// (cookies.go): Secure under TLS (or with secure_cookies) and then named
+// with the __Host- prefix, never with the cookie domain, so a sibling
+// subdomain or a plain-http hop cannot plant one; HttpOnly, SameSite=Lax,
+// Path=/; stripped before the upstream with the gateway's other cookies.
 
 // familiarToken is the request's familiar-browser token, "" if none.
 func (p *portal) familiarToken(r *http.Request) string {
-	if c, err := r.Cookie(p.familiarCookieName(r)); err == nil {
-		return c.Value
-	}
-	return ""
+	return p.app.cookies.value(r, &p.app.cookies.familiar)
 }
 
 // passwordSource is where a password attempt for user (as limits count
@@ -68,11 +48,8 @@ func (p *portal) signedInHere(q *request, user string) error {
 	if err := e.Regulation.SignedInFrom(q.r.Context(), limitKey(user), ipKey(clientIP(q.r))); err != nil {
 		return err
 	}
-	http.SetCookie(q.w, &http.Cookie{
-		Name: p.familiarCookieName(q.r), Value: e.FamiliarToken(p.familiarToken(q.r), limitKey(user)),
-		Path: "/", MaxAge: int(challenge.FamiliarFor.Seconds()),
-		HttpOnly: true, Secure: p.familiarSecure(q.r), SameSite: http.SameSiteLaxMode,
-	})
+	p.app.cookies.set(q.w, q.r, &p.app.cookies.familiar,
+		e.FamiliarToken(p.familiarToken(q.r), limitKey(user)), int(challenge.FamiliarFor.Seconds()))
 	return nil
 }
 

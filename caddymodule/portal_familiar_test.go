@@ -37,7 +37,8 @@ func TestFamiliarCookie(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &challenge.Engine{Keys: keys, Now: time.Now,
 				Regulation: challenge.NewRegulation(challenge.DefaultLimits(), limit.NewMemory(), store.NewMemoryKV())}
-			p := &portal{app: &App{Session: SessionConfig{SecureCookies: tc.always}, engine: e}}
+			// With a cookie domain: only the session cookie takes it.
+			p := &portal{app: &App{engine: e, cookies: newCookiePolicy("", "example.com", tc.always, false)}}
 			req := func() *http.Request {
 				r := httptest.NewRequest(http.MethodPost, "/.mfa/challenge", nil)
 				r.RemoteAddr = "192.0.2.9:4444"
