@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 // namedAddr is a net.Addr of neither TCP nor UDP, known only by its string.
@@ -74,5 +77,48 @@ func TestTOTPQRNeedsWhatThePageNeeds(t *testing.T) {
 		if got := w.Header().Get("Content-Type") == "image/png"; got != s.png {
 			t.Errorf("%s: qr.png answered %d %s; want a QR code: %v", s.name, w.Code, w.Header().Get("Content-Type"), s.png)
 		}
+	}
+}
+
+// raceKV holds the first two reads of key until both have arrived: two
+// pages opened at once, each finding nothing stored yet.
+type raceKV struct {
+	store.KV
+	key   string
+	reads atomic.Int32
+	both  sync.WaitGroup
+}
+
+func (k *raceKV) Get(ctx context.Context, key string) ([]byte, error) {
+	if key == k.key && k.reads.Add(1) <= 2 {
+		k.both.Done()
+		k.both.Wait()
+	}
+	return k.KV.Get(ctx, key)
+}
+
+// TestPendingPushTopicOnePerSession (review item 3, its kind): two pages
+// of the phone registration that find no topic at once still show one
+// topic (create-if-absent, the loser shows the winner's), so the phone
+// subscribes to the topic its test prompt goes to.
+func TestPendingPushTopicOnePerSession(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	e := h.app.engine
+	kv := &raceKV{KV: e.KV, key: "push-enrol:tag-1"}
+	kv.both.Add(2)
+	e.KV = kv
+	var topics [2]string
+	var wg sync.WaitGroup
+	for i := range topics {
+		wg.Go(func() {
+			var err error
+			if topics[i], err = e.PendingPushTopic(context.Background(), "alice", "tag-1"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if topics[0] != topics[1] {
+		t.Fatalf("two pages at once show topics %q and %q", topics[0], topics[1])
 	}
 }
