@@ -26,6 +26,9 @@ type portal struct {
 	app    *App
 	logger *zap.Logger
 	routes map[string]route
+	// owner is the mfa handler that serves this portal: the route that
+	// holds it names the site (portal_site.go).
+	owner caddyhttp.MiddlewareHandler
 }
 
 // route is a portal page's handlers by method.
