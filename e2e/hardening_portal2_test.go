@@ -28,9 +28,9 @@ import (
 // TestHardeningPortalSiteOfMatchedRoute (review items 1 and 2): a request
 // with Host hr.example.com that reaches a catch-all site (the hr site's
 // route also has a path matcher) is named by public_url, never by the hr
-// site; a site whose host name is public_url's is named with public_url's
-// port (the one users reach through port mapping), not the port Caddy
-// listens on.
+// site; a site whose host name is public_url's, reached through port
+// mapping (the Host header names public_url's port, Caddy listens on
+// another), is named with public_url's port, not the one Caddy listens on.
 func TestHardeningPortalSiteOfMatchedRoute(t *testing.T) {
 	t.Parallel()
 	f := ntfytest.New(t, ntfyToken)
@@ -60,10 +60,11 @@ func TestHardeningPortalSiteOfMatchedRoute(t *testing.T) {
 		t.Errorf("prompt %q does not name public_url's site %s", msg.Message, want)
 	}
 
-	// The site named localhost, as public_url is, on another port.
+	// The site named localhost, as public_url is, behind port mapping.
 	gm := *g
 	gm.URL = fmt.Sprintf("http://localhost:%d", mapped)
 	m := gm.newBrowser()
+	m.client.Transport = forgedHost{host: want, next: http.DefaultTransport}
 	m.sendPush("bob")
 	msg = f.WaitMessage(t, topic, sendTimeout)
 	if !strings.Contains(msg.Message, "signing in to "+want) {
@@ -302,11 +303,11 @@ func TestHardeningPortalOtherMethodsAndBodies(t *testing.T) {
 		t.Errorf("after the refused POST the browser is signed in: /.mfa/setup answers %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 
-	// Multipart, whatever its parameters: the 415 page, the body unread.
+	// Multipart, whatever its parameters: the 415 page.
 	for _, ct := range []string{"multipart/form-data; boundary=", "multipart/form-data; boundary=a; boundary=b", "Multipart/Form-Data",
 		"multipart/mixed", "MULTIPART/form-data; boundary=\"unterminated"} {
 		for _, p := range []string{"/.mfa/login", "/.mfa/push/approve"} {
-			head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAccept: text/html\r\nContent-Type: %s\r\nContent-Length: 1048576\r\n\r\n--a\r\n", p, u.Host, ct)
+			head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAccept: text/html\r\nContent-Type: %s\r\nContent-Length: 4\r\n\r\n--a-", p, u.Host, ct)
 			if status, _ := rawRequest(t, g, head); !strings.Contains(status, " 415 ") {
 				t.Errorf("POST %s as %q: %q, want 415", p, ct, status)
 			}
