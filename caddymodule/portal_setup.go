@@ -103,8 +103,13 @@ func (p *portal) renderTOTP(q *request, status int, en totp.Enrolment, errID str
 	return p.render(q, status, "setup_totp", pg)
 }
 
-// totpQR serves the QR code of the pending seed as a PNG.
+// totpQR serves the QR code of the pending seed as a PNG, to whom the
+// registration page is shown (mayEnrol: a recent second factor when
+// adding a method).
 func (p *portal) totpQR(q *request) error {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
+		return err
+	}
 	en, _, ok, err := p.shownTOTP(q)
 	if err != nil {
 		return err
