@@ -92,6 +92,8 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if strings.HasPrefix(rel, "static/") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			ui.SecurityHeaders(w.Header())
+			w.Header().Set("Allow", "GET, HEAD")
 			return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("static assets are read-only"))
 		}
 		r2 := r.Clone(r.Context())
