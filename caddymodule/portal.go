@@ -236,7 +236,7 @@ func (p *portal) promote(q *request, user string, level session.Level) error {
 		// A new sign-in: nothing of an earlier user's session carries over.
 		*d = session.Data{Return: d.Return, Created: now}
 	}
-	d.User, d.Level, d.PendingTOTP = user, level, nil
+	d.User, d.Level = user, level
 	if level == session.TwoFactor {
 		d.SecondFactorAt = now
 	}
