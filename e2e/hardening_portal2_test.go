@@ -210,6 +210,24 @@ func TestHardeningPortalKeyTabsKeepTheirCeremony(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectRedirect(t, b.post("/.mfa/challenge", keyForm(t, first, signed, url.Values{"method": {"webauthn"}})), "/docs")
+
+	// Each showing keeps a ceremony for its timeout (5 min): one session
+	// may open 16 key pages in that time; the 17th asks no key and says to
+	// wait, in the user's language.
+	c := on(g, siteA)
+	expectRedirect(t, c.login("alice", testPassword, "/docs"), "/.mfa/challenge")
+	for i := range 16 {
+		if r := c.get("/.mfa/challenge?method=webauthn"); r.StatusCode != http.StatusOK || !ceremonyRE.MatchString(r.Body) {
+			t.Fatalf("key page %d of a session: %d, ceremony %v", i+1, r.StatusCode, ceremonyRE.MatchString(r.Body))
+		}
+	}
+	busy := c.get("/.mfa/challenge?method=webauthn")
+	expectPage(t, busy, http.StatusTooManyRequests, "Wait 5 min, then reload this page")
+	if strings.Contains(busy.Body, "data-options") {
+		t.Fatal("the 17th key page still asks for the key")
+	}
+	c.lang = "ja"
+	expectPage(t, c.get("/.mfa/challenge?method=webauthn"), http.StatusTooManyRequests, "5 分待ってから")
 }
 
 // rawRequest writes head (and the first bytes of a body it announces but
