@@ -84,6 +84,7 @@ func (h *Handler) setup(app *App) {
 		h.trusted = append(h.trusted, parseNetworks(n)...)
 	}
 	h.portal = newPortal(app, h.logger)
+	h.portal.owner = h
 }
 
 // Validate checks the handler's configuration.

@@ -27,6 +27,9 @@ type portal struct {
 	app    *App
 	logger *zap.Logger
 	routes map[string]route
+	// owner is the mfa handler that serves this portal: the route that
+	// holds it names the site (portal_site.go).
+	owner caddyhttp.MiddlewareHandler
 }
 
 // route is a portal page's handlers by method.
@@ -90,6 +93,8 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if strings.HasPrefix(rel, "static/") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			ui.SecurityHeaders(w.Header())
+			w.Header().Set("Allow", "GET, HEAD")
 			return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("static assets are read-only"))
 		}
 		r2 := r.Clone(r.Context())
@@ -236,7 +241,7 @@ func (p *portal) promote(q *request, user string, level session.Level) error {
 		// A new sign-in: nothing of an earlier user's session carries over.
 		*d = session.Data{Return: d.Return, Created: now}
 	}
-	d.User, d.Level, d.PendingTOTP = user, level, nil
+	d.User, d.Level = user, level
 	if level == session.TwoFactor {
 		d.SecondFactorAt = now
 	}

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -29,19 +28,43 @@ func noMultipart() *multipart.Form {
 // closes a connection whose unread body is large), and its form is its
 // query alone; a POST body is capped at maxFormBytes, and a multipart one
 // is refused unread with a 415 page. It reports false if it has answered.
+//
+// A body left unread makes Go's server read up to 256 KiB of it before it
+// answers (to keep the connection), and send "100 Continue" to a client
+// that asked for it. So the answer to a request other than a POST that
+// comes with a body closes the connection instead ("Connection: close"):
+// nothing of that body is waited for or read.
 func (p *portal) boundBody(w http.ResponseWriter, r *http.Request) bool {
 	r.MultipartForm = noMultipart()
 	if r.Method != http.MethodPost {
+		if hasBody(r) {
+			w.Header().Set("Connection", "close")
+		}
 		r.Body, r.ContentLength = http.NoBody, 0
 		r.Form, r.PostForm = r.URL.Query(), url.Values{}
 		return true
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
+	if isMultipart(r.Header.Get("Content-Type")) {
+		// Go's server reads at most 256 KiB of it before answering, so
+		// that a browser still writing its upload reads this page.
 		p.app.renderMessage(w, r, http.StatusUnsupportedMediaType, ui.TitleBadRequest, ui.MsgUnsupportedForm)
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	return true
+}
+
+// hasBody reports whether r announces a body: a length, or chunks.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength != 0 || len(r.TransferEncoding) > 0
+}
+
+// isMultipart reports a content type of the multipart family in any case,
+// whether or not it parses ("multipart/form-data; boundary=" and one with
+// two boundaries do not): such a body is never read.
+func isMultipart(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(mt)), "multipart/")
 }
 
 // dropFormFiles removes any temporary files a form parse of r made: none,

@@ -24,14 +24,22 @@ func (p *portal) renderKeyChallenge(q *request, status int, a *store.Account, er
 	}
 	if siteErr == "" && errID != ui.ErrKeyWrongSite {
 		// (After a refused origin the key would be refused again here.)
-		opts, ok, err := p.app.engine.BeginKeySignIn(q.r.Context(), site, a, p.sessionTag(q))
+		nonce, scope, ok, busy, err := p.newKeyCeremony(q)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			pg.Error, pg.MessageData = ui.ErrKeyBusy, busy
+			return p.render(q, http.StatusTooManyRequests, "key_challenge", pg)
+		}
+		opts, ok, err := p.app.engine.BeginKeySignIn(q.r.Context(), site, a, scope)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return p.redirect(q, p.app.prefix+"challenge")
 		}
-		pg.KeyOptions = string(opts)
+		pg.KeyOptions, pg.KeyCeremony = string(opts), nonce
 	}
 	return p.render(q, status, "key_challenge", pg)
 }
@@ -52,7 +60,7 @@ func (p *portal) challengeKeySubmit(q *request, a *store.Account) error {
 		return p.renderKeyChallenge(q, http.StatusForbidden, a, siteErr, siteData)
 	}
 	user := q.data.User
-	err = p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.sessionTag(q), response)
+	err = p.app.engine.FinishKeySignIn(q.r.Context(), site, user, p.postedKeyScope(q), response)
 	out, err := p.keyOutcome(q, "sign_in", err)
 	if err != nil {
 		return err

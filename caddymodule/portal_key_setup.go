@@ -26,11 +26,19 @@ func (p *portal) renderKeySetup(q *request, status int, name, errID string, data
 		}
 		return p.render(q, status, "setup_key", pg)
 	}
-	opts, err := p.app.engine.BeginKeyRegistration(q.r.Context(), site, q.data.User, p.displayName(q.data.User), p.sessionTag(q))
+	nonce, scope, ok, busy, err := p.newKeyCeremony(q)
 	if err != nil {
 		return err
 	}
-	pg.KeyOptions, pg.Error, pg.MessageData = string(opts), errID, data
+	if !ok {
+		pg.Error, pg.MessageData = ui.ErrKeyBusy, busy
+		return p.render(q, http.StatusTooManyRequests, "setup_key", pg)
+	}
+	opts, err := p.app.engine.BeginKeyRegistration(q.r.Context(), site, q.data.User, p.displayName(q.data.User), scope)
+	if err != nil {
+		return err
+	}
+	pg.KeyOptions, pg.KeyCeremony, pg.Error, pg.MessageData = string(opts), nonce, errID, data
 	return p.render(q, status, "setup_key", pg)
 }
 
@@ -58,7 +66,7 @@ func (p *portal) keySetupSubmit(q *request) error {
 	if siteErr != "" {
 		return p.renderKeySetup(q, http.StatusForbidden, name, siteErr, siteData)
 	}
-	codes, err := p.app.engine.FinishKeyRegistration(q.r.Context(), site, q.data.User, p.sessionTag(q), name, response, !p.adding(q))
+	codes, err := p.app.engine.FinishKeyRegistration(q.r.Context(), site, q.data.User, p.postedKeyScope(q), name, response, !p.adding(q))
 	if errors.Is(err, challenge.ErrAlreadyEnrolled) {
 		return p.redirect(q, p.app.prefix+"challenge")
 	}

@@ -95,7 +95,7 @@ func (p *portal) callbackBase(r *http.Request) string {
 	if p.app.public != "" {
 		return p.app.public + p.app.prefix
 	}
-	return siteBase(r) + p.app.prefix
+	return p.siteBase(r) + p.app.prefix
 }
 
 // callURL is the callback URL of call id for event ("gather" or "status").

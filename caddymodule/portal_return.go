@@ -15,7 +15,9 @@ import (
 
 // carriedReturn is the validated return path a challenge page carries in
 // its URL or form ("rd"), for a session between the two factors; "" if
-// none.
+// none, or if it is no safe return path (then the path saved at the
+// password or the step-up keeps its place: a link with a junk rd must not
+// replace it with "/").
 func (p *portal) carriedReturn(q *request) string {
 	if q.data.Level != session.OneFactor {
 		return ""
@@ -24,7 +26,10 @@ func (p *portal) carriedReturn(q *request) string {
 	if rd == "" {
 		return ""
 	}
-	return p.returnPath(rd)
+	if ret := p.returnPath(rd); ret == rd {
+		return ret
+	}
+	return ""
 }
 
 // withReturn is the portal path with the carried return path, if any.

@@ -103,8 +103,13 @@ func (p *portal) renderTOTP(q *request, status int, en totp.Enrolment, errID str
 	return p.render(q, status, "setup_totp", pg)
 }
 
-// totpQR serves the QR code of the pending seed as a PNG.
+// totpQR serves the QR code of the pending seed as a PNG, to whom the
+// registration page is shown (mayEnrol: a recent second factor when
+// adding a method).
 func (p *portal) totpQR(q *request) error {
+	if ok, err := p.mayEnrolIf(q, p.app.engine.MethodEnabled(challenge.MethodTOTP)); !ok {
+		return err
+	}
 	en, _, ok, err := p.shownTOTP(q)
 	if err != nil {
 		return err
@@ -157,11 +162,23 @@ func (p *portal) totpSubmit(q *request) error {
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
+	if taken, err := p.takeTOTP(q, sealed); err != nil || !taken {
+		if err != nil {
+			return err
+		}
+		// Registered (or replaced) by another submit of this session meanwhile.
+		return p.renderTOTP(q, http.StatusConflict, en, ui.ErrEnrolmentExpired)
+	}
 	confirm := p.app.engine.ConfirmTOTP
 	if p.adding(q) {
 		confirm = p.app.engine.AddTOTP
 	}
 	codes, err := confirm(q.r.Context(), q.data.User, sealed, q.r.PostFormValue("code"))
+	if err != nil && !errors.Is(err, challenge.ErrAlreadyEnrolled) {
+		if err := p.restoreTOTP(q, sealed); err != nil {
+			return err
+		}
+	}
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.event(q.r, "enrolment_code_rejected", q.data.User, zapMethod("totp"))
 		if err := p.codeFailed(q); err != nil {
@@ -173,9 +190,6 @@ func (p *portal) totpSubmit(q *request) error {
 		return p.redirect(q, p.app.prefix+"challenge")
 	}
 	if err != nil {
-		return err
-	}
-	if err := p.forgetTOTP(q); err != nil {
 		return err
 	}
 	if p.adding(q) {

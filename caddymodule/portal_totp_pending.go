@@ -43,26 +43,53 @@ func (p *portal) shownTOTP(q *request) (totp.Enrolment, []byte, bool, error) {
 }
 
 // pendingTOTP returns the seed being registered, sealed and open, making
-// one if needed (fresh is then true).
+// one if needed (fresh is then true). Pages opened at once show one seed:
+// a new one is stored only if none is (create-if-absent), and the loser of
+// that race shows the winner's.
 func (p *portal) pendingTOTP(q *request) (en totp.Enrolment, sealed []byte, fresh bool, err error) {
+	e, ctx, key := p.app.engine, q.r.Context(), pendingTOTPKey(p.sessionTag(q))
 	if en, sealed, ok, err := p.shownTOTP(q); ok || err != nil {
 		return en, sealed, false, err
 	}
-	e := p.app.engine
 	en, sealed, err = e.BeginTOTP(q.data.User)
 	if err != nil {
 		return totp.Enrolment{}, nil, false, err
 	}
-	if err := e.KV.Set(q.r.Context(), pendingTOTPKey(p.sessionTag(q)), sealed, pendingTOTPTTL); err != nil {
+	created, err := e.KV.Create(ctx, key, sealed, pendingTOTPTTL)
+	if err != nil {
+		return totp.Enrolment{}, nil, false, fmt.Errorf("%w: saving the app being registered: %w", store.ErrUnavailable, err)
+	}
+	if created {
+		return en, sealed, true, nil
+	}
+	// Another page of this session stored one meanwhile: show that.
+	if en, sealed, ok, err := p.shownTOTP(q); ok || err != nil {
+		return en, sealed, false, err
+	}
+	// What is stored cannot be opened (or expired just now): replace it.
+	if err := e.KV.Set(ctx, key, sealed, pendingTOTPTTL); err != nil {
 		return totp.Enrolment{}, nil, false, fmt.Errorf("%w: saving the app being registered: %w", store.ErrUnavailable, err)
 	}
 	return en, sealed, true, nil
 }
 
-// forgetTOTP drops the seed shown to this session, once registered.
-func (p *portal) forgetTOTP(q *request) error {
-	if err := p.app.engine.KV.Delete(q.r.Context(), pendingTOTPKey(p.sessionTag(q))); err != nil {
-		return fmt.Errorf("%w: forgetting the app being registered: %w", store.ErrUnavailable, err)
+// takeTOTP uses up the seed sealed that this session was shown, in one
+// step, before it is registered: of two submits at once only one gets it.
+// ok is false if it is gone (registered or replaced meanwhile).
+func (p *portal) takeTOTP(q *request, sealed []byte) (bool, error) {
+	ok, err := p.app.engine.KV.DeleteIf(q.r.Context(), pendingTOTPKey(p.sessionTag(q)), sealed)
+	if err != nil {
+		return false, fmt.Errorf("%w: taking the app being registered: %w", store.ErrUnavailable, err)
+	}
+	return ok, nil
+}
+
+// restoreTOTP puts back a seed taken for a registration that failed (a
+// wrong code), so that the user can try another code with the same app;
+// a seed shown meanwhile is kept.
+func (p *portal) restoreTOTP(q *request, sealed []byte) error {
+	if _, err := p.app.engine.KV.Create(q.r.Context(), pendingTOTPKey(p.sessionTag(q)), sealed, pendingTOTPTTL); err != nil {
+		return fmt.Errorf("%w: keeping the app being registered: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }

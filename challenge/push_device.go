@@ -64,8 +64,26 @@ func (e *Engine) PendingPushTopic(ctx context.Context, user, session string) (st
 	if err != nil {
 		return "", fmt.Errorf("sealing push topic: %w", err)
 	}
-	if err := e.KV.Set(ctx, pushEnrolKey(session), sealed, pushEnrolTTL); err != nil {
+	// Stored only if no page of this session stored one meanwhile: pages
+	// opened at once show one topic, the one the test prompt goes to.
+	created, err := e.KV.Create(ctx, pushEnrolKey(session), sealed, pushEnrolTTL)
+	if err != nil {
 		return "", fmt.Errorf("%w: saving push registration: %w", store.ErrUnavailable, err)
+	}
+	if !created {
+		raw, err := e.KV.Get(ctx, pushEnrolKey(session))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("%w: reading push registration: %w", store.ErrUnavailable, err)
+		}
+		if err == nil {
+			if won, err := e.openTopic(user, raw); err == nil {
+				return won, nil
+			}
+		}
+		// What is stored cannot be opened (or expired just now): replace it.
+		if err := e.KV.Set(ctx, pushEnrolKey(session), sealed, pushEnrolTTL); err != nil {
+			return "", fmt.Errorf("%w: saving push registration: %w", store.ErrUnavailable, err)
+		}
 	}
 	return t, nil
 }

@@ -55,6 +55,9 @@ func TestSecurityKeyOverHTTP(t *testing.T) {
 	}
 	post := func(b *browser, path string, page *response, form url.Values) *response {
 		form.Set("csrf", csrfOf(t, page.Body))
+		if m := ceremonyRE.FindStringSubmatch(page.Body); m != nil {
+			form.Set("ceremony", m[1]) // which showing of the page answers
+		}
 		return b.post(path, form)
 	}
 
@@ -184,7 +187,7 @@ func TestSecurityKeysShareRedis(t *testing.T) {
 	// The same browser (cookies are per host, not per port) finishes on g2.
 	a2 := on(g2, s2)
 	a2.client.Jar = a.client.Jar
-	done := a2.post("/.mfa/setup/key", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Shared key"}, "response": {string(answer)}})
+	done := a2.post("/.mfa/setup/key", keyForm(t, page, answer, url.Values{"name": {"Shared key"}}))
 	expectStatus(t, done, http.StatusOK)
 	if n := len(codesRE.FindAllString(done.Body, -1)); n != 10 {
 		t.Fatalf("registration finished on the second gateway: %d recovery codes, want 10:\n%s", n, tail(done.Body, 1500))
@@ -202,7 +205,7 @@ func TestSecurityKeysShareRedis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"webauthn"}, "response": {string(signed)}})
+		res := b.post("/.mfa/challenge", keyForm(t, ch, signed, url.Values{"method": {"webauthn"}}))
 		expectRedirect(t, res, "/docs")
 	}
 }

@@ -118,6 +118,7 @@ const (
 	ErrKeyLimit       = "error.key_limit"
 	ErrKeyCloned      = "error.key_cloned"
 	ErrKeyNoScript    = "error.key_no_script"
+	ErrKeyBusy        = "error.key_busy"
 	MsgKeyRenamed     = "message.key_renamed"
 
 	PushTitle          = "push.title"
@@ -159,7 +160,7 @@ var CodeMessageIDs = []string{
 	TitleSecurity, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
-	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, MsgKeyRenamed,
+	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, ErrKeyBusy, MsgKeyRenamed,
 	TitleBusy, MsgBusy, MsgTooManyPasswords,
 }
 
@@ -262,6 +263,10 @@ type Page struct {
 	// KeyOptions are the options of a security-key ceremony, as JSON for
 	// navigator.credentials; "" when this site cannot use keys.
 	KeyOptions string
+	// KeyCeremony names the ceremony of this page among those of the
+	// session (each showing of a key page has its own), posted back with
+	// the answer.
+	KeyCeremony string
 	// KeyName refills the name of a security key being registered.
 	KeyName string
 

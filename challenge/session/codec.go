@@ -15,15 +15,20 @@ var errCodec = errors.New("malformed session record")
 // MarshalBinary encodes the session compactly: a version byte, the level,
 // the times as varints, and the strings length-prefixed. Every signed-in
 // request decodes one, so this is an order of magnitude cheaper than JSON.
+//
+// The last field once held the seed of an authenticator app being
+// registered (now kept in the store under the session's tag): it is
+// written empty, so that a gateway of an earlier release still decodes
+// what this one stores, and skipped when read.
 func (d *Data) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 32+len(d.User)+len(d.Return)+len(d.PendingTOTP))
+	b := make([]byte, 0, 32+len(d.User)+len(d.Return))
 	b = append(b, codecVersion, byte(d.Level))
 	b = binary.AppendVarint(b, d.Created)
 	b = binary.AppendVarint(b, d.LastSeen)
 	b = binary.AppendVarint(b, d.SecondFactorAt)
 	b = appendBytes(b, []byte(d.User))
 	b = appendBytes(b, []byte(d.Return))
-	b = appendBytes(b, d.PendingTOTP)
+	b = appendBytes(b, nil) // formerly the pending seed
 	return b, nil
 }
 
@@ -44,9 +49,7 @@ func (d *Data) UnmarshalBinary(b []byte) error {
 	d.SecondFactorAt = r.varint()
 	d.User = string(r.bytes())
 	d.Return = string(r.bytes())
-	if p := r.bytes(); len(p) > 0 {
-		d.PendingTOTP = append([]byte(nil), p...)
-	}
+	_ = r.bytes() // formerly the pending seed: not used any more
 	if r.bad || len(r.b) != 0 || d.Level > TwoFactor {
 		return errCodec
 	}

@@ -32,8 +32,6 @@ type Data struct {
 	SecondFactorAt int64
 	// Return is the same-origin path to go back to after sign-in.
 	Return string
-	// PendingTOTP is the sealed seed shown during enrolment, not yet confirmed.
-	PendingTOTP []byte
 }
 
 // Expired reports whether the session is past its idle or absolute limit at now.
