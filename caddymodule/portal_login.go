@@ -56,23 +56,12 @@ func (p *portal) loginSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
-	if !v.Allowed && v.Reason == "ip" {
-		// Refused before the costly hash: says nothing about any user.
-		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("rate_limit_ip"))
-		p.app.refused(q.w, q.r, v)
-		return nil
-	}
-	// The password is checked even when this source is locked out or rate
-	// limited, so the answer takes as long as any other; and it is the same
-	// for a right and a wrong password, for known and unknown names.
-	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
-	if p.app.hashBusy(q.w, q.r, err) {
-		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("busy"))
-		return nil
-	} else if err != nil {
-		return err
-	}
 	if !v.Allowed {
+		// Refused before the costly hash, whatever the password: the answer
+		// is the same for a right and a wrong one, for known and unknown
+		// names, so it says nothing the status does not; and a locked
+		// source (even a familiar browser, which login_per_ip does not
+		// hold) cannot fill the bounded hash gate.
 		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason(v.Reason), zapSource(attempt))
 		if v.Reason == "locked" || v.Reason == "unfamiliar" {
 			p.app.passwordLocked(q.w, q.r, v.RetryAfter)
@@ -80,6 +69,13 @@ func (p *portal) loginSubmit(q *request) error {
 		}
 		p.app.refused(q.w, q.r, v)
 		return nil
+	}
+	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
+	if p.app.hashBusy(q.w, q.r, err) {
+		p.event(q.r, "sign_in_refused", p.typedName(username), zapReason("busy"))
+		return nil
+	} else if err != nil {
+		return err
 	}
 	if u == nil {
 		// A blocked or locked-out user's wrong password is answered as any

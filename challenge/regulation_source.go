@@ -135,22 +135,27 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 // "ip" (the address's rate, before any user is looked at), "user" (the
 // user's rate for this kind of source), "locked" (this address, or the
 // user's familiar browsers, are locked), "unfamiliar" (every unfamiliar
-// source is locked for the user). Callers still check the password when it
-// is refused for any reason but "ip", so that a refusal takes as long as a
-// wrong password, and answer alike whether it was right or wrong. Fraud
-// blocks and second-factor lockouts are not looked at: see AccountVerdict.
+// source is locked for the user). Callers do not check a refused password
+// at all, and answer alike whether it was right or wrong, so a refusal
+// tells nothing about the password and costs no hash. Familiar browsers
+// are rated per address apart from everyone else (login-ip-familiar:), so
+// that a guesser behind the same address cannot use their rate up, while a
+// flood sent with a copied familiar cookie is still bounded per address.
+// Fraud blocks and second-factor lockouts are not looked at: see
+// AccountVerdict.
 func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
 	a := PasswordAttempt{user: user, src: src}
-	if !src.FamiliarBrowser {
-		res, err := r.limiter.Allow(ctx, "login-ip:"+src.Addr, r.limits.LoginPerIP)
-		if err != nil {
-			return Verdict{}, a, err
-		}
-		if !res.Allowed {
-			return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, a, nil
-		}
+	ipKind := "login-ip:"
+	if src.FamiliarBrowser {
+		ipKind = "login-ip-familiar:"
 	}
-	var err error
+	res, err := r.limiter.Allow(ctx, ipKind+src.Addr, r.limits.LoginPerIP)
+	if err != nil {
+		return Verdict{}, a, err
+	}
+	if !res.Allowed {
+		return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, a, nil
+	}
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
 	}
@@ -172,7 +177,7 @@ func (r *Regulation) BeforePassword(ctx context.Context, user string, src Passwo
 	if a.Familiarity() == "unfamiliar" {
 		ratePart = sideUnfamiliar
 	}
-	res, err := r.limiter.Allow(ctx, a.key(keyRate, ratePart), r.limits.LoginPerUser)
+	res, err = r.limiter.Allow(ctx, a.key(keyRate, ratePart), r.limits.LoginPerUser)
 	if err != nil {
 		return Verdict{}, a, err
 	}

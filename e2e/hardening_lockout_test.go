@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,4 +178,53 @@ func lineHas(out string, words ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestHardeningLockoutLockedSourceHashesNothing: a flood of wrong
+// passwords sent with a familiar-browser cookie (a copyable token, not held
+// to login_per_ip) is answered 429 without a password hash once that
+// source is locked, so it cannot fill the bounded hash gate and have every
+// other sign-in refused as busy.
+func TestHardeningLockoutLockedSourceHashesNothing(t *testing.T) {
+	g := startGateway(t, gatewayOpts{})
+	f := g.browserFrom("127.0.0.1")
+	f.firstSignIn("alice", "/")
+	f.signOut()
+	expectStatus(t, f.guess("alice", 6), http.StatusTooManyRequests) // 5 lock the familiar browsers' side
+
+	form := url.Values{"csrf": {csrfOf(t, f.get("/.mfa/login").Body)}, "username": {"alice"},
+		"password": {"wrong"}, "rd": {"/"}}.Encode()
+	const n = 120
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPost, g.URL+"/.mfa/login", strings.NewReader(form))
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "text/html")
+			resp, err := f.client.Do(req)
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusTooManyRequests] != n {
+		t.Fatalf("%d wrong passwords at once from a locked familiar browser: statuses %v, want all %d answered 429 without a hash (503 means they filled the hash gate)", n, counts, n)
+	}
+	// Meanwhile nobody else was kept out.
+	expectRedirect(t, g.browserFrom("127.0.0.3").login("bob", testPassword, "/"), "/.mfa/setup")
 }
