@@ -35,10 +35,8 @@ func (p *portal) familiarToken(r *http.Request) string {
 // passwordSource is where a password attempt for user (as limits count
 // it) comes from.
 func (p *portal) passwordSource(r *http.Request, user string) challenge.PasswordSource {
-	return challenge.PasswordSource{
-		Addr:            ipKey(clientIP(r)),
-		FamiliarBrowser: p.app.engine.FamiliarBrowser(p.familiarToken(r), user),
-	}
+	id, familiar := p.app.engine.FamiliarBrowser(p.familiarToken(r), user)
+	return challenge.PasswordSource{Addr: ipKey(clientIP(r)), FamiliarBrowser: familiar, Browser: id}
 }
 
 // signedInHere records a complete sign-in of user: this browser and its
@@ -48,8 +46,11 @@ func (p *portal) signedInHere(q *request, user string) error {
 	if err := e.Regulation.SignedInFrom(q.r.Context(), limitKey(user), ipKey(clientIP(q.r))); err != nil {
 		return err
 	}
-	p.app.cookies.set(q.w, q.r, &p.app.cookies.familiar,
-		e.FamiliarToken(p.familiarToken(q.r), limitKey(user)), int(challenge.FamiliarFor.Seconds()))
+	token, err := e.FamiliarToken(p.familiarToken(q.r), limitKey(user))
+	if err != nil {
+		return err
+	}
+	p.app.cookies.set(q.w, q.r, &p.app.cookies.familiar, token, int(challenge.FamiliarFor.Seconds()))
 	return nil
 }
 

@@ -15,9 +15,11 @@ import (
 // user out of a browser they signed in with before.
 //
 //   - A familiar browser (one that carries a valid familiar-browser cookie
-//     for the user: see FamiliarToken) has a count of its own: MaxFailures
-//     wrong passwords within FindTime lock the user's familiar browsers
-//     for BanTime.
+//     for the user: see FamiliarToken) has a count of its own, by the
+//     browser's id in the cookie: MaxFailures wrong passwords within
+//     FindTime lock that browser, for that user, for BanTime. A copy of the
+//     cookie (taken from a shared computer) can lock only the browser it
+//     was copied from, never the user's other familiar browsers.
 //   - Every other source is the client address (IPv6: its /64): as many
 //     wrong passwords from one address lock that address, for that user
 //     only, for BanTime.
@@ -26,8 +28,9 @@ import (
 //     many, then one every day/MaxUnfamiliarFailures): when the count is
 //     full, every unfamiliar source is locked for the user until it lets
 //     one more through (at least BanTime), so distributed guessing gets at
-//     most MaxUnfamiliarFailures a day. A right password from such a
-//     source empties the count. An address the user completed a sign-in
+//     most MaxUnfamiliarFailures a day. A right password does not empty
+//     the count (the user's own sign-ins must not hand a guessing campaign
+//     more tries): it drains by itself. An address the user completed a sign-in
 //     from in the last 30 days is familiar: it is not locked by this count
 //     (only by its own).
 //   - Per-user rate limits (LoginPerUser) are kept apart in the same way:
@@ -47,6 +50,8 @@ type PasswordSource struct {
 	Addr string
 	// FamiliarBrowser reports a valid familiar-browser cookie for the user.
 	FamiliarBrowser bool
+	// Browser is the id of that familiar browser (see Engine.FamiliarBrowser).
+	Browser string
 }
 
 // PasswordAttempt is a password attempt as BeforePassword rated it, for
@@ -75,7 +80,7 @@ func (a PasswordAttempt) Familiarity() string {
 // never holds "|", so that no user name (which may) makes one user's key
 // another's.
 const (
-	sideBrowser    = "browser"    // the user's familiar browsers
+	sideBrowser    = "browser:"   // a familiar browser of the user, by its id
 	sideUnfamiliar = "unfamiliar" // every unfamiliar source (their count, lock, rate)
 )
 
@@ -84,7 +89,7 @@ func addrSide(addr string) string { return "ip:" + addr }
 // side is the part of the attempt's own count: its browser or its address.
 func (a PasswordAttempt) side() string {
 	if a.src.FamiliarBrowser {
-		return sideBrowser
+		return sideBrowser + a.src.Browser
 	}
 	return addrSide(a.src.Addr)
 }
@@ -104,6 +109,8 @@ const (
 	keyRate   = "pwrate:"  // the per-user rate of one side
 	keyKnown  = "pwknown:" // an address the user signed in from
 	partAddrs = "addresses"
+	// partBrowsers is one marker of every locked familiar browser.
+	partBrowsers = "browsers"
 )
 
 // genMemory is how long the generation of a user's keys is kept after an
@@ -164,14 +171,18 @@ func (r *Regulation) BeforePassword(ctx context.Context, user string, src Passwo
 			return Verdict{}, a, err
 		}
 	}
-	locks := []struct{ part, reason string }{{a.side(), "locked"}}
-	if a.Familiarity() == "unfamiliar" {
-		locks = append(locks, struct{ part, reason string }{sideUnfamiliar, "unfamiliar"})
+	// Both locks are read for every source, so that the reads do not tell
+	// a familiar address from an unfamiliar one; the lock of unfamiliar
+	// sources holds only for unfamiliar ones.
+	if retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, a.side())); err != nil || locked {
+		return Verdict{RetryAfter: retry, Reason: "locked"}, a, err
 	}
-	for _, l := range locks {
-		if retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, l.part)); err != nil || locked {
-			return Verdict{RetryAfter: retry, Reason: l.reason}, a, err
-		}
+	retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, sideUnfamiliar))
+	if err != nil {
+		return Verdict{}, a, err
+	}
+	if locked && a.Familiarity() == "unfamiliar" {
+		return Verdict{RetryAfter: retry, Reason: "unfamiliar"}, a, nil
 	}
 	ratePart := a.side()
 	if a.Familiarity() == "unfamiliar" {
@@ -235,14 +246,15 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 		if err := r.setLock(ctx, a.key(keyLock, a.side()), r.limits.BanTime); err != nil {
 			return "", err
 		}
-		locked = "browser"
-		if !a.src.FamiliarBrowser {
-			// One marker for every locked address, for Unlock and the
-			// list of users: the addresses are not listed anywhere.
-			if err := r.setLock(ctx, a.key(keyLock, partAddrs), r.limits.BanTime); err != nil {
-				return "", err
-			}
-			locked = "address"
+		// One marker for every locked address (or familiar browser), for
+		// the list of users: the addresses and browsers are listed nowhere.
+		marker := partAddrs
+		locked = "address"
+		if a.src.FamiliarBrowser {
+			locked, marker = "browser", partBrowsers
+		}
+		if err := r.setLock(ctx, a.key(keyLock, marker), r.limits.BanTime); err != nil {
+			return "", err
 		}
 	}
 	if a.src.FamiliarBrowser {
@@ -264,16 +276,11 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 }
 
 // PasswordOK forgets the wrong passwords of the source of attempt a after
-// a right one; a right password from a source other than a familiar
-// browser also empties the count of such wrong passwords.
+// a right one. The count of all unfamiliar sources is left to drain: a
+// sign-in of the user from a new browser must not give a distributed
+// guesser another MaxUnfamiliarFailures tries.
 func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
-	if err := r.limiter.Reset(ctx, a.key(keyFail, a.side())); err != nil {
-		return err
-	}
-	if a.src.FamiliarBrowser {
-		return nil
-	}
-	return r.limiter.Reset(ctx, a.key(keyFail, sideUnfamiliar))
+	return r.limiter.Reset(ctx, a.key(keyFail, a.side()))
 }
 
 // SignedInFrom records that user completed a sign-in (both factors) from
@@ -300,7 +307,7 @@ const (
 	LockedAddresses = "addresses"
 	// LockedUnfamiliar: every unfamiliar source is locked for the user.
 	LockedUnfamiliar = "unfamiliar"
-	// LockedFamiliar: the user's familiar browsers are locked.
+	// LockedFamiliar: one or more of the user's familiar browsers are locked.
 	LockedFamiliar = "familiar"
 )
 
@@ -313,7 +320,7 @@ func (r *Regulation) SourceLocks(ctx context.Context, user string) ([]string, er
 	}
 	a := PasswordAttempt{user: user, gen: gen}
 	var out []string
-	for _, l := range []struct{ part, name string }{{partAddrs, LockedAddresses}, {sideUnfamiliar, LockedUnfamiliar}, {sideBrowser, LockedFamiliar}} {
+	for _, l := range []struct{ part, name string }{{partAddrs, LockedAddresses}, {sideUnfamiliar, LockedUnfamiliar}, {partBrowsers, LockedFamiliar}} {
 		if _, locked, err := r.lockedUntil(ctx, a.key(keyLock, l.part)); err != nil {
 			return nil, err
 		} else if locked {

@@ -187,7 +187,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		allowedFrom(t, r, "alice", familiar)
 	})
 
-	t.Run("a right password forgets the source's failures and the unfamiliar count", func(t *testing.T) {
+	t.Run("a right password forgets the source's failures, not the unfamiliar count", func(t *testing.T) {
 		r := newReg(t, func(l *Limits) { l.MaxUnfamiliarFailures = 6 })
 		for range 4 {
 			fail(t, r, "alice", addr(1))
@@ -196,12 +196,28 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		if err := r.PasswordOK(ctx, a); err != nil {
 			t.Fatal(err)
 		}
-		// Four more from there lock neither the address (its count was
-		// forgotten) nor every unfamiliar source (that count was emptied).
-		for i := range 4 {
-			if got := fail(t, r, "alice", addr(1)); got != "" {
-				t.Fatalf("failure %d after a right password locked %q", i+1, got)
-			}
+		// The address's count was forgotten (a fifth failure there does not
+		// lock it); the count of unfamiliar sources was not: the user's own
+		// sign-ins give a distributed guesser no more tries.
+		if got := fail(t, r, "alice", addr(1)); got != "" {
+			t.Fatalf("the first failure after a right password locked %q", got)
+		}
+		if got := fail(t, r, "alice", addr(1)); got != "unfamiliar" {
+			t.Fatalf("the sixth unfamiliar failure locked %q, want every unfamiliar source", got)
+		}
+	})
+
+	t.Run("a copied familiar cookie locks only the browser it came from", func(t *testing.T) {
+		r := newReg(t, nil)
+		copied := PasswordSource{Addr: "198.51.100.7", FamiliarBrowser: true, Browser: "0badc0de"}
+		own := PasswordSource{Addr: "203.0.113.50", FamiliarBrowser: true, Browser: "feedface"}
+		for range 5 {
+			fail(t, r, "alice", copied)
+		}
+		refusedFrom(t, r, "alice", copied, "locked")
+		allowedFrom(t, r, "alice", own)
+		if locks, err := r.SourceLocks(ctx, "alice"); err != nil || len(locks) != 1 || locks[0] != LockedFamiliar {
+			t.Fatalf("SourceLocks = %v, %v; want [%s]", locks, err, LockedFamiliar)
 		}
 	})
 
