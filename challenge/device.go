@@ -39,8 +39,13 @@ const MaxDeviceTokens = 5
 // dot.
 const deviceTokenSep = "."
 
+// deviceHash is what an account keeps of a device token. Its label names
+// the release that stopped adopting tokens a browser brought (issue 14):
+// devices remembered before it, whose tokens may have been planted or
+// read from an upstream's logs, no longer match and are asked for the
+// second factor once more.
 func (e *Engine) deviceHash(user, token string) []byte {
-	return e.Keys.HashCode("device", user+"\x00"+token)
+	return e.Keys.HashCode("device v2", user+"\x00"+token)
 }
 
 // RememberDevice remembers, for ttl, the browser of user described by name

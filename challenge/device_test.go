@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 func TestRememberedDevices(t *testing.T) {
@@ -124,4 +126,27 @@ func TestDeviceCookieIsBounded(t *testing.T) {
 	if got := DeviceCookie(tok, strings.Repeat("x", 100000)); got != tok {
 		t.Fatalf("DeviceCookie kept garbage: %.60s", got)
 	}
+}
+
+// A device remembered before the release that stopped adopting tokens a
+// browser brought (its hash under the old label) no longer skips the
+// second factor: its token may have been planted.
+func TestDevicesRememberedBeforeTheFixAreForgotten(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		ctx := context.Background()
+		planted := strings.Repeat("p", DeviceTokenLen)
+		now := f.e.Now()
+		err := f.e.Accounts.Update(ctx, "alice", func(a *store.Account) error {
+			a.Devices = append(a.Devices, store.Device{ID: "0123456789ab", Name: "Firefox on Linux",
+				Hash: f.e.Keys.HashCode("device", "alice\x00"+planted), Created: now, LastUsed: now, Expires: now.Add(time.Hour)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := f.e.RememberedDevice(ctx, "alice", planted); ok || err != nil {
+			t.Fatalf("RememberedDevice with a token remembered under the old label = %v, %v; want false", ok, err)
+		}
+	})
 }
