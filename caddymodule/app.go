@@ -414,6 +414,7 @@ func (a *App) Start() error {
 		return err
 	}
 	go a.watchUsers(ctx)
+	go a.buildAppPasswordIndex(ctx)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -121,14 +122,31 @@ func basicRequest(tb testing.TB, h *Handler, user, secret string) int {
 }
 
 // TestAppPasswordUnknownNameSameWork: a wrong app password for a user who
-// exists (and has app passwords) and one for a name nobody has do the same
-// store reads and writes, so that their timing does not tell the names
-// apart. (Both paths then hash the secret in one and the same function.)
+// exists (with a large account: many app passwords and remembered
+// devices) and one for a name nobody has do the same store reads and
+// writes, and neither reads an account, so that their timing does not tell
+// the names apart however much the account holds. (Both paths hash the
+// secret in one and the same function.)
 func TestAppPasswordUnknownNameSameWork(t *testing.T) {
 	h := appPasswordHandler(t, nil)
-	c := &opCounter{}
+	ctx := context.Background()
 	e := h.app.engine
+	for i := range 10 {
+		if _, err := e.CreateAppPassword(ctx, "alice", fmt.Sprintf("client %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 15 {
+		if _, err := e.RememberDevice(ctx, "alice", "Firefox on Linux", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.BuildAppPasswordIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &opCounter{}
 	e.Accounts = countingAccounts{e.Accounts, c}
+	e.KV = countingKV{e.KV, c}
 	e.Regulation = challenge.NewRegulation(generousLimits(), countingLimiter{limit.NewMemory(), c}, countingKV{store.NewMemoryKV(), c})
 	const wrong = "aaaa-bbbb-cccc-dddd"
 	var known, unknown map[string]int
@@ -143,6 +161,9 @@ func TestAppPasswordUnknownNameSameWork(t *testing.T) {
 		unknown = c.take()
 		if len(known) == 0 || !equalCounts(known, unknown) {
 			t.Fatalf("request %d: store operations for a known name %v, for an unknown one %v", i+1, known, unknown)
+		}
+		if known["accounts.get"] != 0 {
+			t.Fatalf("request %d: a wrong app password read the account (%v): its time grows with what the account holds", i+1, known)
 		}
 	}
 	t.Logf("store operations of a wrong app password, known or unknown name: %v", known)

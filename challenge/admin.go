@@ -97,8 +97,17 @@ func methodNames(a *store.Account) []string {
 // sessions everywhere, so that they register again at their next sign-in.
 // It returns how many sessions ended.
 func (e *Engine) Reset(ctx context.Context, user string) (int, error) {
+	a, err := e.Account(ctx, user)
+	if err != nil {
+		return 0, err
+	}
 	if err := e.Accounts.Delete(ctx, user); err != nil {
 		return 0, fmt.Errorf("%w: removing the account of %q: %w", store.ErrUnavailable, user, err)
+	}
+	if a != nil {
+		if err := e.unindexAppPasswords(ctx, a.AppPasswords); err != nil {
+			return 0, err
+		}
 	}
 	if err := e.KV.Delete(ctx, bypassKey(user)); err != nil {
 		return 0, fmt.Errorf("%w: removing the pass of %q: %w", store.ErrUnavailable, user, err)

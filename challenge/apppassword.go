@@ -76,18 +76,24 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 	if _, err := rand.Read(id); err != nil {
 		return "", fmt.Errorf("making an app password id: %w", err)
 	}
-	now := e.Now()
+	now, h := e.Now(), e.appPasswordHash(user, secret)
+	// Indexed first: the index may hold one the account lacks, never the
+	// reverse (see apppassword_index.go).
+	if err := e.indexAppPassword(ctx, h); err != nil {
+		return "", err
+	}
 	var refused error
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
 		if len(a.AppPasswords) >= MaxAppPasswords {
 			refused = ErrTooManyAppPasswords
 			return refused
 		}
-		a.AppPasswords = append(a.AppPasswords, store.AppPassword{
-			ID: hex.EncodeToString(id), Name: name, Hash: e.appPasswordHash(user, secret), Created: now,
-		})
+		a.AppPasswords = append(a.AppPasswords, store.AppPassword{ID: hex.EncodeToString(id), Name: name, Hash: h, Created: now})
 		return nil
 	})
+	if err != nil {
+		_ = e.unindexAppPasswords(ctx, []store.AppPassword{{Hash: h}}) // best effort: a stale entry is harmless
+	}
 	if refused != nil {
 		return "", refused
 	}
@@ -99,8 +105,19 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 
 // RevokeAppPassword removes user's app password id; false if there was none.
 func (e *Engine) RevokeAppPassword(ctx context.Context, user, id string) (bool, error) {
-	return removeByID(ctx, e, user, "app password", func(a *store.Account) *[]store.AppPassword { return &a.AppPasswords },
-		func(p store.AppPassword) bool { return p.ID == id })
+	var gone []store.AppPassword
+	found, err := removeByID(ctx, e, user, "app password", func(a *store.Account) *[]store.AppPassword { return &a.AppPasswords },
+		func(p store.AppPassword) bool {
+			if p.ID == id {
+				gone = append(gone, p)
+				return true
+			}
+			return false
+		})
+	if err != nil {
+		return false, err
+	}
+	return found, e.unindexAppPasswords(ctx, gone)
 }
 
 // removeByID deletes from user's list (of what) the entries that match;
@@ -128,15 +145,15 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 	if secret == "" {
 		return "", false, nil
 	}
-	a, err := e.Account(ctx, user)
-	if err != nil {
+	// One keyed hash and one read of the index, whoever the user: only an
+	// app password the index holds reads the account.
+	h := e.appPasswordHash(user, secret)
+	if ok, err := e.appPasswordMayExist(ctx, h); err != nil || !ok {
 		return "", false, err
 	}
-	// Hashed even with no account, so that a user with no app passwords
-	// (or a name nobody has: see CheckUserAppPassword) takes as long.
-	h := e.appPasswordHash(user, secret)
-	if a == nil {
-		return "", false, nil
+	a, err := e.Account(ctx, user)
+	if err != nil || a == nil {
+		return "", false, err
 	}
 	i := slices.IndexFunc(a.AppPasswords, func(p store.AppPassword) bool { return subtle.ConstantTimeCompare(p.Hash, h) == 1 })
 	if i < 0 {
@@ -170,7 +187,8 @@ const noSuchUser = "\x00no-such-user"
 // users file lacks or disables is checked, with the same store read and
 // keyed hash, against an account no user has, so that the answer takes as
 // long as for a real user's wrong app password (as Caddy's basicauth hashes
-// a fake password for unknown users).
+// a fake password for unknown users): one keyed hash and one read of the
+// app-password index either way.
 func (e *Engine) CheckUserAppPassword(ctx context.Context, name, secret string) (u *users.User, pwName string, recorded bool, err error) {
 	u = e.Users.Lookup(name)
 	account := name
@@ -186,14 +204,13 @@ func (e *Engine) CheckUserAppPassword(ctx context.Context, name, secret string) 
 // RevokeAllAppPasswords removes every app password of user ("sign out
 // everywhere and revoke app passwords") and returns how many there were.
 func (e *Engine) RevokeAllAppPasswords(ctx context.Context, user string) (int, error) {
-	var n int
+	var gone []store.AppPassword
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
-		n = len(a.AppPasswords)
-		a.AppPasswords = nil
+		gone, a.AppPasswords = a.AppPasswords, nil
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("%w: revoking app passwords: %w", store.ErrUnavailable, err)
 	}
-	return n, nil
+	return len(gone), e.unindexAppPasswords(ctx, gone)
 }

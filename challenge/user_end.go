@@ -44,16 +44,21 @@ func (x EndedAccess) Any() bool {
 // the same change may all run it.
 func (e *Engine) EndUser(ctx context.Context, user string) (EndedAccess, error) {
 	var x EndedAccess
+	var gone []store.AppPassword
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
 		x.Devices, x.AppPasswords = len(a.Devices), len(a.AppPasswords)
 		if x.Devices == 0 && x.AppPasswords == 0 {
 			return errNothingToSave
 		}
+		gone = a.AppPasswords
 		a.Devices, a.AppPasswords = nil, nil
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNothingToSave) {
 		return EndedAccess{}, fmt.Errorf("%w: ending the devices and app passwords of %q: %w", store.ErrUnavailable, user, err)
+	}
+	if err := e.unindexAppPasswords(ctx, gone); err != nil {
+		return x, err
 	}
 	if x.Sessions, err = e.Sessions.RevokeUser(ctx, user); err != nil {
 		return x, err

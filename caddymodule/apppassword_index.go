@@ -1,0 +1,31 @@
+package caddymodule
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// appPasswordIndexRetry is how long to wait before trying again to build
+// the app-password index when the store cannot be reached.
+const appPasswordIndexRetry = 5 * time.Second
+
+// buildAppPasswordIndex builds the store's app-password index once (see
+// challenge.Engine.BuildAppPasswordIndex), trying again while the store
+// cannot be reached. Until it is built, app passwords made before the
+// index existed are checked against their accounts.
+func (a *App) buildAppPasswordIndex(ctx context.Context) {
+	for {
+		err := a.engine.BuildAppPasswordIndex(ctx)
+		if err == nil {
+			return
+		}
+		a.logger.Warn("app-password index not built yet; trying again", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(appPasswordIndexRetry):
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package challenge
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+)
+
+// checks reports whether secret is one of user's app passwords.
+func checks(t *testing.T, e *Engine, user, secret string) bool {
+	t.Helper()
+	name, _, err := e.CheckAppPassword(context.Background(), user, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name != ""
+}
+
+// App passwords made before the index existed work before it is built (the
+// account decides) and after (the index was built from the accounts); once
+// built, a wrong one reads no account.
+func TestAppPasswordIndexBuiltFromAccounts(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		withUsers(t, f.fixture)
+		ctx := context.Background()
+		// An app password saved the way the release before the index did.
+		const old = "abcdefghijklmnop"
+		err := f.e.Accounts.Update(ctx, "alice", func(a *store.Account) error {
+			a.AppPasswords = append(a.AppPasswords, store.AppPassword{ID: "0123456789ab", Name: "mail", Hash: f.e.appPasswordHash("alice", old), Created: f.e.Now()})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !checks(t, f.e, "alice", old) {
+			t.Fatal("an app password from before the index fails before the index is built")
+		}
+		if err := f.e.BuildAppPasswordIndex(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !checks(t, f.e, "alice", old) {
+			t.Fatal("an app password from before the index fails once it is built")
+		}
+		// A fresh engine on the same store (another gateway, a restart)
+		// finds the index built and trusts its misses.
+		g := &Engine{Users: f.e.Users, Accounts: f.e.Accounts, KV: f.e.KV, Keys: f.e.Keys, Now: f.e.Now}
+		if checks(t, g, "alice", "zzzzzzzzzzzzzzzz") || !g.appPasswordIndexReady.Load() {
+			t.Fatal("another engine did not find the index built")
+		}
+	})
+}
+
+// The index never lets through what the account does not hold: a revoked
+// app password, one of another user, or a stale entry.
+func TestAppPasswordIndexFollowsTheAccount(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		withUsers(t, f.fixture)
+		ctx := context.Background()
+		sessions, err := session.NewStore(session.Config{Cookies: testSessionCookies{}, Idle: time.Hour, Lifetime: 12 * time.Hour, HashKeys: [][]byte{make([]byte, 32)}}, f.e.KV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.e.Sessions = sessions
+		if err := f.e.BuildAppPasswordIndex(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pw, err := f.e.CreateAppPassword(ctx, "alice", "mail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := strings.ReplaceAll(pw, "-", "")
+		if !checks(t, f.e, "alice", pw) || checks(t, f.e, "bob", pw) {
+			t.Fatal("a new app password: not for its user, or for another")
+		}
+		if _, err := f.e.KV.Get(ctx, appPasswordIndexKey(f.e.appPasswordHash("alice", secret))); err != nil {
+			t.Fatalf("a new app password is not indexed: %v", err)
+		}
+		a, _ := f.e.Account(ctx, "alice")
+		if ok, err := f.e.RevokeAppPassword(ctx, "alice", a.AppPasswords[0].ID); !ok || err != nil {
+			t.Fatalf("RevokeAppPassword = %v, %v", ok, err)
+		}
+		if checks(t, f.e, "alice", pw) {
+			t.Fatal("a revoked app password still works")
+		}
+		if _, err := f.e.KV.Get(ctx, appPasswordIndexKey(f.e.appPasswordHash("alice", secret))); err == nil {
+			t.Fatal("a revoked app password is still indexed")
+		}
+		// A stale entry (a revocation whose delete failed) is not enough.
+		if err := f.e.indexAppPassword(ctx, f.e.appPasswordHash("alice", secret)); err != nil {
+			t.Fatal(err)
+		}
+		if checks(t, f.e, "alice", pw) {
+			t.Fatal("a stale index entry let a revoked app password through")
+		}
+		// Revoking all, ending the user, resetting: the index goes too.
+		for _, end := range []func() error{
+			func() error { _, err := f.e.RevokeAllAppPasswords(ctx, "alice"); return err },
+			func() error { _, err := f.e.EndUser(ctx, "alice"); return err },
+			func() error { _, err := f.e.Reset(ctx, "alice"); return err },
+		} {
+			pw, err := f.e.CreateAppPassword(ctx, "alice", "mail")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := end(); err != nil {
+				t.Fatal(err)
+			}
+			key := appPasswordIndexKey(f.e.appPasswordHash("alice", strings.ReplaceAll(pw, "-", "")))
+			if _, err := f.e.KV.Get(ctx, key); err == nil || checks(t, f.e, "alice", pw) {
+				t.Fatal("an app password ended with its user's access is still indexed or works")
+			}
+		}
+	})
+}
