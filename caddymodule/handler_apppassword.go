@@ -27,7 +27,7 @@ import (
 func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, user, secret string) error {
 	e, ctx := h.app.engine, r.Context()
 	key, ip := limitKey(user), ipKey(clientIP(r))
-	v, err := e.Regulation.BeforeAppPassword(ctx, key, ip)
+	v, attempt, err := e.Regulation.BeforeAppPassword(ctx, key, ip)
 	if err != nil {
 		h.app.unavailable(w, r, err)
 		return nil
@@ -53,7 +53,7 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		w.WriteHeader(http.StatusUnauthorized)
 		return nil
 	}
-	if err := e.Regulation.AppPasswordOK(ctx, key, ip); err != nil {
+	if err := e.Regulation.AppPasswordOK(ctx, attempt); err != nil {
 		h.app.unavailable(w, r, err)
 		return nil
 	}

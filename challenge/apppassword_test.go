@@ -106,7 +106,7 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 		// then right or wrong.
 		want := func(user, ip, reason string, right bool) {
 			t.Helper()
-			v, err := f.e.Regulation.BeforeAppPassword(ctx, user, ip)
+			v, a, err := f.e.Regulation.BeforeAppPassword(ctx, user, ip)
 			if err != nil || v.Allowed != (reason == "") || v.Reason != reason {
 				t.Fatalf("BeforeAppPassword(%s, %s) = %+v, %v; want reason %q", user, ip, v, err, reason)
 			}
@@ -114,7 +114,7 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 				t.Fatalf("refused with RetryAfter %v", v.RetryAfter)
 			}
 			if v.Allowed && right {
-				if err := f.e.Regulation.AppPasswordOK(ctx, user, ip); err != nil {
+				if err := f.e.Regulation.AppPasswordOK(ctx, a); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -122,10 +122,18 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 		for range 20 { // a client that syncs often, with its right one
 			want("alice", "192.0.2.1", "", true)
 		}
-		want("alice", "192.0.2.1", "", false)
-		want("alice", "192.0.2.1", "", false) // alice's two
+		// A guesser elsewhere uses up alice's two for unfamiliar addresses,
+		// then waits there, right or wrong, as does any other new address.
+		want("alice", "198.51.100.1", "", false)
+		want("alice", "198.51.100.1", "", false)
 		want("alice", "198.51.100.1", "user", true)
-		want("alice", "192.0.2.1", "user", true) // the right one waits too
+		want("alice", "203.0.113.9", "user", false)
+		// Alice's client, where her right app password was used, is not
+		// kept out: its wrong ones have a count of their own.
+		want("alice", "192.0.2.1", "", true)
+		want("alice", "192.0.2.1", "", false)
+		want("alice", "192.0.2.1", "", false)
+		want("alice", "192.0.2.1", "user", true)
 		want("bob", "192.0.2.1", "", false)
 		want("carol", "192.0.2.1", "", false) // the address's four
 		want("dave", "192.0.2.1", "ip", false)
@@ -156,7 +164,7 @@ func TestAppPasswordGuessesRace(t *testing.T) {
 			wg.Go(func() {
 				ip := fmt.Sprintf("192.0.2.%d", i%250)
 				<-start
-				v, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
+				v, _, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
 				if err != nil || !v.Allowed {
 					return
 				}

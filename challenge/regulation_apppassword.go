@@ -2,9 +2,11 @@ package challenge
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 // App passwords are limited per client address and per user. Every attempt
@@ -16,17 +18,45 @@ import (
 // back (AppPasswordOK), so only wrong ones use the limits up: a client
 // that syncs every few seconds is never limited by its own requests.
 //
+// As with passwords (smart lockout), an address where a right app password
+// of the user was used in the last 30 days is familiar: its wrong ones are
+// counted for the user apart from everyone else's, so that whoever knows a
+// user name and guesses from elsewhere cannot keep the user's own mail
+// client out.
+//
 // A right app password is then refused while the account is blocked (a
 // fraud report) or locked out (second-factor failures, an administrator):
 // the same account-level state that stops sign-in, lifted by `caddy mfa
 // unlock`. That is told only to whoever has the right app password; a wrong
 // one is answered the same whatever the state of the account.
 
-// appPasswordKeys are the limits' keys for user and for ip. Unlock resets
-// the user's (by its name in regulation.go).
-func appPasswordKeys(user, ip string) (userKey, ipKey string) {
-	return "apppw-fail-user:" + user, "apppw-fail-ip:" + ip
+// AppPasswordAttempt is an app-password attempt as BeforeAppPassword rated
+// it, for AppPasswordOK.
+type AppPasswordAttempt struct {
+	user, ip string
+	// gen is the generation of user's lockout keys (see Unlock).
+	gen string
+	// known: a right app password of user came from ip lately.
+	known bool
 }
+
+// userKey is the key of the per-user limit the attempt counts against:
+// the user's own for a familiar address (in the generation of the user's
+// lockout keys, so that Unlock lifts it), else the one of every other
+// address (which Unlock resets, by its name in regulation.go). A
+// generation holds no ":" and an address no "|", so no user name makes one
+// user's key another's.
+func (a AppPasswordAttempt) userKey() string {
+	if a.known {
+		return "apppw-fail-known:" + a.gen + ":" + a.ip + "|" + a.user
+	}
+	return "apppw-fail-user:" + a.user
+}
+
+func (a AppPasswordAttempt) ipKey() string { return "apppw-fail-ip:" + a.ip }
+
+// appPasswordKnownKey marks ip as familiar for user's app passwords.
+func appPasswordKnownKey(user, ip string) string { return "apppw-known:" + ip + "|" + user }
 
 // appPasswordWaitKeys are the keys where versions before the tokens were
 // taken up front marked a limit as used up; Unlock still deletes the
@@ -38,37 +68,54 @@ func appPasswordWaitKeys(user, ip string) [2]string {
 // BeforeAppPassword takes a token of the per-address and the per-user limit
 // for an app password of user from ip, or refuses it (Reason "ip" or
 // "user") without taking any: a refused attempt is not checked, so it does
-// not count. Call AppPasswordOK if the app password turns out right.
-func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Verdict, error) {
-	userKey, ipKey := appPasswordKeys(user, ip)
-	res, err := r.limiter.Allow(ctx, ipKey, r.limits.AppPasswordPerIP)
+// not count. Call AppPasswordOK with the attempt if the app password turns
+// out right. Known and unknown names, familiar and other addresses, do the
+// same reads.
+func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Verdict, AppPasswordAttempt, error) {
+	a := AppPasswordAttempt{user: user, ip: ip}
+	res, err := r.limiter.Allow(ctx, a.ipKey(), r.limits.AppPasswordPerIP)
 	if err != nil {
-		return Verdict{}, err
+		return Verdict{}, a, err
 	}
 	if !res.Allowed {
-		return Verdict{RetryAfter: retryAfter(res), Reason: "ip"}, nil
+		return Verdict{RetryAfter: retryAfter(res), Reason: "ip"}, a, nil
 	}
-	if res, err = r.limiter.Allow(ctx, userKey, r.limits.AppPasswordPerUser); err != nil {
-		return Verdict{}, err
+	if a.known, err = r.present(ctx, appPasswordKnownKey(user, ip)); err != nil {
+		return Verdict{}, a, err
+	}
+	if a.gen, err = r.generation(ctx, user); err != nil {
+		return Verdict{}, a, err
+	}
+	if res, err = r.limiter.Allow(ctx, a.userKey(), r.limits.AppPasswordPerUser); err != nil {
+		return Verdict{}, a, err
 	}
 	if !res.Allowed {
 		// Not checked, so not a guess from this address either.
-		if err := r.limiter.Refund(ctx, ipKey, r.limits.AppPasswordPerIP); err != nil {
-			return Verdict{}, err
+		if err := r.limiter.Refund(ctx, a.ipKey(), r.limits.AppPasswordPerIP); err != nil {
+			return Verdict{}, a, err
 		}
-		return Verdict{RetryAfter: retryAfter(res), Reason: "user"}, nil
+		return Verdict{RetryAfter: retryAfter(res), Reason: "user"}, a, nil
 	}
-	return allowed(), nil
+	return allowed(), a, nil
 }
 
-// AppPasswordOK gives back the tokens BeforeAppPassword took for a right
-// app password of user from ip.
-func (r *Regulation) AppPasswordOK(ctx context.Context, user, ip string) error {
-	userKey, ipKey := appPasswordKeys(user, ip)
-	if err := r.limiter.Refund(ctx, userKey, r.limits.AppPasswordPerUser); err != nil {
+// AppPasswordOK gives back the tokens BeforeAppPassword took for a, a
+// right app password, and makes its address familiar for the user (once:
+// a client that syncs often writes nothing more).
+func (r *Regulation) AppPasswordOK(ctx context.Context, a AppPasswordAttempt) error {
+	if err := r.limiter.Refund(ctx, a.userKey(), r.limits.AppPasswordPerUser); err != nil {
 		return err
 	}
-	return r.limiter.Refund(ctx, ipKey, r.limits.AppPasswordPerIP)
+	if err := r.limiter.Refund(ctx, a.ipKey(), r.limits.AppPasswordPerIP); err != nil {
+		return err
+	}
+	if a.known {
+		return nil
+	}
+	if err := r.kv.Set(ctx, appPasswordKnownKey(a.user, a.ip), []byte{1}, KnownAddressFor); err != nil {
+		return fmt.Errorf("%w: remembering the address of an app password: %w", store.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // AppPasswordAccount says whether a right app password of user may be

@@ -352,3 +352,26 @@ func TestHardeningAppPasswordGuessRace(t *testing.T) {
 		})
 	}
 }
+
+// TestHardeningAppPasswordGuesserCannotKeepTheClientOut: whoever knows a
+// user name and guesses app passwords from elsewhere uses up the user's
+// limit for unfamiliar addresses only: the user's mail client, at the
+// address where its right app password was used, goes on working.
+func TestHardeningAppPasswordGuesserCannotKeepTheClientOut(t *testing.T) {
+	g := startGateway(t, gatewayOpts{global: limitsBlock("app_password_per_user 3/1m"), route: "app_passwords"})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/")
+	pw := createAppPassword(t, b, "Mail")
+	g.expectAppPasswordWorks(t, "alice", pw, "the client's first use")
+
+	guesser := g.browserFrom("127.0.0.2")
+	var last *response
+	for i := range 10 {
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+wrongAppPassword(i)))
+		last = guesser.get("/dav/file.txt", "Authorization", auth, "Accept", "*/*")
+	}
+	expectStatus(t, last, http.StatusTooManyRequests)
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+pw))
+	expectStatus(t, guesser.get("/dav/file.txt", "Authorization", auth, "Accept", "*/*"), http.StatusTooManyRequests)
+	g.expectAppPasswordWorks(t, "alice", pw, "after a guesser elsewhere used up the limit")
+}
