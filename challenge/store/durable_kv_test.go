@@ -341,3 +341,42 @@ func TestDurableKVWriteFailureChangesNothing(t *testing.T) {
 		t.Error("a failed Incr changed memory")
 	}
 }
+
+// A hung disk (here: a write transaction held by someone else, so the
+// journal's commit cannot start) fails a durable write as unavailable
+// within DurableWait instead of holding the request; memory is left as it
+// was; and the write lands once the disk answers, the file ahead of
+// memory, never behind.
+func TestDurableWriteOnAHungDiskFailsClosed(t *testing.T) {
+	f := openDurable(t, filepath.Join(t.TempDir(), "accounts.db"), newFakeClock())
+	f.j.durableWait = 200 * time.Millisecond
+	ctx := context.Background()
+	hold, err := f.b.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.kv.Set(ctx, "session:abc", []byte("alice"), time.Hour) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Set on a hung disk = %v; want ErrUnavailable", err)
+		}
+	case <-time.After(3 * time.Second):
+		_ = hold.Rollback()
+		t.Fatal("Set on a hung disk still waiting after 3 s (bound 200ms)")
+	}
+	if _, err := f.kv.Get(ctx, "session:abc"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a write that failed changed memory: Get = %v", err)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.j.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	g := f.reopen(t)
+	if v, err := g.kv.Get(ctx, "session:abc"); err != nil || string(v) != "alice" {
+		t.Fatalf("after the disk answered and a restart: Get = %q, %v; want the late commit on file", v, err)
+	}
+}

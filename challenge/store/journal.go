@@ -44,6 +44,8 @@ type Journal struct {
 	done chan struct{}
 
 	flushEvery, sweepEvery time.Duration
+	// durableWait bounds how long a durable write waits for its commit.
+	durableWait time.Duration
 }
 
 // Flush and sweep intervals of a Journal.
@@ -52,6 +54,11 @@ const (
 	FlushEvery = time.Second
 	// SweepEvery is how often expired entries are removed from the file.
 	SweepEvery = time.Minute
+	// DurableWait bounds how long a durable write waits for its commit (a
+	// hung disk): past it the write fails as unavailable, so requests fail
+	// closed with the 503 page instead of hanging. The commit may still
+	// land later: the file is then ahead of memory, never behind it.
+	DurableWait = 5 * time.Second
 )
 
 type journalKey struct{ bucket, key string }
@@ -82,7 +89,7 @@ func newJournal(db *bolt.DB, now func() time.Time, onError func(error), flush, s
 		db: db, now: now, onError: onError,
 		pending: map[journalKey]journalOp{},
 		kick:    make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		flushEvery: flush, sweepEvery: sweep,
+		flushEvery: flush, sweepEvery: sweep, durableWait: DurableWait,
 	}
 	go j.run()
 	return j
@@ -124,8 +131,17 @@ func (j *Journal) enqueue(k journalKey, op journalOp) error {
 	default:
 	}
 	// Not bounded by a request's context: the caller changes its memory
-	// only after the commit, so it must learn how the commit went.
-	return <-wait
+	// only after the commit, so it must learn how the commit went; but
+	// bounded, so that a hung disk fails requests closed. The channel is
+	// buffered: a commit that comes later does not block on it.
+	t := time.NewTimer(j.durableWait)
+	defer t.Stop()
+	select {
+	case err := <-wait:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%w: the accounts file did not commit within %v", ErrUnavailable, j.durableWait)
+	}
 }
 
 // Load calls fn with every unexpired entry of bucket.
