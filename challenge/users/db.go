@@ -82,6 +82,11 @@ func (db *DB) reload() ([]Gone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", db.path, err)
 	}
+	if old := db.users.Load(); old != nil && len(*old) > 0 && len(m) == 0 {
+		// Far likelier a file emptied by mistake (or read while a tool
+		// rewrote it) than everyone leaving at once.
+		return nil, fmt.Errorf("users file %s lists no users; the %d users read before stay in force (to remove everyone, disable them)", db.path, len(*old))
+	}
 	var ended []Gone
 	if old := db.users.Swap(&m); old != nil {
 		ended = gone(*old, m)
@@ -94,8 +99,9 @@ func (db *DB) reload() ([]Gone, error) {
 // Watch re-reads the file every interval while ctx lives, whenever its
 // modification time or size changed, and calls onReload with the number of
 // users and those who could sign in before and cannot now (removed or
-// disabled). A file that fails to parse is reported through onError and
-// the users read before stay in force.
+// disabled). A file that fails to parse, or that lists no users where
+// there were some, is reported through onError and the users read before
+// stay in force.
 func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int, gone []Gone), onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
