@@ -58,7 +58,7 @@ func (h heldAccess) expectIntact(t *testing.T, g *gateway) {
 func TestHardeningUsersCutFileRestoredWithinGrace(t *testing.T) {
 	t.Parallel()
 	opts := usersRoute
-	// (grace: set below)
+	opts.global = strings.Replace(opts.global, "users_end_after 1s", "users_end_after 8s", 1)
 	g := startGateway(t, opts)
 	h := holdAccess(t, g, "bob")
 
@@ -79,12 +79,14 @@ func TestHardeningUsersCutFileRestoredWithinGrace(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	read := time.Now()
 	h.signedIn.notSignedIn("/")
 	expectStatus(t, g.basic(t, "bob", h.appPassword), http.StatusUnauthorized)
 	g.writeUsers(t, usersYAML())
-	// Past the grace period (8 s) and a watch interval (2 s) after the cut
-	// was read: had bob's end only been delayed, it would have run by now.
-	time.Sleep(time.Until(deadline.Add(-10 * time.Second).Add(11 * time.Second)))
+	// Past the grace period (8 s), a watch interval (2 s) and 1 s more
+	// after the cut was read: had bob's end only been delayed, it would
+	// have run by now.
+	time.Sleep(time.Until(read.Add(11 * time.Second)))
 
 	h.expectIntact(t, g)
 	if ev := g.logLines(`"event":"user_disabled"`, `"user":"bob"`); len(ev) != 0 {
@@ -99,7 +101,7 @@ func TestHardeningUsersCutFileRestoredWithinGrace(t *testing.T) {
 func TestHardeningUsersOtherFileOnSharedRedis(t *testing.T) {
 	t.Parallel()
 	global, _, _ := redisGlobal(t, redistest.Addr())
-	opts := usersRoute
+	opts := usersRoute // users_end_after 1s
 	opts.global = global + "\n" + opts.global
 	g1 := startGateway(t, opts)
 	old := startGateway(t, opts)
@@ -115,8 +117,9 @@ func TestHardeningUsersOtherFileOnSharedRedis(t *testing.T) {
 
 	for i := range 2 {
 		old.start()
-		// Past the grace period: the start-up sweep has had its time.
-		time.Sleep(3 * time.Second)
+		// Past the grace period (1 s) and a watch interval (2 s): anything
+		// this start would end has been ended.
+		time.Sleep(4 * time.Second)
 		if ev := old.logLines(`"event":"user_disabled"`, `"user":"bob"`); len(ev) != 0 {
 			t.Errorf("start %d of the gateway that never listed bob: security events %q; want none", i+1, ev)
 		}
