@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -126,4 +127,49 @@ func TestHardeningUsersOtherFileOnSharedRedis(t *testing.T) {
 		old.stop()
 	}
 	h.expectIntact(t, g1)
+}
+
+// usersYAMLPlus is usersYAML with more enabled users (dave, erin, ...).
+func usersYAMLPlus(names ...string) string {
+	s := usersYAML()
+	for _, n := range names {
+		s += fmt.Sprintf("  %s:\n    password: %q\n", n, passwordHash())
+	}
+	return s
+}
+
+// A users file that would remove more than half of the users (and more
+// than 3) ends nobody, however long it stays: one error says how many and
+// that nothing was ended; put right, everyone keeps everything. Written
+// again (confirmed), the removal ends their access after the grace period.
+func TestHardeningUsersMassRemovalHeld(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, usersRoute) // users_end_after 1s
+	extra := []string{"dave", "erin", "frank", "grace"}
+	full := usersYAMLPlus(extra...)
+	g.writeUsers(t, full)
+	h := holdAccess(t, g, "alice")
+
+	// Only bob left of the 6 enabled users: 5 gone.
+	onlyBob := usersYAMLWith(t, "alice", false)
+	g.writeUsers(t, onlyBob)
+	h.signedIn.notSignedIn("/")
+	// Well past the grace period (1 s) and two watch intervals.
+	time.Sleep(6 * time.Second)
+	errs := g.logLines(`"level":"error"`, "nothing was ended")
+	if len(errs) != 1 || !strings.Contains(errs[0], `"users_gone":5`) || !strings.Contains(errs[0], `"users_before":6`) {
+		t.Fatalf("error logs for the mass removal: %q; want one naming 5 of 6 users", errs)
+	}
+	if ev := g.logLines(`"event":"user_disabled"`); len(ev) != 0 {
+		t.Fatalf("a held mass removal ended access: %q", ev)
+	}
+	g.writeUsers(t, full)
+	h.expectIntact(t, g)
+
+	// Meant: written, then written again.
+	g.writeUsers(t, onlyBob)
+	g.writeUsers(t, onlyBob+"# confirmed\n")
+	g.waitEnded(t, "alice")
+	g.writeUsers(t, full)
+	h.expectCookiesAndAppPasswordDead(t, g)
 }
