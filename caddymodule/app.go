@@ -108,6 +108,14 @@ type App struct {
 	// ended by "sign out everywhere" or `caddy mfa reset`. Default: off.
 	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
+	// UsersEndAfter is how long a user must stay removed from the users
+	// file, or disabled in it, before their sessions, remembered devices
+	// and app passwords are deleted for good; they are refused at once.
+	// One back within it loses nothing, so a file read in the middle of a
+	// write or a botched edit put right costs no one their access.
+	// Default: 1m.
+	UsersEndAfter caddy.Duration `json:"users_end_after,omitempty"`
+
 	// Development allows the `log` phone provider, which writes codes to
 	// the log instead of sending them. Never set it in production.
 	Development bool `json:"development,omitempty"`
@@ -137,6 +145,8 @@ type App struct {
 	fraud    *webhook.Client
 	pooled   []string
 	cancel   context.CancelFunc
+	// dataDir is DataDir resolved, for the record of users seen.
+	dataDir string
 	// rdb and redisPrefix are the Redis client and key prefix, for the
 	// start-up checks (redis_start.go); nil without Redis.
 	rdb         redis.UniversalClient
@@ -198,6 +208,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if dataDir == "" {
 		dataDir = filepath.Join(caddy.AppDataDir(), "mfa")
 	}
+	a.dataDir = dataDir
 	a.org = repl.ReplaceKnown(a.Organization, "")
 	if a.org == "" {
 		a.org = "Caddy MFA"
@@ -360,6 +371,9 @@ func (a *App) loadKeys(key, dataDir string) (*seal.Keys, error) {
 
 // Validate checks the configuration after provisioning.
 func (a *App) Validate() error {
+	if a.UsersEndAfter < 0 {
+		return fmt.Errorf("mfa: users_end_after must not be negative (default %s)", defaultUsersEndAfter)
+	}
 	for _, m := range a.engine.Methods {
 		if !isKnownMethod(m) {
 			return fmt.Errorf("mfa: unknown method %q; known methods: %s", m, strings.Join(challenge.KnownMethods, ", "))

@@ -63,6 +63,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			}
 //			public_url    <https://host>       # required with push and voice twilio
 //			remember_device <duration>         # "Don't ask again on this device", e.g. 14d
+//			users_end_after <duration>         # removed/disabled users lose access for good after; default 1m
 //			development                        # allows the log providers
 //			session {
 //				idle_timeout  <duration>   # default 30m
@@ -184,6 +185,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneArg(d, &a.PublicURL)
 		case "remember_device":
 			err = durationArg(d, &a.RememberDevice)
+		case "users_end_after":
+			err = durationArg(d, &a.UsersEndAfter)
 		case "development":
 			if d.NextArg() {
 				return d.ArgErr()

@@ -61,6 +61,11 @@ func TestAppUnmarshalCaddyfile(t *testing.T) {
 			want:  App{DataDir: "/var/lib/caddy-mfa"},
 		},
 		{
+			name:  "users_end_after",
+			input: "mfa {\n\tusers_end_after 5m\n}",
+			want:  App{UsersEndAfter: caddy.Duration(5 * time.Minute)},
+		},
+		{
 			name:  "organization quoted with spaces",
 			input: "mfa {\n\torganization \"Acme Widgets, Inc.\"\n}",
 			want:  App{Organization: "Acme Widgets, Inc."},
@@ -238,6 +243,7 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 		{"extra value users_file", "mfa {\n\tusers_file /a /b\n}", []string{"users_file takes one value"}},
 		{"extra value organization unquoted", "mfa {\n\torganization Demo Corp\n}", []string{"organization takes one value"}},
 		{"extra value data_dir", "mfa {\n\tdata_dir /a /b\n}", []string{"data_dir takes one value"}},
+		{"users_end_after below a second", "mfa {\n\tusers_end_after 0s\n}", []string{"users_end_after", "at least 1s"}},
 		{"empty methods", "mfa {\n\tmethods\n}", []string{"methods needs at least one method"}},
 		{"session args", "mfa {\n\tsession 30m\n}", []string{"wrong argument count"}},
 		{"unknown session option", "mfa {\n\tsession {\n\t\ttimeout 5m\n\t}\n}", []string{`unknown session option "timeout"`, "Testfile:3"}},

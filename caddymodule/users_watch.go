@@ -2,55 +2,119 @@ package caddymodule
 
 import (
 	"context"
+	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 // usersWatchInterval is how often the users file is looked at, and ends
-// of access that the store refused are tried again.
+// of access that are due (or that the store refused) are tried.
 const usersWatchInterval = 2 * time.Second
+
+// defaultUsersEndAfter is the grace period of App.UsersEndAfter.
+const defaultUsersEndAfter = time.Minute
+
+// confirmEndAfter is how long after the first end of a user's access the
+// second pass runs: it catches a session, device or app password that a
+// request in flight at the first pass (slow Redis, a slow upload) wrote
+// after it. Longer than any request the gateway lets run.
+const confirmEndAfter = 30 * time.Second
 
 // endUserTimeout bounds the store work of ending one user's access.
 const endUserTimeout = 10 * time.Second
 
+// massRemovalMin and the half rule: a change that would end more than
+// half of the enabled users, and more than massRemovalMin of them, is
+// held (see userEnder).
+const massRemovalMin = 3
+
 // pendingEnd is a user whose access is still to be ended.
 type pendingEnd struct {
 	reason string
+	// since is when the user was first seen gone (or, when held, when a
+	// later file confirmed it): the end runs a grace period after it.
+	since time.Time
+	// held marks a mass removal that waits for a later users file.
+	held bool
+	// heldAt is the reload count at which it was held.
+	heldAt int
 	// announce logs the security event even when nothing was left to end
 	// (the file changed under this gateway's eyes).
 	announce bool
-	// confirm marks the second pass, one interval after the first, that
-	// catches a session or app password a request in flight during the
-	// reload wrote after the first pass.
-	confirm bool
-	// notBefore is when the second pass may run.
-	notBefore time.Time
+	// ended: the first pass ran; the second runs at confirmAt.
+	ended     bool
+	confirmAt time.Time
 }
 
-// userEnder ends the access of users who leave the users file or are
-// disabled in it, retrying while the store cannot be reached.
+// userEnder ends, for good, the sessions, remembered devices, app
+// passwords and waiting pass of users this gateway saw leave its users
+// file or become disabled in it (challenge.Engine.EndUser).
+//
+// Nothing is deleted at once. Users.Lookup already refuses a removed or
+// disabled user on every request, so only the deletion waits: a user is
+// ended once gone continuously for the grace period (App.UsersEndAfter,
+// default 1 minute) and still gone then; one back within it (a users file
+// read in the middle of a write, a botched edit put right) loses nothing.
+// The second pass runs confirmEndAfter (30 s) after the first.
+//
+// A change that would end more than half of the enabled users, and more
+// than 3, is held: an error is logged, nothing is ended, and the users
+// stay refused but keep what they hold until a later users file (the
+// file written again, even only touched) still lacks them; the grace
+// period then runs from that file. A truncated file left in place never
+// wipes everyone by waiting; an administrator who means it saves the file
+// once more.
+//
+// Which users left is decided against the record of the users this
+// gateway has seen (usersSeenFile in the data dir, rewritten after each
+// change), never against the store: gateways sharing Redis with another
+// users file, or started from an older one, end nothing of users they
+// never listed. At start, the users in the record that the file no longer
+// lists or now disables are gone, and so are the users the file disables
+// (explicitly, so always safe to end again); with no record (the first
+// start) nothing else is ended and a record is made.
 type userEnder struct {
-	a       *App
-	mu      sync.Mutex
-	pending map[string]pendingEnd
-	// sweep asks for GoneUsers again: the start-up sweep failed.
-	sweep bool
+	db       *users.DB
+	end      func(ctx context.Context, user string) (challenge.EndedAccess, error)
+	now      func() time.Time
+	log      *zap.Logger
+	grace    time.Duration
+	seenPath string
+
+	mu sync.Mutex
+	// seen maps every user in the record to whether the file disabled them.
+	seen    map[string]bool
+	pending map[string]*pendingEnd
+	reloads int
+	// dirty: seen changed and the record is to be written.
+	dirty bool
 }
 
-// watchUsers watches the users file and ends, for good, the sessions,
-// remembered devices and app passwords of every user it removes or
-// disables (challenge.Engine.EndUser); at start, those of users it
-// disables and of accounts it no longer lists. It returns when ctx ends.
+// newUserEnder is the ender of a's users.
+func (a *App) newUserEnder() *userEnder {
+	grace := time.Duration(a.UsersEndAfter)
+	if grace <= 0 {
+		grace = defaultUsersEndAfter
+	}
+	return &userEnder{db: a.engine.Users, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, grace: grace,
+		seenPath: filepath.Join(a.dataDir, usersSeenFile), pending: map[string]*pendingEnd{}}
+}
+
+// watchUsers watches the users file and ends the access of the users it
+// removes or disables, as userEnder says. It returns when ctx ends.
 func (a *App) watchUsers(ctx context.Context) {
-	u := &userEnder{a: a, pending: map[string]pendingEnd{}, sweep: true}
+	u := a.newUserEnder()
+	u.begin()
 	go a.engine.Users.Watch(ctx, usersWatchInterval,
-		func(n int, gone []users.Gone) {
+		func(n int, _ []users.Gone) {
 			a.logger.Info("users file reloaded", zap.Int("users", n))
-			u.add(gone, true)
+			u.reloaded()
 			u.run(ctx)
 		},
 		func(err error) {
@@ -69,71 +133,182 @@ func (a *App) watchUsers(ctx context.Context) {
 	}
 }
 
-func (u *userEnder) add(gone []users.Gone, announce bool) {
+// begin reads the record of users seen and finds who left while this
+// gateway was stopped.
+func (u *userEnder) begin() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for _, g := range gone {
-		if p, ok := u.pending[g.Name]; ok && !p.confirm {
-			p.announce = p.announce || announce
-			u.pending[g.Name] = p
+	seen, ok, err := loadUsersSeen(u.seenPath)
+	if err != nil {
+		// Fail safe: ending nothing loses no one's access by mistake; the
+		// record is written anew below.
+		u.log.Error("could not read the record of users seen; users removed while this gateway was stopped are not ended", zap.Error(err))
+	}
+	if !ok {
+		u.log.Info("no record of the users this gateway has seen: making one; users removed from the users file before now keep their sessions, devices and app passwords (list them with disabled: true to end those)",
+			zap.String("record", u.seenPath))
+	}
+	u.seen = seen
+	u.diff(false)
+	now := u.now()
+	for _, x := range u.db.All() {
+		if _, pending := u.pending[x.Name]; x.Disabled && !pending {
+			u.pending[x.Name] = &pendingEnd{reason: users.GoneDisabled, since: now}
+		}
+	}
+	u.remember()
+}
+
+// reloaded takes in a new users file.
+func (u *userEnder) reloaded() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.reloads++
+	now := u.now()
+	for name, p := range u.pending {
+		switch {
+		case u.db.Lookup(name) != nil:
+			if !p.ended {
+				u.log.Info("user back in the users file within the grace period; nothing of theirs was ended", zap.String("user", name))
+			}
+			delete(u.pending, name)
+		case p.held && p.heldAt < u.reloads:
+			p.held, p.since = false, now
+			u.log.Warn("a later users file confirms the removal: ending this user's access after the grace period",
+				zap.String("user", name), zap.Duration("grace", u.grace))
+		}
+	}
+	u.diff(true)
+	u.remember()
+}
+
+// diff adds to pending the users of the record, enabled there, that the
+// file no longer lists or now disables, holding them if they are many.
+func (u *userEnder) diff(announce bool) {
+	if u.seen == nil {
+		return
+	}
+	var gone []string
+	reasons := map[string]string{}
+	enabled := 0
+	for name, disabled := range u.seen {
+		if disabled {
 			continue
 		}
-		u.pending[g.Name] = pendingEnd{reason: g.Reason, announce: announce}
+		enabled++
+		if _, ok := u.pending[name]; ok || u.db.Lookup(name) != nil {
+			continue
+		}
+		reason := users.GoneRemoved
+		if u.db.Known(name) {
+			reason = users.GoneDisabled
+		}
+		gone = append(gone, name)
+		reasons[name] = reason
+	}
+	if len(gone) == 0 {
+		return
+	}
+	sort.Strings(gone)
+	held := len(gone) > massRemovalMin && 2*len(gone) > enabled
+	if held {
+		u.log.Error("the users file would remove or disable more than half of the users: nothing was ended; they cannot sign in, but keep their sessions, devices and app passwords until a later users file (save or touch it again) still lacks them",
+			zap.Int("users_gone", len(gone)), zap.Int("users_before", enabled), zap.Strings("users", gone))
+	}
+	now := u.now()
+	for _, name := range gone {
+		u.pending[name] = &pendingEnd{reason: reasons[name], since: now, held: held, heldAt: u.reloads, announce: announce}
 	}
 }
 
-// run does what is pending. It holds the lock throughout, so the watcher
-// and the ticker never end one user twice at once.
+// remember makes seen the users of the file plus those still pending,
+// and writes the record when that changed.
+func (u *userEnder) remember() {
+	next := map[string]bool{}
+	for _, x := range u.db.All() {
+		next[x.Name] = x.Disabled
+	}
+	for name := range u.pending {
+		if _, ok := next[name]; !ok {
+			next[name] = false
+		}
+	}
+	if u.seen == nil || !sameSeen(u.seen, next) {
+		u.seen, u.dirty = next, true
+	}
+	u.save()
+}
+
+func (u *userEnder) save() {
+	if !u.dirty {
+		return
+	}
+	if err := saveUsersSeen(u.seenPath, u.seen); err != nil {
+		u.log.Error("could not write the record of users seen; trying again", zap.Error(err))
+		return
+	}
+	u.dirty = false
+}
+
+func sameSeen(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// run does what is due. It holds the lock throughout, so the watcher and
+// the ticker never end one user twice at once.
 func (u *userEnder) run(ctx context.Context) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	e, log := u.a.engine, u.a.logger
-	if u.sweep {
-		c, cancel := context.WithTimeout(ctx, endUserTimeout)
-		gone, err := e.GoneUsers(c)
-		cancel()
-		if err != nil {
-			log.Error("could not list accounts to end those of users no longer in the users file; trying again", zap.Error(err))
-		} else {
-			u.sweep = false
-		}
-		for _, g := range gone {
-			if _, ok := u.pending[g.Name]; !ok {
-				u.pending[g.Name] = pendingEnd{reason: g.Reason}
-			}
-		}
+	defer u.save()
+	now := u.now()
+	names := make([]string, 0, len(u.pending))
+	for name := range u.pending {
+		names = append(names, name)
 	}
-	for name, p := range u.pending {
+	sort.Strings(names)
+	for _, name := range names {
+		p := u.pending[name]
 		if ctx.Err() != nil {
 			return
 		}
-		if p.confirm && e.Now().Before(p.notBefore) {
+		if p.held || (!p.ended && now.Before(p.since.Add(u.grace))) || (p.ended && now.Before(p.confirmAt)) {
 			continue
 		}
-		if p.confirm && e.Users.Lookup(name) != nil {
-			// Back in the file since the first pass: what they hold now
-			// is new, and theirs.
+		if u.db.Lookup(name) != nil {
+			// Back: what they hold now is theirs.
 			delete(u.pending, name)
 			continue
 		}
 		c, cancel := context.WithTimeout(ctx, endUserTimeout)
-		x, err := e.EndUser(c, name)
+		x, err := u.end(c, name)
 		cancel()
 		if err != nil {
 			// The store is likely down: try everything again next time
 			// rather than wait out its timeout for each user.
-			log.Error("could not end the sessions, devices and app passwords of a user removed or disabled in the users file; trying again",
+			u.log.Error("could not end the sessions, devices and app passwords of a user removed or disabled in the users file; trying again",
 				zap.String("user", name), zap.Int("pending", len(u.pending)), zap.Error(err))
 			return
 		}
-		if p.announce || x.Any() {
-			log.Info("security event", zap.String("event", "user_disabled"), zap.String("user", name), zap.String("reason", p.reason),
+		if (p.announce && !p.ended) || x.Any() {
+			u.log.Info("security event", zap.String("event", "user_disabled"), zap.String("user", name), zap.String("reason", p.reason),
 				zap.Int("sessions", x.Sessions), zap.Int("devices", x.Devices), zap.Int("app_passwords", x.AppPasswords), zap.Bool("pass", x.Pass))
 		}
-		if p.confirm || !p.announce {
-			delete(u.pending, name)
+		if !p.ended {
+			p.ended, p.confirmAt = true, now.Add(confirmEndAfter)
 			continue
 		}
-		u.pending[name] = pendingEnd{reason: p.reason, confirm: true, notBefore: e.Now().Add(usersWatchInterval)}
+		delete(u.pending, name)
+		if !u.db.Known(name) {
+			delete(u.seen, name)
+			u.dirty = true
+		}
 	}
 }

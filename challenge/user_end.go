@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
-	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
-// When the users file removes or disables a user, what they hold beyond
-// the file ends for good: every session, remembered device and app
+// When the users file removes or disables a user (for longer than the
+// gateway's grace period: see caddymodule's userEnder), what they hold
+// beyond the file ends for good: every session, remembered device and app
 // password, and a one-time pass waiting. All are deleted from the store
 // (shared by every gateway on Redis, kept across restarts), so putting the
 // user back revives none of them: they sign in again with the password and
@@ -71,39 +70,4 @@ func (e *Engine) EndUser(ctx context.Context, user string) (EndedAccess, error) 
 		return x, fmt.Errorf("%w: removing the pass of %q: %w", store.ErrUnavailable, user, err)
 	}
 	return x, nil
-}
-
-// GoneUsers lists the users whose access must end when a gateway starts,
-// not having seen the users file change: those it disables, and those the
-// store holds an account or sessions for that the file no longer lists
-// (removed while no gateway ran, or while this one was stopped). Ending
-// them is cheap when nothing is left (see EndUser).
-func (e *Engine) GoneUsers(ctx context.Context) ([]users.Gone, error) {
-	var out []users.Gone
-	for _, u := range e.Users.All() {
-		if u.Disabled {
-			out = append(out, users.Gone{Name: u.Name, Reason: users.GoneDisabled})
-		}
-	}
-	var names []string
-	if lister, ok := e.Accounts.(store.AccountLister); ok {
-		accounts, err := lister.Users(ctx)
-		if err != nil {
-			return out, fmt.Errorf("%w: listing accounts: %w", store.ErrUnavailable, err)
-		}
-		names = append(names, accounts...)
-	}
-	// A user who never registered a second factor has sessions but no account.
-	withSessions, _, err := e.Sessions.Users(ctx)
-	if err != nil {
-		return out, err
-	}
-	names = append(names, withSessions...)
-	slices.Sort(names)
-	for _, name := range slices.Compact(names) {
-		if !e.Users.Known(name) {
-			out = append(out, users.Gone{Name: name, Reason: users.GoneRemoved})
-		}
-	}
-	return out, nil
 }

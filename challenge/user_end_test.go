@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -149,33 +148,5 @@ func TestEndUser(t *testing.T) {
 	}
 	if f.account(t, "nobody") != nil {
 		t.Error("EndUser created an account")
-	}
-}
-
-// At start, the users to end are those the file disables and those with
-// an account or a session that the file no longer lists.
-func TestGoneUsers(t *testing.T) {
-	ctx := context.Background()
-	f := endFixture(t, endUsersFile+"  carol:\n    disabled: true\n    password: \"$2a$04$uJrQ9M3n8y9a8g5m6i0a0eQb7D1yB1sXbUoQ8dC6rG0cW9j1d2n3a\"\n")
-	for _, u := range []string{"alice", "zed", "mallory"} {
-		if err := f.e.Accounts.Update(ctx, u, func(*store.Account) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Sessions only (a user who never registered a second factor has no
-	// account): dave, whom the file no longer lists, and bob, whom it does.
-	f.signIn(t, "dave")
-	f.signIn(t, "bob")
-	got, err := f.e.GoneUsers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"carol": users.GoneDisabled, "zed": users.GoneRemoved, "mallory": users.GoneRemoved, "dave": users.GoneRemoved}
-	gotMap := map[string]string{}
-	for _, g := range got {
-		gotMap[g.Name] = g.Reason
-	}
-	if !reflect.DeepEqual(gotMap, want) {
-		t.Fatalf("GoneUsers = %+v, want %v", got, want)
 	}
 }

@@ -379,8 +379,22 @@ func (h heldAccess) expectCookiesAndAppPasswordDead(t *testing.T, g *gateway) {
 }
 
 // usersRoute is a route with app passwords, on a gateway that remembers
-// devices for 14 days.
-var usersRoute = gatewayOpts{global: "remember_device 14d\n" + limitsBlock("login_per_user 100/1m"), route: "app_passwords"}
+// devices for 14 days and ends the access of a user removed or disabled
+// in the users file after 1 s of grace (default 1m), so tests stay fast.
+var usersRoute = gatewayOpts{global: "remember_device 14d\nusers_end_after 1s\n" + limitsBlock("login_per_user 100/1m"), route: "app_passwords"}
+
+// waitEnded waits until g has ended user's access (its user_disabled
+// event): past the grace period and the next watch tick, within 15 s.
+func (g *gateway) waitEnded(t *testing.T, user string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(g.logLines(`"event":"user_disabled"`, `"user":"`+user+`"`)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not end %s's access within 15 s", g.URL, user)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // Item 18: a user removed from the users file, then put back, gets none of
 // the access they held before back: not the session cookies, not the app
@@ -393,6 +407,7 @@ func TestHardeningUsersRemovedThenRestored(t *testing.T) {
 	g.writeUsers(t, usersYAMLWith(t, "alice", false))
 	h.signedIn.notSignedIn("/")
 	expectStatus(t, g.basic(t, "alice", h.appPassword), http.StatusUnauthorized)
+	g.waitEnded(t, "alice")
 	g.writeUsers(t, usersYAML())
 
 	h.expectEnded(t, g, 1)
@@ -409,6 +424,7 @@ func TestHardeningUsersDisabledThenEnabled(t *testing.T) {
 
 	g.writeUsers(t, usersYAMLWith(t, "bob", true))
 	h.signedIn.notSignedIn("/")
+	g.waitEnded(t, "bob")
 	g.writeUsers(t, usersYAML())
 
 	h.expectEnded(t, g, 1)
@@ -417,9 +433,10 @@ func TestHardeningUsersDisabledThenEnabled(t *testing.T) {
 	}
 }
 
-// A user removed while the gateway was stopped: at start it finds the
-// account of a user the file no longer has and ends that user's access, so
-// that putting them back later revives nothing.
+// A user removed while the gateway was stopped: at start it finds, in its
+// record of the users it has seen, a user the file no longer has and ends
+// that user's access after the grace period, so that putting them back
+// later revives nothing.
 func TestHardeningUsersRemovedWhileStopped(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, usersRoute)
@@ -430,6 +447,7 @@ func TestHardeningUsersRemovedWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.start()
+	g.waitEnded(t, "alice")
 	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"alice"`); len(ev) != 1 || !strings.Contains(ev[0], `"reason":"removed"`) {
 		t.Errorf("security events at start for alice, removed while stopped: %q; want one user_disabled", ev)
 	}
@@ -456,6 +474,8 @@ func TestHardeningUsersRemovedOnTwoGatewaysRedis(t *testing.T) {
 	without := usersYAMLWith(t, "alice", false)
 	g1.writeUsers(t, without)
 	g2.writeUsers(t, without)
+	g1.waitEnded(t, "alice")
+	g2.waitEnded(t, "alice")
 	g1.writeUsers(t, usersYAML())
 	g2.writeUsers(t, usersYAML())
 
@@ -474,12 +494,12 @@ func TestHardeningUsersRemovedOnTwoGatewaysRedis(t *testing.T) {
 // A user who never registered a second factor has no account, only a
 // password session (enough on a one_factor route). Removed while the only
 // gateway on Redis was stopped and put back after it started, that
-// session does not come back either: the start-up sweep finds users by
-// their sessions too.
+// session does not come back either: the gateway's record of users seen
+// names bob, and ending him ends his sessions by their index.
 func TestHardeningUsersSessionOnlyRemovedWhileStoppedRedis(t *testing.T) {
 	t.Parallel()
 	global, _, _ := redisGlobal(t, redistest.Addr())
-	g := startGateway(t, gatewayOpts{global: global, route: "policy one_factor"})
+	g := startGateway(t, gatewayOpts{global: global + "\nusers_end_after 1s", route: "policy one_factor"})
 	b := g.newBrowser()
 	page := b.get("/.mfa/login?rd=%2F&level=1")
 	expectStatus(t, page, http.StatusOK)
@@ -492,6 +512,7 @@ func TestHardeningUsersSessionOnlyRemovedWhileStoppedRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.start()
+	g.waitEnded(t, "bob")
 	if ev := g.waitLog(`"event":"user_disabled"`, `"user":"bob"`); len(ev) != 1 || !strings.Contains(ev[0], `"sessions":1`) {
 		t.Errorf("security events at start for bob, removed while stopped: %q; want one user_disabled ending 1 session", ev)
 	}

@@ -57,6 +57,10 @@ type fileStamp struct {
 	size int64
 }
 
+// same reports whether two looks at the file saw the same modification
+// time and size.
+func (s fileStamp) same(o fileStamp) bool { return s.mod.Equal(o.mod) && s.size == o.size }
+
 // Open reads and parses the users file at path. Its password checks pass
 // through DefaultGate; SetGate changes that.
 func Open(path string) (*DB, error) {
@@ -82,6 +86,11 @@ func (db *DB) reload() ([]Gone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", db.path, err)
 	}
+	if old := db.users.Load(); old != nil && len(*old) > 0 && len(m) == 0 {
+		// Far likelier a file emptied by mistake (or read while a tool
+		// rewrote it) than everyone leaving at once.
+		return nil, fmt.Errorf("users file %s lists no users; the %d users read before stay in force (to remove everyone, disable them)", db.path, len(*old))
+	}
 	var ended []Gone
 	if old := db.users.Swap(&m); old != nil {
 		ended = gone(*old, m)
@@ -91,14 +100,21 @@ func (db *DB) reload() ([]Gone, error) {
 	return ended, nil
 }
 
-// Watch re-reads the file every interval while ctx lives, whenever its
-// modification time or size changed, and calls onReload with the number of
+// Watch re-reads the file while ctx lives once its modification time or
+// size changed and then stayed the same for one interval (looked at every
+// interval), and calls onReload with the number of
 // users and those who could sign in before and cannot now (removed or
-// disabled). A file that fails to parse is reported through onError and
-// the users read before stay in force.
+// disabled). A file that fails to parse, or that lists no users where
+// there were some, is reported through onError and the users read before
+// stay in force.
 func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n int, gone []Gone), onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// changed is the stamp of a change seen on the previous look: the file
+	// is read only once it has stayed so for a whole interval, so that a
+	// tool still writing it (in place) is not read half-way, which could
+	// drop users or cut an entry before its `disabled: true`.
+	var changed fileStamp
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,7 +126,13 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 			onError(fmt.Errorf("users file: %w", err))
 			continue
 		}
-		if st.ModTime().Equal(db.stamp.mod) && st.Size() == db.stamp.size {
+		now := fileStamp{st.ModTime(), st.Size()}
+		if now.same(db.stamp) {
+			changed = fileStamp{}
+			continue
+		}
+		if !now.same(changed) {
+			changed = now
 			continue
 		}
 		ended, err := db.reload()

@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,5 +56,35 @@ func TestReloadReportsGoneUsers(t *testing.T) {
 	// alice back, bob enabled again: nobody is gone.
 	step(file(user("alice", false)+user("bob", false)+user("dave", false)+user("erin", false)), nil)
 	// Everyone at once.
-	step("users: {}\n", []Gone{{"alice", GoneRemoved}, {"bob", GoneRemoved}, {"dave", GoneRemoved}, {"erin", GoneRemoved}})
+	step(file(user("erin", false)), []Gone{{"alice", GoneRemoved}, {"bob", GoneRemoved}, {"dave", GoneRemoved}})
+}
+
+// A users file that lists no users at all (`users: {}`), read where there
+// were users, is refused like a broken file: the users read before stay in
+// force, and nobody is reported gone. Removing everyone is done by
+// disabling them, or by stopping the gateway.
+func TestReloadRefusesEmptyUsers(t *testing.T) {
+	pw := mustHash(t, "pw")
+	db, path := openTestDB(t, "users:\n  alice:\n    password: \""+pw+"\"\n")
+	errs := make(chan error, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.Watch(ctx, 5*time.Millisecond, func(_ int, g []Gone) { t.Errorf("reloaded a file with no users; gone %v", g) },
+			func(err error) { errs <- err })
+	}()
+	defer func() { cancel(); <-done }()
+	writeFile(t, path, "users: {}\n", time.Now().Add(time.Second))
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), "no users") {
+			t.Errorf("error %q does not say the file lists no users", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no error within 5 s")
+	}
+	if db.Lookup("alice") == nil {
+		t.Error("alice was dropped by a file with no users")
+	}
 }
