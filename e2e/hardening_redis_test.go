@@ -587,3 +587,56 @@ func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
 		expectRedirect(t, g2.newBrowser().secondSignIn("alice", e, "/", 1), "/")
 	})
 }
+
+// TestHardeningRedisACLCluster (issue 14, item 16): in Cluster mode every
+// master keeps its own ACL, so the start-up check asks every one: a
+// gateway whose Redis user may not run GETDEL on one master only (each of
+// the three in turn) refuses to start, naming that node and the command;
+// the least ACL
+// README documents, with the Cluster commands (+cluster|slots +command),
+// is enough for sign-in and lockout on every node.
+func TestHardeningRedisACLCluster(t *testing.T) {
+	var args []string
+	for _, u := range []string{"gwc", "gwone"} {
+		args = append(args, append([]string{"--user", u, "on", ">" + u + "-pass", "~mfa:*", "~rate:mfa:*", "-@all"}, strings.Fields(readmeACLCommands+" "+readmeACLClusterCommands)...)...)
+	}
+	c := redistest.StartCluster(t, args...)
+	block := func(user string) string {
+		return "redis {\n addresses " + strings.Join(c.Addrs, " ") + "\n cluster\n username " + user + "\n password " + user + "-pass\n key_prefix mfa:\n timeout 2s\n }"
+	}
+	// On one master at a time, gwone may not run GETDEL (the client sends
+	// each keyless command, ACL DRYRUN too, to the next master in turn, so
+	// a check of each command on one node would miss the others).
+	ctx := context.Background()
+	for i, odd := range c.Nodes {
+		if i > 0 {
+			if err := c.Nodes[i-1].Client().Do(ctx, "ACL", "SETUSER", "gwone", "+getdel").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := odd.Client().Do(ctx, "ACL", "SETUSER", "gwone", "-getdel").Err(); err != nil {
+			t.Fatal(err)
+		}
+		log := keyedGateway(t, gatewayOpts{global: block("gwone")}, storageKey1).startFails()
+		if !strings.Contains(log, "grant it +getdel") || !strings.Contains(log, "on the cluster node "+odd.Addr) {
+			t.Fatalf("gateway whose Redis user may not run GETDEL on %s: log does not name the node and command:\n%s", odd.Addr, tail(log, 3000))
+		}
+	}
+
+	g := startGateway(t, gatewayOpts{global: block("gwc")})
+	b := g.newBrowser()
+	e := b.firstSignIn("alice", "/")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	expectRedirect(t, g.newBrowser().secondSignIn("alice", e, "/", 1), "/")
+	// Wrong passwords of many users: their limiter keys spread over the
+	// nodes.
+	for _, u := range []string{"bob", "carol", "dave", "erin", "frank"} {
+		expectStatus(t, g.newBrowser().login(u, "wrong password", "/"), http.StatusUnauthorized)
+	}
+	if l := g.log.String(); strings.Contains(l, "NOPERM") || strings.Contains(l, "no permissions") || strings.Contains(l, "getting command info") {
+		t.Fatalf("the documented commands are not enough in Cluster mode:\n%s", tail(l, 3000))
+	}
+}
+
+// readmeACLClusterCommands are what README's ACL adds in Cluster mode.
+const readmeACLClusterCommands = "+cluster|slots +command"
