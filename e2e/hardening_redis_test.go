@@ -519,8 +519,8 @@ const serveWithin = 2500 * time.Millisecond
 // protected page and portal page gets the 503 page) until its start-up
 // checks on Redis pass. When Redis comes back holding another key's
 // fingerprint, or refusing the rate-limit keys to the gateway's user, it
-// keeps serving nothing, for good, writes nothing, and every refusal's log
-// line says why; with no fingerprint or the same key's, it serves within
+// keeps serving nothing, for good (the admin API included), writes
+// nothing, and every refusal's log line says why; with no fingerprint or the same key's, it serves within
 // 2.5 s of Redis coming back, and what it sealed reads back.
 func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
 	block := func(srv *redistest.Server, extra string) string {
@@ -543,6 +543,10 @@ func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
 		expectHeld(t, g, "redis back with another key's fingerprint")
 		time.Sleep(1500 * time.Millisecond) // a retry later: still held, for good
 		expectHeld(t, g, "1.5 s later")
+		// The admin API (caddy mfa ...) refuses too, saying why.
+		if out, err := g.cli("mfa", "bypass", "alice", "30m"); err == nil || !strings.Contains(out, "storage_key differs") {
+			t.Errorf("caddy mfa bypass on a wrong-key gateway: %v\n%s", err, out)
+		}
 		onlyFingerprint(t, srv, "downtest:")
 		if log := g.log.String(); !strings.Contains(log, `this gateway's storage_key differs from the one the gateways on this Redis use; fix the configuration and reload","path":"/.mfa/login"`) ||
 			!strings.Contains(log, `"path":"/app"`) {
