@@ -72,6 +72,9 @@ func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("the running config has no mfa app: %w", err)}
 	}
 	app := appIface.(*App)
+	if held := app.gate.held(); held != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: held.error()}
+	}
 	var res any
 	if action == "users" {
 		list, err := app.engine.UserList(r.Context(), limitKey)

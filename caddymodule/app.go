@@ -151,6 +151,9 @@ type App struct {
 	// start-up checks (redis_start.go); nil without Redis.
 	rdb         redis.UniversalClient
 	redisPrefix string
+	// gate holds every request until those checks pass (redis_gate.go);
+	// nil without Redis.
+	gate *redisGate
 }
 
 // SessionConfig configures sign-in sessions.
@@ -339,6 +342,9 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 	}
 	p := a.Redis.prefix()
 	a.rdb, a.redisPrefix = rdb, p
+	// Closed until Start's checks pass: Caddy may start serving before it
+	// starts this app.
+	a.gate = newRedisGate()
 	return store.NewRedisAccounts(rdb, p), store.NewRedisKV(rdb, p), limit.NewRedis(rdb, p), nil
 }
 

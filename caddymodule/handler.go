@@ -117,6 +117,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == prefix[:len(prefix)-1] {
 		return h.portal.serve(w, r)
 	}
+	if held := h.app.gate.held(); held != nil {
+		h.app.refuseHeld(w, r, held)
+		return nil
+	}
 	stripIdentityHeaders(r.Header)
 	stripIdentityTrailers(r)
 	if h.AppPasswords {

@@ -51,6 +51,13 @@ func testHandlerOn(tb testing.TB, h *Handler, rc *RedisConfig) *Handler {
 	if err := app.Validate(); err != nil {
 		tb.Fatal(err)
 	}
+	if rc != nil {
+		// As Caddy's Start does: until the checks on Redis pass, the
+		// gateway serves nothing.
+		if err := app.startRedis(ctx); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	h.logger = zap.NewNop()
 	h.setup(app)
 	return h

@@ -104,6 +104,10 @@ func (p *portal) serve(w http.ResponseWriter, r *http.Request) error {
 		p.app.renderer.Static().ServeHTTP(w, r2)
 		return nil
 	}
+	if held := p.app.gate.held(); held != nil {
+		p.app.refuseHeld(w, r, held)
+		return nil
+	}
 
 	if provider, ok := strings.CutPrefix(rel, "voice/"); ok {
 		p.voiceCallback(w, r, provider)

@@ -19,53 +19,80 @@ import (
 var errStorageKeyWithRedis = errors.New("mfa: storage_key is required with redis: every gateway that shares this Redis must seal and sign with the same key; " +
 	"set storage_key {env.MFA_STORAGE_KEY} (at least 32 bytes, the same on every gateway) in the global mfa block")
 
+// errStorageKeyMismatch marks a storage key whose fingerprint is not the
+// one stored in Redis.
+var errStorageKeyMismatch = errors.New("storage_key differs from the one the gateways on this Redis use")
+
 // fingerprintKey is where, under the key prefix, the gateways on one Redis
 // keep the fingerprint of their storage key (never the key itself).
 const fingerprintKey = "storage-key-fingerprint"
 
 // redisRecheck is how often checks that Redis could not answer at start
-// are tried again.
-const redisRecheck = 5 * time.Second
+// are tried again: every request is held until they pass, so service
+// starts within about a second of Redis answering.
+const redisRecheck = time.Second
 
 // startRedis checks, when Caddy starts the app, that this gateway may
 // share the Redis it is given: that its Redis user may run the commands
 // it needs on its keys (redis_acl.go), and that it has the same storage key
 // as the gateways already on it. These checks do I/O, so they run here and not in
 // Provision (`caddy validate` provisions too). A check Redis refuses fails
-// the start with a message that says what to fix; a Redis that cannot be
-// reached does not stop Caddy (requests fail closed until it answers), and
-// the checks run again in the background until they can.
+// the start with a message that says what to fix. A Redis that cannot be
+// reached does not stop Caddy: every request is held (redis_gate.go) and
+// the checks run again in the background every second until they can;
+// then the gateway serves if they pass, and holds every request for good
+// if one fails (too late to refuse the start), each refusal's log line
+// saying why.
 func (a *App) startRedis(ctx context.Context) error {
 	if a.rdb == nil {
 		return nil
 	}
 	err := a.redisChecks(ctx)
-	if err == nil || !unreachable(err) {
+	if err == nil {
+		a.gate.open()
+		return nil
+	}
+	if !unreachable(err) {
 		return err
 	}
-	a.logger.Error("redis is not reachable at start: the ACL and storage_key checks run when it is; until then sign-in fails closed", zap.Error(err))
-	go func() {
-		t := time.NewTicker(redisRecheck)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			err := a.redisChecks(ctx)
-			switch {
-			case err == nil:
-				a.logger.Info("redis start-up checks passed")
-				return
-			case !unreachable(err):
-				// Too late to refuse the start: say it as loudly as we can.
-				a.logger.Error("redis start-up check failed; fix the configuration and restart this gateway", zap.Error(err))
-				return
-			}
-		}
-	}()
+	a.gate.close(&redisHold{why: whyPending, err: err, retry: true})
+	a.logger.Error("redis is not reachable at start: the ACL and storage_key checks run when it is; until they pass, every request fails closed", zap.Error(err))
+	go a.recheckRedis(ctx)
 	return nil
+}
+
+// recheckRedis runs the start-up checks every redisRecheck until Redis
+// answers them (or ctx ends), then opens the gate or closes it for good.
+func (a *App) recheckRedis(ctx context.Context) {
+	t := time.NewTicker(redisRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := a.redisChecks(ctx)
+		switch {
+		case err == nil:
+			a.gate.open()
+			a.logger.Info("redis start-up checks passed; serving")
+			return
+		case unreachable(err):
+			a.gate.close(&redisHold{why: whyPending, err: err, retry: true})
+		default:
+			why := whyRefusing
+			switch {
+			case errors.Is(err, errStorageKeyMismatch):
+				why = whyKey
+			case errors.Is(err, errACLRefused):
+				why = whyACL
+			}
+			a.gate.close(&redisHold{why: why, err: err})
+			a.logger.Error("redis start-up check failed after start: every request fails closed until the configuration is fixed and reloaded", zap.Error(err))
+			return
+		}
+	}
 }
 
 // redisChecks runs every start-up check once.
@@ -113,9 +140,9 @@ func (a *App) checkStorageKey(ctx context.Context) error {
 		return redisFailed("reading the storage key fingerprint at "+key, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(fp)) != 1 {
-		return fmt.Errorf("mfa: storage_key differs from the one the gateways on this Redis use (the key fingerprint at %s was stored by a gateway with another key): "+
+		return fmt.Errorf("mfa: %w (the key fingerprint at %s was stored by a gateway with another key): "+
 			"give every gateway on this Redis and key_prefix the same storage_key; what the other key sealed (authenticator seeds, phone numbers) cannot be read with this one. "+
-			"Only if every account was registered under this key, delete %s to let it take over", key, key)
+			"Only if every account was registered under this key, delete %s to let it take over", errStorageKeyMismatch, key, key)
 	}
 	return nil
 }

@@ -341,17 +341,28 @@ func TestHardeningRedisSealUnreadable(t *testing.T) {
 // may touch only ~mfa:*, the gateway refuses to start and names the key
 // pattern its rate limits need (~rate:mfa:*), instead of failing every
 // sign-in with 503; with ~mfa:* ~rate:mfa:* it starts and sign-in works;
-// and a user that may not run ACL DRYRUN (the check is skipped) still
-// starts.
+// a user that may not run SCAN is refused at start, naming +scan; a user
+// that may not run ACL DRYRUN still starts, and a warning says the check
+// was skipped and what to grant (+acl|dryrun); and the least ACL README
+// documents is enough for sign-in, lockout, sign-out everywhere and the
+// start-up sweep.
 func TestHardeningRedisACL(t *testing.T) {
 	users := []string{
 		"--user", "gwprefix", "on", ">prefix-pass", "~mfa:*", "+@all",
 		"--user", "gwfull", "on", ">full-pass", "~mfa:*", "~rate:mfa:*", "+@all",
 		"--user", "gwnodryrun", "on", ">nodryrun-pass", "~mfa:*", "~rate:mfa:*", "+@all", "-acl",
-		// The least README documents: the key patterns and the commands.
-		"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all",
 	}
-	srv := redistest.StartServer(t, append(users, strings.Fields(readmeACLCommands)...)...)
+	// The least README documents: the key patterns and the commands; and
+	// the same without SCAN (the start-up sweep of removed users lists
+	// accounts with it).
+	least := append([]string{"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all"}, strings.Fields(readmeACLCommands)...)
+	noScan := []string{"--user", "gwnoscan", "on", ">noscan-pass", "~mfa:*", "~rate:mfa:*", "-@all"}
+	for _, c := range strings.Fields(readmeACLCommands) {
+		if c != "+scan" {
+			noScan = append(noScan, c)
+		}
+	}
+	srv := redistest.StartServer(t, append(append(users, least...), noScan...)...)
 	block := func(user, pass string) string {
 		return "redis {\n url redis://" + srv.Addr + "/0\n username " + user + "\n password " + pass + "\n key_prefix mfa:\n timeout 2s\n }"
 	}
@@ -370,8 +381,24 @@ func TestHardeningRedisACL(t *testing.T) {
 		expectStatus(t, g.newBrowser().login("bob", "wrong password", "/"), http.StatusUnauthorized)
 	}
 
+	log = keyedGateway(t, gatewayOpts{global: block("gwnoscan", "noscan-pass")}, storageKey1).startFails()
+	if !strings.Contains(log, `redis user \"gwnoscan\" may not run SCAN`) || !strings.Contains(log, "grant it +scan") {
+		t.Fatalf("gateway whose Redis user may not SCAN: log does not name the command:\n%s", tail(log, 3000))
+	}
+
 	g2 := startGateway(t, gatewayOpts{global: block("gwnodryrun", "nodryrun-pass")})
 	expectRedirect(t, g2.newBrowser().login("alice", testPassword, "/"), "/.mfa/challenge")
+	// The skipped check is a warning that says what to grant.
+	skipped := false
+	for _, line := range strings.Split(g2.log.String(), "\n") {
+		if strings.Contains(line, `"level":"warn"`) && strings.Contains(line, "ACL check skipped") &&
+			strings.Contains(line, `may not run ACL DRYRUN`) && strings.Contains(line, "+acl|dryrun") {
+			skipped = true
+		}
+	}
+	if !skipped {
+		t.Fatalf("no warning that the ACL check was skipped, naming +acl|dryrun:\n%s", tail(g2.log.String(), 3000))
+	}
 
 	g3 := startGateway(t, gatewayOpts{global: block("gwleast", "least-pass")})
 	c := g3.newBrowser()
@@ -379,36 +406,241 @@ func TestHardeningRedisACL(t *testing.T) {
 	expectStatus(t, c.get("/app"), http.StatusOK)
 	expectRedirect(t, g3.newBrowser().secondSignIn("bob", e, "/", 1), "/")
 	expectStatus(t, g3.newBrowser().login("alice", "wrong password", "/"), http.StatusUnauthorized)
-	if strings.Contains(g3.log.String(), "NOPERM") {
+	// Sign out everywhere, revoking app passwords (the user's session
+	// index and devices: SMEMBERS, SREM, DEL).
+	sec := c.get("/.mfa/security")
+	expectStatus(t, sec, http.StatusOK)
+	expectRedirect(t, c.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, sec.Body)}, "app_passwords": {"revoke"}}), "/.mfa/signed-out?app_passwords=revoked")
+	expectRedirect(t, c.get("/app"), "/.mfa/login?rd=%2Fapp")
+	// The start-up sweep (SCAN) runs at start and, had it failed, again
+	// every 2 s: give it one more round.
+	time.Sleep(2500 * time.Millisecond)
+	if strings.Contains(g3.log.String(), "NOPERM") || strings.Contains(g3.log.String(), "could not list accounts") {
 		t.Fatalf("the documented commands are not enough:\n%s", tail(g3.log.String(), 3000))
 	}
 }
 
 // readmeACLCommands are the commands README's Redis ACL example grants.
-const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun"
+const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +scan +time +ping +hello +acl|dryrun"
 
-// TestHardeningRedisChecksWhenRedisReturns (issue 14, item 15): a gateway
-// started while its Redis is down still starts (sign-in fails closed), and
-// runs the storage-key check when Redis is back: with a fingerprint of
-// another key there, it logs that its storage_key differs.
-func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
-	srv := redistest.StartServer(t)
-	if err := srv.Client().Set(context.Background(), "downtest:storage-key-fingerprint", "v1:fingerprint-of-another-key", 0).Err(); err != nil {
-		t.Fatal(err)
+// unavailablePage is the text of the 503 page a request that fails closed
+// gets.
+const unavailablePage = "can&#39;t reach its storage"
+
+// expectHeld checks that every kind of request the gateway serves (a
+// protected page, an API call, an app password, the portal's pages and a
+// sign-in POST) gets the 503 page and reaches no upstream.
+func expectHeld(t *testing.T, g *gateway, when string) {
+	t.Helper()
+	_, hitsBefore := g.Upstream.Last()
+	b := g.newBrowser()
+	reqs := []struct {
+		what string
+		r    func() *response
+	}{
+		{"GET /app", func() *response { return b.get("/app") }},
+		{"GET /api (JSON)", func() *response { return b.get("/api", "Accept", "application/json") }},
+		{"GET /app with an app password", func() *response { return b.get("/app", "Authorization", "Basic YWxpY2U6cGFzc3dvcmQ=") }},
+		{"GET /.mfa/login", func() *response { return b.get("/.mfa/login") }},
+		{"GET /.mfa/setup", func() *response { return b.get("/.mfa/setup") }},
+		{"POST /.mfa/login", func() *response {
+			return b.post("/.mfa/login", url.Values{"csrf": {"x"}, "username": {"alice"}, "password": {testPassword}, "rd": {"/"}})
+		}},
 	}
-	srv.Stop()
-	g := keyedGateway(t, gatewayOpts{global: "redis {\n url redis://" + srv.Addr + "/0\n key_prefix downtest:\n timeout 500ms\n }"}, storageKey1)
-	g.start()
-	if !strings.Contains(g.log.String(), "redis is not reachable at start") {
-		t.Fatalf("the log does not say the checks wait for Redis:\n%s", tail(g.log.String(), 2000))
-	}
-	expectStatus(t, g.newBrowser().get("/.mfa/login"), http.StatusOK)
-	srv.Start()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(g.log.String(), "storage_key differs from the one the gateways on this Redis use") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no storage_key verdict 15 s after Redis returned:\n%s", tail(g.log.String(), 2000))
+	for _, q := range reqs {
+		r := q.r()
+		if r.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s: %s: status %d, want 503; body:\n%s", when, q.what, r.StatusCode, tail(r.Body, 600))
+			continue
 		}
-		time.Sleep(200 * time.Millisecond)
+		if strings.Contains(r.Header.Get("Content-Type"), "text/html") && !strings.Contains(r.Body, unavailablePage) {
+			t.Errorf("%s: %s: 503 without the clear page:\n%s", when, q.what, tail(r.Body, 600))
+		}
+	}
+	if _, hits := g.Upstream.Last(); hits != hitsBefore {
+		t.Errorf("%s: a request reached the upstream", when)
 	}
 }
+
+// waitServing polls the login page until it answers 200 and returns how
+// long that took; it fails the test after within.
+func waitServing(t *testing.T, g *gateway, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		resp, err := http.Get(g.URL + "/.mfa/login")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start)
+			}
+		}
+		if time.Since(start) > within {
+			t.Fatalf("the gateway did not serve within %v of Redis coming back; log:\n%s", within, tail(g.log.String(), 3000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitLog waits up to within for the gateway's log to contain want.
+func waitLog(t *testing.T, g *gateway, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(g.log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log does not say %q within %v:\n%s", want, within, tail(g.log.String(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// onlyFingerprint checks that Redis holds nothing under prefix but the
+// storage key's fingerprint: no session, account or limiter key was
+// written.
+func onlyFingerprint(t *testing.T, srv *redistest.Server, prefix string) {
+	t.Helper()
+	keys, err := srv.Client().Keys(context.Background(), "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k != prefix+"storage-key-fingerprint" && (strings.HasPrefix(k, prefix) || strings.HasPrefix(k, "rate:"+prefix)) {
+			t.Errorf("the gateway wrote %q while it should serve nothing", k)
+		}
+	}
+}
+
+// serveWithin is how soon after Redis comes back a gateway that could not
+// check it at start serves (the checks are retried every second).
+const serveWithin = 2500 * time.Millisecond
+
+// TestHardeningRedisChecksWhenRedisReturns (issue 14, item 15): a gateway
+// started while its Redis is down still starts, but serves nothing (every
+// protected page and portal page gets the 503 page) until its start-up
+// checks on Redis pass. When Redis comes back holding another key's
+// fingerprint, or refusing the rate-limit keys to the gateway's user, it
+// keeps serving nothing, for good (the admin API included), writes
+// nothing, and every refusal's log line says why; with no fingerprint or the same key's, it serves within
+// 2.5 s of Redis coming back, and what it sealed reads back.
+func TestHardeningRedisChecksWhenRedisReturns(t *testing.T) {
+	block := func(srv *redistest.Server, extra string) string {
+		return "redis {\n url redis://" + srv.Addr + "/0\n key_prefix downtest:\n timeout 500ms\n" + extra + " }"
+	}
+	t.Run("another key", func(t *testing.T) {
+		srv := redistest.StartServer(t)
+		if err := srv.Client().Set(context.Background(), "downtest:storage-key-fingerprint", "v1:fingerprint-of-another-key", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		srv.Stop()
+		g := keyedGateway(t, gatewayOpts{global: block(srv, "")}, storageKey1)
+		g.start()
+		if !strings.Contains(g.log.String(), "redis is not reachable at start") {
+			t.Fatalf("the log does not say the checks wait for Redis:\n%s", tail(g.log.String(), 2000))
+		}
+		expectHeld(t, g, "redis down")
+		srv.Start()
+		waitLog(t, g, "storage_key differs from the one the gateways on this Redis use", 5*time.Second)
+		expectHeld(t, g, "redis back with another key's fingerprint")
+		time.Sleep(1500 * time.Millisecond) // a retry later: still held, for good
+		expectHeld(t, g, "1.5 s later")
+		// The admin API (caddy mfa ...) refuses too, saying why.
+		if out, err := g.cli("mfa", "bypass", "alice", "30m"); err == nil || !strings.Contains(out, "storage_key differs") {
+			t.Errorf("caddy mfa bypass on a wrong-key gateway: %v\n%s", err, out)
+		}
+		onlyFingerprint(t, srv, "downtest:")
+		if log := g.log.String(); !strings.Contains(log, `this gateway's storage_key differs from the one the gateways on this Redis use; fix the configuration and reload","path":"/.mfa/login"`) ||
+			!strings.Contains(log, `"path":"/app"`) {
+			t.Fatalf("the refusals' log lines do not say why:\n%s", tail(log, 3000))
+		}
+	})
+	t.Run("rate keys refused", func(t *testing.T) {
+		srv := redistest.StartServer(t, "--user", "gwprefix", "on", ">prefix-pass", "~downtest:*", "+@all")
+		srv.Stop()
+		g := keyedGateway(t, gatewayOpts{global: block(srv, " username gwprefix\n password prefix-pass\n")}, storageKey1)
+		g.start()
+		srv.Start()
+		waitLog(t, g, "~rate:downtest:*", 5*time.Second)
+		expectHeld(t, g, "redis back refusing the rate-limit keys")
+		onlyFingerprint(t, srv, "downtest:")
+		if !strings.Contains(g.log.String(), `this gateway's Redis user may not run what it needs; fix the ACL and reload","path":"/app"`) {
+			t.Fatalf("the refusals' log lines do not say why:\n%s", tail(g.log.String(), 3000))
+		}
+	})
+	t.Run("no key, then the same key", func(t *testing.T) {
+		srv := redistest.StartServer(t)
+		srv.Stop()
+		g := keyedGateway(t, gatewayOpts{global: block(srv, "")}, storageKey1)
+		g.start()
+		expectHeld(t, g, "redis down")
+		srv.Start()
+		took := waitServing(t, g, serveWithin)
+		t.Logf("served %v after Redis came back with no fingerprint (bound %v)", took.Round(time.Millisecond), serveWithin)
+		b := g.newBrowser()
+		e := b.firstSignIn("alice", "/")
+		expectStatus(t, b.get("/app"), http.StatusOK)
+		g.stop()
+
+		srv.Stop()
+		g2 := keyedGateway(t, gatewayOpts{global: block(srv, "")}, storageKey1)
+		g2.start()
+		expectHeld(t, g2, "redis down")
+		srv.Start()
+		took = waitServing(t, g2, serveWithin)
+		t.Logf("served %v after Redis came back with the same key's fingerprint (bound %v)", took.Round(time.Millisecond), serveWithin)
+		// The seed sealed by the first gateway opens under the same key.
+		expectRedirect(t, g2.newBrowser().secondSignIn("alice", e, "/", 1), "/")
+	})
+}
+
+// TestHardeningRedisACLCluster (issue 14, item 16): in Cluster mode every
+// master keeps its own ACL, so the start-up check asks every one: a
+// gateway whose Redis user may not run GETDEL on one master only (each of
+// the three in turn) refuses to start, naming that node and the command;
+// the least ACL
+// README documents, with the Cluster commands (+cluster|slots +command),
+// is enough for sign-in and lockout on every node.
+func TestHardeningRedisACLCluster(t *testing.T) {
+	var args []string
+	for _, u := range []string{"gwc", "gwone"} {
+		args = append(args, append([]string{"--user", u, "on", ">" + u + "-pass", "~mfa:*", "~rate:mfa:*", "-@all"}, strings.Fields(readmeACLCommands+" "+readmeACLClusterCommands)...)...)
+	}
+	c := redistest.StartCluster(t, args...)
+	block := func(user string) string {
+		return "redis {\n addresses " + strings.Join(c.Addrs, " ") + "\n cluster\n username " + user + "\n password " + user + "-pass\n key_prefix mfa:\n timeout 2s\n }"
+	}
+	// On one master at a time, gwone may not run GETDEL (the client sends
+	// each keyless command, ACL DRYRUN too, to the next master in turn, so
+	// a check of each command on one node would miss the others).
+	ctx := context.Background()
+	for i, odd := range c.Nodes {
+		if i > 0 {
+			if err := c.Nodes[i-1].Client().Do(ctx, "ACL", "SETUSER", "gwone", "+getdel").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := odd.Client().Do(ctx, "ACL", "SETUSER", "gwone", "-getdel").Err(); err != nil {
+			t.Fatal(err)
+		}
+		log := keyedGateway(t, gatewayOpts{global: block("gwone")}, storageKey1).startFails()
+		if !strings.Contains(log, "grant it +getdel") || !strings.Contains(log, "on the cluster node "+odd.Addr) {
+			t.Fatalf("gateway whose Redis user may not run GETDEL on %s: log does not name the node and command:\n%s", odd.Addr, tail(log, 3000))
+		}
+	}
+
+	g := startGateway(t, gatewayOpts{global: block("gwc")})
+	b := g.newBrowser()
+	e := b.firstSignIn("alice", "/")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	expectRedirect(t, g.newBrowser().secondSignIn("alice", e, "/", 1), "/")
+	// Wrong passwords of many users: their limiter keys spread over the
+	// nodes.
+	for _, u := range []string{"bob", "carol", "dave", "erin", "frank"} {
+		expectStatus(t, g.newBrowser().login(u, "wrong password", "/"), http.StatusUnauthorized)
+	}
+	if l := g.log.String(); strings.Contains(l, "NOPERM") || strings.Contains(l, "no permissions") || strings.Contains(l, "getting command info") {
+		t.Fatalf("the documented commands are not enough in Cluster mode:\n%s", tail(l, 3000))
+	}
+}
+
+// readmeACLClusterCommands are what README's ACL adds in Cluster mode.
+const readmeACLClusterCommands = "+cluster|slots +command"
