@@ -47,9 +47,6 @@ var aclChecks = []aclCheck{
 	{false, []string{"EVAL", "return 1", "1", "KEY"}},
 	{false, []string{"MULTI"}},
 	{false, []string{"EXEC"}},
-	// Listing accounts and session indexes (the start-up sweep of users
-	// gone from the users file). SCAN's MATCH is not a key ACL checks.
-	{false, []string{"SCAN", "0", "MATCH", "KEY*", "COUNT", "500"}},
 	{false, []string{"PING"}},
 	{false, []string{"HELLO", "3"}},
 	{true, []string{"EVALSHA", "0000000000000000000000000000000000000000", "1", "KEY"}},
@@ -69,7 +66,7 @@ var aclClusterChecks = []aclCheck{
 
 // aclCommands is the least command ACL the gateway needs (README, "Many
 // gateways").
-const aclCommands = "-@all +get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +scan +time +ping +hello +acl|dryrun" +
+const aclCommands = "-@all +get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun" +
 	" (and in Cluster mode +cluster|slots +command; with a database other than 0, +select)"
 
 // errACLRefused marks an ACL that refuses the gateway a command or key.
