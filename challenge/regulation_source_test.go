@@ -9,7 +9,6 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
-	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // testSmartLockout runs the per-source password lockout against one pair
@@ -305,16 +304,6 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 	})
 }
 
-func TestSmartLockoutMemory(t *testing.T) {
-	testSmartLockout(t, func(t *testing.T) (limit.Limiter, store.KV) {
-		return limit.NewMemory(), store.NewMemoryKV()
-	})
-}
+func TestSmartLockoutMemory(t *testing.T) { testSmartLockout(t, memoryRegulationStores) }
 
-func TestSmartLockoutRedis(t *testing.T) {
-	testSmartLockout(t, func(t *testing.T) (limit.Limiter, store.KV) {
-		rdb, prefix := redistest.Client(t)
-		t.Cleanup(func() { redistest.DeletePrefix(context.Background(), rdb, "rate:"+prefix) })
-		return limit.NewRedis(rdb, prefix), store.NewRedisKV(rdb, prefix)
-	})
-}
+func TestSmartLockoutRedis(t *testing.T) { testSmartLockout(t, redisRegulationStores) }

@@ -136,19 +136,23 @@ func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, s
 	})
 }
 
-func TestRegulationMemory(t *testing.T) {
-	testRegulation(t, func(t *testing.T) (limit.Limiter, store.KV) {
-		return limit.NewMemory(), store.NewMemoryKV()
-	})
+// memoryRegulationStores are the limiter and KV of one gateway's
+// embedded stores, for the regulation tests.
+func memoryRegulationStores(*testing.T) (limit.Limiter, store.KV) {
+	return limit.NewMemory(), store.NewMemoryKV()
 }
 
-func TestRegulationRedis(t *testing.T) {
-	testRegulation(t, func(t *testing.T) (limit.Limiter, store.KV) {
-		rdb, prefix := redistest.Client(t)
-		t.Cleanup(func() { redistest.DeletePrefix(context.Background(), rdb, "rate:"+prefix) })
-		return limit.NewRedis(rdb, prefix), store.NewRedisKV(rdb, prefix)
-	})
+// redisRegulationStores are a limiter and KV on the shared test Redis,
+// under a key prefix of the test's own, removed when it ends.
+func redisRegulationStores(t *testing.T) (limit.Limiter, store.KV) {
+	rdb, prefix := redistest.Client(t)
+	t.Cleanup(func() { redistest.DeletePrefix(context.Background(), rdb, "rate:"+prefix) })
+	return limit.NewRedis(rdb, prefix), store.NewRedisKV(rdb, prefix)
 }
+
+func TestRegulationMemory(t *testing.T) { testRegulation(t, memoryRegulationStores) }
+
+func TestRegulationRedis(t *testing.T) { testRegulation(t, redisRegulationStores) }
 
 func TestLimitsValidate(t *testing.T) {
 	if err := DefaultLimits().Validate(); err != nil {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,9 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,28 +36,6 @@ var portalGETs = []string{
 	"/.mfa/setup/key", "/.mfa/setup/push", "/.mfa/setup/push/qr.png", "/.mfa/setup/push/wait",
 	"/.mfa/challenge/push", "/.mfa/push/status", "/.mfa/security",
 	"/.mfa/static/style.css", "/.mfa/push/approve",
-}
-
-// vmKB reads a field of /proc/PID/status ("VmRSS", "VmHWM") in KiB.
-func vmKB(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
 }
 
 // dirBytes is the size of every file under dir, and their names.
@@ -141,7 +116,7 @@ func TestHardeningPortalGETBody(t *testing.T) {
 	const (
 		bodySize  = 64 << 20
 		parallel  = 10
-		rssBound  = 32 << 10 // KiB: the stated bound on RSS growth
+		rssBound  = 32 << 20 // bytes: the stated bound on RSS growth
 		tempBound = 0        // bytes left in the temp dir
 	)
 	tmp := t.TempDir()
@@ -158,25 +133,11 @@ func TestHardeningPortalGETBody(t *testing.T) {
 
 	attack := func(name string, paths []string) {
 		t.Helper()
-		before := vmKB(t, pid, "VmRSS")
-		peak := before
-		stop := make(chan struct{})
-		sampled := make(chan struct{})
-		go func() {
-			defer close(sampled)
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if kb, err := readVmRSS(pid); err == nil && kb > peak {
-					peak = kb
-				}
-			}
-		}()
+		before, err := readRSS(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sampler := sampleRSS(pid, 10*time.Millisecond, before)
 		start := time.Now()
 		var wg sync.WaitGroup
 		n := max(parallel, len(paths)) // every path once, at least parallel at a time
@@ -189,15 +150,11 @@ func TestHardeningPortalGETBody(t *testing.T) {
 		}
 		wg.Wait()
 		time.Sleep(200 * time.Millisecond) // let the gateway finish what it does after answering
-		close(stop)
-		<-sampled
-		if kb := vmKB(t, pid, "VmRSS"); kb > peak {
-			peak = kb
-		}
+		peak := sampler.Stop(pid)
 		t.Logf("%s: %d parallel GETs with a %d MB body in %v: RSS %d MB before, peak %d MB (+%d MB; bound +%d MB)",
-			name, n, bodySize>>20, time.Since(start).Round(time.Millisecond), before>>10, peak>>10, (peak-before)>>10, rssBound>>10)
+			name, n, bodySize>>20, time.Since(start).Round(time.Millisecond), before>>20, peak>>20, (peak-before)>>20, rssBound>>20)
 		if peak-before > rssBound {
-			t.Errorf("%s: RSS grew by %d MB, over the bound of %d MB", name, (peak-before)>>10, rssBound>>10)
+			t.Errorf("%s: RSS grew by %d MB, over the bound of %d MB", name, (peak-before)>>20, rssBound>>20)
 		}
 		after, names := dirBytes(t, tmp)
 		t.Logf("%s: temp dir %d bytes before, %d after %v", name, tempBefore, after, names)
@@ -230,20 +187,6 @@ func TestHardeningPortalGETBody(t *testing.T) {
 	if after, names := dirBytes(t, tmp); after != tempBefore {
 		t.Errorf("multipart POST left %d bytes in the temp dir: %v", after-tempBefore, names)
 	}
-}
-
-// readVmRSS is vmKB("VmRSS") for the sampler, which must not call t.Fatal.
-func readVmRSS(pid int) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS")
 }
 
 // sessionRecords is every session record under prefix in Redis, decoded,

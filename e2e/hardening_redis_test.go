@@ -6,10 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,58 +182,14 @@ func TestHardeningRedisSlowFailsClosed(t *testing.T) {
 // if empty), without starting Caddy: call start, or startFails.
 func keyedGateway(t *testing.T, o gatewayOpts, key string) *gateway {
 	t.Helper()
-	dir := t.TempDir()
-	g := &gateway{t: t, dir: dir, DataDir: filepath.Join(dir, "mfa"), UsersFile: filepath.Join(dir, "users.yml"), Upstream: newUpstream(t)}
-	if err := os.WriteFile(g.UsersFile, []byte(usersYAML()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port, admin := freePort(t), freePort(t)
-	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	g.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
-	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
-	keyLine := ""
-	if key != "" {
-		keyLine = "storage_key " + strconv.Quote(key)
-	}
-	cf := fmt.Sprintf(`{
-	admin 127.0.0.1:%d
-	auto_https off
-	persist_config off
-	mfa {
-		users_file %s
-		data_dir %s
-		%s
-		%s
-	}
-}
-
-http://127.0.0.1:%d {
-	mfa {
-		%s
-	}
-	reverse_proxy %s
-}
-`, admin, g.UsersFile, g.DataDir, keyLine, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"))
-	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.stop)
-	return g
+	return writeGateway(t, o, key)
 }
 
 // startFails runs Caddy, expects it to exit within 30 s without serving,
 // and returns its log.
 func (g *gateway) startFails() string {
 	g.t.Helper()
-	g.log = &syncBuffer{}
-	g.cmd = exec.Command(caddyBin, "run", "--config", g.config, "--adapter", g.adapter)
-	g.cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(g.dir, "xdg-data"), "XDG_CONFIG_HOME="+filepath.Join(g.dir, "xdg-config"))
-	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
-	if err := g.cmd.Start(); err != nil {
-		g.t.Fatal(err)
-	}
-	g.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.exited)
+	g.launch()
 	select {
 	case <-g.exited:
 		g.cmd = nil

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,24 +19,6 @@ import (
 )
 
 // Issue 14, items 7 and 18: the users file and the password checks behind it.
-
-// readRSS reads the resident set size of process pid, in bytes.
-func readRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the status of process %d: %w", pid, err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("VmRSS line %q: %w", line, err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in the status of process %d", pid)
-}
 
 // clientFrom is a browser-like client (cookie jar, no redirects) whose
 // connections come from the loopback address src, so that each looks like
@@ -162,29 +143,9 @@ func TestHardeningUsersHashFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var peak atomic.Int64
-	peak.Store(before)
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if rss, err := readRSS(pid); err == nil && rss > peak.Load() {
-				peak.Store(rss)
-			}
-		}
-	}()
-
+	sampler := sampleRSS(pid, 5*time.Millisecond, before)
 	flood(g, attempts, nil)
-	close(stop)
-	<-sampled
+	peakRSS := sampler.Stop(pid)
 
 	// The bound: at most one check per core runs at once (runtime.NumCPU():
 	// Caddy runs on this machine with GOMAXPROCS at its default), each
@@ -200,8 +161,8 @@ func TestHardeningUsersHashFlood(t *testing.T) {
 		perHash *= 5
 	}
 	bound := int64(runtime.NumCPU())*perHash*2 + 64<<20
-	growth := peak.Load() - before
-	t.Logf("VmRSS before %d MiB, peak during %d MiB, growth %d MiB (bound %d MiB)", before>>20, peak.Load()>>20, growth>>20, bound>>20)
+	growth := peakRSS - before
+	t.Logf("VmRSS before %d MiB, peak during %d MiB, growth %d MiB (bound %d MiB)", before>>20, peakRSS>>20, growth>>20, bound>>20)
 
 	var failed, refused int
 	var slowest time.Duration

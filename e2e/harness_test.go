@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -113,8 +114,20 @@ type gatewayOpts struct {
 	extraSites string
 }
 
+// testStorageKey is the storage key of the harness's gateways.
+const testStorageKey = "e2e-storage-key-0123456789abcdef-0123456789"
+
 // startGateway writes a Caddyfile and starts Caddy with it.
 func startGateway(t *testing.T, o gatewayOpts) *gateway {
+	t.Helper()
+	g := writeGateway(t, o, testStorageKey)
+	g.start()
+	return g
+}
+
+// writeGateway writes the users file and the Caddyfile for o, with storage
+// key key (none if empty), without starting Caddy (see start).
+func writeGateway(t *testing.T, o gatewayOpts, key string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{t: t, dir: dir, DataDir: filepath.Join(dir, "mfa"), UsersFile: filepath.Join(dir, "users.yml"), Upstream: newUpstream(t)}
@@ -125,6 +138,10 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	g.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
 	g.config, g.adapter = filepath.Join(dir, "Caddyfile"), "caddyfile"
+	keyLine := ""
+	if key != "" {
+		keyLine = "storage_key " + strconv.Quote(key)
+	}
 	cf := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	auto_https off
@@ -133,7 +150,7 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	mfa {
 		users_file %s
 		data_dir %s
-		storage_key "e2e-storage-key-0123456789abcdef-0123456789"
+		%s
 		organization "E2E Corp"
 		%s
 	}
@@ -146,18 +163,17 @@ http://127.0.0.1:%d {
 	reverse_proxy %s
 }
 %s
-`, admin, o.options, g.UsersFile, g.DataDir, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"), o.extraSites)
+`, admin, o.options, g.UsersFile, g.DataDir, keyLine, o.global, port, o.route, strings.TrimPrefix(g.Upstream.URL, "http://"), o.extraSites)
 	if err := os.WriteFile(g.config, []byte(cf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Registered first, so that a Caddy that fails to start is still stopped.
 	t.Cleanup(g.stop)
-	g.start()
 	return g
 }
 
-// start runs Caddy and waits until the site answers.
-func (g *gateway) start() {
+// launch runs Caddy with the gateway's config, its output in g.log.
+func (g *gateway) launch() {
 	g.t.Helper()
 	g.log = &syncBuffer{}
 	args := []string{"run", "--config", g.config}
@@ -172,6 +188,12 @@ func (g *gateway) start() {
 	}
 	g.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.exited)
+}
+
+// start runs Caddy and waits until the site answers.
+func (g *gateway) start() {
+	g.t.Helper()
+	g.launch()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(g.URL + "/.mfa/static/style.css")
