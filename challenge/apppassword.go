@@ -83,7 +83,9 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 		return "", err
 	}
 	var refused error
+	var first bool
 	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		first = len(a.AppPasswords) == 0
 		if len(a.AppPasswords) >= MaxAppPasswords {
 			refused = ErrTooManyAppPasswords
 			return refused
@@ -99,6 +101,12 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w: saving app password: %w", store.ErrUnavailable, err)
+	}
+	if first {
+		// The user's only app password is indexed: their index is complete.
+		if err := e.markAppPasswordsIndexed(ctx, user); err != nil {
+			return "", err
+		}
 	}
 	return secret[0:4] + "-" + secret[4:8] + "-" + secret[8:12] + "-" + secret[12:16], nil
 }
@@ -148,7 +156,7 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 	// One keyed hash and one read of the index, whoever the user: only an
 	// app password the index holds reads the account.
 	h := e.appPasswordHash(user, secret)
-	if ok, err := e.appPasswordMayExist(ctx, h); err != nil || !ok {
+	if ok, err := e.appPasswordMayExist(ctx, user, h); err != nil || !ok {
 		return "", false, err
 	}
 	a, err := e.Account(ctx, user)

@@ -20,15 +20,19 @@ import (
 // The index may hold an app password that is gone (a revocation whose
 // delete failed): the account, read on a hit, has the last word. It must
 // never lack one that exists, so a new app password is indexed before it
-// is saved in the account, and the index of app passwords made before it
-// existed is built once at start (BuildAppPasswordIndex); until it is,
-// a miss falls back to the account.
+// is saved in the account, and the app passwords of each user of the
+// users file made before the index existed are indexed at start
+// (BuildAppPasswordIndex), which marks that user's index complete. For a
+// user not marked yet (on another gateway's users file, or added since),
+// a miss falls back to the account. Every check reads the index entry and
+// the user's mark, so known and unknown names do the same reads.
 
 // appPasswordIndexPrefix starts every key of the index.
 const appPasswordIndexPrefix = "apppw:"
 
-// appPasswordIndexBuilt marks the store's index as complete.
-const appPasswordIndexBuilt = "apppw-index:v1"
+// appPasswordIndexedPrefix starts the mark of a user whose app passwords
+// are all indexed.
+const appPasswordIndexedPrefix = "apppw-indexed:"
 
 // appPasswordIndexKey is the index key of the app password whose keyed
 // hash is h.
@@ -53,57 +57,58 @@ func (e *Engine) unindexAppPasswords(ctx context.Context, ps []store.AppPassword
 	return nil
 }
 
-// appPasswordMayExist reports whether the app password whose keyed hash
-// is h may exist: the index holds it, or the index is not built yet.
-func (e *Engine) appPasswordMayExist(ctx context.Context, h []byte) (bool, error) {
+// appPasswordMayExist reports whether the app password of user whose
+// keyed hash is h may exist: the index holds it, or user's app passwords
+// are not all indexed yet. The account no user has (noSuchUser) counts as
+// indexed, after the same reads.
+func (e *Engine) appPasswordMayExist(ctx context.Context, user string, h []byte) (bool, error) {
 	_, err := e.KV.Get(ctx, appPasswordIndexKey(h))
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, fmt.Errorf("%w: reading the app-password index: %w", store.ErrUnavailable, err)
 	}
-	if e.appPasswordIndexReady.Load() {
-		return false, nil
-	}
-	// Another gateway on the same store may have built it.
-	if _, err := e.KV.Get(ctx, appPasswordIndexBuilt); err == nil {
-		e.appPasswordIndexReady.Store(true)
-		return false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	hit := err == nil
+	_, err = e.KV.Get(ctx, appPasswordIndexedPrefix+user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, fmt.Errorf("%w: reading the app-password index: %w", store.ErrUnavailable, err)
 	}
-	return true, nil
+	marked := err == nil || user == noSuchUser
+	return hit || !marked, nil
+}
+
+// markAppPasswordsIndexed marks every app password of user indexed.
+func (e *Engine) markAppPasswordsIndexed(ctx context.Context, user string) error {
+	if err := e.KV.Set(ctx, appPasswordIndexedPrefix+user, []byte{1}, blockFor); err != nil {
+		return fmt.Errorf("%w: marking the app-password index of %q: %w", store.ErrUnavailable, user, err)
+	}
+	return nil
 }
 
 // BuildAppPasswordIndex indexes the app passwords of every user of the
-// users file (only they can use one), once per store: a store whose index
-// is marked built is left alone. It is idempotent, so gateways sharing a
-// store may all run it; an error leaves the index unmarked, to try again.
+// users file (only they can use one) whose index is not marked complete,
+// and marks it. It is idempotent, so gateways sharing a store (with the
+// same users file or not) may all run it, at every start; an error leaves
+// the users not reached unmarked, to try again.
 func (e *Engine) BuildAppPasswordIndex(ctx context.Context) error {
-	if _, err := e.KV.Get(ctx, appPasswordIndexBuilt); err == nil {
-		e.appPasswordIndexReady.Store(true)
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: reading the app-password index: %w", store.ErrUnavailable, err)
-	}
 	for _, u := range e.Users.All() {
+		if _, err := e.KV.Get(ctx, appPasswordIndexedPrefix+u.Name); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: reading the app-password index: %w", store.ErrUnavailable, err)
+		}
 		a, err := e.Account(ctx, u.Name)
 		if err != nil {
 			return err
 		}
-		if a == nil {
-			continue
-		}
-		for _, p := range a.AppPasswords {
-			if err := e.indexAppPassword(ctx, p.Hash); err != nil {
-				return err
+		if a != nil {
+			for _, p := range a.AppPasswords {
+				if err := e.indexAppPassword(ctx, p.Hash); err != nil {
+					return err
+				}
 			}
 		}
+		if err := e.markAppPasswordsIndexed(ctx, u.Name); err != nil {
+			return err
+		}
 	}
-	if err := e.KV.Set(ctx, appPasswordIndexBuilt, []byte{1}, blockFor); err != nil {
-		return fmt.Errorf("%w: marking the app-password index built: %w", store.ErrUnavailable, err)
-	}
-	e.appPasswordIndexReady.Store(true)
 	return nil
 }

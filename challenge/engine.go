@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
@@ -55,10 +54,6 @@ type Engine struct {
 	Notifier push.Notifier
 	// SecurityKeys configures security keys and passkeys (validated).
 	SecurityKeys securitykey.Config
-
-	// appPasswordIndexReady: the app-password index of the store is built
-	// (see BuildAppPasswordIndex).
-	appPasswordIndexReady atomic.Bool
 }
 
 // ErrBadCode is a second-factor code that is wrong, used, or malformed. Users
