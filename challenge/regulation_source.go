@@ -144,19 +144,21 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 // user's familiar browsers, are locked), "unfamiliar" (every unfamiliar
 // source is locked for the user). Callers do not check a refused password
 // at all, and answer alike whether it was right or wrong, so a refusal
-// tells nothing about the password and costs no hash. Familiar browsers
-// are rated per address apart from everyone else (login-ip-familiar:), so
-// that a guesser behind the same address cannot use their rate up, while a
-// flood sent with a copied familiar cookie is still bounded per address.
+// tells nothing about the password and costs no hash. A familiar browser
+// is rated per address and browser apart from everyone else
+// (login-ip-familiar:), so that neither a guesser behind the same address
+// nor another familiar browser there (a colleague behind the office NAT, a
+// copied cookie) can use its rate up, while a flood sent with a copied
+// cookie is still bounded.
 // Fraud blocks and second-factor lockouts are not looked at: see
 // AccountVerdict.
 func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
 	a := PasswordAttempt{user: user, src: src}
-	ipKind := "login-ip:"
+	ipKey := "login-ip:" + src.Addr
 	if src.FamiliarBrowser {
-		ipKind = "login-ip-familiar:"
+		ipKey = "login-ip-familiar:" + src.Addr + "|" + src.Browser
 	}
-	res, err := r.limiter.Allow(ctx, ipKind+src.Addr, r.limits.LoginPerIP)
+	res, err := r.limiter.Allow(ctx, ipKey, r.limits.LoginPerIP)
 	if err != nil {
 		return Verdict{}, a, err
 	}

@@ -243,6 +243,14 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		}
 		refusedFrom(t, r, "u4", PasswordSource{Addr: familiar.Addr}, "ip")
 		allowedFrom(t, r, "alice", familiar)
+		// Nor to that of another familiar browser there (a colleague's, or
+		// a copied cookie), which has its own.
+		colleague := PasswordSource{Addr: familiar.Addr, FamiliarBrowser: true, Browser: "c011ea9e"}
+		for range 3 {
+			allowedFrom(t, r, "bob", colleague)
+		}
+		refusedFrom(t, r, "bob", colleague, "ip")
+		allowedFrom(t, r, "alice", familiar)
 		// Unlock forgets the rates too.
 		if _, err := r.Unlock(ctx, "alice"); err != nil {
 			t.Fatal(err)
