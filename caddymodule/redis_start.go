@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -109,15 +110,31 @@ var errRedisUnreachable = errors.New("redis did not answer")
 // unreachable reports whether a check failed for want of an answer.
 func unreachable(err error) bool { return errors.Is(err, errRedisUnreachable) }
 
-// redisFailed wraps the error of a command of a start-up check: an error
-// of the network or a deadline (no answer) is marked errRedisUnreachable;
-// an answer that is an error (such as NOPERM) is not.
+// redisFailed wraps the error of a command of a start-up check. An answer
+// that says the configuration is wrong (NOPERM, WRONGPASS, NOAUTH: the
+// ACL or the credentials) is final. Anything else is marked
+// errRedisUnreachable, to be tried again: no answer (the network, a
+// deadline), or an answer of a Redis that is not ready yet, such as
+// LOADING after a restart, READONLY or MASTERDOWN during a failover,
+// CLUSTERDOWN, TRYAGAIN or BUSY; holding the gateway for good on one of
+// those would turn a power cut into an outage until someone reloads.
 func redisFailed(what string, err error) error {
 	var reply redis.Error
-	if errors.As(err, &reply) {
+	if errors.As(err, &reply) && configReply(reply.Error()) {
 		return fmt.Errorf("mfa: redis: %s: %w", what, err)
 	}
 	return fmt.Errorf("mfa: redis: %s: %w: %w", what, errRedisUnreachable, err)
+}
+
+// configReply reports whether a Redis error reply says the configuration
+// is wrong, rather than that the server is not ready.
+func configReply(msg string) bool {
+	for _, code := range []string{"NOPERM", "WRONGPASS", "NOAUTH"} {
+		if strings.HasPrefix(msg, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkStorageKey compares this gateway's key fingerprint with the one
