@@ -145,8 +145,9 @@ type App struct {
 	fraud    *webhook.Client
 	pooled   []string
 	cancel   context.CancelFunc
-	// dataDir is DataDir resolved, for the record of users seen.
-	dataDir string
+	// dataDir and usersFile are DataDir and UsersFile resolved, for the
+	// record of users seen.
+	dataDir, usersFile string
 	// rdb and redisPrefix are the Redis client and key prefix, for the
 	// start-up checks (redis_start.go); nil without Redis.
 	rdb         redis.UniversalClient
@@ -204,6 +205,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	repl := caddy.NewReplacer()
 	usersFile := repl.ReplaceKnown(a.UsersFile, "")
+	a.usersFile = usersFile
 	if usersFile == "" {
 		return errors.New("mfa: users_file is required; set it in the global option: { mfa { users_file /path/users.yml } }")
 	}

@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +11,18 @@ import (
 	"path/filepath"
 )
 
-// usersSeenFile is the name, in the data dir, of the record of the users
-// this gateway has seen in its users file (see userEnder).
-const usersSeenFile = "users-seen.json"
+// usersSeenName is the name, in the data dir, of the record of the users
+// this gateway has seen in its users file (see userEnder): one record for
+// each users file and store, so that gateways that share a data dir but
+// not a users file (or not a Redis and key prefix) never take each other's
+// users for users that left.
+func usersSeenName(usersFile, store string) string {
+	if abs, err := filepath.Abs(usersFile); err == nil {
+		usersFile = abs
+	}
+	sum := sha256.Sum256([]byte(usersFile + "\x00" + store))
+	return "users-seen-" + hex.EncodeToString(sum[:6]) + ".json"
+}
 
 // usersSeen is the record: every user of the users file this gateway last
 // loaded, and whether the file disabled them, plus the users it saw leave
@@ -54,7 +65,7 @@ func saveUsersSeen(path string, seen map[string]bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("record of users seen: %w", err)
 	}
-	f, err := os.CreateTemp(dir, usersSeenFile+".*.tmp")
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("record of users seen: %w", err)
 	}
@@ -74,4 +85,14 @@ func saveUsersSeen(path string, seen map[string]bool) error {
 		return fmt.Errorf("writing the record of users seen %s: %w", path, err)
 	}
 	return nil
+}
+
+// storeName names the store the gateway keeps accounts in, for the name
+// of its record of users seen: the Redis key prefix it shares, or the
+// embedded stores of its data dir.
+func (a *App) storeName() string {
+	if a.rdb == nil {
+		return "embedded"
+	}
+	return "redis " + a.redisPrefix
 }

@@ -72,7 +72,7 @@ type pendingEnd struct {
 // once more.
 //
 // Which users left is decided against the record of the users this
-// gateway has seen (usersSeenFile in the data dir, rewritten after each
+// gateway has seen (usersSeenName in the data dir, rewritten after each
 // change), never against the store: gateways sharing Redis with another
 // users file, or started from an older one, end nothing of users they
 // never listed. At start, the users in the record that the file no longer
@@ -86,6 +86,8 @@ type userEnder struct {
 	log      *zap.Logger
 	grace    time.Duration
 	seenPath string
+	// shared: the store is Redis, shared with other gateways.
+	shared bool
 
 	mu sync.Mutex
 	// seen maps every user in the record to whether the file disabled them.
@@ -103,7 +105,8 @@ func (a *App) newUserEnder() *userEnder {
 		grace = defaultUsersEndAfter
 	}
 	return &userEnder{db: a.engine.Users, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, grace: grace,
-		seenPath: filepath.Join(a.dataDir, usersSeenFile), pending: map[string]*pendingEnd{}}
+		seenPath: filepath.Join(a.dataDir, usersSeenName(a.usersFile, a.storeName())), shared: a.rdb != nil,
+		pending: map[string]*pendingEnd{}}
 }
 
 // watchUsers watches the users file and ends the access of the users it
@@ -145,8 +148,14 @@ func (u *userEnder) begin() {
 		u.log.Error("could not read the record of users seen; users removed while this gateway was stopped are not ended", zap.Error(err))
 	}
 	if !ok {
-		u.log.Info("no record of the users this gateway has seen: making one; users removed from the users file before now keep their sessions, devices and app passwords (list them with disabled: true to end those)",
-			zap.String("record", u.seenPath))
+		msg := "no record of the users this gateway has seen: making one; users removed from the users file before now keep their sessions, devices and app passwords (list them with disabled: true to end those)"
+		if u.shared {
+			// On a shared store a lost data dir (a container redeployed
+			// without its volume) is how removals go unended: say so louder.
+			u.log.Warn(msg+"; keep the data_dir of a gateway on Redis on lasting storage", zap.String("record", u.seenPath))
+		} else {
+			u.log.Info(msg, zap.String("record", u.seenPath))
+		}
 	}
 	u.seen = seen
 	u.diff(false)

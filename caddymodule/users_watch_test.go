@@ -71,7 +71,7 @@ func newEnderFixture(t *testing.T, dir string, file func(*enderFixture) string) 
 	f.db = db
 	core, logs := observer.New(zapcore.InfoLevel)
 	f.logs = logs
-	f.u = &userEnder{db: db, now: f.now, log: zap.New(core), grace: enderGrace, seenPath: filepath.Join(dir, usersSeenFile),
+	f.u = &userEnder{db: db, now: f.now, log: zap.New(core), grace: enderGrace, seenPath: filepath.Join(dir, usersSeenName(filepath.Join(dir, "users.yml"), "embedded")),
 		pending: map[string]*pendingEnd{}, end: f.end}
 	f.u.begin()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -297,5 +297,24 @@ func TestUserEnderFirstStartEndsNoUnlistedUser(t *testing.T) {
 	seen, ok, err := loadUsersSeen(f.u.seenPath)
 	if err != nil || !ok || !reflect.DeepEqual(seen, map[string]bool{"alice": false}) {
 		t.Fatalf("record after the first start = %v, %v, %v; want alice", seen, ok, err)
+	}
+}
+
+// Gateways that share a data dir but not a users file, or not a store,
+// keep records of their own: one never takes the other's users for users
+// that left. The same file and store always find their record again.
+func TestUsersSeenRecordPerFileAndStore(t *testing.T) {
+	a := usersSeenName("/etc/caddy/users.yml", "redis mfa:")
+	for _, other := range []string{
+		usersSeenName("/etc/caddy/other-users.yml", "redis mfa:"),
+		usersSeenName("/etc/caddy/users.yml", "redis wiki:"),
+		usersSeenName("/etc/caddy/users.yml", "embedded"),
+	} {
+		if other == a {
+			t.Fatalf("two gateways share the record %s", a)
+		}
+	}
+	if again := usersSeenName("/etc/caddy/../caddy/users.yml", "redis mfa:"); again != a {
+		t.Fatalf("the same users file and store named %s, then %s", a, again)
 	}
 }

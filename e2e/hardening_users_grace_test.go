@@ -108,7 +108,11 @@ func TestHardeningUsersOtherFileOnSharedRedis(t *testing.T) {
 	old := startGateway(t, opts)
 	old.stop()
 	// A fresh data dir as an old image has it, and a file without bob.
-	if err := os.RemoveAll(filepath.Join(old.DataDir, "users-seen.json")); err != nil {
+	seen, err := filepath.Glob(filepath.Join(old.DataDir, "users-seen-*.json"))
+	if err != nil || len(seen) != 1 {
+		t.Fatalf("records of users seen in the data dir: %v, %v; want one", seen, err)
+	}
+	if err := os.Remove(seen[0]); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(old.UsersFile, []byte(usersYAMLWith(t, "bob", false)), 0o600); err != nil {
