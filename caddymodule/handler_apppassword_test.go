@@ -141,7 +141,7 @@ func TestAppPasswordUnknownNameSameWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.BuildAppPasswordIndex(ctx); err != nil {
+	if err := h.app.indexAppPasswords(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c := &opCounter{}

@@ -119,6 +119,11 @@ func (a *App) watchUsers(ctx context.Context) {
 			a.logger.Info("users file reloaded", zap.Int("users", n))
 			u.reloaded()
 			u.run(ctx)
+			// Users the file has gained get their app-password index marked
+			// (the start-up build tries again if this one fails).
+			if err := a.indexAppPasswords(ctx); err != nil {
+				a.logger.Warn("app-password index not brought up to date with the users file", zap.Error(err))
+			}
 		},
 		func(err error) {
 			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))

@@ -86,18 +86,27 @@ func (e *Engine) markAppPasswordsIndexed(ctx context.Context, user string) error
 // BuildAppPasswordIndex indexes the app passwords of every user of the
 // users file (only they can use one) whose index is not marked complete,
 // and marks it. It is idempotent, so gateways sharing a store (with the
-// same users file or not) may all run it, at every start; an error leaves
-// the users not reached unmarked, to try again.
-func (e *Engine) BuildAppPasswordIndex(ctx context.Context) error {
+// same users file or not) may all run it, at every start and users-file
+// reload. An account that cannot be read (it does not decode) is passed to
+// skip and left unmarked, and the others go on; a store that cannot be
+// reached stops it (ErrUnavailable), leaving the users not reached
+// unmarked, to try again.
+func (e *Engine) BuildAppPasswordIndex(ctx context.Context, skip func(user string, err error)) error {
 	for _, u := range e.Users.All() {
 		if _, err := e.KV.Get(ctx, appPasswordIndexedPrefix+u.Name); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: reading the app-password index: %w", store.ErrUnavailable, err)
 		}
-		a, err := e.Account(ctx, u.Name)
-		if err != nil {
+		a, err := e.Accounts.Get(ctx, u.Name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			a = nil
+		case errors.Is(err, store.ErrUnavailable):
 			return err
+		case err != nil:
+			skip(u.Name, err)
+			continue
 		}
 		if a != nil {
 			for _, p := range a.AppPasswords {

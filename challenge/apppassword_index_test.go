@@ -2,6 +2,7 @@ package challenge
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,47 @@ func checks(t *testing.T, e *Engine, user, secret string) bool {
 		t.Fatal(err)
 	}
 	return name != ""
+}
+
+// noSkip fails the test for any account the index's build passes over.
+func noSkip(t *testing.T) func(string, error) {
+	return func(user string, err error) { t.Errorf("the index's build passed over %s: %v", user, err) }
+}
+
+// unreadableAccounts is a store whose account of one user does not decode.
+type unreadableAccounts struct {
+	store.Accounts
+	bad string
+}
+
+func (a unreadableAccounts) Get(ctx context.Context, user string) (*store.Account, error) {
+	if user == a.bad {
+		return nil, errors.New("account record: invalid character 'x' looking for beginning of value")
+	}
+	return a.Accounts.Get(ctx, user)
+}
+
+// An account that does not decode is passed over (and told), and the
+// users after it are still indexed; a store that cannot be reached stops
+// the build.
+func TestAppPasswordIndexPassesOverAnUnreadableAccount(t *testing.T) {
+	f := newFixture(t)
+	withUsers(t, f)
+	f.e.KV = store.NewMemoryKV()
+	ctx := context.Background()
+	f.e.Accounts = unreadableAccounts{f.e.Accounts, "alice"} // the users file lists bob first
+	var skipped []string
+	if err := f.e.BuildAppPasswordIndex(ctx, func(user string, _ error) { skipped = append(skipped, user) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) != 1 || skipped[0] != "alice" {
+		t.Fatalf("passed over %v, want [alice]", skipped)
+	}
+	for user, marked := range map[string]bool{"alice": false, "bob": true} {
+		if _, err := f.e.KV.Get(ctx, appPasswordIndexedPrefix+user); (err == nil) != marked {
+			t.Fatalf("%s marked %v, want %v", user, err == nil, marked)
+		}
+	}
 }
 
 // App passwords made before the index existed work before it is built (the
@@ -44,7 +86,7 @@ func TestAppPasswordIndexBuiltFromAccounts(t *testing.T) {
 		if !checks(t, f.e, "alice", old) {
 			t.Fatal("an app password from before the index fails before the index is built")
 		}
-		if err := f.e.BuildAppPasswordIndex(ctx); err != nil {
+		if err := f.e.BuildAppPasswordIndex(ctx, noSkip(t)); err != nil {
 			t.Fatal(err)
 		}
 		if !checks(t, f.e, "alice", old) {
@@ -59,7 +101,7 @@ func TestAppPasswordIndexBuiltFromAccounts(t *testing.T) {
 			t.Fatal("the app password of a user of another users file fails once this gateway built its index")
 		}
 		// Built again (another start): nothing changes.
-		if err := f.e.BuildAppPasswordIndex(ctx); err != nil || !checks(t, f.e, "alice", old) {
+		if err := f.e.BuildAppPasswordIndex(ctx, noSkip(t)); err != nil || !checks(t, f.e, "alice", old) {
 			t.Fatalf("a second build: %v", err)
 		}
 	})
@@ -77,7 +119,7 @@ func TestAppPasswordIndexFollowsTheAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.e.Sessions = sessions
-		if err := f.e.BuildAppPasswordIndex(ctx); err != nil {
+		if err := f.e.BuildAppPasswordIndex(ctx, noSkip(t)); err != nil {
 			t.Fatal(err)
 		}
 		pw, err := f.e.CreateAppPassword(ctx, "alice", "mail")
