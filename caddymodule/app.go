@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -155,6 +156,9 @@ type App struct {
 	// gate holds every request until those checks pass (redis_gate.go);
 	// nil without Redis.
 	gate *redisGate
+	// redisPassed records, on the pooled client, the start-up checks that
+	// passed in this process (see reopenPassedGate).
+	redisPassed *sync.Map
 }
 
 // SessionConfig configures sign-in sessions.
@@ -315,6 +319,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
+	a.reopenPassedGate()
 	return nil
 }
 
@@ -331,7 +336,7 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("mfa: %w", err)
 	}
-	rdb, err := a.poolRedis(o)
+	rdb, passed, err := a.poolRedis(o)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -343,7 +348,7 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 		a.logger.Error("redis is not reachable; sign-in fails closed until it is", zap.Strings("addresses", o.Addrs), zap.Error(err))
 	}
 	p := a.Redis.prefix()
-	a.rdb, a.redisPrefix = rdb, p
+	a.rdb, a.redisPrefix, a.redisPassed = rdb, p, passed
 	// Closed until Start's checks pass: Caddy may start serving before it
 	// starts this app.
 	a.gate = newRedisGate()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -128,23 +129,30 @@ func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, er
 	return o, nil
 }
 
-type pooledRedis struct{ redis.UniversalClient }
+// pooledRedis is a Redis client shared across config reloads, with the
+// start-up checks it has passed (see redisPassed).
+type pooledRedis struct {
+	redis.UniversalClient
+	passed *sync.Map
+}
 
 // Destruct closes the client when no config uses it any more.
 func (p pooledRedis) Destruct() error { return p.Close() }
 
 // poolRedis returns the client for these options, shared across reloads
-// (and between configs with the same connection settings).
-func (a *App) poolRedis(o *redis.UniversalOptions) (redis.UniversalClient, error) {
+// (and between configs with the same connection settings), and the record
+// of the start-up checks passed on it.
+func (a *App) poolRedis(o *redis.UniversalOptions) (redis.UniversalClient, *sync.Map, error) {
 	pw := sha256.Sum256([]byte(o.Password))
 	key := fmt.Sprintf("redis:%q|%q|%v|%q|%x|%d|%v|%s", o.Addrs, o.MasterName, o.IsClusterMode,
 		o.Username, pw[:8], o.DB, o.TLSConfig != nil, o.ReadTimeout)
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return pooledRedis{redis.NewUniversalClient(o)}, nil
+		return pooledRedis{redis.NewUniversalClient(o), new(sync.Map)}, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mfa: redis: %w", err)
+		return nil, nil, fmt.Errorf("mfa: redis: %w", err)
 	}
 	a.pooled = append(a.pooled, key)
-	return v.(pooledRedis).UniversalClient, nil
+	p := v.(pooledRedis)
+	return p.UniversalClient, p.passed, nil
 }

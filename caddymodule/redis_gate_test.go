@@ -69,4 +69,19 @@ func TestRedisGateHoldsUntilChecked(t *testing.T) {
 	if rec := serve("/app"); rec.Code != http.StatusFound {
 		t.Fatalf("protected page after the checks: %d, want the redirect to sign in", rec.Code)
 	}
+
+	// A config reload that keeps the Redis settings, the prefix and the
+	// storage key serves from Provision on, as the config it replaces did
+	// (no 503s while Caddy starts the new config's apps); one with another
+	// key waits for its own checks.
+	for key, open := range map[string]bool{app.StorageKey: true, "another-storage-key-0123456789abcdef0": false} {
+		next := &App{UsersFile: uf, DataDir: t.TempDir(), StorageKey: key, Redis: &RedisConfig{URL: "redis://" + redistest.Addr(), KeyPrefix: prefix}}
+		if err := next.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := next.gate.held() == nil; got != open {
+			t.Errorf("reload with storage key %.12s…: open at Provision %v, want %v", key, got, open)
+		}
+		_ = next.Cleanup()
+	}
 }

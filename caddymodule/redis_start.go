@@ -50,7 +50,7 @@ func (a *App) startRedis(ctx context.Context) error {
 	}
 	err := a.redisChecks(ctx)
 	if err == nil {
-		a.gate.open()
+		a.checksPassed()
 		return nil
 	}
 	if !unreachable(err) {
@@ -76,7 +76,7 @@ func (a *App) recheckRedis(ctx context.Context) {
 		err := a.redisChecks(ctx)
 		switch {
 		case err == nil:
-			a.gate.open()
+			a.checksPassed()
 			a.logger.Info("redis start-up checks passed; serving")
 			return
 		case unreachable(err):
@@ -162,4 +162,35 @@ func (a *App) checkStorageKey(ctx context.Context) error {
 			"Only if every account was registered under this key, delete %s to let it take over", errStorageKeyMismatch, key, key)
 	}
 	return nil
+}
+
+// checkID names what the start-up checks proved of this config: its key
+// prefix, storage key and Redis user, on the pooled client's connection.
+func (a *App) checkID() string {
+	user := ""
+	if a.Redis != nil {
+		user = a.Redis.Username
+	}
+	return a.redisPrefix + "\x00" + a.engine.Keys.Fingerprint() + "\x00" + user
+}
+
+// checksPassed opens the gate and records that the checks passed for this
+// config on its client.
+func (a *App) checksPassed() {
+	a.redisPassed.Store(a.checkID(), true)
+	a.gate.open()
+}
+
+// reopenPassedGate opens, at Provision, the gate of a config whose checks
+// passed in this process before (a config reload that keeps the Redis
+// settings, prefix, storage key and user): it serves from the start, as
+// the config it replaces did, instead of answering 503 until Start runs
+// them again (they still run, and close the gate if they fail now).
+func (a *App) reopenPassedGate() {
+	if a.redisPassed == nil {
+		return
+	}
+	if _, ok := a.redisPassed.Load(a.checkID()); ok {
+		a.gate.open()
+	}
 }
