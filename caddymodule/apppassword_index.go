@@ -2,14 +2,19 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
 )
 
 // appPasswordIndexRetry is how long to wait before trying again to build
-// the app-password index when the store cannot be reached.
-const appPasswordIndexRetry = 5 * time.Second
+// the app-password index when the store cannot be reached, or the gateway
+// is held by its start-up checks on Redis.
+const appPasswordIndexRetry = time.Second
+
+// errHeld is a build put off while the gateway is held (redis_gate.go).
+var errHeld = errors.New("held by the start-up checks on Redis")
 
 // buildAppPasswordIndex builds the store's app-password index once (see
 // challenge.Engine.BuildAppPasswordIndex), trying again while the store
@@ -17,11 +22,17 @@ const appPasswordIndexRetry = 5 * time.Second
 // index existed are checked against their accounts.
 func (a *App) buildAppPasswordIndex(ctx context.Context) {
 	for {
-		err := a.indexAppPasswords(ctx)
+		// A gateway held by its start-up checks on Redis writes nothing.
+		err := errHeld
+		if a.gate.held() == nil {
+			err = a.indexAppPasswords(ctx)
+		}
 		if err == nil {
 			return
 		}
-		a.logger.Warn("app-password index not built yet; trying again", zap.Error(err))
+		if err != errHeld {
+			a.logger.Warn("app-password index not built yet; trying again", zap.Error(err))
+		}
 		select {
 		case <-ctx.Done():
 			return

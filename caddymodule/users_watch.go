@@ -121,6 +121,9 @@ func (a *App) watchUsers(ctx context.Context) {
 			u.run(ctx)
 			// Users the file has gained get their app-password index marked
 			// (the start-up build tries again if this one fails).
+			if a.gate.held() != nil {
+				return // the start-up build does it once the gate opens
+			}
 			if err := a.indexAppPasswords(ctx); err != nil {
 				a.logger.Warn("app-password index not brought up to date with the users file", zap.Error(err))
 			}
