@@ -160,17 +160,7 @@ func TestHardeningRedisSlowFailsClosed(t *testing.T) {
 
 			// Service resumes by itself when Redis answers again.
 			time.Sleep(time.Until(stalledAt.Add(stall)))
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				r := b.get("/after")
-				if r.StatusCode == http.StatusOK {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("service did not resume after Redis did: %d", r.StatusCode)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			b.waitServes("/after", 15*time.Second)
 			if h, _ := g.Upstream.Last(); h.Get("Remote-User") != "alice" {
 				t.Fatal("session lost across the stall")
 			}

@@ -144,17 +144,7 @@ func TestRedisOutageFailsClosed(t *testing.T) {
 	}
 
 	srv.Start()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r := b.get("/after")
-		if r.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service did not resume after Redis came back: %d", r.StatusCode)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	b.waitServes("/after", 15*time.Second)
 	if h, _ := g.Upstream.Last(); h.Get("Remote-User") != "alice" {
 		t.Fatal("session lost across the outage")
 	}
@@ -171,4 +161,21 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// waitServes waits up to d for path to answer 200 again, as it does once
+// the store it needs answers again.
+func (b *browser) waitServes(path string, d time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		r := b.get(path)
+		if r.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("service did not resume within %v after the store did: %s answers %d", d, path, r.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
