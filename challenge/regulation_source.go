@@ -19,7 +19,10 @@ import (
 //     browser's id in the cookie: MaxFailures wrong passwords within
 //     FindTime lock that browser, for that user, for BanTime. A copy of the
 //     cookie (taken from a shared computer) can lock only the browser it
-//     was copied from, never the user's other familiar browsers.
+//     was copied from, never the user's other familiar browsers. Each
+//     familiar browser is also held to MaxUnfamiliarFailures wrong
+//     passwords a day of its own, so that a copied cookie gets no more
+//     guesses a day than every unfamiliar source together.
 //   - Every other source is the client address (IPv6: its /64): as many
 //     wrong passwords from one address lock that address, for that user
 //     only, for BanTime.
@@ -259,10 +262,26 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 			return "", err
 		}
 	}
+	ul := limit.Limit{Rate: r.limits.MaxUnfamiliarFailures, Period: unfamiliarWindow}
 	if a.src.FamiliarBrowser {
+		// A familiar browser (a copy of its cookie too) is held to as many
+		// a day of its own: past them, it is locked for the user until
+		// its count lets one more through.
+		if res, err = r.limiter.Allow(ctx, a.key(keyFail, "day:"+a.side()), ul); err != nil {
+			return "", err
+		}
+		if !res.Allowed || res.Remaining == 0 {
+			ban := max(r.limits.BanTime, unfamiliarWindow/time.Duration(ul.Rate), res.RetryAfter)
+			if err := r.setLock(ctx, a.key(keyLock, a.side()), ban); err != nil {
+				return "", err
+			}
+			if err := r.setLock(ctx, a.key(keyLock, partBrowsers), ban); err != nil {
+				return "", err
+			}
+			locked = "browser"
+		}
 		return locked, nil
 	}
-	ul := limit.Limit{Rate: r.limits.MaxUnfamiliarFailures, Period: unfamiliarWindow}
 	if res, err = r.limiter.Allow(ctx, a.key(keyFail, sideUnfamiliar), ul); err != nil {
 		return "", err
 	}

@@ -206,6 +206,26 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		}
 	})
 
+	t.Run("a familiar browser gets at most the daily cap of wrong passwords", func(t *testing.T) {
+		// The 5-in-2-minutes lock out of the way: the daily count is what
+		// stops a copied cookie that guesses slowly.
+		r := newReg(t, func(l *Limits) { l.MaxFailures, l.MaxUnfamiliarFailures = 50, 6 })
+		copied := PasswordSource{Addr: "198.51.100.7", FamiliarBrowser: true, Browser: "0badc0de"}
+		own := PasswordSource{Addr: "203.0.113.50", FamiliarBrowser: true, Browser: "feedface"}
+		for i := range 6 {
+			want := ""
+			if i == 5 {
+				want = "browser"
+			}
+			if got := fail(t, r, "alice", copied); got != want {
+				t.Fatalf("failure %d from a familiar browser locked %q, want %q", i+1, got, want)
+			}
+		}
+		refusedFrom(t, r, "alice", copied, "locked")
+		allowedFrom(t, r, "alice", own)
+		allowedFrom(t, r, "alice", addr(1)) // nor every unfamiliar source
+	})
+
 	t.Run("a copied familiar cookie locks only the browser it came from", func(t *testing.T) {
 		r := newReg(t, nil)
 		copied := PasswordSource{Addr: "198.51.100.7", FamiliarBrowser: true, Browser: "0badc0de"}
