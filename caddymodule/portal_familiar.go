@@ -35,8 +35,8 @@ func (p *portal) familiarToken(r *http.Request) string {
 // passwordSource is where a password attempt for user (as limits count
 // it) comes from.
 func (p *portal) passwordSource(r *http.Request, user string) challenge.PasswordSource {
-	id, familiar := p.app.engine.FamiliarBrowser(p.familiarToken(r), user)
-	return challenge.PasswordSource{Addr: ipKey(clientIP(r)), FamiliarBrowser: familiar, Browser: id}
+	id, _ := p.app.engine.FamiliarBrowser(p.familiarToken(r), user)
+	return challenge.PasswordSource{Addr: ipKey(clientIP(r)), Browser: id}
 }
 
 // signedInHere records a complete sign-in of user: this browser and its

@@ -62,10 +62,10 @@ func TestFamiliarCookie(t *testing.T) {
 			}
 			back := req()
 			back.AddCookie(c)
-			if src := p.passwordSource(back, "alice"); !src.FamiliarBrowser || src.Addr != "192.0.2.9" {
+			if src := p.passwordSource(back, "alice"); !src.Familiar() || src.Addr != "192.0.2.9" {
 				t.Fatalf("source of the cookie's browser: %+v", src)
 			}
-			if src := p.passwordSource(back, "bob"); src.FamiliarBrowser {
+			if src := p.passwordSource(back, "bob"); src.Familiar() {
 				t.Fatal("familiar for a user who never signed in there")
 			}
 			if tc.plainIgnored {
@@ -73,7 +73,7 @@ func TestFamiliarCookie(t *testing.T) {
 				// is not read under TLS.
 				planted := req()
 				planted.AddCookie(&http.Cookie{Name: familiarCookie, Value: c.Value})
-				if p.passwordSource(planted, "alice").FamiliarBrowser {
+				if p.passwordSource(planted, "alice").Familiar() {
 					t.Fatal("a plain-named cookie is read under TLS")
 				}
 			}

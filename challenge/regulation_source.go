@@ -51,11 +51,14 @@ import (
 type PasswordSource struct {
 	// Addr is the client address as per-address limits count it (IPv6: its /64).
 	Addr string
-	// FamiliarBrowser reports a valid familiar-browser cookie for the user.
-	FamiliarBrowser bool
-	// Browser is the id of that familiar browser (see Engine.FamiliarBrowser).
+	// Browser is the id of the familiar browser the attempt comes from
+	// (see Engine.FamiliarBrowser): "" unless it carries a valid
+	// familiar-browser cookie for the user.
 	Browser string
 }
+
+// Familiar reports whether the attempt comes from a familiar browser.
+func (s PasswordSource) Familiar() bool { return s.Browser != "" }
 
 // PasswordAttempt is a password attempt as BeforePassword rated it, for
 // PasswordFailed and PasswordOK.
@@ -71,7 +74,7 @@ type PasswordAttempt struct {
 // in from lately), or "unfamiliar".
 func (a PasswordAttempt) Familiarity() string {
 	switch {
-	case a.src.FamiliarBrowser:
+	case a.src.Familiar():
 		return "browser"
 	case a.knownAddr:
 		return "address"
@@ -91,7 +94,7 @@ func addrSide(addr string) string { return "ip:" + addr }
 
 // side is the part of the attempt's own count: its browser or its address.
 func (a PasswordAttempt) side() string {
-	if a.src.FamiliarBrowser {
+	if a.src.Familiar() {
 		return sideBrowser + a.src.Browser
 	}
 	return addrSide(a.src.Addr)
@@ -158,7 +161,7 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
 	a := PasswordAttempt{user: user, src: src}
 	ipKey := "login-ip:" + src.Addr
-	if src.FamiliarBrowser {
+	if src.Familiar() {
 		ipKey = "login-ip-familiar:" + src.Addr + "|" + src.Browser
 	}
 	res, err := r.limiter.Allow(ctx, ipKey, r.limits.LoginPerIP)
@@ -171,7 +174,7 @@ func (r *Regulation) BeforePassword(ctx context.Context, user string, src Passwo
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
 	}
-	if !src.FamiliarBrowser {
+	if !src.Familiar() {
 		if a.knownAddr, err = r.present(ctx, knownKey(user, src.Addr)); err != nil {
 			return Verdict{}, a, err
 		}
@@ -255,7 +258,7 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 		// the list of users: the addresses and browsers are listed nowhere.
 		marker := partAddrs
 		locked = "address"
-		if a.src.FamiliarBrowser {
+		if a.src.Familiar() {
 			locked, marker = "browser", partBrowsers
 		}
 		if err := r.setLock(ctx, a.key(keyLock, marker), r.limits.BanTime); err != nil {
@@ -263,7 +266,7 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 		}
 	}
 	ul := limit.Limit{Rate: r.limits.MaxUnfamiliarFailures, Period: unfamiliarWindow}
-	if a.src.FamiliarBrowser {
+	if a.src.Familiar() {
 		// A familiar browser (a copy of its cookie too) is held to as many
 		// a day of its own: past them, it is locked for the user until
 		// its count lets one more through.

@@ -23,7 +23,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		lim, kv := newStores(t)
 		return NewRegulation(l, lim, kv)
 	}
-	familiar := PasswordSource{Addr: "203.0.113.50", FamiliarBrowser: true}
+	familiar := PasswordSource{Addr: "203.0.113.50", Browser: "f00df00d"}
 	addr := func(i int) PasswordSource { return PasswordSource{Addr: fmt.Sprintf("198.51.100.%d", i)} }
 	// fail makes a wrong password of user from src and returns what it locked.
 	fail := func(t *testing.T, r *Regulation, user string, src PasswordSource) string {
@@ -210,8 +210,8 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		// The 5-in-2-minutes lock out of the way: the daily count is what
 		// stops a copied cookie that guesses slowly.
 		r := newReg(t, func(l *Limits) { l.MaxFailures, l.MaxUnfamiliarFailures = 50, 6 })
-		copied := PasswordSource{Addr: "198.51.100.7", FamiliarBrowser: true, Browser: "0badc0de"}
-		own := PasswordSource{Addr: "203.0.113.50", FamiliarBrowser: true, Browser: "feedface"}
+		copied := PasswordSource{Addr: "198.51.100.7", Browser: "0badc0de"}
+		own := PasswordSource{Addr: "203.0.113.50", Browser: "feedface"}
 		for i := range 6 {
 			want := ""
 			if i == 5 {
@@ -228,8 +228,8 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 
 	t.Run("a copied familiar cookie locks only the browser it came from", func(t *testing.T) {
 		r := newReg(t, nil)
-		copied := PasswordSource{Addr: "198.51.100.7", FamiliarBrowser: true, Browser: "0badc0de"}
-		own := PasswordSource{Addr: "203.0.113.50", FamiliarBrowser: true, Browser: "feedface"}
+		copied := PasswordSource{Addr: "198.51.100.7", Browser: "0badc0de"}
+		own := PasswordSource{Addr: "203.0.113.50", Browser: "feedface"}
 		for range 5 {
 			fail(t, r, "alice", copied)
 		}
@@ -265,7 +265,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		allowedFrom(t, r, "alice", familiar)
 		// Nor to that of another familiar browser there (a colleague's, or
 		// a copied cookie), which has its own.
-		colleague := PasswordSource{Addr: familiar.Addr, FamiliarBrowser: true, Browser: "c011ea9e"}
+		colleague := PasswordSource{Addr: familiar.Addr, Browser: "c011ea9e"}
 		for range 3 {
 			allowedFrom(t, r, "bob", colleague)
 		}
