@@ -248,8 +248,5 @@ func (r *Regulation) Unlock(ctx context.Context, user string) (wasLocked bool, e
 	if err := r.kv.Delete(ctx, "block:"+user); err != nil {
 		return false, err
 	}
-	if err := r.kv.Delete(ctx, appPasswordWaitKeys(user, "")[1]); err != nil {
-		return false, err
-	}
 	return locked, r.kv.Delete(ctx, "lock:"+user)
 }

@@ -58,13 +58,6 @@ func (a AppPasswordAttempt) ipKey() string { return "apppw-fail-ip:" + a.ip }
 // appPasswordKnownKey marks ip as familiar for user's app passwords.
 func appPasswordKnownKey(user, ip string) string { return "apppw-known:" + ip + "|" + user }
 
-// appPasswordWaitKeys are the keys where versions before the tokens were
-// taken up front marked a limit as used up; Unlock still deletes the
-// user's, so that none outlives an upgrade (they expire within a period).
-func appPasswordWaitKeys(user, ip string) [2]string {
-	return [2]string{"apppw-wait-ip:" + ip, "apppw-wait-user:" + user}
-}
-
 // BeforeAppPassword takes a token of the per-address and the per-user limit
 // for an app password of user from ip, or refuses it (Reason "ip" or
 // "user") without taking any: a refused attempt is not checked, so it does

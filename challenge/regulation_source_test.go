@@ -15,14 +15,7 @@ import (
 // of stores: both sides, the attacker's and the user's.
 func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV)) {
 	ctx := context.Background()
-	newReg := func(t *testing.T, mod func(*Limits)) *Regulation {
-		l := DefaultLimits()
-		if mod != nil {
-			mod(&l)
-		}
-		lim, kv := newStores(t)
-		return NewRegulation(l, lim, kv)
-	}
+	newReg := func(t *testing.T, mod func(*Limits)) *Regulation { return regulationOn(t, newStores, mod) }
 	familiar := PasswordSource{Addr: "203.0.113.50", Browser: "f00df00d"}
 	addr := func(i int) PasswordSource { return PasswordSource{Addr: fmt.Sprintf("198.51.100.%d", i)} }
 	// fail makes a wrong password of user from src and returns what it locked.

@@ -16,17 +16,21 @@ func before(r *Regulation, user string, src PasswordSource) (Verdict, error) {
 	return v, err
 }
 
+// regulationOn makes a Regulation on stores from newStores, with the
+// default limits changed by mod (if not nil).
+func regulationOn(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV), mod func(*Limits)) *Regulation {
+	l := DefaultLimits()
+	if mod != nil {
+		mod(&l)
+	}
+	lim, kv := newStores(t)
+	return NewRegulation(l, lim, kv)
+}
+
 // testRegulation runs the lockout rules against one pair of stores.
 func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV)) {
 	ctx := context.Background()
-	newReg := func(t *testing.T, mod func(*Limits)) *Regulation {
-		l := DefaultLimits()
-		if mod != nil {
-			mod(&l)
-		}
-		lim, kv := newStores(t)
-		return NewRegulation(l, lim, kv)
-	}
+	newReg := func(t *testing.T, mod func(*Limits)) *Regulation { return regulationOn(t, newStores, mod) }
 	mustAllow := func(t *testing.T) func(Verdict, error) {
 		return func(v Verdict, err error) {
 			t.Helper()
