@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,32 +12,21 @@ import (
 // is held by its start-up checks on Redis.
 const appPasswordIndexRetry = time.Second
 
-// errHeld is a build put off while the gateway is held (redis_gate.go).
-var errHeld = errors.New("held by the start-up checks on Redis")
-
 // buildAppPasswordIndex builds the store's app-password index once (see
 // challenge.Engine.BuildAppPasswordIndex), trying again while the store
 // cannot be reached. Until it is built, app passwords made before the
 // index existed are checked against their accounts.
 func (a *App) buildAppPasswordIndex(ctx context.Context) {
-	for {
-		// A gateway held by its start-up checks on Redis writes nothing.
-		err := errHeld
-		if a.gate.held() == nil {
-			err = a.indexAppPasswords(ctx)
+	every(ctx, appPasswordIndexRetry, true, func() bool {
+		if a.gate.held() != nil {
+			return false // a gateway held by its start-up checks on Redis writes nothing
 		}
-		if err == nil {
-			return
-		}
-		if err != errHeld {
+		err := a.indexAppPasswords(ctx)
+		if err != nil {
 			a.logger.Warn("app-password index not built yet; trying again", zap.Error(err))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(appPasswordIndexRetry):
-		}
-	}
+		return err == nil
+	})
 }
 
 // indexAppPasswords runs the index's build once, logging each account

@@ -65,35 +65,28 @@ func (a *App) startRedis(ctx context.Context) error {
 // recheckRedis runs the start-up checks every redisRecheck until Redis
 // answers them (or ctx ends), then opens the gate or closes it for good.
 func (a *App) recheckRedis(ctx context.Context) {
-	t := time.NewTicker(redisRecheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, redisRecheck, false, func() bool {
 		err := a.redisChecks(ctx)
 		switch {
 		case err == nil:
 			a.checksPassed()
 			a.logger.Info("redis start-up checks passed; serving")
-			return
+			return true
 		case unreachable(err):
 			a.gate.close(&redisHold{why: whyPending, err: err, retry: true})
-		default:
-			why := whyRefusing
-			switch {
-			case errors.Is(err, errStorageKeyMismatch):
-				why = whyKey
-			case errors.Is(err, errACLRefused):
-				why = whyACL
-			}
-			a.gate.close(&redisHold{why: why, err: err})
-			a.logger.Error("redis start-up check failed after start: every request fails closed until the configuration is fixed and reloaded", zap.Error(err))
-			return
+			return false
 		}
-	}
+		why := whyRefusing
+		switch {
+		case errors.Is(err, errStorageKeyMismatch):
+			why = whyKey
+		case errors.Is(err, errACLRefused):
+			why = whyACL
+		}
+		a.gate.close(&redisHold{why: why, err: err})
+		a.logger.Error("redis start-up check failed after start: every request fails closed until the configuration is fixed and reloaded", zap.Error(err))
+		return true
+	})
 }
 
 // redisChecks runs every start-up check once.

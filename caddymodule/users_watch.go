@@ -131,17 +131,7 @@ func (a *App) watchUsers(ctx context.Context) {
 		func(err error) {
 			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
 		})
-	u.run(ctx)
-	t := time.NewTicker(usersWatchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		u.run(ctx)
-	}
+	every(ctx, usersWatchInterval, true, func() bool { u.run(ctx); return false })
 }
 
 // begin reads the record of users seen and finds who left while this
