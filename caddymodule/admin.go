@@ -11,6 +11,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 )
 
@@ -77,7 +79,7 @@ func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	var res any
 	if action == "users" {
-		list, err := app.engine.UserList(r.Context(), limitKey)
+		list, err := app.engine.UserList(r.Context(), portal.LimitKey)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("listing users: %w", err)}
 		}
@@ -100,12 +102,12 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 	}
 	switch action {
 	case "unlock":
-		was, err := e.Regulation.Unlock(ctx, limitKey(user))
+		was, err := e.Regulation.Unlock(ctx, portal.LimitKey(user))
 		if err != nil {
 			return res, unavailable("unlocking", err)
 		}
 		res.WasLocked = &was
-		a.logger.Info("security event", zap.String("event", "unlocked"), zap.String("user", user), zap.Bool("was_locked", was), zap.String("by", "admin"))
+		a.events.Write(r, events.Unlocked, user, zap.Bool("was_locked", was), zap.String("by", "admin"))
 	case "revoke":
 		if r.URL.Query().Get("app_passwords") == "revoke" {
 			n, err := e.RevokeAllAppPasswords(ctx, user)
@@ -113,7 +115,7 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 				return res, unavailable("revoking app passwords of", err)
 			}
 			res.AppPasswordsRevoked = &n
-			a.logger.Info("security event", zap.String("event", "app_passwords_revoked"), zap.String("user", user), zap.Int("app_passwords", n), zap.String("by", "admin"))
+			a.events.Write(r, events.AppPasswordsRevoked, user, zap.Int("app_passwords", n), zap.String("by", "admin"))
 		}
 		n, err := e.Sessions.RevokeUser(ctx, user)
 		if err == nil {
@@ -123,14 +125,14 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 			return res, unavailable("ending sessions of", err)
 		}
 		res.SessionsEnded = &n
-		a.logger.Info("security event", zap.String("event", "sessions_revoked"), zap.String("user", user), zap.Int("sessions", n), zap.String("by", "admin"))
+		a.events.Write(r, events.SessionsRevoked, user, zap.Int("sessions", n), zap.String("by", "admin"))
 	case "reset":
 		n, err := e.Reset(ctx, user)
 		if err != nil {
 			return res, unavailable("resetting", err)
 		}
 		res.SessionsEnded = &n
-		a.logger.Warn("security event", zap.String("event", "user_reset"), zap.String("user", user), zap.Int("sessions", n), zap.String("by", "admin"))
+		a.events.Write(r, events.UserReset, user, zap.Int("sessions", n), zap.String("by", "admin"))
 	case "bypass":
 		d, err := caddy.ParseDuration(r.URL.Query().Get("for"))
 		if err != nil {
@@ -147,7 +149,7 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 		}
 		until := e.Now().Add(d).UTC().Truncate(time.Second)
 		res.BypassUntil = &until
-		a.logger.Warn("security event", zap.String("event", "bypass_granted"), zap.String("user", user), zap.Duration("for", d), zap.String("by", "admin"))
+		a.events.Write(r, events.BypassGranted, user, zap.Duration("for", d), zap.String("by", "admin"))
 	}
 	return res, nil
 }

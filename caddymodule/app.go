@@ -17,6 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
@@ -141,11 +144,14 @@ type App struct {
 	prefix   string
 	org      string
 	public   string
-	cookies  *cookiePolicy
-	twilio   *twilio.Client
-	fraud    *webhook.Client
-	pooled   []string
-	cancel   context.CancelFunc
+	cookies  *cookies.Policy
+	// pages are the message pages; events writes the security events.
+	pages  *portal.Pages
+	events *events.Writer
+	twilio *twilio.Client
+	fraud  *webhook.Client
+	pooled []string
+	cancel context.CancelFunc
 	// dataDir and usersFile are DataDir and UsersFile resolved, for the
 	// record of users seen.
 	dataDir, usersFile string
@@ -207,6 +213,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	var err error
 	a.logger = ctx.Logger()
+	a.events = events.New(a.logger)
 	repl := caddy.NewReplacer()
 	usersFile := repl.ReplaceKnown(a.UsersFile, "")
 	a.usersFile = usersFile
@@ -290,11 +297,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	a.cookies = newCookiePolicy(a.Session.CookieName, repl.ReplaceKnown(a.Session.CookieDomain, ""),
+	a.cookies = cookies.New(a.Session.CookieName, repl.ReplaceKnown(a.Session.CookieDomain, ""),
 		a.Session.SecureCookies, strings.HasPrefix(a.public, "https:"))
 	sessions, err := session.NewStore(session.Config{
 		CookieName: a.Session.CookieName,
-		Cookies:    sessionCookies{a.cookies},
+		Cookies:    a.cookies.SessionCookies(),
 		Idle:       durationOr(a.Session.IdleTimeout, 30*time.Minute),
 		Lifetime:   durationOr(a.Session.Lifetime, 12*time.Hour),
 		HashKeys:   [][]byte{keys.CookieHashKey()},
@@ -319,6 +326,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
+	a.pages = &portal.Pages{Renderer: a.renderer, Org: a.org, Prefix: a.prefix, Logger: a.logger,
+		BusyRetry: a.engine.Users.Gate().RetryAfter}
 	a.reopenPassedGate()
 	return nil
 }
@@ -472,3 +481,15 @@ var (
 	_ caddy.Validator    = (*App)(nil)
 	_ caddy.CleanerUpper = (*App)(nil)
 )
+
+// portalProviders are the outside services the portal talks to itself.
+func (a *App) portalProviders() portal.Providers {
+	var p portal.Providers
+	if a.twilio != nil {
+		p.Calls = a.twilio
+	}
+	if a.fraud != nil {
+		p.Fraud = a.fraud
+	}
+	return p
+}

@@ -6,12 +6,14 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
@@ -52,7 +54,7 @@ type Handler struct {
 	policy    challenge.Policy
 	oneFactor bool
 	trusted   []netip.Prefix
-	portal    *portal
+	portal    *portal.Portal
 	logger    *zap.Logger
 }
 
@@ -71,20 +73,36 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa handler: loading the mfa app: %w", err)
 	}
-	h.setup(appIface.(*App))
+	return h.setup(appIface.(*App))
+}
+
+func (h *Handler) setup(app *App) error {
+	h.app = app
+	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+	h.setupPolicy()
+	p, err := portal.New(portal.Config{
+		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
+		Prefix: app.prefix, Org: app.org, PublicURL: app.public, Cookies: app.cookies,
+		Providers: app.portalProviders(),
+		Options:   portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development},
+		Held:      app.answerHeld,
+		Owner:     h,
+	})
+	if err != nil {
+		return fmt.Errorf("mfa handler: %w", err)
+	}
+	h.portal = p
 	return nil
 }
 
-func (h *Handler) setup(app *App) {
-	h.app = app
-	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+// setupPolicy reads what the route needs: one or two factors, and from
+// which networks one is enough.
+func (h *Handler) setupPolicy() {
 	h.oneFactor = h.Policy == policyOneFactor
 	h.trusted = nil
 	for _, n := range h.TrustedNetworks {
 		h.trusted = append(h.trusted, parseNetworks(n)...)
 	}
-	h.portal = newPortal(app, h.logger)
-	h.portal.owner = h
 }
 
 // Validate checks the handler's configuration.
@@ -115,10 +133,9 @@ func (h *Handler) Validate() error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	prefix := h.app.prefix
 	if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == prefix[:len(prefix)-1] {
-		return h.portal.serve(w, r)
+		return h.portal.Serve(w, r)
 	}
-	if held := h.app.gate.held(); held != nil {
-		h.app.refuseHeld(w, r, held)
+	if h.app.answerHeld(w, r) {
 		return nil
 	}
 	stripIdentityHeaders(r.Header)
@@ -131,7 +148,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	_, d, err := h.app.engine.Sessions.Lookup(r)
 	if err != nil {
-		h.app.unavailable(w, r, err)
+		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
 	need := h.needs(r)
@@ -146,14 +163,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	if !h.policy.Allows(u) {
-		if ce := h.logger.Check(zapcore.InfoLevel, "security event"); ce != nil {
-			ce.Write(zap.String("event", "access_denied"), zap.String("user", u.Name), zap.String("path", r.URL.Path))
-		}
-		h.app.renderMessage(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
+		h.app.events.Write(r, events.AccessDenied, u.Name, zap.String("path", r.URL.Path))
+		h.app.pages.Message(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
 		return nil
 	}
 	setIdentityHeaders(r.Header, u)
-	h.app.cookies.stripOwnCookies(r.Header)
+	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)
 }
 
@@ -164,7 +179,7 @@ func (h *Handler) needs(r *http.Request) session.Level {
 		return session.OneFactor
 	}
 	if len(h.trusted) > 0 {
-		if ip, err := netip.ParseAddr(clientIP(r)); err == nil {
+		if ip, err := netip.ParseAddr(events.ClientIP(r)); err == nil {
 			ip = ip.Unmap()
 			for _, n := range h.trusted {
 				if n.Contains(ip) {
@@ -181,7 +196,7 @@ func (h *Handler) needs(r *http.Request) session.Level {
 // send the user straight back after it), and answers anything else (API
 // calls, XHR, POSTs) with 401.
 func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, need session.Level) {
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && portal.WantsHTML(r) {
 		target := h.app.prefix + "login?rd=" + url.QueryEscape(r.URL.RequestURI())
 		if need == session.OneFactor {
 			target += "&" + oneFactorHint
@@ -197,14 +212,6 @@ func (h *Handler) unauthenticated(w http.ResponseWriter, r *http.Request, need s
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("401 Unauthorized: sign in at " + h.app.prefix + "login\n"))
-}
-
-// wantsHTML reports whether r is a browser navigation.
-func wantsHTML(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Mode") == "navigate" {
-		return true
-	}
-	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // Interface guards.

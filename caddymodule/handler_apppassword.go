@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -26,15 +28,14 @@ import (
 // then 403 if the route's policy refuses the user.
 func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, user, secret string) error {
 	e, ctx := h.app.engine, r.Context()
-	key, ip := limitKey(user), ipKey(clientIP(r))
+	key, ip := portal.LimitKey(user), portal.IPKey(events.ClientIP(r))
 	v, attempt, err := e.Regulation.BeforeAppPassword(ctx, key, ip)
 	if err != nil {
-		h.app.unavailable(w, r, err)
+		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
 	if !v.Allowed {
-		h.logger.Info("security event", zap.String("event", "app_password_refused"), zap.String("user", h.portal.typedName(user)),
-			zap.String("client_ip", clientIP(r)), zapReason(v.Reason))
+		h.app.events.Write(r, events.AppPasswordRefused, h.portal.TypedName(user), events.Reason(v.Reason))
 		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(v.RetryAfter.Seconds()))))
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -42,43 +43,40 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 	}
 	u, name, recorded, err := e.CheckUserAppPassword(ctx, user, secret)
 	if err != nil {
-		h.app.unavailable(w, r, err)
+		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
 	if u == nil {
-		h.logger.Info("security event", zap.String("event", "app_password_failed"), zap.String("user", h.portal.typedName(user)),
-			zap.String("client_ip", clientIP(r)))
+		h.app.events.Write(r, events.AppPasswordFailed, h.portal.TypedName(user))
 		ui.SecurityHeaders(w.Header())
 		w.Header().Set("WWW-Authenticate", basicChallenge(h.app.org))
 		w.WriteHeader(http.StatusUnauthorized)
 		return nil
 	}
 	if err := e.Regulation.AppPasswordOK(ctx, attempt); err != nil {
-		h.app.unavailable(w, r, err)
+		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
 	if v, err = e.Regulation.AppPasswordAccount(ctx, key); err != nil {
-		h.app.unavailable(w, r, err)
+		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
 	if !v.Allowed {
-		h.logger.Info("security event", zap.String("event", "app_password_refused"), zap.String("user", user),
-			zap.String("app_password", name), zap.String("client_ip", clientIP(r)), zapReason(v.Reason))
+		h.app.events.Write(r, events.AppPasswordRefused, user, zap.String("app_password", name), events.Reason(v.Reason))
 		ui.SecurityHeaders(w.Header())
-		h.app.refused(w, r, v)
+		h.app.pages.Refused(w, r, v)
 		return nil
 	}
 	if recorded {
-		h.logger.Info("security event", zap.String("event", "app_password_used"), zap.String("user", user),
-			zap.String("app_password", name), zap.String("client_ip", clientIP(r)))
+		h.app.events.Write(r, events.AppPasswordUsed, user, zap.String("app_password", name))
 	}
 	if !h.policy.Allows(u) {
-		h.app.renderMessage(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
+		h.app.pages.Message(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
 		return nil
 	}
 	setIdentityHeaders(r.Header, u)
 	r.Header.Del("Authorization")
-	h.app.cookies.stripOwnCookies(r.Header)
+	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)
 }
 

@@ -59,7 +59,9 @@ func testHandlerOn(tb testing.TB, h *Handler, rc *RedisConfig) *Handler {
 		}
 	}
 	h.logger = zap.NewNop()
-	h.setup(app)
+	if err := h.setup(app); err != nil {
+		tb.Fatal(err)
+	}
 	return h
 }
 
@@ -240,7 +242,7 @@ func (downKV) Get(context.Context, string) ([]byte, error) {
 func TestHandlerFailsClosedWhenTheStoreIsDown(t *testing.T) {
 	h := testHandler(t, &Handler{})
 	c := signedInCookie(t, h, "alice")
-	down, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: time.Hour, Cookies: sessionCookies{h.app.cookies},
+	down, err := session.NewStore(session.Config{Idle: time.Hour, Lifetime: time.Hour, Cookies: h.app.cookies.SessionCookies(),
 		HashKeys: [][]byte{h.app.engine.Keys.CookieHashKey()}}, downKV{store.NewMemoryKV()})
 	if err != nil {
 		t.Fatal(err)

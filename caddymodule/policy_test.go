@@ -35,7 +35,7 @@ func TestHandlerNeeds(t *testing.T) {
 			if err := tc.h.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			tc.h.setup(&App{prefix: "/.mfa/"})
+			tc.h.setupPolicy()
 			r := httptest.NewRequest("GET", "/", nil)
 			// The client address as Caddy determined it (trusted_proxies applied).
 			vars := map[string]any{caddyhttp.ClientIPVarKey: tc.ip}

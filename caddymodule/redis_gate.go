@@ -8,8 +8,6 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
 // redisGate holds every request a gateway on Redis would serve while its
@@ -80,8 +78,16 @@ func (a *App) refuseHeld(w http.ResponseWriter, r *http.Request, h *redisHold) {
 	if ce := a.logger.Check(zapcore.ErrorLevel, h.why); ce != nil {
 		ce.Write(zap.String("path", r.URL.Path), zap.Error(h.err))
 	}
-	if h.retry {
-		w.Header().Set("Retry-After", "5")
+	a.pages.Held(w, r, h.retry)
+}
+
+// answerHeld answers r with refuseHeld if the gate holds requests, and
+// reports whether it did.
+func (a *App) answerHeld(w http.ResponseWriter, r *http.Request) bool {
+	held := a.gate.held()
+	if held == nil {
+		return false
 	}
-	a.renderMessage(w, r, http.StatusServiceUnavailable, ui.TitleUnavailable, ui.MsgUnavailable)
+	a.refuseHeld(w, r, held)
+	return true
 }

@@ -39,7 +39,9 @@ func TestRedisGateHoldsUntilChecked(t *testing.T) {
 	core, logs := observer.New(zap.ErrorLevel)
 	app.logger = zap.New(core)
 	h := &Handler{logger: zap.NewNop()}
-	h.setup(app)
+	if err := h.setup(app); err != nil {
+		t.Fatal(err)
+	}
 	reached := false
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { reached = true; return nil })
 	serve := func(path string) *httptest.ResponseRecorder {

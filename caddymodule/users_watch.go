@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
@@ -84,6 +85,7 @@ type userEnder struct {
 	end      func(ctx context.Context, user string) (challenge.EndedAccess, error)
 	now      func() time.Time
 	log      *zap.Logger
+	events   *events.Writer
 	grace    time.Duration
 	seenPath string
 	// shared: the store is Redis, shared with other gateways.
@@ -104,7 +106,7 @@ func (a *App) newUserEnder() *userEnder {
 	if grace <= 0 {
 		grace = defaultUsersEndAfter
 	}
-	return &userEnder{db: a.engine.Users, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, grace: grace,
+	return &userEnder{db: a.engine.Users, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, events: a.events, grace: grace,
 		seenPath: filepath.Join(a.dataDir, usersSeenName(a.usersFile, a.storeName())), shared: a.rdb != nil,
 		pending: map[string]*pendingEnd{}}
 }
@@ -305,7 +307,7 @@ func (u *userEnder) run(ctx context.Context) {
 			return
 		}
 		if (p.announce && !p.ended) || x.Any() {
-			u.log.Info("security event", zap.String("event", "user_disabled"), zap.String("user", name), zap.String("reason", p.reason),
+			u.events.Write(nil, events.UserDisabled, name, events.Reason(p.reason),
 				zap.Int("sessions", x.Sessions), zap.Int("devices", x.Devices), zap.Int("app_passwords", x.AppPasswords), zap.Bool("pass", x.Pass))
 		}
 		if !p.ended {

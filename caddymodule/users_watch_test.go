@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
@@ -71,7 +72,7 @@ func newEnderFixture(t *testing.T, dir string, file func(*enderFixture) string) 
 	f.db = db
 	core, logs := observer.New(zapcore.InfoLevel)
 	f.logs = logs
-	f.u = &userEnder{db: db, now: f.now, log: zap.New(core), grace: enderGrace, seenPath: filepath.Join(dir, usersSeenName(filepath.Join(dir, "users.yml"), "embedded")),
+	f.u = &userEnder{db: db, now: f.now, log: zap.New(core), events: events.New(zap.New(core)), grace: enderGrace, seenPath: filepath.Join(dir, usersSeenName(filepath.Join(dir, "users.yml"), "embedded")),
 		pending: map[string]*pendingEnd{}, end: f.end}
 	f.u.begin()
 	ctx, cancel := context.WithCancel(context.Background())

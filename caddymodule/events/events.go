@@ -1,0 +1,71 @@
+// Package events is the one writer of the gateway's security events: what
+// an operator reads (or ships to a SIEM) to see sign-ins, failures,
+// lockouts, changes of security info and administrators' actions. Every
+// event is a named constant below and is written with the same keys
+// everywhere: "event", "user", "client_ip" (when there is a request),
+// and, where they apply, "method" and "reason". All of them are logged
+// under one logger name (the app's logger named "security", so
+// "mfa.security") with the message "security event".
+package events
+
+import (
+	"net"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// LoggerName is the name, under the app's logger, of the logger that
+// writes every security event.
+const LoggerName = "security"
+
+// Message is the log message of every security event.
+const Message = "security event"
+
+// Writer writes security events. Never pass it secrets: no password,
+// code, token or phone number goes into a field.
+type Writer struct{ log *zap.Logger }
+
+// New makes the writer that logs to l.Named(LoggerName).
+func New(l *zap.Logger) *Writer { return &Writer{log: l.Named(LoggerName)} }
+
+// Write logs e about user for request r (nil outside a request: the
+// admin API's command line, the users-file watch), with more fields.
+// Events an administrator should look at (Event.Warn) go at warn level,
+// the rest at info.
+func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Field) {
+	level := zapcore.InfoLevel
+	if e.Warn() {
+		level = zapcore.WarnLevel
+	}
+	ce := w.log.Check(level, Message)
+	if ce == nil {
+		return
+	}
+	all := make([]zap.Field, 0, len(fields)+3)
+	all = append(all, zap.String("event", string(e)), zap.String("user", user))
+	if r != nil {
+		all = append(all, zap.String("client_ip", ClientIP(r)))
+	}
+	ce.Write(append(all, fields...)...)
+}
+
+// Method is the "method" field: the second-factor method concerned.
+func Method(m string) zap.Field { return zap.String("method", m) }
+
+// Reason is the "reason" field: why something was refused or ended.
+func Reason(r string) zap.Field { return zap.String("reason", r) }
+
+// ClientIP is the client address of r as Caddy determined it (honouring
+// the server's trusted_proxies), without a port.
+func ClientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}

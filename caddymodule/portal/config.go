@@ -1,0 +1,111 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// Config is everything the portal is built from.
+type Config struct {
+	// Engine does the sign-in work: users, accounts, methods, limits.
+	Engine *challenge.Engine
+	// Renderer renders the pages, in the visitor's language.
+	Renderer *ui.Renderer
+	// Pages are the message pages, shared with the hot path.
+	Pages *Pages
+	// Events writes the security events.
+	Events *events.Writer
+	// Logger logs what is not a security event (a failed send, a page
+	// that would not render).
+	Logger *zap.Logger
+	// Prefix is the path under which the portal is served, ending in
+	// "/", e.g. "/mfa/".
+	Prefix string
+	// Org is the organisation name the pages, texts and prompts show.
+	Org string
+	// PublicURL is the https URL at which phones and outside services
+	// reach the portal ("" if not configured).
+	PublicURL string
+	// Cookies is the gateway's cookie policy.
+	Cookies *cookies.Policy
+	// Providers are the outside services the portal itself talks to.
+	Providers Providers
+	// Options are the operator's choices the pages follow.
+	Options Options
+	// Held, if set, answers a request while the gateway holds every
+	// request (its storage failed a check) and reports whether it did.
+	Held func(http.ResponseWriter, *http.Request) bool
+	// Owner is the Caddy handler that serves this portal: the route that
+	// holds it names the site in prompts and calls (site.go).
+	Owner caddyhttp.MiddlewareHandler
+}
+
+// Providers are the outside services the portal talks to directly (the
+// engine holds the senders of texts, calls and prompts).
+type Providers struct {
+	// Calls checks the callbacks of the voice provider that places calls
+	// through the internet (Twilio); nil if calls are not placed so.
+	Calls CallbackVerifier
+	// Fraud is told of every fraud report; nil if no fraud_webhook.
+	Fraud FraudNotifier
+}
+
+// CallbackVerifier checks that a callback of a voice provider really
+// comes from it (for Twilio: X-Twilio-Signature over callbackURL and the
+// form) and returns its form.
+type CallbackVerifier interface {
+	VerifyCallback(r *http.Request, callbackURL string) (url.Values, error)
+}
+
+// FraudNotifier posts a fraud report as JSON.
+type FraudNotifier interface {
+	PostJSON(ctx context.Context, v any) error
+}
+
+// Options are the operator's choices the pages follow.
+type Options struct {
+	// RememberDevice is how long "Don't ask again on this device" lasts;
+	// 0 does not offer it.
+	RememberDevice time.Duration
+	// Development allows the log phone provider's callbacks.
+	Development bool
+}
+
+// New builds the portal from cfg.
+func New(cfg Config) (*Portal, error) {
+	switch {
+	case cfg.Engine == nil:
+		return nil, errors.New("portal: no engine")
+	case cfg.Renderer == nil:
+		return nil, errors.New("portal: no renderer")
+	case cfg.Pages == nil:
+		return nil, errors.New("portal: no message pages")
+	case cfg.Events == nil:
+		return nil, errors.New("portal: no security-event writer")
+	case cfg.Cookies == nil:
+		return nil, errors.New("portal: no cookie policy")
+	case !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/"):
+		return nil, errors.New("portal: the prefix must start and end with /, e.g. /mfa/")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	p := &Portal{engine: cfg.Engine, renderer: cfg.Renderer, pages: cfg.Pages, events: cfg.Events, logger: logger,
+		prefix: cfg.Prefix, org: cfg.Org, public: cfg.PublicURL, cookies: cfg.Cookies, providers: cfg.Providers,
+		opts: cfg.Options, held: cfg.Held, owner: cfg.Owner}
+	p.routes = p.routeTable()
+	return p, nil
+}

@@ -1,0 +1,102 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
+	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+	"github.com/caddy-mfa/caddy-mfa/ui"
+)
+
+// testPortal is a portal on the embedded in-memory stores, with users
+// alice (no second factor yet) and bob (an authenticator app), and the
+// authenticator app as the one method offered.
+func testPortal(tb testing.TB) *Portal {
+	tb.Helper()
+	dir := tb.TempDir()
+	hash, err := users.HashPassword("pw", users.DefaultArgon2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	uf := filepath.Join(dir, "users.yml")
+	yml := "users:\n  alice:\n    displayname: Alice\n    password: \"" + hash + "\"\n  bob:\n    password: \"" + hash + "\"\n"
+	if err := os.WriteFile(uf, []byte(yml), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	db, err := users.Open(uf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := seal.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kv := store.NewMemoryKV()
+	pol := cookies.New("", "", false, false)
+	sessions, err := session.NewStore(session.Config{Cookies: pol.SessionCookies(), Idle: time.Hour, Lifetime: 2 * time.Hour,
+		HashKeys: [][]byte{keys.CookieHashKey()}}, kv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var tc totp.Config
+	tc.Defaults()
+	e := &challenge.Engine{Users: db, Accounts: store.NewMemoryAccounts(), Sessions: sessions, Keys: keys, TOTP: tc,
+		Methods: []string{challenge.MethodTOTP}, Now: time.Now, KV: kv,
+		Regulation: challenge.NewRegulation(challenge.DefaultLimits(), limit.NewMemory(), kv)}
+	err = e.Accounts.Update(context.Background(), "bob", func(a *store.Account) error {
+		a.TOTP = &store.TOTP{Added: time.Now()}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := ui.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := New(Config{Engine: e, Renderer: r, Events: events.New(zap.NewNop()), Prefix: "/.mfa/", Org: "Example",
+		Cookies: pol, Pages: &Pages{Renderer: r, Org: "Example", Prefix: "/.mfa/", Logger: zap.NewNop(),
+			BusyRetry: func() time.Duration { return time.Second }}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// testSession saves a session of user at level, its second factor given
+// secondFactorAge seconds ago, and returns its cookie and id.
+func testSession(tb testing.TB, p *Portal, user string, level session.Level, secondFactorAge int64) (*http.Cookie, string) {
+	tb.Helper()
+	st := p.engine.Sessions
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	sess, err := st.New(req, "mfa")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := session.DataOf(sess)
+	d.User, d.Level, d.Return = user, level, "/first"
+	if level == session.TwoFactor {
+		d.SecondFactorAt = st.Now().Unix() - secondFactorAge
+	}
+	rec := httptest.NewRecorder()
+	if err := st.Save(req, rec, sess); err != nil {
+		tb.Fatal(err)
+	}
+	return rec.Result().Cookies()[0], sess.ID
+}
