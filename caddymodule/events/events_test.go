@@ -1,0 +1,87 @@
+package events
+
+import (
+	"context"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// Every event is written with the same keys, under one logger name, at
+// warn level exactly when an administrator should look at it.
+func TestWriteUsesTheSameKeys(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	w := New(zap.New(core).Named("mfa"))
+	r := httptest.NewRequest("POST", "/.mfa/login", nil)
+	r.RemoteAddr = "192.0.2.1:5555"
+	vars := map[string]any{caddyhttp.ClientIPVarKey: "198.51.100.7"}
+	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, vars))
+	w.Write(r, SignInFailed, "alice", Reason("password"), Method("totp"))
+	w.Write(r, LockedOut, "bob")
+	w.Write(nil, UserDisabled, "carol", Reason("removed"))
+	all := logs.All()
+	if len(all) != 3 {
+		t.Fatalf("%d entries, want 3", len(all))
+	}
+	for i, want := range []struct {
+		level           zapcore.Level
+		event, user, ip string
+		reason, method  string
+		hasIP           bool
+	}{
+		{zapcore.InfoLevel, "sign_in_failed", "alice", "198.51.100.7", "password", "totp", true},
+		{zapcore.WarnLevel, "locked_out", "bob", "198.51.100.7", "", "", true},
+		{zapcore.InfoLevel, "user_disabled", "carol", "", "removed", "", false},
+	} {
+		e := all[i]
+		m := e.ContextMap()
+		if e.Message != Message || e.LoggerName != "mfa."+LoggerName || e.Level != want.level {
+			t.Errorf("entry %d: %q by %q at %v; want %q by mfa.%s at %v", i, e.Message, e.LoggerName, e.Level, Message, LoggerName, want.level)
+		}
+		if m["event"] != want.event || m["user"] != want.user {
+			t.Errorf("entry %d: fields %v", i, m)
+		}
+		if ip, ok := m["client_ip"]; ok != want.hasIP || want.hasIP && ip != want.ip {
+			t.Errorf("entry %d: client_ip %v (present %v), want %q", i, ip, ok, want.ip)
+		}
+		if want.reason != "" && m["reason"] != want.reason || want.method != "" && m["method"] != want.method {
+			t.Errorf("entry %d: reason/method %v", i, m)
+		}
+	}
+}
+
+// TestNoSecurityEventWrittenByHand: outside this package, no code of the
+// gateway logs a security event itself.
+func TestNoSecurityEventWrittenByHand(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "events" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(src), `"security event"`) || strings.Contains(string(src), `zap.String("event",`) {
+			t.Errorf("%s writes a security event by hand: use events.Writer", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
