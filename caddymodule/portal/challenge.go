@@ -103,8 +103,7 @@ func (p *Portal) challengeSubmit(q *request) error {
 		err = e.CheckTOTP(q.r.Context(), user, code)
 	}
 	if errors.Is(err, challenge.ErrBadCode) {
-		p.events.Write(q.r, events.SignInFailed, user, events.Reason("second_factor"), events.Method(method))
-		if err := p.codeFailed(q); err != nil {
+		if err := p.secondFactorFailed(q, method); err != nil {
 			return err
 		}
 		return p.renderChallenge(q, http.StatusUnauthorized, a, recovery, errID)
@@ -151,6 +150,13 @@ func (p *Portal) codeAllowed(q *request) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// secondFactorFailed logs a wrong second factor of method and counts it
+// toward the lockout.
+func (p *Portal) secondFactorFailed(q *request, method string) error {
+	p.events.Write(q.r, events.SignInFailed, q.data.User, events.Reason("second_factor"), events.Method(method))
+	return p.codeFailed(q)
 }
 
 // codeFailed counts a wrong code toward the lockout.

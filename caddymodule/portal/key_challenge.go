@@ -3,7 +3,6 @@ package portal
 import (
 	"net/http"
 
-	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/ui"
@@ -68,8 +67,7 @@ func (p *Portal) challengeKeySubmit(q *request, a *store.Account) error {
 	}
 	if out.errID != "" {
 		if out.failed {
-			p.events.Write(q.r, events.SignInFailed, user, events.Reason("second_factor"), events.Method(challenge.MethodWebAuthn))
-			if err := p.codeFailed(q); err != nil {
+			if err := p.secondFactorFailed(q, challenge.MethodWebAuthn); err != nil {
 				return err
 			}
 		}

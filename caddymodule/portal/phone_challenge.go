@@ -178,8 +178,7 @@ func (p *Portal) checkSMS(q *request, a *store.Account) (bool, error) {
 	if !errors.Is(err, challenge.ErrBadCode) {
 		return false, err
 	}
-	p.events.Write(q.r, events.SignInFailed, q.data.User, events.Reason("second_factor"), events.Method(challenge.MethodSMS))
-	if err := p.codeFailed(q); err != nil {
+	if err := p.secondFactorFailed(q, challenge.MethodSMS); err != nil {
 		return true, err
 	}
 	_, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
