@@ -100,3 +100,27 @@ func testSession(tb testing.TB, p *Portal, user string, level session.Level, sec
 	}
 	return rec.Result().Cookies()[0], sess.ID
 }
+
+// staleAge is the age in seconds of a second factor too old for a change.
+const staleAge = int64(challenge.StepUpAge/time.Second) + 60
+
+// sessionState is a state a browser's session can be in.
+type sessionState struct {
+	name  string
+	user  string
+	level session.Level
+	age   int64 // of the second factor, in seconds
+}
+
+// sessionStates are the states the portal tests walk: bob has an
+// authenticator app, alice nothing yet.
+func sessionStates() []sessionState {
+	return []sessionState{
+		{name: "anonymous"},
+		{name: "password, nothing registered", user: "alice", level: session.OneFactor},
+		{name: "password, app registered", user: "bob", level: session.OneFactor},
+		{name: "signed in", user: "bob", level: session.TwoFactor, age: 60},
+		{name: "signed in, stale second factor", user: "bob", level: session.TwoFactor, age: staleAge},
+		{name: "registering another method", user: "alice", level: session.TwoFactor, age: 60},
+	}
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
@@ -42,18 +41,7 @@ func TestPortalGETsReadNoBodyAndChangeNoSession(t *testing.T) {
 	slices.Sort(rels)
 	rels = append(rels, "static/", "static/style.css", "push/approve", "voice/log?call=x&event=gather")
 
-	type state struct {
-		name  string
-		user  string
-		level session.Level
-		age   int64
-	}
-	states := []state{
-		{name: "anonymous"},
-		{name: "one factor", user: "alice", level: session.OneFactor},
-		{name: "two factors", user: "alice", level: session.TwoFactor, age: 60},
-		{name: "stale second factor", user: "alice", level: session.TwoFactor, age: int64(challenge.StepUpAge.Seconds()) + 60},
-	}
+	states := sessionStates()
 	ctx := context.Background()
 	for _, s := range states {
 		for _, rel := range rels {

@@ -77,22 +77,10 @@ func TestRouterRunsTheGuards(t *testing.T) {
 		}
 		p.routes[rel] = rt
 	}
-	stale := int64(challenge.StepUpAge.Seconds()) + 60
-	type state struct {
-		name  string
-		user  string
-		level session.Level
-		age   int64
-	}
-	states := []state{
-		{name: "anonymous"},
-		{name: "password, nothing registered", user: "alice", level: session.OneFactor},
-		{name: "password, app registered", user: "bob", level: session.OneFactor},
-		{name: "signed in", user: "bob", level: session.TwoFactor, age: 60},
-		{name: "signed in, stale second factor", user: "bob", level: session.TwoFactor, age: stale},
-	}
+	stale := staleAge
+	states := sessionStates()
 	// want is whether the guard lets s through to a route with g.
-	want := func(g guard, s state) bool {
+	want := func(g guard, s sessionState) bool {
 		switch g.who {
 		case anyone:
 			return true
