@@ -2,6 +2,7 @@ package regulation
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,13 @@ func before(r *Regulation, user string, src PasswordSource) (Verdict, error) {
 	v, _, err := r.BeforePassword(context.Background(), user, src)
 	return v, err
 }
+
+// clock is a clock the test sets.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Set(at time.Time)        { c.ns.Store(at.UnixNano()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // newStores opens a fresh limiter and KV whose clock (where they keep
 // one) is now.

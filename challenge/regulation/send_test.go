@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,12 +57,6 @@ const (
 	purposeSignIn = "sign-in"
 	purposeEnrol  = "enrol"
 )
-
-// clock is a clock the test sets.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Set(at time.Time) { c.ns.Store(at.UnixNano()) }
 
 func TestBeforeSend(t *testing.T) {
 	for _, s := range []struct {
