@@ -26,6 +26,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -318,11 +319,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.engine = &challenge.Engine{
 		Users: db, Accounts: accounts, Sessions: sessions, Keys: keys,
 		TOTP: tc, Methods: methods, Now: time.Now,
-		Regulation: challenge.NewRegulation(limits, limiter, kv), KV: kv,
+		Regulation: regulation.New(limits, limiter, kv, time.Now), KV: kv,
 		Phone:    challenge.Phone{Text: providers.text, Voice: providers.voice, Countries: countries},
 		Notifier: notifier, SecurityKeys: securityKeys,
 	}
-	a.engine.Regulation.SetClock(a.engine.Now)
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
@@ -222,18 +223,18 @@ func printUsers(w io.Writer, list []challenge.UserSummary) error {
 
 // lockedSourcesText says which sources of passwords are locked for a user
 // (the rest still sign in), as in "unfamiliar sources".
-func lockedSourcesText(sources []string) string {
+func lockedSourcesText(sources []regulation.SourceLock) string {
 	var out []string
 	for _, s := range sources {
 		switch s {
-		case challenge.LockedAddresses:
+		case regulation.LockedAddresses:
 			out = append(out, "some addresses")
-		case challenge.LockedUnfamiliar:
+		case regulation.LockedUnfamiliar:
 			out = append(out, "unfamiliar sources")
-		case challenge.LockedFamiliar:
+		case regulation.LockedFamiliar:
 			out = append(out, "familiar browsers")
 		default:
-			out = append(out, s)
+			out = append(out, s.String())
 		}
 	}
 	return strings.Join(out, ", ")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
@@ -130,7 +131,7 @@ func TestPrintUsers(t *testing.T) {
 		{User: "alice", Methods: []string{"totp", "push"}, LastSignIn: at},
 		{User: "bob", Methods: []string{}, Locked: true},
 		{User: "carol", Disabled: true, Methods: []string{"sms", "voice"}},
-		{User: "dave", Methods: []string{"totp"}, LockedSources: []string{challenge.LockedAddresses, challenge.LockedUnfamiliar}},
+		{User: "dave", Methods: []string{"totp"}, LockedSources: []regulation.SourceLock{regulation.LockedAddresses, regulation.LockedUnfamiliar}},
 	})
 	if err != nil {
 		t.Fatal(err)

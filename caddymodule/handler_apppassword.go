@@ -35,7 +35,7 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		return nil
 	}
 	if !v.Allowed {
-		h.app.events.Write(r, events.AppPasswordRefused, h.portal.TypedName(user), events.Reason(v.Reason))
+		h.app.events.Write(r, events.AppPasswordRefused, h.portal.TypedName(user), events.Reason(v.Reason.String()))
 		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(v.RetryAfter.Seconds()))))
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -62,7 +62,7 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		return nil
 	}
 	if !v.Allowed {
-		h.app.events.Write(r, events.AppPasswordRefused, user, zap.String("app_password", name), events.Reason(v.Reason))
+		h.app.events.Write(r, events.AppPasswordRefused, user, zap.String("app_password", name), events.Reason(v.Reason.String()))
 		ui.SecurityHeaders(w.Header())
 		h.app.pages.Refused(w, r, v)
 		return nil

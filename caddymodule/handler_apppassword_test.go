@@ -12,8 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
@@ -88,8 +88,8 @@ func (l countingLimiter) Refund(ctx context.Context, key string, lim limit.Limit
 
 // generousLimits never refuse an app password, so that every request does
 // the whole check.
-func generousLimits() challenge.Limits {
-	l := challenge.DefaultLimits()
+func generousLimits() regulation.Limits {
+	l := regulation.DefaultLimits()
 	l.AppPasswordPerIP = limit.Limit{Rate: 1 << 30, Period: time.Second}
 	l.AppPasswordPerUser = l.AppPasswordPerIP
 	return l
@@ -147,7 +147,7 @@ func TestAppPasswordUnknownNameSameWork(t *testing.T) {
 	c := &opCounter{}
 	e.Accounts = countingAccounts{e.Accounts, c}
 	e.KV = countingKV{e.KV, c}
-	e.Regulation = challenge.NewRegulation(generousLimits(), countingLimiter{limit.NewMemory(), c}, countingKV{store.NewMemoryKV(), c})
+	e.Regulation = regulation.New(generousLimits(), countingLimiter{limit.NewMemory(), c}, countingKV{store.NewMemoryKV(), c}, time.Now)
 	const wrong = "aaaa-bbbb-cccc-dddd"
 	var known, unknown map[string]int
 	for i := range 3 { // the same every time, not only the first
@@ -193,7 +193,7 @@ func BenchmarkAppPasswordWrong(b *testing.B) {
 		}
 		h := appPasswordHandler(b, rc)
 		e := h.app.engine
-		e.Regulation = challenge.NewRegulation(generousLimits(), limit.NewMemory(), store.NewMemoryKV())
+		e.Regulation = regulation.New(generousLimits(), limit.NewMemory(), store.NewMemoryKV(), time.Now)
 		for _, name := range []string{"alice", "mallory"} {
 			runtime.GC() // not the garbage of setting up (the users file's hashes)
 			b.Run(backend+"/"+map[string]string{"alice": "known", "mallory": "unknown"}[name], func(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 // LimitsConfig sets the rate limits and lockouts of sign-in. Every field
@@ -74,8 +74,8 @@ type LimitsConfig struct {
 }
 
 // limits applies the configuration over the defaults.
-func (c LimitsConfig) limits() (challenge.Limits, error) {
-	l := challenge.DefaultLimits()
+func (c LimitsConfig) limits() (regulation.Limits, error) {
+	l := regulation.DefaultLimits()
 	for _, r := range []struct {
 		name string
 		s    string

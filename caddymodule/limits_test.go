@@ -7,8 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 func TestLimitsConfigDefaults(t *testing.T) {
@@ -16,7 +16,7 @@ func TestLimitsConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("limits: %v", err)
 	}
-	if want := challenge.DefaultLimits(); got != want {
+	if want := regulation.DefaultLimits(); got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 }
@@ -25,17 +25,17 @@ func TestLimitsConfigOverrides(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  LimitsConfig
-		mod  func(*challenge.Limits)
+		mod  func(*regulation.Limits)
 	}{
-		{"login_per_ip", LimitsConfig{LoginPerIP: "60/2m"}, func(l *challenge.Limits) { l.LoginPerIP = limit.Limit{Rate: 60, Period: 2 * time.Minute} }},
-		{"login_per_user", LimitsConfig{LoginPerUser: "3/1h"}, func(l *challenge.Limits) { l.LoginPerUser = limit.Limit{Rate: 3, Period: time.Hour} }},
-		{"code_per_user", LimitsConfig{CodePerUser: "5/30s"}, func(l *challenge.Limits) { l.CodePerUser = limit.Limit{Rate: 5, Period: 30 * time.Second} }},
-		{"max_failures", LimitsConfig{MaxFailures: 3}, func(l *challenge.Limits) { l.MaxFailures = 3 }},
-		{"max_unfamiliar_failures", LimitsConfig{MaxUnfamiliarFailures: 30}, func(l *challenge.Limits) { l.MaxUnfamiliarFailures = 30 }},
-		{"find_time", LimitsConfig{FindTime: caddy.Duration(10 * time.Minute)}, func(l *challenge.Limits) { l.FindTime = 10 * time.Minute }},
-		{"ban_time", LimitsConfig{BanTime: caddy.Duration(time.Hour)}, func(l *challenge.Limits) { l.BanTime = time.Hour }},
-		{"max_code_failures", LimitsConfig{MaxCodeFailures: 20}, func(l *challenge.Limits) { l.MaxCodeFailures = 20 }},
-		{"max_code_failures 100", LimitsConfig{MaxCodeFailures: 100}, func(l *challenge.Limits) { l.MaxCodeFailures = 100 }},
+		{"login_per_ip", LimitsConfig{LoginPerIP: "60/2m"}, func(l *regulation.Limits) { l.LoginPerIP = limit.Limit{Rate: 60, Period: 2 * time.Minute} }},
+		{"login_per_user", LimitsConfig{LoginPerUser: "3/1h"}, func(l *regulation.Limits) { l.LoginPerUser = limit.Limit{Rate: 3, Period: time.Hour} }},
+		{"code_per_user", LimitsConfig{CodePerUser: "5/30s"}, func(l *regulation.Limits) { l.CodePerUser = limit.Limit{Rate: 5, Period: 30 * time.Second} }},
+		{"max_failures", LimitsConfig{MaxFailures: 3}, func(l *regulation.Limits) { l.MaxFailures = 3 }},
+		{"max_unfamiliar_failures", LimitsConfig{MaxUnfamiliarFailures: 30}, func(l *regulation.Limits) { l.MaxUnfamiliarFailures = 30 }},
+		{"find_time", LimitsConfig{FindTime: caddy.Duration(10 * time.Minute)}, func(l *regulation.Limits) { l.FindTime = 10 * time.Minute }},
+		{"ban_time", LimitsConfig{BanTime: caddy.Duration(time.Hour)}, func(l *regulation.Limits) { l.BanTime = time.Hour }},
+		{"max_code_failures", LimitsConfig{MaxCodeFailures: 20}, func(l *regulation.Limits) { l.MaxCodeFailures = 20 }},
+		{"max_code_failures 100", LimitsConfig{MaxCodeFailures: 100}, func(l *regulation.Limits) { l.MaxCodeFailures = 100 }},
 		{
 			"all",
 			LimitsConfig{
@@ -44,8 +44,8 @@ func TestLimitsConfigOverrides(t *testing.T) {
 				SendDaily: 11, ResendAfter: caddy.Duration(12 * time.Second), PushPerUser: "13/13m",
 				AppPasswordPerIP: "14/14m", AppPasswordPerUser: "15/15m",
 			},
-			func(l *challenge.Limits) {
-				*l = challenge.Limits{
+			func(l *regulation.Limits) {
+				*l = regulation.Limits{
 					LoginPerIP:            limit.Limit{Rate: 1, Period: time.Second},
 					LoginPerUser:          limit.Limit{Rate: 2, Period: 2 * time.Second},
 					CodePerUser:           limit.Limit{Rate: 3, Period: 3 * time.Second},
@@ -54,7 +54,7 @@ func TestLimitsConfigOverrides(t *testing.T) {
 					FindTime:              5 * time.Second,
 					BanTime:               6 * time.Second,
 					MaxCodeFailures:       7,
-					Send: challenge.SendLimits{
+					Send: regulation.SendLimits{
 						PerUser:   limit.Limit{Rate: 8, Period: 8 * time.Minute},
 						PerNumber: limit.Limit{Rate: 9, Period: 9 * time.Minute},
 						PerIP:     limit.Limit{Rate: 10, Period: 10 * time.Minute},
@@ -74,7 +74,7 @@ func TestLimitsConfigOverrides(t *testing.T) {
 			if err != nil {
 				t.Fatalf("limits: %v", err)
 			}
-			want := challenge.DefaultLimits()
+			want := regulation.DefaultLimits()
 			tc.mod(&want)
 			if got != want {
 				t.Errorf("got  %+v\nwant %+v", got, want)

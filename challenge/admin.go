@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -38,7 +39,7 @@ type UserSummary struct {
 	// "addresses" (one or more addresses are locked for the user),
 	// "unfamiliar" (every unfamiliar source is), "familiar" (the user's
 	// familiar browsers are). Omitted when there are none.
-	LockedSources []string `json:"locked_sources,omitempty"`
+	LockedSources []regulation.SourceLock `json:"locked_sources,omitempty"`
 	// LastSignIn is the last complete sign-in, if any.
 	LastSignIn time.Time `json:"last_sign_in,omitzero"`
 }

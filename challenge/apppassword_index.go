@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
@@ -38,10 +39,13 @@ const appPasswordIndexedPrefix = "apppw-indexed:"
 // hash is h.
 func appPasswordIndexKey(h []byte) string { return appPasswordIndexPrefix + hex.EncodeToString(h) }
 
+// indexFor is how long the keys of the index last: for good, in practice.
+const indexFor = 10 * 365 * 24 * time.Hour
+
 // indexAppPassword adds the app password whose keyed hash is h; it lasts
-// as long as a block, for good in practice.
+// for good, in practice (indexFor).
 func (e *Engine) indexAppPassword(ctx context.Context, h []byte) error {
-	if err := e.KV.Set(ctx, appPasswordIndexKey(h), []byte{1}, blockFor); err != nil {
+	if err := e.KV.Set(ctx, appPasswordIndexKey(h), []byte{1}, indexFor); err != nil {
 		return fmt.Errorf("%w: indexing an app password: %w", store.ErrUnavailable, err)
 	}
 	return nil
@@ -77,7 +81,7 @@ func (e *Engine) appPasswordMayExist(ctx context.Context, user string, h []byte)
 
 // markAppPasswordsIndexed marks every app password of user indexed.
 func (e *Engine) markAppPasswordsIndexed(ctx context.Context, user string) error {
-	if err := e.KV.Set(ctx, appPasswordIndexedPrefix+user, []byte{1}, blockFor); err != nil {
+	if err := e.KV.Set(ctx, appPasswordIndexedPrefix+user, []byte{1}, indexFor); err != nil {
 		return fmt.Errorf("%w: marking the app-password index of %q: %w", store.ErrUnavailable, user, err)
 	}
 	return nil

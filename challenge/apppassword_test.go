@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 var appPasswordForm = regexp.MustCompile(`^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$`)
@@ -97,14 +98,14 @@ func TestAppPasswordLimits(t *testing.T) {
 func TestAppPasswordFailuresLimited(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
 		f := newPhoneFixture(t, s, nil)
-		l := f.e.Regulation.limits
-		l.AppPasswordPerIP = limit.Limit{Rate: 4, Period: time.Hour}
-		l.AppPasswordPerUser = limit.Limit{Rate: 2, Period: time.Hour}
-		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
+		f.regulate(func(l *regulation.Limits) {
+			l.AppPasswordPerIP = limit.Limit{Rate: 4, Period: time.Hour}
+			l.AppPasswordPerUser = limit.Limit{Rate: 2, Period: time.Hour}
+		})
 		ctx := context.Background()
 		// want is one attempt: refused with reason, or allowed ("") and
 		// then right or wrong.
-		want := func(user, ip, reason string, right bool) {
+		want := func(user, ip string, reason regulation.Reason, right bool) {
 			t.Helper()
 			v, a, err := f.e.Regulation.BeforeAppPassword(ctx, user, ip)
 			if err != nil || v.Allowed != (reason == "") || v.Reason != reason {
@@ -152,10 +153,10 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 func TestAppPasswordGuessesRace(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
 		f := newPhoneFixture(t, s, nil)
-		l := f.e.Regulation.limits
-		l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
-		l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
-		f.e.Regulation = NewRegulation(l, f.e.Regulation.limiter, f.kv)
+		f.regulate(func(l *regulation.Limits) {
+			l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
+			l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
+		})
 		ctx := context.Background()
 		var checked atomic.Int32
 		var wg sync.WaitGroup

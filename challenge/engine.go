@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/securitykey"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
@@ -45,7 +46,7 @@ type Engine struct {
 	// Now is the clock.
 	Now func() time.Time
 	// Regulation rate-limits attempts and locks users out.
-	Regulation *Regulation
+	Regulation *regulation.Regulation
 	// Phone configures texts and calls.
 	Phone Phone
 	// KV holds short-lived state: texted codes, calls and prompts under way.

@@ -13,7 +13,7 @@ import (
 // A familiar browser is one in which a user completed a sign-in (password
 // and second factor) lately. It grants nothing: its user still gives both
 // factors there. It only keeps the user's wrong passwords there apart from
-// everyone else's (see regulation_source.go), so that an attacker who
+// everyone else's (see regulation/source.go), so that an attacker who
 // knows the user name cannot lock the user out of it.
 //
 // The browser keeps a token, signed by the gateway, that names the users

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -48,9 +49,9 @@ var ErrCountry = errors.New("texts and calls to this country are not allowed")
 var ErrNotMobile = errors.New("this number cannot receive text messages")
 
 // Refused is a text or call that the send limits did not allow.
-type Refused struct{ Verdict }
+type Refused struct{ regulation.Verdict }
 
-func (r *Refused) Error() string { return "send refused: " + r.Reason }
+func (r *Refused) Error() string { return "send refused: " + r.Reason.String() }
 
 // phoneContext binds a sealed number to its user.
 func phoneContext(user string) string { return user + "\x00phone" }
@@ -124,7 +125,7 @@ func (e *Engine) checkSend(ctx context.Context, user, purpose, ip string, to pho
 		return ErrCountry
 	}
 	numberKey := hex.EncodeToString(e.Keys.HashCode("send-number", to.E164)[:16])
-	v, err := e.Regulation.BeforeSend(ctx, user, purpose, numberKey, ip, e.Now())
+	v, err := e.Regulation.BeforeSend(ctx, user, purpose, numberKey, ip)
 	if err != nil {
 		return fmt.Errorf("%w: send limits: %w", store.ErrUnavailable, err)
 	}

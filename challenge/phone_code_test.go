@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
@@ -141,6 +142,8 @@ func (r *callRecorder) placed() []phone.Call {
 type phoneFixture struct {
 	*fixture
 	kv      store.KV
+	limiter limit.Limiter
+	limits  regulation.Limits // of the Regulation of the engine
 	texts   *textRecorder
 	calls   *callRecorder
 	advance func(time.Duration)
@@ -148,12 +151,12 @@ type phoneFixture struct {
 
 // newPhoneFixture builds a phoneFixture whose send limits are too high to
 // get in the way, with no wait between sends, unless send changes them.
-func newPhoneFixture(t *testing.T, s shortStores, send func(*SendLimits)) *phoneFixture {
+func newPhoneFixture(t *testing.T, s shortStores, send func(*regulation.SendLimits)) *phoneFixture {
 	t.Helper()
 	f := newFixture(t)
 	kv, lim, advance := s.open(t, f.clock)
-	l := DefaultLimits()
-	l.Send = SendLimits{
+	l := regulation.DefaultLimits()
+	l.Send = regulation.SendLimits{
 		PerUser:   limit.Limit{Rate: 1000, Period: time.Hour},
 		PerNumber: limit.Limit{Rate: 1000, Period: time.Hour},
 		PerIP:     limit.Limit{Rate: 1000, Period: time.Hour},
@@ -165,12 +168,19 @@ func newPhoneFixture(t *testing.T, s shortStores, send func(*SendLimits)) *phone
 	if err := l.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	pf := &phoneFixture{fixture: f, kv: kv, texts: new(textRecorder), calls: new(callRecorder), advance: advance}
+	pf := &phoneFixture{fixture: f, kv: kv, limiter: lim, texts: new(textRecorder), calls: new(callRecorder), advance: advance}
 	f.e.KV = kv
-	f.e.Regulation = NewRegulation(l, lim, kv)
+	pf.regulate(func(l2 *regulation.Limits) { *l2 = l })
 	f.e.Phone = Phone{Text: pf.texts, Voice: pf.calls}
 	f.e.Methods = []string{MethodTOTP, MethodSMS, MethodVoice}
 	return pf
+}
+
+// regulate gives the engine a Regulation with the fixture's limits changed
+// by mod, on the fixture's stores and clock.
+func (f *phoneFixture) regulate(mod func(*regulation.Limits)) {
+	mod(&f.limits)
+	f.e.Regulation = regulation.New(f.limits, f.limiter, f.kv, f.clock.Now)
 }
 
 func mustNumber(t *testing.T, raw string) phone.Number {
@@ -232,7 +242,7 @@ func (f *phoneFixture) wantPending(t *testing.T, user, purpose string, want bool
 	}
 }
 
-func wantRefused(t *testing.T, err error, reason string) *Refused {
+func wantRefused(t *testing.T, err error, reason regulation.Reason) *Refused {
 	t.Helper()
 	var r *Refused
 	if !errors.As(err, &r) {
@@ -377,7 +387,7 @@ func TestPhoneCodeCountryNotAllowed(t *testing.T) {
 			t.Fatalf("%d texts sent", n)
 		}
 		f.wantPending(t, "alice", PurposeEnrol, false, "")
-		if n, err := sentToday(ctx, f.e.Regulation, f.clock.Now()); err != nil || n != 0 {
+		if n, err := f.e.Regulation.SentToday(ctx); err != nil || n != 0 {
 			t.Fatalf("refused text counted: SentToday = %d, %v", n, err)
 		}
 		f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile))
@@ -400,7 +410,7 @@ func TestPhoneCodeNotMobile(t *testing.T) {
 		t.Fatalf("%d texts sent", n)
 	}
 	f.wantPending(t, "alice", PurposeEnrol, false, "")
-	if n, err := sentToday(ctx, f.e.Regulation, f.clock.Now()); err != nil || n != 0 {
+	if n, err := f.e.Regulation.SentToday(ctx); err != nil || n != 0 {
 		t.Fatalf("refused text counted: SentToday = %d, %v", n, err)
 	}
 }
@@ -554,31 +564,31 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 		two := limit.Limit{Rate: 2, Period: time.Hour}
 		tests := []struct {
 			name   string
-			limits func(*SendLimits)
+			limits func(*regulation.SendLimits)
 			// sends are user, number, IP of each send; the last is refused.
 			sends []struct {
 				user string
 				n    int
 				ip   string
 			}
-			reason string
+			reason regulation.Reason
 		}{
-			{"daily", func(l *SendLimits) { l.Daily = 2 }, []struct {
+			{"daily", func(l *regulation.SendLimits) { l.Daily = 2 }, []struct {
 				user string
 				n    int
 				ip   string
 			}{{"alice", 1, "192.0.2.1"}, {"bob", 2, "192.0.2.2"}, {"carol", 3, "192.0.2.3"}}, "daily"},
-			{"per user", func(l *SendLimits) { l.PerUser = two }, []struct {
+			{"per user", func(l *regulation.SendLimits) { l.PerUser = two }, []struct {
 				user string
 				n    int
 				ip   string
 			}{{"alice", 1, "192.0.2.1"}, {"alice", 2, "192.0.2.2"}, {"alice", 3, "192.0.2.3"}}, "user"},
-			{"per number", func(l *SendLimits) { l.PerNumber = two }, []struct {
+			{"per number", func(l *regulation.SendLimits) { l.PerNumber = two }, []struct {
 				user string
 				n    int
 				ip   string
 			}{{"alice", 1, "192.0.2.1"}, {"bob", 1, "192.0.2.2"}, {"carol", 1, "192.0.2.3"}}, "number"},
-			{"per ip", func(l *SendLimits) { l.PerIP = two }, []struct {
+			{"per ip", func(l *regulation.SendLimits) { l.PerIP = two }, []struct {
 				user string
 				n    int
 				ip   string
@@ -604,7 +614,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 		}
 
 		t.Run("resend wait", func(t *testing.T) {
-			f := newPhoneFixture(t, s, func(l *SendLimits) { l.Resend = 30 * time.Second })
+			f := newPhoneFixture(t, s, func(l *regulation.SendLimits) { l.Resend = 30 * time.Second })
 			n := jp(1)
 			code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 			f.advance(29 * time.Second)
@@ -631,7 +641,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 		})
 
 		t.Run("a refused resend keeps the pending code", func(t *testing.T) {
-			f := newPhoneFixture(t, s, func(l *SendLimits) { l.Resend = 30 * time.Second })
+			f := newPhoneFixture(t, s, func(l *regulation.SendLimits) { l.Resend = 30 * time.Second })
 			n := jp(1)
 			code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody), "resend")
@@ -641,7 +651,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 		})
 
 		t.Run("texts and calls count together", func(t *testing.T) {
-			f := newPhoneFixture(t, s, func(l *SendLimits) { l.PerUser = limit.Limit{Rate: 1, Period: time.Hour} })
+			f := newPhoneFixture(t, s, func(l *regulation.SendLimits) { l.PerUser = limit.Limit{Rate: 1, Period: time.Hour} })
 			n := jp(1)
 			if _, err := f.e.StartCall(ctx, "alice", PurposeEnrol, f.e.SessionTag("s1"), "192.0.2.1", n, testInfo, testCall(n)); err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 // noteRecorder is a push.Notifier that keeps what it is asked to send.
@@ -55,12 +56,12 @@ type pushFixture struct {
 func newPushFixture(t *testing.T, s shortStores, fatigue ...limit.Limit) *pushFixture {
 	t.Helper()
 	pf := newPhoneFixture(t, s, nil)
-	l := pf.e.Regulation.limits
-	l.PushPerUser = limit.Limit{Rate: 1000, Period: time.Hour}
-	if len(fatigue) > 0 {
-		l.PushPerUser = fatigue[0]
-	}
-	pf.e.Regulation = NewRegulation(l, pf.e.Regulation.limiter, pf.kv)
+	pf.regulate(func(l *regulation.Limits) {
+		l.PushPerUser = limit.Limit{Rate: 1000, Period: time.Hour}
+		if len(fatigue) > 0 {
+			l.PushPerUser = fatigue[0]
+		}
+	})
 	f := &pushFixture{phoneFixture: pf, notes: new(noteRecorder)}
 	f.e.Notifier = f.notes
 	f.e.Methods = append(f.e.Methods, MethodPush)
@@ -207,7 +208,7 @@ func TestPushWrongNumberDenyAndFraud(t *testing.T) {
 	})
 }
 
-func isRefused(err error, reason string) bool {
+func isRefused(err error, reason regulation.Reason) bool {
 	var r *Refused
 	return errors.As(err, &r) && r.Reason == reason
 }
@@ -246,7 +247,7 @@ func TestPushApprovedButExpiredCannotFinish(t *testing.T) {
 
 func TestPushFatigueLimit(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
-		def := DefaultLimits().PushPerUser
+		def := regulation.DefaultLimits().PushPerUser
 		if def != (limit.Limit{Rate: 3, Period: 5 * time.Minute}) {
 			t.Fatalf("default push_per_user = %+v, want 3/5m", def)
 		}

@@ -145,7 +145,7 @@ func (p *Portal) codeAllowed(q *request) (bool, error) {
 		return false, err
 	}
 	if !v.Allowed {
-		p.events.Write(q.r, events.CodeRefused, q.data.User, events.Reason(v.Reason))
+		p.events.Write(q.r, events.CodeRefused, q.data.User, events.Reason(v.Reason.String()))
 		p.pages.Refused(q.w, q.r, v)
 		return false, nil
 	}

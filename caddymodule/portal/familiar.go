@@ -7,13 +7,14 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 // The familiar-browser cookie: after a complete sign-in (password and
 // second factor) the browser keeps a token, signed by the gateway, that
 // names (by keyed hash) the users who signed in fully in it. It grants
 // nothing; it keeps the wrong passwords typed there apart from everyone
-// else's (smart lockout: challenge/regulation_source.go), so that an
+// else's (smart lockout: challenge/regulation/source.go), so that an
 // attacker who knows a user name cannot lock the user out of it. It is
 // not "Don't ask again on this device" (device.go), and no sign-out
 // removes it: it says only where the user signed in before.
@@ -31,9 +32,9 @@ func (p *Portal) familiarToken(r *http.Request) string {
 
 // passwordSource is where a password attempt for user (as limits count
 // it) comes from.
-func (p *Portal) passwordSource(r *http.Request, user string) challenge.PasswordSource {
+func (p *Portal) passwordSource(r *http.Request, user string) regulation.PasswordSource {
 	id, _ := p.engine.FamiliarBrowser(p.familiarToken(r), user)
-	return challenge.PasswordSource{Addr: IPKey(events.ClientIP(r)), Browser: id}
+	return regulation.PasswordSource{Addr: IPKey(events.ClientIP(r)), Browser: id}
 }
 
 // signedInHere records a complete sign-in of user: this browser and its
@@ -53,7 +54,9 @@ func (p *Portal) signedInHere(q *request, user string) error {
 
 // zapSource names the kind of source of a password attempt, for the log:
 // browser, address (familiar ones) or unfamiliar.
-func zapSource(a challenge.PasswordAttempt) zap.Field { return zap.String("source", a.Familiarity()) }
+func zapSource(a regulation.PasswordAttempt) zap.Field {
+	return zap.String("source", a.Familiarity().String())
+}
 
 // zapLocked names what a wrong password locked: browser, address, unfamiliar.
-func zapLocked(what string) zap.Field { return zap.String("locked", what) }
+func zapLocked(what regulation.SourceKind) zap.Field { return zap.String("locked", what.String()) }

@@ -11,6 +11,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
@@ -37,7 +38,7 @@ func TestFamiliarCookie(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &challenge.Engine{Keys: keys, Now: time.Now,
-				Regulation: challenge.NewRegulation(challenge.DefaultLimits(), limit.NewMemory(), store.NewMemoryKV())}
+				Regulation: regulation.New(regulation.DefaultLimits(), limit.NewMemory(), store.NewMemoryKV(), time.Now)}
 			// With a cookie domain: only the session cookie takes it.
 			p := &Portal{engine: e, cookies: cookies.New("", "example.com", tc.always, false)}
 			req := func() *http.Request {
@@ -79,7 +80,7 @@ func TestFamiliarCookie(t *testing.T) {
 				}
 			}
 			// The address of the sign-in is familiar now.
-			v, a, err := e.Regulation.BeforePassword(back.Context(), "alice", challenge.PasswordSource{Addr: "192.0.2.9"})
+			v, a, err := e.Regulation.BeforePassword(back.Context(), "alice", regulation.PasswordSource{Addr: "192.0.2.9"})
 			if err != nil || !v.Allowed || a.Familiarity() != "address" {
 				t.Fatalf("the address of the sign-in: %+v %q %v", v, a.Familiarity(), err)
 			}

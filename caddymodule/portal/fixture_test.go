@@ -16,6 +16,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -58,7 +59,7 @@ func testPortal(tb testing.TB) *Portal {
 	tc.Defaults()
 	e := &challenge.Engine{Users: db, Accounts: store.NewMemoryAccounts(), Sessions: sessions, Keys: keys, TOTP: tc,
 		Methods: []string{challenge.MethodTOTP}, Now: time.Now, KV: kv,
-		Regulation: challenge.NewRegulation(challenge.DefaultLimits(), limit.NewMemory(), kv)}
+		Regulation: regulation.New(regulation.DefaultLimits(), limit.NewMemory(), kv, time.Now)}
 	err = e.Accounts.Update(context.Background(), "bob", func(a *store.Account) error {
 		a.TOTP = &store.TOTP{Added: time.Now()}
 		return nil

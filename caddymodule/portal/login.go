@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
@@ -63,8 +64,8 @@ func (p *Portal) loginSubmit(q *request) error {
 		// names, so it says nothing the status does not; and a locked
 		// source (even a familiar browser, which login_per_ip does not
 		// hold) cannot fill the bounded hash gate.
-		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason(v.Reason), zapSource(attempt))
-		if v.Reason == "locked" || v.Reason == "unfamiliar" {
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason(v.Reason.String()), zapSource(attempt))
+		if v.Reason == regulation.ReasonLocked || v.Reason == regulation.ReasonUnfamiliar {
 			p.pages.PasswordLocked(q.w, q.r, v.RetryAfter)
 			return nil
 		}
@@ -97,7 +98,7 @@ func (p *Portal) loginSubmit(q *request) error {
 	if av, err := e.Regulation.AccountVerdict(ctx, key); err != nil {
 		return err
 	} else if !av.Allowed {
-		p.events.Write(q.r, events.SignInRefused, u.Name, events.Reason(av.Reason))
+		p.events.Write(q.r, events.SignInRefused, u.Name, events.Reason(av.Reason.String()))
 		p.pages.Refused(q.w, q.r, av)
 		return nil
 	}

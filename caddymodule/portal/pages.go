@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
@@ -89,8 +89,8 @@ func (pg *Pages) PasswordLocked(w http.ResponseWriter, r *http.Request, retry ti
 
 // Refused answers an attempt that v refused: a user blocked after a fraud
 // report is told to ask an administrator (403); others are rate limited.
-func (pg *Pages) Refused(w http.ResponseWriter, r *http.Request, v challenge.Verdict) {
-	if v.Reason == "blocked" {
+func (pg *Pages) Refused(w http.ResponseWriter, r *http.Request, v regulation.Verdict) {
+	if v.Reason == regulation.ReasonBlocked {
 		pg.Message(w, r, http.StatusForbidden, ui.TitleBlocked, ui.MsgBlocked)
 		return
 	}

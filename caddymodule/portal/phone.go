@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -35,12 +36,12 @@ func (p *Portal) sendResult(q *request, method string, err error) (phoneSent, er
 	case err == nil:
 		return phoneSent{}, nil
 	case errors.As(err, &refused):
-		p.events.Write(q.r, events.SendRefused, q.data.User, events.Method(method), events.Reason(refused.Reason))
+		p.events.Write(q.r, events.SendRefused, q.data.User, events.Method(method), events.Reason(refused.Reason.String()))
 		secs := int(math.Ceil(refused.RetryAfter.Seconds()))
-		if refused.Reason == "blocked" {
+		if refused.Reason == regulation.ReasonBlocked {
 			return phoneSent{errID: ui.MsgBlocked}, nil
 		}
-		if refused.Reason == "resend" {
+		if refused.Reason == regulation.ReasonResend {
 			return phoneSent{errID: ui.ErrResendWait, data: map[string]any{"Seconds": max(secs, 1)}}, nil
 		}
 		return phoneSent{errID: ui.ErrSendLimited, data: map[string]any{"Minutes": max(1, (secs+59)/60)}}, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -80,8 +81,8 @@ func (p *Portal) pushResult(q *request, err error) (phoneSent, error) {
 	case err == nil:
 		return phoneSent{}, nil
 	case errors.As(err, &refused):
-		p.events.Write(q.r, events.PushRefused, q.data.User, events.Reason(refused.Reason))
-		if refused.Reason == "blocked" {
+		p.events.Write(q.r, events.PushRefused, q.data.User, events.Reason(refused.Reason.String()))
+		if refused.Reason == regulation.ReasonBlocked {
 			return phoneSent{errID: ui.MsgBlocked}, nil
 		}
 		mins := max(1, int(math.Ceil(refused.RetryAfter.Minutes())))

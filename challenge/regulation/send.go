@@ -1,9 +1,10 @@
-package challenge
+package regulation
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
@@ -57,9 +58,10 @@ func (l SendLimits) Validate() error {
 
 // BeforeSend decides whether a text or call for purpose may go out for
 // user, to the number known by numberKey (a keyed hash: no number is kept in
-// clear), asked for from ip, and counts it if so. Reasons: "locked",
-// "blocked", "resend" (too soon after the last one), "user", "number",
-// "ip", "daily".
+// clear), asked for from ip, and counts it if so. Reasons: ReasonLocked,
+// ReasonBlocked, ReasonResend (too soon after the last one), ReasonUser,
+// ReasonNumber, ReasonIP, ReasonDaily. purpose keeps the counts per number
+// of different purposes apart (challenge.PurposeSignIn and PurposeEnrol).
 //
 // The checks run from the most to the least specific, so that a refusal
 // spends nothing of the wider buckets: a user who keeps sending to one
@@ -67,25 +69,27 @@ func (l SendLimits) Validate() error {
 // (the user picks the number) and sign-in (to a proven number) count per
 // number apart, so nobody can use up another's sign-ins by trying to
 // register their number.
-func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, ip string, now time.Time) (Verdict, error) {
+func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, ip string) (Verdict, error) {
+	now := r.now()
 	if v, err := r.lockVerdict(ctx, user); err != nil || !v.Allowed {
 		return v, err
 	}
 	l := r.limits.Send
 	if l.Resend > 0 {
-		if _, err := r.kv.Get(ctx, "send-wait:"+user); err == nil {
-			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: "resend"}, nil
+		if _, err := r.kv.Get(ctx, userKey(prefixSendWait, user)); err == nil {
+			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: ReasonResend}, nil
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Verdict{}, err
 		}
 	}
 	for _, c := range []struct {
-		key, reason string
-		l           limit.Limit
+		key    string
+		reason Reason
+		l      limit.Limit
 	}{
-		{"send-user:" + user, "user", l.PerUser},
-		{"send-number:" + purpose + ":" + numberKey, "number", l.PerNumber},
-		{"send-ip:" + ip, "ip", l.PerIP},
+		{userKey(prefixSendUser, user), ReasonUser, l.PerUser},
+		{prefixSendNumber + purpose + ":" + numberKey, ReasonNumber, l.PerNumber},
+		{prefixSendIP + ip, ReasonIP, l.PerIP},
 	} {
 		res, err := r.limiter.Allow(ctx, c.key, c.l)
 		if err != nil {
@@ -95,23 +99,22 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, i
 			return Verdict{RetryAfter: res.RetryAfter, Reason: c.reason}, nil
 		}
 	}
-	day := now.UTC().Format("2006-01-02")
-	n, err := r.kv.Incr(ctx, "send-daily:"+day, 48*time.Hour)
+	n, err := r.kv.Incr(ctx, dailyKey(now), 48*time.Hour)
 	if err != nil {
 		return Verdict{}, err
 	}
 	if n > int64(l.Daily) {
 		tomorrow := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-		return Verdict{RetryAfter: tomorrow.Sub(now), Reason: "daily"}, nil
+		return Verdict{RetryAfter: tomorrow.Sub(now), Reason: ReasonDaily}, nil
 	}
 	if l.Resend > 0 {
 		// Set once it goes out; of two sends racing, the second waits.
-		first, err := r.kv.Create(ctx, "send-wait:"+user, []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
+		first, err := r.kv.Create(ctx, userKey(prefixSendWait, user), []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
 		if err != nil {
 			return Verdict{}, err
 		}
 		if !first {
-			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: "resend"}, nil
+			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: ReasonResend}, nil
 		}
 	}
 	return allowed(), nil
@@ -119,7 +122,7 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, i
 
 // resendLeft is how long until user may have another text or call.
 func (r *Regulation) resendLeft(ctx context.Context, user string, now time.Time) time.Duration {
-	v, err := r.kv.Get(ctx, "send-wait:"+user)
+	v, err := r.kv.Get(ctx, userKey(prefixSendWait, user))
 	if err != nil {
 		return r.limits.Send.Resend
 	}
@@ -129,3 +132,24 @@ func (r *Regulation) resendLeft(ctx context.Context, user string, now time.Time)
 	}
 	return min(max(until.Sub(now), time.Second), r.limits.Send.Resend)
 }
+
+// SentToday is how many texts and calls the gateway was asked for on the
+// current UTC day and counted against Send.Daily (those the cap refused
+// too).
+func (r *Regulation) SentToday(ctx context.Context) (int64, error) {
+	v, err := r.kv.Get(ctx, dailyKey(r.now()))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: reading the texts and calls of the day: %w", store.ErrUnavailable, err)
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("the count of texts and calls of the day holds %q", v)
+	}
+	return n, nil
+}
+
+// dailyKey is the key of the count of texts and calls of now's UTC day.
+func dailyKey(now time.Time) string { return prefixSendDaily + now.UTC().Format("2006-01-02") }

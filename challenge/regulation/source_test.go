@@ -1,4 +1,4 @@
-package challenge
+package regulation
 
 import (
 	"context"
@@ -8,18 +8,17 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
-	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 // testSmartLockout runs the per-source password lockout against one pair
 // of stores: both sides, the attacker's and the user's.
-func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV)) {
+func testSmartLockout(t *testing.T, newStores newStores) {
 	ctx := context.Background()
 	newReg := func(t *testing.T, mod func(*Limits)) *Regulation { return regulationOn(t, newStores, mod) }
 	familiar := PasswordSource{Addr: "203.0.113.50", Browser: "f00df00d"}
 	addr := func(i int) PasswordSource { return PasswordSource{Addr: fmt.Sprintf("198.51.100.%d", i)} }
 	// fail makes a wrong password of user from src and returns what it locked.
-	fail := func(t *testing.T, r *Regulation, user string, src PasswordSource) string {
+	fail := func(t *testing.T, r *Regulation, user string, src PasswordSource) SourceKind {
 		t.Helper()
 		v, a, err := r.BeforePassword(ctx, user, src)
 		if err != nil || !v.Allowed {
@@ -37,7 +36,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 			t.Fatalf("%s from %+v: %+v, %v; want allowed", user, src, v, err)
 		}
 	}
-	refusedFrom := func(t *testing.T, r *Regulation, user string, src PasswordSource, reason string) Verdict {
+	refusedFrom := func(t *testing.T, r *Regulation, user string, src PasswordSource, reason Reason) Verdict {
 		t.Helper()
 		v, err := before(r, user, src)
 		if err != nil || v.Allowed || v.Reason != reason {
@@ -49,7 +48,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 	t.Run("five wrong passwords lock the address for the user, not the user", func(t *testing.T) {
 		r := newReg(t, nil)
 		for i := 1; i <= 5; i++ {
-			want := ""
+			var want SourceKind
 			if i == 5 {
 				want = "address"
 			}
@@ -71,7 +70,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		if v, err := r.BeforeCode(ctx, "alice"); err != nil || !v.Allowed {
 			t.Fatalf("code verdict %+v, %v", v, err)
 		}
-		if locks, err := r.SourceLocks(ctx, "alice"); err != nil || !slices.Equal(locks, []string{LockedAddresses}) {
+		if locks, err := r.SourceLocks(ctx, "alice"); err != nil || !slices.Equal(locks, []SourceLock{LockedAddresses}) {
 			t.Fatalf("source locks %v, %v", locks, err)
 		}
 	})
@@ -90,13 +89,13 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 	t.Run("familiar browsers have a count of their own", func(t *testing.T) {
 		r := newReg(t, nil)
 		for i := 1; i <= 5; i++ {
-			if got := fail(t, r, "alice", familiar); got != map[bool]string{true: "browser"}[i == 5] {
+			if got := fail(t, r, "alice", familiar); got != map[bool]SourceKind{true: "browser"}[i == 5] {
 				t.Fatalf("familiar failure %d locked %q", i, got)
 			}
 		}
 		refusedFrom(t, r, "alice", familiar, "locked")
 		allowedFrom(t, r, "alice", addr(1))
-		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []string{LockedFamiliar}) {
+		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []SourceLock{LockedFamiliar}) {
 			t.Fatalf("source locks %v", locks)
 		}
 	})
@@ -114,7 +113,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		// own count, the tenth reaches the cap.
 		for i := 1; i <= 10; i++ {
 			got := fail(t, r, "alice", addr((i+1)/2))
-			if want := map[bool]string{true: "unfamiliar"}[i == 10]; got != want {
+			if want := map[bool]SourceKind{true: "unfamiliar"}[i == 10]; got != want {
 				t.Fatalf("failure %d locked %q, want %q", i, got, want)
 			}
 		}
@@ -127,7 +126,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		allowedFrom(t, r, "alice", familiar)
 		allowedFrom(t, r, "alice", known)
 		allowedFrom(t, r, "bob", addr(50))
-		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []string{LockedUnfamiliar}) {
+		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []SourceLock{LockedUnfamiliar}) {
 			t.Fatalf("source locks %v", locks)
 		}
 		// A right password from the familiar browser does not empty the count.
@@ -140,7 +139,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		// wrong one locks again, until the count lets one more through: 10
 		// a day is one every 2.4 hours.
 		gen, _ := r.generation(ctx, "alice")
-		if err := r.kv.Delete(ctx, PasswordAttempt{user: "alice", gen: gen}.key(keyLock, sideUnfamiliar)); err != nil {
+		if err := r.kv.Delete(ctx, PasswordAttempt{user: "alice", gen: gen}.key(prefixPasswordLock, sideUnfamiliar)); err != nil {
 			t.Fatal(err)
 		}
 		if got := fail(t, r, "alice", addr(51)); got != "unfamiliar" {
@@ -206,7 +205,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 		copied := PasswordSource{Addr: "198.51.100.7", Browser: "0badc0de"}
 		own := PasswordSource{Addr: "203.0.113.50", Browser: "feedface"}
 		for i := range 6 {
-			want := ""
+			var want SourceKind
 			if i == 5 {
 				want = "browser"
 			}
@@ -278,7 +277,7 @@ func testSmartLockout(t *testing.T, newStores func(t *testing.T) (limit.Limiter,
 				fail(t, r, "alice", src)
 			}
 		}
-		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []string{LockedAddresses, LockedFamiliar}) {
+		if locks, _ := r.SourceLocks(ctx, "alice"); !slices.Equal(locks, []SourceLock{LockedAddresses, LockedFamiliar}) {
 			t.Fatalf("source locks %v", locks)
 		}
 		was, err := r.Unlock(ctx, "alice")

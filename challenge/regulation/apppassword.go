@@ -1,4 +1,4 @@
-package challenge
+package regulation
 
 import (
 	"context"
@@ -43,24 +43,24 @@ type AppPasswordAttempt struct {
 // userKey is the key of the per-user limit the attempt counts against:
 // the user's own for a familiar address (in the generation of the user's
 // lockout keys, so that Unlock lifts it), else the one of every other
-// address (which Unlock resets, by its name in regulation.go). A
+// address (which Unlock resets: see families). A
 // generation holds no ":" and an address no "|", so no user name makes one
 // user's key another's.
 func (a AppPasswordAttempt) userKey() string {
 	if a.known {
-		return "apppw-fail-known:" + a.gen + ":" + a.ip + "|" + a.user
+		return prefixAppPasswordOwn + a.gen + ":" + a.ip + "|" + a.user
 	}
-	return "apppw-fail-user:" + a.user
+	return userKey(prefixAppPasswordUser, a.user)
 }
 
-func (a AppPasswordAttempt) ipKey() string { return "apppw-fail-ip:" + a.ip }
+func (a AppPasswordAttempt) ipKey() string { return prefixAppPasswordIP + a.ip }
 
 // appPasswordKnownKey marks ip as familiar for user's app passwords.
-func appPasswordKnownKey(user, ip string) string { return "apppw-known:" + ip + "|" + user }
+func appPasswordKnownKey(user, ip string) string { return prefixAppPasswordAddr + ip + "|" + user }
 
 // BeforeAppPassword takes a token of the per-address and the per-user limit
-// for an app password of user from ip, or refuses it (Reason "ip" or
-// "user") without taking any: a refused attempt is not checked, so it does
+// for an app password of user from ip, or refuses it (ReasonIP or
+// ReasonUser) without taking any: a refused attempt is not checked, so it does
 // not count. Call AppPasswordOK with the attempt if the app password turns
 // out right. Known and unknown names, familiar and other addresses, do the
 // same reads.
@@ -71,7 +71,7 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 		return Verdict{}, a, err
 	}
 	if !res.Allowed {
-		return Verdict{RetryAfter: retryAfter(res), Reason: "ip"}, a, nil
+		return Verdict{RetryAfter: retryAfter(res), Reason: ReasonIP}, a, nil
 	}
 	if a.known, err = r.present(ctx, appPasswordKnownKey(user, ip)); err != nil {
 		return Verdict{}, a, err
@@ -87,7 +87,7 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 		if err := r.limiter.Refund(ctx, a.ipKey(), r.limits.AppPasswordPerIP); err != nil {
 			return Verdict{}, a, err
 		}
-		return Verdict{RetryAfter: retryAfter(res), Reason: "user"}, a, nil
+		return Verdict{RetryAfter: retryAfter(res), Reason: ReasonUser}, a, nil
 	}
 	return allowed(), a, nil
 }
@@ -112,8 +112,8 @@ func (r *Regulation) AppPasswordOK(ctx context.Context, a AppPasswordAttempt) er
 }
 
 // AppPasswordAccount says whether a right app password of user may be
-// used now: not while the account is blocked after a fraud report (Reason
-// "blocked") or locked out (Reason "locked", with RetryAfter), until it
+// used now: not while the account is blocked after a fraud report
+// (ReasonBlocked) or locked out (ReasonLocked, with RetryAfter), until it
 // ends or an administrator unlocks. Ask only after a right app password.
 func (r *Regulation) AppPasswordAccount(ctx context.Context, user string) (Verdict, error) {
 	return r.lockVerdict(ctx, user)

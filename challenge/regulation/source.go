@@ -1,4 +1,4 @@
-package challenge
+package regulation
 
 import (
 	"context"
@@ -45,14 +45,14 @@ import (
 // codes: lockVerdict) are not counted here: a sign-in checks them after a
 // right password (AccountVerdict), so that they stop everyone without
 // telling anyone who does not know the password. Unlock lifts every lock
-// of a user by starting a new generation of the keys here.
+// of a user by starting a new generation of the keys here (see keys.go).
 
 // PasswordSource is where a password attempt comes from.
 type PasswordSource struct {
 	// Addr is the client address as per-address limits count it (IPv6: its /64).
 	Addr string
 	// Browser is the id of the familiar browser the attempt comes from
-	// (see Engine.FamiliarBrowser): "" unless it carries a valid
+	// (see challenge.Engine.FamiliarBrowser): "" unless it carries a valid
 	// familiar-browser cookie for the user.
 	Browser string
 }
@@ -70,16 +70,16 @@ type PasswordAttempt struct {
 }
 
 // Familiarity names the kind of source of the attempt, for the log:
-// "browser" (a familiar browser), "address" (an address the user signed
-// in from lately), or "unfamiliar".
-func (a PasswordAttempt) Familiarity() string {
+// SourceBrowser (a familiar browser), SourceAddress (an address the user
+// signed in from lately), or SourceUnfamiliar.
+func (a PasswordAttempt) Familiarity() SourceKind {
 	switch {
 	case a.src.Familiar():
-		return "browser"
+		return SourceBrowser
 	case a.knownAddr:
-		return "address"
+		return SourceAddress
 	}
-	return "unfamiliar"
+	return SourceUnfamiliar
 }
 
 // Sides of a user's password counts, the last part of their keys. A part
@@ -105,23 +105,16 @@ func (a PasswordAttempt) key(kind, part string) string {
 	return kind + a.gen + ":" + a.user + "|" + part
 }
 
-// Kinds of keys of the password counts. Each holds a generation (see
-// newGeneration), the user and a part: a side, or partAddrs, one marker of
-// every locked address (the addresses themselves are listed nowhere).
+// Parts of the keys of the password counts (prefixPasswordFail,
+// prefixPasswordLock, prefixPasswordRate: see keys.go). Each key holds a
+// generation (see generation), the user and a part: a side, or partAddrs,
+// one marker of every locked address (the addresses themselves are listed
+// nowhere).
 const (
-	keyGen    = "pwgen:"   // the generation of the user's keys
-	keyFail   = "pwfail:"  // GCRA of wrong passwords of one side
-	keyLock   = "pwlock:"  // a lock of one side, holding when it ends
-	keyRate   = "pwrate:"  // the per-user rate of one side
-	keyKnown  = "pwknown:" // an address the user signed in from
 	partAddrs = "addresses"
 	// partBrowsers is one marker of every locked familiar browser.
 	partBrowsers = "browsers"
 )
-
-// genMemory is how long the generation of a user's keys is kept after an
-// Unlock: longer than any key of a generation lives (unfamiliarWindow).
-const genMemory = 60 * 24 * time.Hour
 
 // unfamiliarWindow is the period of MaxUnfamiliarFailures.
 const unfamiliarWindow = 24 * time.Hour
@@ -130,11 +123,11 @@ const unfamiliarWindow = 24 * time.Hour
 // a complete sign-in from it.
 const KnownAddressFor = 30 * 24 * time.Hour
 
-func knownKey(user, addr string) string { return keyKnown + user + "|" + addrSide(addr) }
+func knownKey(user, addr string) string { return prefixKnownAddress + user + "|" + addrSide(addr) }
 
 // generation is the current generation of user's password keys ("0" at first).
 func (r *Regulation) generation(ctx context.Context, user string) (string, error) {
-	v, err := r.kv.Get(ctx, keyGen+user)
+	v, err := r.kv.Get(ctx, userKey(prefixGeneration, user))
 	if errors.Is(err, store.ErrNotFound) {
 		return "0", nil
 	}
@@ -145,10 +138,10 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 }
 
 // BeforePassword rates a password attempt for user from src. Reasons:
-// "ip" (the address's rate, before any user is looked at), "user" (the
-// user's rate for this kind of source), "locked" (this address, or the
-// user's familiar browsers, are locked), "unfamiliar" (every unfamiliar
-// source is locked for the user). Callers do not check a refused password
+// ReasonIP (the address's rate, before any user is looked at), ReasonUser
+// (the user's rate for this kind of source), ReasonLocked (this address, or
+// the user's familiar browsers, are locked), ReasonUnfamiliar (every
+// unfamiliar source is locked for the user). Callers do not check a refused password
 // at all, and answer alike whether it was right or wrong, so a refusal
 // tells nothing about the password and costs no hash. A familiar browser
 // is rated per address and browser apart from everyone else
@@ -160,16 +153,16 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 // AccountVerdict.
 func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
 	a := PasswordAttempt{user: user, src: src}
-	ipKey := "login-ip:" + src.Addr
+	ipKey := prefixLoginIP + src.Addr
 	if src.Familiar() {
-		ipKey = "login-ip-familiar:" + src.Addr + "|" + src.Browser
+		ipKey = prefixLoginIPFamiliar + src.Addr + "|" + src.Browser
 	}
 	res, err := r.limiter.Allow(ctx, ipKey, r.limits.LoginPerIP)
 	if err != nil {
 		return Verdict{}, a, err
 	}
 	if !res.Allowed {
-		return Verdict{RetryAfter: res.RetryAfter, Reason: "ip"}, a, nil
+		return Verdict{RetryAfter: res.RetryAfter, Reason: ReasonIP}, a, nil
 	}
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
@@ -182,26 +175,26 @@ func (r *Regulation) BeforePassword(ctx context.Context, user string, src Passwo
 	// Both locks are read for every source, so that the reads do not tell
 	// a familiar address from an unfamiliar one; the lock of unfamiliar
 	// sources holds only for unfamiliar ones.
-	if retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, a.side())); err != nil || locked {
-		return Verdict{RetryAfter: retry, Reason: "locked"}, a, err
+	if retry, locked, err := r.lockedUntil(ctx, a.key(prefixPasswordLock, a.side())); err != nil || locked {
+		return Verdict{RetryAfter: retry, Reason: ReasonLocked}, a, err
 	}
-	retry, locked, err := r.lockedUntil(ctx, a.key(keyLock, sideUnfamiliar))
+	retry, locked, err := r.lockedUntil(ctx, a.key(prefixPasswordLock, sideUnfamiliar))
 	if err != nil {
 		return Verdict{}, a, err
 	}
-	if locked && a.Familiarity() == "unfamiliar" {
-		return Verdict{RetryAfter: retry, Reason: "unfamiliar"}, a, nil
+	if locked && a.Familiarity() == SourceUnfamiliar {
+		return Verdict{RetryAfter: retry, Reason: ReasonUnfamiliar}, a, nil
 	}
 	ratePart := a.side()
-	if a.Familiarity() == "unfamiliar" {
+	if a.Familiarity() == SourceUnfamiliar {
 		ratePart = sideUnfamiliar
 	}
-	res, err = r.limiter.Allow(ctx, a.key(keyRate, ratePart), r.limits.LoginPerUser)
+	res, err = r.limiter.Allow(ctx, a.key(prefixPasswordRate, ratePart), r.limits.LoginPerUser)
 	if err != nil {
 		return Verdict{}, a, err
 	}
 	if !res.Allowed {
-		return Verdict{RetryAfter: res.RetryAfter, Reason: "user"}, a, nil
+		return Verdict{RetryAfter: res.RetryAfter, Reason: ReasonUser}, a, nil
 	}
 	return allowed(), a, nil
 }
@@ -240,28 +233,28 @@ func (r *Regulation) setLock(ctx context.Context, key string, d time.Duration) e
 }
 
 // PasswordFailed records the wrong password of attempt a and reports what
-// that locked, for the log: "" (nothing), "browser" (the user's familiar
-// browsers), "address" (this address, for the user), "unfamiliar" (every
+// that locked, for the log: "" (nothing), SourceBrowser (the user's familiar
+// browsers), SourceAddress (this address, for the user), SourceUnfamiliar (every
 // unfamiliar source, for the user; the address too, maybe).
-func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (string, error) {
-	locked := ""
+func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (SourceKind, error) {
+	var locked SourceKind
 	l := limit.Limit{Rate: r.limits.MaxFailures, Period: r.limits.FindTime}
-	res, err := r.limiter.Allow(ctx, a.key(keyFail, a.side()), l)
+	res, err := r.limiter.Allow(ctx, a.key(prefixPasswordFail, a.side()), l)
 	if err != nil {
 		return "", err
 	}
 	if !res.Allowed || res.Remaining == 0 {
-		if err := r.setLock(ctx, a.key(keyLock, a.side()), r.limits.BanTime); err != nil {
+		if err := r.setLock(ctx, a.key(prefixPasswordLock, a.side()), r.limits.BanTime); err != nil {
 			return "", err
 		}
 		// One marker for every locked address (or familiar browser), for
 		// the list of users: the addresses and browsers are listed nowhere.
 		marker := partAddrs
-		locked = "address"
+		locked = SourceAddress
 		if a.src.Familiar() {
-			locked, marker = "browser", partBrowsers
+			locked, marker = SourceBrowser, partBrowsers
 		}
-		if err := r.setLock(ctx, a.key(keyLock, marker), r.limits.BanTime); err != nil {
+		if err := r.setLock(ctx, a.key(prefixPasswordLock, marker), r.limits.BanTime); err != nil {
 			return "", err
 		}
 	}
@@ -270,31 +263,31 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 		// A familiar browser (a copy of its cookie too) is held to as many
 		// a day of its own: past them, it is locked for the user until
 		// its count lets one more through.
-		if res, err = r.limiter.Allow(ctx, a.key(keyFail, "day:"+a.side()), ul); err != nil {
+		if res, err = r.limiter.Allow(ctx, a.key(prefixPasswordFail, "day:"+a.side()), ul); err != nil {
 			return "", err
 		}
 		if !res.Allowed || res.Remaining == 0 {
 			ban := max(r.limits.BanTime, unfamiliarWindow/time.Duration(ul.Rate), res.RetryAfter)
-			if err := r.setLock(ctx, a.key(keyLock, a.side()), ban); err != nil {
+			if err := r.setLock(ctx, a.key(prefixPasswordLock, a.side()), ban); err != nil {
 				return "", err
 			}
-			if err := r.setLock(ctx, a.key(keyLock, partBrowsers), ban); err != nil {
+			if err := r.setLock(ctx, a.key(prefixPasswordLock, partBrowsers), ban); err != nil {
 				return "", err
 			}
-			locked = "browser"
+			locked = SourceBrowser
 		}
 		return locked, nil
 	}
-	if res, err = r.limiter.Allow(ctx, a.key(keyFail, sideUnfamiliar), ul); err != nil {
+	if res, err = r.limiter.Allow(ctx, a.key(prefixPasswordFail, sideUnfamiliar), ul); err != nil {
 		return "", err
 	}
 	if !res.Allowed || res.Remaining == 0 {
 		// Locked until the count lets one more through.
 		ban := max(r.limits.BanTime, unfamiliarWindow/time.Duration(ul.Rate), res.RetryAfter)
-		if err := r.setLock(ctx, a.key(keyLock, sideUnfamiliar), ban); err != nil {
+		if err := r.setLock(ctx, a.key(prefixPasswordLock, sideUnfamiliar), ban); err != nil {
 			return "", err
 		}
-		locked = "unfamiliar"
+		locked = SourceUnfamiliar
 	}
 	return locked, nil
 }
@@ -304,7 +297,7 @@ func (r *Regulation) PasswordFailed(ctx context.Context, a PasswordAttempt) (str
 // sign-in of the user from a new browser must not give a distributed
 // guesser another MaxUnfamiliarFailures tries.
 func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
-	return r.limiter.Reset(ctx, a.key(keyFail, a.side()))
+	return r.limiter.Reset(ctx, a.key(prefixPasswordFail, a.side()))
 }
 
 // SignedInFrom records that user completed a sign-in (both factors) from
@@ -317,47 +310,32 @@ func (r *Regulation) SignedInFrom(ctx context.Context, user, addr string) error 
 	return nil
 }
 
-// AccountVerdict is the account-wide verdict on user: Reason "blocked"
-// after a fraud report (until an administrator unlocks), "locked" after
+// AccountVerdict is the account-wide verdict on user: ReasonBlocked
+// after a fraud report (until an administrator unlocks), ReasonLocked after
 // wrong second-factor codes. The sign-in looks at it only after a right
 // password.
 func (r *Regulation) AccountVerdict(ctx context.Context, user string) (Verdict, error) {
 	return r.lockVerdict(ctx, user)
 }
 
-// Locked sources of a user, as SourceLocks lists them.
-const (
-	// LockedAddresses: one or more addresses are locked for the user.
-	LockedAddresses = "addresses"
-	// LockedUnfamiliar: every unfamiliar source is locked for the user.
-	LockedUnfamiliar = "unfamiliar"
-	// LockedFamiliar: one or more of the user's familiar browsers are locked.
-	LockedFamiliar = "familiar"
-)
-
 // SourceLocks lists the password locks of sources in force for user:
 // LockedAddresses, LockedUnfamiliar, LockedFamiliar; nil if none.
-func (r *Regulation) SourceLocks(ctx context.Context, user string) ([]string, error) {
+func (r *Regulation) SourceLocks(ctx context.Context, user string) ([]SourceLock, error) {
 	gen, err := r.generation(ctx, user)
 	if err != nil {
 		return nil, err
 	}
 	a := PasswordAttempt{user: user, gen: gen}
-	var out []string
-	for _, l := range []struct{ part, name string }{{partAddrs, LockedAddresses}, {sideUnfamiliar, LockedUnfamiliar}, {partBrowsers, LockedFamiliar}} {
-		if _, locked, err := r.lockedUntil(ctx, a.key(keyLock, l.part)); err != nil {
+	var out []SourceLock
+	for _, l := range []struct {
+		part string
+		name SourceLock
+	}{{partAddrs, LockedAddresses}, {sideUnfamiliar, LockedUnfamiliar}, {partBrowsers, LockedFamiliar}} {
+		if _, locked, err := r.lockedUntil(ctx, a.key(prefixPasswordLock, l.part)); err != nil {
 			return nil, err
 		} else if locked {
 			out = append(out, l.name)
 		}
 	}
 	return out, nil
-}
-
-// newGeneration forgets every password count and lock of user at once.
-func (r *Regulation) newGeneration(ctx context.Context, user string) error {
-	if _, err := r.kv.Incr(ctx, keyGen+user, genMemory); err != nil {
-		return fmt.Errorf("%w: lifting password locks: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

@@ -1,7 +1,8 @@
-package challenge
+package regulation
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,19 +17,30 @@ func before(r *Regulation, user string, src PasswordSource) (Verdict, error) {
 	return v, err
 }
 
-// regulationOn makes a Regulation on stores from newStores, with the
-// default limits changed by mod (if not nil).
-func regulationOn(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV), mod func(*Limits)) *Regulation {
+// clock is a clock the test sets.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Set(at time.Time)        { c.ns.Store(at.UnixNano()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// newStores opens a fresh limiter and KV whose clock (where they keep
+// one) is now.
+type newStores func(t *testing.T, now func() time.Time) (limit.Limiter, store.KV)
+
+// regulationOn makes a Regulation on the system clock, on stores from
+// newStores, with the default limits changed by mod (if not nil).
+func regulationOn(t *testing.T, open newStores, mod func(*Limits)) *Regulation {
 	l := DefaultLimits()
 	if mod != nil {
 		mod(&l)
 	}
-	lim, kv := newStores(t)
-	return NewRegulation(l, lim, kv)
+	lim, kv := open(t, time.Now)
+	return New(l, lim, kv, time.Now)
 }
 
 // testRegulation runs the lockout rules against one pair of stores.
-func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, store.KV)) {
+func testRegulation(t *testing.T, newStores newStores) {
 	ctx := context.Background()
 	newReg := func(t *testing.T, mod func(*Limits)) *Regulation { return regulationOn(t, newStores, mod) }
 	mustAllow := func(t *testing.T) func(Verdict, error) {
@@ -141,14 +153,18 @@ func testRegulation(t *testing.T, newStores func(t *testing.T) (limit.Limiter, s
 }
 
 // memoryRegulationStores are the limiter and KV of one gateway's
-// embedded stores, for the regulation tests.
-func memoryRegulationStores(*testing.T) (limit.Limiter, store.KV) {
-	return limit.NewMemory(), store.NewMemoryKV()
+// embedded stores, on the clock now, for the regulation tests.
+func memoryRegulationStores(_ *testing.T, now func() time.Time) (limit.Limiter, store.KV) {
+	lim, kv := limit.NewMemory(), store.NewMemoryKV()
+	lim.SetClock(now)
+	kv.SetClock(now)
+	return lim, kv
 }
 
 // redisRegulationStores are a limiter and KV on the shared test Redis,
-// under a key prefix of the test's own, removed when it ends.
-func redisRegulationStores(t *testing.T) (limit.Limiter, store.KV) {
+// under a key prefix of the test's own, removed when it ends. Redis keeps
+// its own time: now is not used.
+func redisRegulationStores(t *testing.T, _ func() time.Time) (limit.Limiter, store.KV) {
 	rdb, prefix := redistest.Client(t)
 	t.Cleanup(func() { redistest.DeletePrefix(context.Background(), rdb, "rate:"+prefix) })
 	return limit.NewRedis(rdb, prefix), store.NewRedisKV(rdb, prefix)
