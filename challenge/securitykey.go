@@ -147,23 +147,15 @@ func (e *Engine) FinishKeySignIn(ctx context.Context, site securitykey.Site, use
 		return err
 	}
 	now := e.Now()
-	var gone bool
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "recording security key sign-in", func(a *store.Account) error {
 		i := slices.IndexFunc(a.Keys, sameKey(key.CredentialID))
 		// Removed meanwhile, or another sign-in with it recorded meanwhile.
-		if gone = i < 0 || a.Keys[i].SignCount > key.SignCount; gone {
+		if i < 0 || a.Keys[i].SignCount > key.SignCount {
 			return ErrCeremony
 		}
 		a.Keys[i].SignCount, a.Keys[i].Flags, a.Keys[i].LastUsed, a.LastSignIn = key.SignCount, key.Flags, now, now
 		return nil
 	})
-	if gone {
-		return ErrCeremony
-	}
-	if err != nil {
-		return fmt.Errorf("%w: recording security key sign-in: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // RenameKey gives user's key id (as KeyID names it) the name name.
@@ -172,23 +164,14 @@ func (e *Engine) RenameKey(ctx context.Context, user, id, name string) error {
 	if !ok {
 		return ErrBadKeyName
 	}
-	var refused error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "renaming a security key", func(a *store.Account) error {
 		i := keyIndex(a, id)
 		if i < 0 {
-			refused = ErrNoSuchMethod
-			return refused
+			return ErrNoSuchMethod
 		}
 		a.Keys[i].Name = name
 		return nil
 	})
-	if refused != nil {
-		return refused
-	}
-	if err != nil {
-		return fmt.Errorf("%w: renaming a security key: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // keyIndex is the index in a.Keys of the key id (as KeyID names it), or -1.
