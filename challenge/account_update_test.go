@@ -53,42 +53,35 @@ func TestUpdateAccountSaves(t *testing.T) {
 	}
 }
 
-// A refusal of the change is returned as it is, and nothing is saved.
-func TestUpdateAccountRefused(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
+// A refusal of the change is returned as it is, errNoChange is no error,
+// and neither saves anything.
+func TestUpdateAccountRefusedOrUnchanged(t *testing.T) {
 	refusal := errors.New("refused for a reason of the engine")
-	err := f.e.updateAccount(ctx, "alice", "saving the default", func(a *store.Account) error {
-		a.Default = MethodTOTP
-		return refusal
-	})
-	if err != refusal {
-		t.Fatalf("updateAccount = %v, want the change's own error unwrapped", err)
-	}
-	if a := f.account(t, "alice"); a != nil {
-		t.Fatalf("a refused change was saved: %+v", a)
-	}
-	// The same through a store that would fail the write: still the refusal.
-	f.e.Accounts = unwritableAccounts{f.e.Accounts}
-	err = f.e.updateAccount(ctx, "alice", "saving the default", func(*store.Account) error { return ErrNoSuchMethod })
-	if err != ErrNoSuchMethod {
-		t.Fatalf("updateAccount = %v, want ErrNoSuchMethod", err)
-	}
-}
-
-// errNoChange saves nothing and is no error.
-func TestUpdateAccountNoChange(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	err := f.e.updateAccount(ctx, "alice", "saving the default", func(a *store.Account) error {
-		a.Default = MethodTOTP
-		return errNoChange
-	})
-	if err != nil {
-		t.Fatalf("updateAccount with errNoChange = %v, want nil", err)
-	}
-	if a := f.account(t, "alice"); a != nil {
-		t.Fatalf("errNoChange saved an account: %+v", a)
+	for _, c := range []struct {
+		name         string
+		change, want error
+	}{
+		{"refused", refusal, refusal},
+		{"engine error", ErrNoSuchMethod, ErrNoSuchMethod},
+		{"no change", errNoChange, nil},
+	} {
+		f := newFixture(t)
+		ctx := context.Background()
+		err := f.e.updateAccount(ctx, "alice", "saving the default", func(a *store.Account) error {
+			a.Default = MethodTOTP
+			return c.change
+		})
+		if err != c.want {
+			t.Errorf("%s: updateAccount = %v, want %v unwrapped", c.name, err, c.want)
+		}
+		if a := f.account(t, "alice"); a != nil {
+			t.Errorf("%s: the change was saved: %+v", c.name, a)
+		}
+		// The same through a store that would fail the write.
+		f.e.Accounts = unwritableAccounts{f.e.Accounts}
+		if err := f.e.updateAccount(ctx, "alice", "saving the default", func(*store.Account) error { return c.change }); err != c.want {
+			t.Errorf("%s: updateAccount on an unwritable store = %v, want %v", c.name, err, c.want)
+		}
 	}
 }
 

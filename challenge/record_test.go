@@ -111,24 +111,24 @@ func TestRecordExpiresByItsOwnTime(t *testing.T) {
 // The store keeps a record until it expires, and a second at least.
 func TestRecordStoreTTLFollowsExpiry(t *testing.T) {
 	f := newRecordFixture()
-	ctx := context.Background()
 	f.put(t, "a", "x", time.Minute)
-	f.kvClock.Advance(time.Minute - time.Millisecond)
-	if _, err := f.kv.Get(ctx, "test:a"); err != nil {
-		t.Fatalf("store dropped it before its expiry: %v", err)
+	f.wantKeptFor(t, "test:a", time.Minute)
+	f.put(t, "b", "x", -time.Hour) // already expired
+	f.wantKeptFor(t, "test:b", time.Second)
+}
+
+// wantKeptFor checks that the store holds key for d more on its clock, and
+// no longer.
+func (f *recordFixture) wantKeptFor(t *testing.T, key string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	f.kvClock.Advance(d - time.Millisecond)
+	if _, err := f.kv.Get(ctx, key); err != nil {
+		t.Fatalf("store dropped %s before %v: %v", key, d, err)
 	}
 	f.kvClock.Advance(time.Millisecond)
-	if _, err := f.kv.Get(ctx, "test:a"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("store kept it past its expiry: %v", err)
-	}
-	f.put(t, "b", "x", -time.Hour) // already expired: kept a second
-	f.kvClock.Advance(time.Second - time.Millisecond)
-	if _, err := f.kv.Get(ctx, "test:b"); err != nil {
-		t.Fatalf("an expired record is kept a second: %v", err)
-	}
-	f.kvClock.Advance(time.Millisecond)
-	if _, err := f.kv.Get(ctx, "test:b"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("store kept an expired record past a second: %v", err)
+	if _, err := f.kv.Get(ctx, key); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("store kept %s past %v: %v", key, d, err)
 	}
 }
 
@@ -150,7 +150,8 @@ func TestRecordMalformed(t *testing.T) {
 	}
 }
 
-func TestRecordTakeOnce(t *testing.T) {
+// Take returns a record once; Delete removes it.
+func TestRecordTakeOnceAndDelete(t *testing.T) {
 	f := newRecordFixture()
 	ctx := context.Background()
 	f.put(t, "a", "x", time.Minute)
@@ -159,6 +160,13 @@ func TestRecordTakeOnce(t *testing.T) {
 	}
 	if _, err := f.r.Take(ctx, "a"); !errors.Is(err, errNoRecord) {
 		t.Fatalf("second Take: %v, want errNoRecord", err)
+	}
+	f.put(t, "b", "x", time.Minute)
+	if err := f.r.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.Get(ctx, "b"); !errors.Is(err, errNoRecord) {
+		t.Fatalf("after Delete: %v, want errNoRecord", err)
 	}
 }
 
@@ -189,18 +197,6 @@ func TestRecordTakeIf(t *testing.T) {
 	}
 	if _, err := f.r.Get(ctx, "a"); !errors.Is(err, errNoRecord) {
 		t.Fatalf("after TakeIf: %v, want errNoRecord", err)
-	}
-}
-
-func TestRecordDelete(t *testing.T) {
-	f := newRecordFixture()
-	ctx := context.Background()
-	f.put(t, "a", "x", time.Minute)
-	if err := f.r.Delete(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.r.Get(ctx, "a"); !errors.Is(err, errNoRecord) {
-		t.Fatalf("after Delete: %v, want errNoRecord", err)
 	}
 }
 
