@@ -82,25 +82,18 @@ func (e *Engine) CreateAppPassword(ctx context.Context, user, name string) (stri
 	if err := e.indexAppPassword(ctx, h); err != nil {
 		return "", err
 	}
-	var refused error
 	var first bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, "saving app password", func(a *store.Account) error {
 		first = len(a.AppPasswords) == 0
 		if len(a.AppPasswords) >= MaxAppPasswords {
-			refused = ErrTooManyAppPasswords
-			return refused
+			return ErrTooManyAppPasswords
 		}
 		a.AppPasswords = append(a.AppPasswords, store.AppPassword{ID: hex.EncodeToString(id), Name: name, Hash: h, Created: now})
 		return nil
 	})
 	if err != nil {
 		_ = e.unindexAppPasswords(ctx, []store.AppPassword{{Hash: h}}) // best effort: a stale entry is harmless
-	}
-	if refused != nil {
-		return "", refused
-	}
-	if err != nil {
-		return "", fmt.Errorf("%w: saving app password: %w", store.ErrUnavailable, err)
+		return "", err
 	}
 	if first {
 		// The user's only app password is indexed: their index is complete.
@@ -132,7 +125,7 @@ func (e *Engine) RevokeAppPassword(ctx context.Context, user, id string) (bool, 
 // false if none did.
 func removeByID[T any](ctx context.Context, e *Engine, user, what string, list func(*store.Account) *[]T, match func(T) bool) (bool, error) {
 	var found bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, "removing "+what, func(a *store.Account) error {
 		l := list(a)
 		n := len(*l)
 		*l = slices.DeleteFunc(*l, match)
@@ -140,7 +133,7 @@ func removeByID[T any](ctx context.Context, e *Engine, user, what string, list f
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("%w: removing %s: %w", store.ErrUnavailable, what, err)
+		return false, err
 	}
 	return found, nil
 }
@@ -169,7 +162,7 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 	}
 	p, now := a.AppPasswords[i], e.Now()
 	if recorded = now.Sub(p.LastUsed) >= appPasswordUseEvery; recorded {
-		err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+		err := e.updateAccount(ctx, user, "recording app password use", func(a *store.Account) error {
 			for j := range a.AppPasswords {
 				if a.AppPasswords[j].ID == p.ID {
 					a.AppPasswords[j].LastUsed = now
@@ -178,7 +171,7 @@ func (e *Engine) CheckAppPassword(ctx context.Context, user, secret string) (nam
 			return nil
 		})
 		if err != nil {
-			return "", false, fmt.Errorf("%w: recording app password use: %w", store.ErrUnavailable, err)
+			return "", false, err
 		}
 	}
 	return p.Name, recorded, nil
@@ -213,12 +206,12 @@ func (e *Engine) CheckUserAppPassword(ctx context.Context, name, secret string) 
 // everywhere and revoke app passwords") and returns how many there were.
 func (e *Engine) RevokeAllAppPasswords(ctx context.Context, user string) (int, error) {
 	var gone []store.AppPassword
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, "revoking app passwords", func(a *store.Account) error {
 		gone, a.AppPasswords = a.AppPasswords, nil
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("%w: revoking app passwords: %w", store.ErrUnavailable, err)
+		return 0, err
 	}
 	return len(gone), e.unindexAppPasswords(ctx, gone)
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,7 +64,7 @@ func (e *Engine) RememberDevice(ctx context.Context, user, name string, ttl time
 		return "", fmt.Errorf("making a device id: %w", err)
 	}
 	now, h := e.Now(), e.deviceHash(user, token)
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, "remembering a device", func(a *store.Account) error {
 		a.Devices = slices.DeleteFunc(a.Devices, func(d store.Device) bool { return !now.Before(d.Expires) })
 		if len(a.Devices) >= MaxDevices {
 			a.Devices = a.Devices[len(a.Devices)-MaxDevices+1:]
@@ -75,7 +74,7 @@ func (e *Engine) RememberDevice(ctx context.Context, user, name string, ttl time
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: remembering a device: %w", store.ErrUnavailable, err)
+		return "", err
 	}
 	return token, nil
 }
@@ -126,7 +125,7 @@ func (e *Engine) RememberedDevice(ctx context.Context, user, cookie string) (boo
 		hashes[i] = e.deviceHash(user, t)
 	}
 	var found bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, "reading remembered devices", func(a *store.Account) error {
 		for i, d := range a.Devices {
 			if !now.Before(d.Expires) {
 				continue
@@ -138,16 +137,13 @@ func (e *Engine) RememberedDevice(ctx context.Context, user, cookie string) (boo
 				}
 			}
 		}
-		return errNothingToSave
+		return errNoChange
 	})
-	if err != nil && !errors.Is(err, errNothingToSave) {
-		return false, fmt.Errorf("%w: reading remembered devices: %w", store.ErrUnavailable, err)
+	if err != nil {
+		return false, err
 	}
 	return found, nil
 }
-
-// errNothingToSave ends an Accounts.Update that changes nothing.
-var errNothingToSave = errors.New("nothing to save")
 
 // ForgetDevice forgets device id of user; false if there was none.
 func (e *Engine) ForgetDevice(ctx context.Context, user, id string) (bool, error) {
@@ -157,15 +153,11 @@ func (e *Engine) ForgetDevice(ctx context.Context, user, id string) (bool, error
 
 // ForgetDevices forgets every remembered device of user.
 func (e *Engine) ForgetDevices(ctx context.Context, user string) error {
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "forgetting devices", func(a *store.Account) error {
 		if len(a.Devices) == 0 {
-			return errNothingToSave
+			return errNoChange
 		}
 		a.Devices = nil
 		return nil
 	})
-	if err != nil && !errors.Is(err, errNothingToSave) {
-		return fmt.Errorf("%w: forgetting devices: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

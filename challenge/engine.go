@@ -149,15 +149,13 @@ func (e *Engine) addMethod(ctx context.Context, user string, firstOnly bool, wha
 	}
 	now := e.Now()
 	var fresh bool
-	var refused error
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err = e.updateAccount(ctx, user, "saving "+what, func(a *store.Account) error {
 		if firstOnly && a.HasSecondFactor() {
-			refused = ErrAlreadyEnrolled
-			return refused
+			return ErrAlreadyEnrolled
 		}
 		fresh = !a.HasSecondFactor()
-		if refused = set(a); refused != nil {
-			return refused
+		if err := set(a); err != nil {
+			return err
 		}
 		if fresh {
 			a.RecoveryCodes = hashes
@@ -165,11 +163,8 @@ func (e *Engine) addMethod(ctx context.Context, user string, firstOnly bool, wha
 		a.LastSignIn = now
 		return nil
 	})
-	if refused != nil {
-		return nil, refused
-	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: saving %s: %w", store.ErrUnavailable, what, err)
+		return nil, err
 	}
 	if !fresh {
 		return nil, nil
@@ -184,36 +179,25 @@ func (e *Engine) recoveryHash(code string) []byte { return e.Keys.HashCode("reco
 // racing with the same code cannot both pass.
 func (e *Engine) CheckTOTP(ctx context.Context, user, code string) error {
 	now := e.Now()
-	var bad error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "checking totp code", func(a *store.Account) error {
 		if a.TOTP == nil {
-			bad = ErrBadCode
-			return bad
+			return ErrBadCode
 		}
 		secret, err := e.Keys.Open(a.TOTP.Secret, totpContext(user))
 		if err != nil {
 			// Not a store outage: the storage key changed or the record
 			// was tampered with. Fail, and say so in the log.
-			bad = fmt.Errorf("opening totp seed of %q (was storage_key changed?): %w", user, err)
-			return bad
+			return fmt.Errorf("opening totp seed of %q (was storage_key changed?): %w", user, err)
 		}
 		cfg := e.TOTP
 		cfg.Algorithm, cfg.Digits, cfg.Period = a.TOTP.Algorithm, a.TOTP.Digits, time.Duration(a.TOTP.Period)*time.Second
 		step, err := cfg.Check(code, string(secret), now, a.TOTP.LastStep)
 		if err != nil {
-			bad = ErrBadCode
-			return bad
+			return ErrBadCode
 		}
 		a.TOTP.LastStep, a.TOTP.LastUsed, a.LastSignIn = step, now, now
 		return nil
 	})
-	if bad != nil {
-		return bad
-	}
-	if err != nil {
-		return fmt.Errorf("%w: checking totp code: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // UseRecoveryCode accepts one of user's recovery codes and removes it, so
@@ -223,22 +207,13 @@ func (e *Engine) UseRecoveryCode(ctx context.Context, user, code string) error {
 		return ErrBadCode
 	}
 	now := e.Now()
-	var bad error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "using recovery code", func(a *store.Account) error {
 		i := recovery.Match(code, e.recoveryHash, a.RecoveryCodes)
 		if i < 0 {
-			bad = ErrBadCode
-			return bad
+			return ErrBadCode
 		}
 		a.RecoveryCodes = slices.Delete(a.RecoveryCodes, i, i+1)
 		a.LastSignIn = now
 		return nil
 	})
-	if bad != nil {
-		return bad
-	}
-	if err != nil {
-		return fmt.Errorf("%w: using recovery code: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

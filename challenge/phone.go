@@ -172,23 +172,13 @@ func (e *Engine) provedNumber(ctx context.Context, user, purpose string, sealed 
 // phoneUsed records a sign-in with the registered number n of user.
 func (e *Engine) phoneUsed(ctx context.Context, user string, n phone.Number) error {
 	now := e.Now()
-	var missing bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "recording phone sign-in", func(a *store.Account) error {
 		for i, p := range a.Phones {
 			if got, err := e.OpenNumber(user, p.Number); err == nil && got.String() == n.String() {
 				a.Phones[i].LastUsed, a.LastSignIn = now, now
 				return nil
 			}
 		}
-		missing = true
-		return ErrBadCode
+		return ErrBadCode // removed between the send and the answer
 	})
-	if missing {
-		// Removed between the send and the answer.
-		return ErrBadCode
-	}
-	if err != nil {
-		return fmt.Errorf("%w: recording phone sign-in: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

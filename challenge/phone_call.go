@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -48,7 +47,6 @@ type callRecord struct {
 	Ref string `json:"ref,omitempty"`
 }
 
-func callKey(id string) string             { return "call:" + id }
 func callSessionKey(session string) string { return "call-session:" + session }
 
 // SessionTag is what call records know a session by: a keyed hash of its
@@ -80,7 +78,7 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 	}
 	rec := callRecord{User: user, Purpose: purpose, Session: session, Number: sealed, Masked: to.Masked(),
 		Status: CallPending, Expires: e.Now().Add(PhoneCodeTTL).Unix(), Info: info}
-	if err := e.saveCall(ctx, id, rec); err != nil {
+	if err := e.calls().Put(ctx, id, rec); err != nil {
 		return "", err
 	}
 	if err := e.KV.Set(ctx, callSessionKey(session), []byte(id), PhoneCodeTTL); err != nil {
@@ -95,48 +93,34 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 		// hung): mark the call denied all the same.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phone.SendTimeout)
 		defer cancel()
-		if serr := e.saveCall(dctx, id, rec); serr != nil {
+		if serr := e.calls().Put(dctx, id, rec); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return "", fmt.Errorf("placing a call: %w", err)
 	}
 	if ref != "" {
 		rec.Ref = ref
-		if err := e.saveCall(ctx, id, rec); err != nil {
+		if err := e.calls().Put(ctx, id, rec); err != nil {
 			return "", err
 		}
 	}
 	return id, nil
 }
 
-func (e *Engine) saveCall(ctx context.Context, id string, rec callRecord) error {
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encoding call record: %w", err)
-	}
-	ttl := max(time.Unix(rec.Expires, 0).Sub(e.Now()), time.Second)
-	if err := e.KV.Set(ctx, callKey(id), v, ttl); err != nil {
-		return fmt.Errorf("%w: saving call: %w", store.ErrUnavailable, err)
-	}
-	return nil
+// calls are the calls under way, by id.
+func (e *Engine) calls() record[callRecord] {
+	return record[callRecord]{kv: e.KV, now: e.Now, prefix: "call:", what: "call", expires: callRecord.expiry}
 }
 
+func (r callRecord) expiry() time.Time { return time.Unix(r.Expires, 0) }
+
+// loadCall is the call id while it can be answered, or ErrCallUnknown.
 func (e *Engine) loadCall(ctx context.Context, id string) (callRecord, error) {
-	raw, err := e.KV.Get(ctx, callKey(id))
-	if errors.Is(err, store.ErrNotFound) {
+	rec, err := e.calls().Get(ctx, id)
+	if errors.Is(err, errNoRecord) {
 		return callRecord{}, ErrCallUnknown
 	}
-	if err != nil {
-		return callRecord{}, fmt.Errorf("%w: reading call: %w", store.ErrUnavailable, err)
-	}
-	var rec callRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return callRecord{}, fmt.Errorf("decoding call record: %w", err)
-	}
-	if e.Now().Unix() >= rec.Expires {
-		return callRecord{}, ErrCallUnknown
-	}
-	return rec, nil
+	return rec, err
 }
 
 // CallFromProvider checks that a callback about call id names the call the
@@ -197,7 +181,7 @@ func (e *Engine) CallAnswered(ctx context.Context, id, digits string) (CallStatu
 	default:
 		rec.Status = CallDenied
 	}
-	return rec.Status, rec.User, e.saveCall(ctx, id, rec)
+	return rec.Status, rec.User, e.calls().Put(ctx, id, rec)
 }
 
 // CallInfo describes the sign-in that call id is for.
@@ -219,7 +203,7 @@ func (e *Engine) CallEnded(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	rec.Status = CallDenied
-	return rec.User, e.saveCall(ctx, id, rec)
+	return rec.User, e.calls().Put(ctx, id, rec)
 }
 
 // sessionCall finds the call of the session tagged session for purpose;
@@ -268,10 +252,10 @@ func (e *Engine) FinishCall(ctx context.Context, user, purpose, session string) 
 	if !ok || rec.Status != CallApproved || rec.User != user {
 		return phone.Number{}, ErrBadCode
 	}
-	if _, err := e.KV.Take(ctx, callKey(id)); errors.Is(err, store.ErrNotFound) {
+	if _, err := e.calls().Take(ctx, id); errors.Is(err, errNoRecord) {
 		return phone.Number{}, ErrBadCode
 	} else if err != nil {
-		return phone.Number{}, fmt.Errorf("%w: using call: %w", store.ErrUnavailable, err)
+		return phone.Number{}, err
 	}
 	if err := e.KV.Delete(ctx, callSessionKey(session)); err != nil {
 		return phone.Number{}, fmt.Errorf("%w: using call: %w", store.ErrUnavailable, err)

@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
-	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 // codeRecord is a texted code waiting for its user, in the KV under
@@ -24,7 +23,12 @@ type codeRecord struct {
 	Expires int64  `json:"expires"`
 }
 
-func codeKey(user string) string { return "phone-code:" + user }
+// codes are the texted codes waiting, by user.
+func (e *Engine) codes() record[codeRecord] {
+	return record[codeRecord]{kv: e.KV, now: e.Now, prefix: "phone-code:", what: "texted code", expires: codeRecord.expiry}
+}
+
+func (r codeRecord) expiry() time.Time { return time.Unix(r.Expires, 0) }
 
 func (e *Engine) phoneCodeHash(user, purpose, code string) []byte {
 	return e.Keys.HashCode("phone-code", user+"\x00"+purpose+"\x00"+code)
@@ -62,15 +66,12 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 	if err != nil {
 		return err
 	}
-	rec, err := json.Marshal(codeRecord{
+	rec := codeRecord{
 		Purpose: purpose, Hash: e.phoneCodeHash(user, purpose, code), Number: sealed,
 		Masked: to.Masked(), Expires: e.Now().Add(PhoneCodeTTL).Unix(),
-	})
-	if err != nil {
-		return fmt.Errorf("encoding code record: %w", err)
 	}
-	if err := e.KV.Set(ctx, codeKey(user), rec, PhoneCodeTTL); err != nil {
-		return fmt.Errorf("%w: saving code: %w", store.ErrUnavailable, err)
+	if err := e.codes().Put(ctx, user, rec); err != nil {
+		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, phone.SendTimeout)
 	defer cancel()
@@ -79,7 +80,7 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 		// hung): forget the code all the same.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), phone.SendTimeout)
 		defer cancel()
-		if derr := e.KV.Delete(cctx, codeKey(user)); derr != nil {
+		if derr := e.codes().Delete(cctx, user); derr != nil {
 			err = errors.Join(err, derr)
 		}
 		return fmt.Errorf("texting a code: %w", err)
@@ -90,32 +91,17 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 // PendingCode returns the masked number a code for purpose was texted to,
 // if one is waiting for user.
 func (e *Engine) PendingCode(ctx context.Context, user, purpose string) (string, bool, error) {
-	rec, _, err := e.codeRecord(ctx, user)
-	if errors.Is(err, store.ErrNotFound) {
+	rec, err := e.codes().Get(ctx, user)
+	if errors.Is(err, errNoRecord) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, err
 	}
-	if rec.Purpose != purpose || e.Now().Unix() >= rec.Expires {
+	if rec.Purpose != purpose {
 		return "", false, nil
 	}
 	return rec.Masked, true, nil
-}
-
-func (e *Engine) codeRecord(ctx context.Context, user string) (codeRecord, []byte, error) {
-	raw, err := e.KV.Get(ctx, codeKey(user))
-	if errors.Is(err, store.ErrNotFound) {
-		return codeRecord{}, nil, err
-	}
-	if err != nil {
-		return codeRecord{}, nil, fmt.Errorf("%w: reading code: %w", store.ErrUnavailable, err)
-	}
-	var rec codeRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return codeRecord{}, nil, fmt.Errorf("decoding code record of %q: %w", user, err)
-	}
-	return rec, raw, nil
 }
 
 // CheckCode accepts the texted code of user for purpose once, within
@@ -129,23 +115,15 @@ func (e *Engine) CheckCode(ctx context.Context, user, purpose, code string) (pho
 		}
 		return r
 	}, code)
-	rec, raw, err := e.codeRecord(ctx, user)
-	if errors.Is(err, store.ErrNotFound) {
-		return phone.Number{}, ErrBadCode
-	}
-	if err != nil {
-		return phone.Number{}, err
-	}
-	if rec.Purpose != purpose || e.Now().Unix() >= rec.Expires || len(code) != 6 ||
-		subtle.ConstantTimeCompare(rec.Hash, e.phoneCodeHash(user, purpose, code)) != 1 {
-		return phone.Number{}, ErrBadCode
-	}
 	// Deleting the very record checked is what makes the code single use:
 	// of two requests racing with it, only one deletes it, and neither
-	// deletes a newer code sent meanwhile.
-	used, err := e.KV.DeleteIf(ctx, codeKey(user), raw)
+	// deletes a newer code sent meanwhile. A wrong code leaves it.
+	rec, used, err := e.codes().TakeIf(ctx, user, func(rec codeRecord) bool {
+		return rec.Purpose == purpose && len(code) == 6 &&
+			subtle.ConstantTimeCompare(rec.Hash, e.phoneCodeHash(user, purpose, code)) == 1
+	})
 	if err != nil {
-		return phone.Number{}, fmt.Errorf("%w: using code: %w", store.ErrUnavailable, err)
+		return phone.Number{}, err
 	}
 	if !used {
 		return phone.Number{}, ErrBadCode

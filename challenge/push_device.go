@@ -109,25 +109,15 @@ func (e *Engine) AddPush(ctx context.Context, user, topic string, firstOnly bool
 // pushUsed records a sign-in approved on user's registered phone.
 func (e *Engine) pushUsed(ctx context.Context, user, topic string) error {
 	now := e.Now()
-	var gone bool
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "recording push sign-in", func(a *store.Account) error {
 		if a.Push == nil {
-			gone = true
 			return ErrBadCode
 		}
 		if t, err := e.openTopic(user, a.Push.Topic); err != nil || t != topic {
 			// Registered again since the prompt went out.
-			gone = true
 			return ErrBadCode
 		}
 		a.Push.LastUsed, a.LastSignIn = now, now
 		return nil
 	})
-	if gone {
-		return ErrBadCode
-	}
-	if err != nil {
-		return fmt.Errorf("%w: recording push sign-in: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -82,7 +81,6 @@ type pushRecord struct {
 	Info    SignInInfo `json:"info"`
 }
 
-func pushKey(hash string) string           { return "push:" + hash }
 func pushSessionKey(session string) string { return "push-session:" + session }
 func pushAnsweredKey(hash string) string   { return "push-answered:" + hash }
 func pushClaimKey(hash string) string      { return "push-claim:" + hash }
@@ -129,7 +127,7 @@ func (e *Engine) StartPush(ctx context.Context, user, purpose, session, topic st
 	hash := e.pushTokenHash(token)
 	rec := pushRecord{User: user, Purpose: purpose, Session: session, Topic: sealed, Number: int(n.Int64()) + 10,
 		Status: PushPending, Expires: now.Add(PushTTL).Unix(), Info: info}
-	if err := e.savePush(ctx, hash, rec); err != nil {
+	if err := e.pushes().Put(ctx, hash, rec); err != nil {
 		return 0, err
 	}
 	if err := e.KV.Set(ctx, pushSessionKey(session), []byte(hash), pushSessionTTL); err != nil {
@@ -149,7 +147,7 @@ func (e *Engine) StartPush(ctx context.Context, user, purpose, session, topic st
 		// The link must not work for a prompt the user was told failed.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), push.SendTimeout)
 		defer cancel()
-		if derr := e.KV.Delete(dctx, pushKey(hash)); derr != nil {
+		if derr := e.pushes().Delete(dctx, hash); derr != nil {
 			err = errors.Join(err, derr)
 		}
 		return 0, fmt.Errorf("sending a push notification: %w", err)
@@ -163,43 +161,30 @@ func (e *Engine) dropSessionPush(ctx context.Context, session string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	if err == nil {
-		err = e.KV.Delete(ctx, pushKey(string(old)))
-	}
 	if err != nil {
 		return fmt.Errorf("%w: ending earlier push request: %w", store.ErrUnavailable, err)
 	}
-	return nil
+	return e.pushes().Delete(ctx, string(old))
 }
 
-func (e *Engine) savePush(ctx context.Context, hash string, rec pushRecord) error {
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encoding push request: %w", err)
-	}
-	ttl := max(time.Unix(rec.Expires, 0).Sub(e.Now()), time.Second)
-	if err := e.KV.Set(ctx, pushKey(hash), v, ttl); err != nil {
-		return fmt.Errorf("%w: saving push request: %w", store.ErrUnavailable, err)
-	}
-	return nil
+// pushes are the prompts under way, by the hash of their token.
+func (e *Engine) pushes() record[pushRecord] {
+	return record[pushRecord]{kv: e.KV, now: e.Now, prefix: "push:", what: "push request", expires: pushRecord.expiry}
 }
 
+func (r pushRecord) expiry() time.Time { return time.Unix(r.Expires, 0) }
+
+// loadPush is the prompt of hash while it can be answered: ErrPushUnknown
+// once it has expired, and if it is gone, what pushGone says.
 func (e *Engine) loadPush(ctx context.Context, hash string) (pushRecord, error) {
-	raw, err := e.KV.Get(ctx, pushKey(hash))
-	if errors.Is(err, store.ErrNotFound) {
+	rec, err := e.pushes().Get(ctx, hash)
+	switch {
+	case errors.Is(err, errRecordExpired):
+		return pushRecord{}, ErrPushUnknown
+	case errors.Is(err, errNoRecord):
 		return pushRecord{}, e.pushGone(ctx, hash)
 	}
-	if err != nil {
-		return pushRecord{}, fmt.Errorf("%w: reading push request: %w", store.ErrUnavailable, err)
-	}
-	var rec pushRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return pushRecord{}, fmt.Errorf("decoding push request: %w", err)
-	}
-	if e.Now().Unix() >= rec.Expires {
-		return pushRecord{}, ErrPushUnknown
-	}
-	return rec, nil
+	return rec, err
 }
 
 // pushGone tells why the prompt of hash is not in the store: answered and
@@ -312,7 +297,7 @@ func (e *Engine) AnswerPush(ctx context.Context, token, answer, number, claim st
 	default:
 		rec.Status = PushDenied
 	}
-	return rec.Status, req, e.savePush(ctx, hash, rec)
+	return rec.Status, req, e.pushes().Put(ctx, hash, rec)
 }
 
 // sessionPush finds the last prompt of the session tagged session for
@@ -361,10 +346,10 @@ func (e *Engine) FinishPush(ctx context.Context, user, purpose, session string) 
 	if !ok || rec.Status != PushApproved || rec.User != user {
 		return "", ErrBadCode
 	}
-	if _, err := e.KV.Take(ctx, pushKey(hash)); errors.Is(err, store.ErrNotFound) {
+	if _, err := e.pushes().Take(ctx, hash); errors.Is(err, errNoRecord) {
 		return "", ErrBadCode
 	} else if err != nil {
-		return "", fmt.Errorf("%w: using push request: %w", store.ErrUnavailable, err)
+		return "", err
 	}
 	if err := e.KV.Delete(ctx, pushSessionKey(session)); err != nil {
 		return "", fmt.Errorf("%w: using push request: %w", store.ErrUnavailable, err)

@@ -277,10 +277,10 @@ func TestPushTokenStoredHashed(t *testing.T) {
 		f := newPushFixture(t, s)
 		ctx := context.Background()
 		token, _, _ := f.startPush(t, "alice", PurposeSignIn, "sess")
-		if _, err := f.kv.Get(ctx, pushKey(token)); err == nil {
+		if _, err := f.kv.Get(ctx, f.e.pushes().key(token)); err == nil {
 			t.Fatal("a prompt is stored under its token in clear")
 		}
-		raw, err := f.kv.Get(ctx, pushKey(f.e.pushTokenHash(token)))
+		raw, err := f.kv.Get(ctx, f.e.pushes().key(f.e.pushTokenHash(token)))
 		if err != nil {
 			t.Fatalf("prompt not under the token's hash: %v", err)
 		}

@@ -3,7 +3,6 @@ package challenge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,14 +67,12 @@ func Registered(a *store.Account) []MethodInfo {
 // phone also by its masked number, so that a list that changed meanwhile
 // removes nothing else). It never removes the last one (ErrLastMethod).
 func (e *Engine) RemoveMethod(ctx context.Context, user, id, masked string) error {
-	var refused error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "removing a method", func(a *store.Account) error {
 		if len(Registered(a)) <= 1 {
-			refused = ErrLastMethod
 			if !slices.ContainsFunc(Registered(a), func(m MethodInfo) bool { return m.ID == id }) {
-				refused = ErrNoSuchMethod
+				return ErrNoSuchMethod
 			}
-			return refused
+			return ErrLastMethod
 		}
 		switch {
 		case id == MethodTOTP && a.TOTP != nil:
@@ -87,23 +84,14 @@ func (e *Engine) RemoveMethod(ctx context.Context, user, id, masked string) erro
 		case strings.HasPrefix(id, "phone-"):
 			i, err := strconv.Atoi(strings.TrimPrefix(id, "phone-"))
 			if err != nil || i < 0 || i >= len(a.Phones) || a.Phones[i].Masked != masked {
-				refused = ErrNoSuchMethod
-				return refused
+				return ErrNoSuchMethod
 			}
 			a.Phones = slices.Delete(a.Phones, i, i+1)
 		default:
-			refused = ErrNoSuchMethod
-			return refused
+			return ErrNoSuchMethod
 		}
 		return nil
 	})
-	if refused != nil {
-		return refused
-	}
-	if err != nil {
-		return fmt.Errorf("%w: removing a method: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // RegenerateRecovery replaces user's recovery codes with fresh ones, which
@@ -113,20 +101,15 @@ func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	var none bool
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err = e.updateAccount(ctx, user, "saving recovery codes", func(a *store.Account) error {
 		if !a.HasSecondFactor() {
-			none = true
 			return ErrNoSuchMethod
 		}
 		a.RecoveryCodes = hashes
 		return nil
 	})
-	if none {
-		return nil, ErrNoSuchMethod
-	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: saving recovery codes: %w", store.ErrUnavailable, err)
+		return nil, err
 	}
 	return codes, nil
 }
@@ -134,20 +117,11 @@ func (e *Engine) RegenerateRecovery(ctx context.Context, user string) ([]string,
 // SetDefaultMethod makes method (webauthn, totp, push, sms, voice) the one user is
 // asked for first at sign-in; it must be one they have registered.
 func (e *Engine) SetDefaultMethod(ctx context.Context, user, method string) error {
-	var refused error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "saving the default method", func(a *store.Account) error {
 		if !slices.Contains(methodNames(a), method) {
-			refused = ErrNoSuchMethod
-			return refused
+			return ErrNoSuchMethod
 		}
 		a.Default = method
 		return nil
 	})
-	if refused != nil {
-		return refused
-	}
-	if err != nil {
-		return fmt.Errorf("%w: saving the default method: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }

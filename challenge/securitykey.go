@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,8 +38,6 @@ var ErrKeyExists = errors.New("this security key is registered already")
 // ErrBadKeyName is an empty or overlong name of a security key.
 var ErrBadKeyName = errors.New("a security key needs a name of 1 to 64 characters")
 
-func ceremonyKey(purpose, session string) string { return "webauthn:" + purpose + ":" + session }
-
 // KeyID is how forms name the key with credential id id.
 func KeyID(id []byte) string { return keyIDPrefix + base64.RawURLEncoding.EncodeToString(id) }
 
@@ -56,40 +53,6 @@ func keyAccount(user, display string, a *store.Account) *securitykey.Account {
 // sameKey reports whether k is the key with credential id id.
 func sameKey(id []byte) func(k store.SecurityKey) bool {
 	return func(k store.SecurityKey) bool { return bytes.Equal(k.CredentialID, id) }
-}
-
-// saveCeremony keeps c, replacing any earlier ceremony of the same purpose
-// in session, until it expires.
-func (e *Engine) saveCeremony(ctx context.Context, purpose, session string, c securitykey.Ceremony) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encoding webauthn ceremony: %w", err)
-	}
-	if err := e.KV.Set(ctx, ceremonyKey(purpose, session), b, e.SecurityKeys.Timeout); err != nil {
-		return fmt.Errorf("%w: saving webauthn ceremony: %w", store.ErrUnavailable, err)
-	}
-	return nil
-}
-
-// takeCeremony takes user's ceremony of purpose in session, once: it is
-// gone after this call, whatever its outcome. Missing, expired or of
-// another user, it is ErrCeremony.
-func (e *Engine) takeCeremony(ctx context.Context, purpose, session, user string) (securitykey.Ceremony, error) {
-	var c securitykey.Ceremony
-	b, err := e.KV.Take(ctx, ceremonyKey(purpose, session))
-	if errors.Is(err, store.ErrNotFound) {
-		return c, ErrCeremony
-	}
-	if err != nil {
-		return c, fmt.Errorf("%w: reading webauthn ceremony: %w", store.ErrUnavailable, err)
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("%w: decoding: %w", ErrCeremony, err)
-	}
-	if c.User != user || !e.Now().Before(c.Expires) {
-		return c, ErrCeremony
-	}
-	return c, nil
 }
 
 // BeginKeyRegistration starts registering a security key for user (shown
@@ -184,23 +147,15 @@ func (e *Engine) FinishKeySignIn(ctx context.Context, site securitykey.Site, use
 		return err
 	}
 	now := e.Now()
-	var gone bool
-	err = e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "recording security key sign-in", func(a *store.Account) error {
 		i := slices.IndexFunc(a.Keys, sameKey(key.CredentialID))
 		// Removed meanwhile, or another sign-in with it recorded meanwhile.
-		if gone = i < 0 || a.Keys[i].SignCount > key.SignCount; gone {
+		if i < 0 || a.Keys[i].SignCount > key.SignCount {
 			return ErrCeremony
 		}
 		a.Keys[i].SignCount, a.Keys[i].Flags, a.Keys[i].LastUsed, a.LastSignIn = key.SignCount, key.Flags, now, now
 		return nil
 	})
-	if gone {
-		return ErrCeremony
-	}
-	if err != nil {
-		return fmt.Errorf("%w: recording security key sign-in: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // RenameKey gives user's key id (as KeyID names it) the name name.
@@ -209,23 +164,14 @@ func (e *Engine) RenameKey(ctx context.Context, user, id, name string) error {
 	if !ok {
 		return ErrBadKeyName
 	}
-	var refused error
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	return e.updateAccount(ctx, user, "renaming a security key", func(a *store.Account) error {
 		i := keyIndex(a, id)
 		if i < 0 {
-			refused = ErrNoSuchMethod
-			return refused
+			return ErrNoSuchMethod
 		}
 		a.Keys[i].Name = name
 		return nil
 	})
-	if refused != nil {
-		return refused
-	}
-	if err != nil {
-		return fmt.Errorf("%w: renaming a security key: %w", store.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // keyIndex is the index in a.Keys of the key id (as KeyID names it), or -1.

@@ -44,17 +44,17 @@ func (x EndedAccess) Any() bool {
 func (e *Engine) EndUser(ctx context.Context, user string) (EndedAccess, error) {
 	var x EndedAccess
 	var gone []store.AppPassword
-	err := e.Accounts.Update(ctx, user, func(a *store.Account) error {
+	err := e.updateAccount(ctx, user, fmt.Sprintf("ending the devices and app passwords of %q", user), func(a *store.Account) error {
 		x.Devices, x.AppPasswords = len(a.Devices), len(a.AppPasswords)
 		if x.Devices == 0 && x.AppPasswords == 0 {
-			return errNothingToSave
+			return errNoChange
 		}
 		gone = a.AppPasswords
 		a.Devices, a.AppPasswords = nil, nil
 		return nil
 	})
-	if err != nil && !errors.Is(err, errNothingToSave) {
-		return EndedAccess{}, fmt.Errorf("%w: ending the devices and app passwords of %q: %w", store.ErrUnavailable, user, err)
+	if err != nil {
+		return EndedAccess{}, err
 	}
 	if err := e.unindexAppPasswords(ctx, gone); err != nil {
 		return x, err

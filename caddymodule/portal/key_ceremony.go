@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 // Each showing of a security-key page starts a ceremony of its own, named
@@ -17,29 +15,20 @@ import (
 // tabs work. (Keeping one ceremony per session and showing it again would
 // also resist the link, but would hand two tabs one challenge, and the
 // second would fail once the first used it.) A session may keep at most
-// maxKeyPages ceremonies in the time one lasts, so a GET cannot fill the
-// store.
-
-// maxKeyPages is how many key pages one session may open in the time a
-// ceremony lasts (the security-key timeout, 5 minutes by default).
-const maxKeyPages = 16
+// challenge.MaxKeyPages ceremonies in the time one lasts (the security-key
+// timeout, 5 minutes by default), so a GET cannot fill the store.
 
 // keyNonceLen is the length of a ceremony nonce: 16 random bytes, base64url.
 const keyNonceLen = 22
-
-// keyPagesKey is the store key of the count of key pages session opened.
-func keyPagesKey(session string) string { return "webauthn-pages:" + session }
 
 // newKeyCeremony names a new ceremony of this session: its nonce for the
 // page and its scope for the engine. ok is false, with the message shown
 // and its data, when the session opened too many key pages.
 func (p *Portal) newKeyCeremony(q *request) (nonce, scope string, ok bool, data map[string]any, err error) {
 	timeout := p.engine.SecurityKeys.Timeout
-	n, err := p.engine.KV.Incr(q.r.Context(), keyPagesKey(p.sessionTag(q)), timeout)
-	if err != nil {
-		return "", "", false, nil, fmt.Errorf("%w: counting security-key pages: %w", store.ErrUnavailable, err)
-	}
-	if n > maxKeyPages {
+	if ok, err := p.engine.StartKeyPage(q.r.Context(), p.sessionTag(q)); err != nil {
+		return "", "", false, nil, err
+	} else if !ok {
 		return "", "", false, map[string]any{"Minutes": int((timeout + time.Minute - 1) / time.Minute)}, nil
 	}
 	b := make([]byte, 16)
