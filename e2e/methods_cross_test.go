@@ -24,6 +24,18 @@ func forEachMethod(t *testing.T, test func(t *testing.T, m secondFactor)) {
 	}
 }
 
+// atChallenge starts m's gateway with these global lines and limits,
+// registers m for alice, and returns a new browser of hers that gave the
+// password and is asked for the second factor.
+func atChallenge(t *testing.T, m secondFactor, global string, limits ...string) (*methodGateway, *enrolment, *browser) {
+	t.Helper()
+	g := m.start(t, global, limits...)
+	e := g.register(g.browser(), "alice")
+	b := g.browser()
+	b.passwordOnly("alice", "/")
+	return g, e, b
+}
+
 // defaultMaxCodeFailures is the default second-factor lockout
 // (max_code_failures, challenge.DefaultLimits).
 const defaultMaxCodeFailures = 10
@@ -47,10 +59,7 @@ func TestMethodsLockout(t *testing.T) {
 			n = deniedRuns
 			limits = append(limits, "send_per_user 100/1h", "push_per_user 100/1h", "max_code_failures "+strconv.Itoa(n))
 		}
-		g := m.start(t, "", limits...)
-		e := g.register(g.browser(), "alice")
-		b := g.browser()
-		b.passwordOnly("alice", "/")
+		g, e, b := atChallenge(t, m, "", limits...)
 		for i := range n {
 			if i == n/2 { // a fresh sign-in with the (stolen) password
 				b = g.browser()
@@ -87,10 +96,7 @@ func TestMethodsLockout(t *testing.T) {
 // another browser is still asked.
 func TestMethodsRememberedDevice(t *testing.T) {
 	forEachMethod(t, func(t *testing.T, m secondFactor) {
-		g := m.start(t, "remember_device 1h")
-		e := g.register(g.browser(), "alice")
-		b := g.browser()
-		b.passwordOnly("alice", "/")
+		g, e, b := atChallenge(t, m, "remember_device 1h")
 		g.answer(b, e, "/", url.Values{"remember": {"1"}})
 		b.signOut()
 		expectRedirect(t, b.login("alice", testPassword, "/app"), "/app")
@@ -118,6 +124,7 @@ func TestMethodsStepUp(t *testing.T) {
 		page := b.get("/.mfa/security")
 		expectStatus(t, page, http.StatusOK)
 		expectRedirect(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/challenge")
+		expectText(t, b.get("/.mfa/challenge"), m.asks)
 		g.answer(b, e, "/.mfa/security", nil)
 		page = b.get("/.mfa/security")
 		recoveryCodesOf(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}}))
@@ -127,15 +134,22 @@ func TestMethodsStepUp(t *testing.T) {
 	})
 }
 
-// TestMethodsCSRF: the method's answering POST without its token, or with
-// a forged one, is refused and signs nobody in; the same answer with the
-// token then passes.
+// TestMethodsCSRF: the method's POSTs without their token, or with a
+// forged one, are refused: a send sends nothing, an answer signs nobody
+// in; the same answer with the token then passes.
 func TestMethodsCSRF(t *testing.T) {
 	forEachMethod(t, func(t *testing.T, m secondFactor) {
-		g := m.start(t, "")
-		e := g.register(g.browser(), "alice")
-		b := g.browser()
-		b.passwordOnly("alice", "/")
+		g, e, b := atChallenge(t, m, "")
+		expectText(t, b.get("/.mfa/challenge"), m.asks)
+		if g.sent != nil { // a text, a call or a prompt, then the answer
+			before := g.sent()
+			for _, forged := range []string{"", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+				expectStatus(t, b.post("/.mfa/challenge/send", url.Values{"csrf": {forged}, "method": {m.name}}), http.StatusForbidden)
+			}
+			if n := g.sent(); n != before {
+				t.Errorf("%d sent by forged sends", n-before)
+			}
+		}
 		path, form := g.right(b, e)
 		token := form.Get("csrf")
 		for _, forged := range []string{"", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {

@@ -33,6 +33,9 @@ type secondFactor struct {
 	// number, a key other than #) denies that sign-in; those are bounded by
 	// the send limits instead, and do not count.
 	counts bool
+	// asks is what the challenge page says when it asks a user of the
+	// method (one who registered nothing else) for the second factor.
+	asks string
 	// start starts a gateway that offers the method, with these extra
 	// global lines and lines of the global limits block.
 	start func(t *testing.T, global string, limits ...string) *methodGateway
@@ -54,6 +57,9 @@ type methodGateway struct {
 	// wrong is the same for a wrong answer; its POST is refused (401) and,
 	// if counts, counted.
 	wrong func(b *browser, e *enrolment) (string, url.Values)
+	// sent counts the texts, calls or prompts the method's fake received
+	// (nil for a method that sends nothing).
+	sent func() int
 }
 
 // enrolment is what registering left the test to answer with.
@@ -70,18 +76,21 @@ type enrolment struct {
 	// key is the security key.
 	key *webauthntest.Authenticator
 
+	// pending is the texted code each browser has not used yet; mu
+	// guards it.
 	mu      sync.Mutex
-	pending map[*browser]string // texted code not yet used, by browser
+	pending map[*browser]string
 }
 
 // secondFactors is every method of the table.
 var secondFactors = []secondFactor{
-	{name: "totp", counts: true, start: startTOTP},
-	{name: "recovery", counts: true, start: startRecovery},
-	{name: "sms", counts: true, start: startSMS},
-	{name: "voice", counts: false, start: startVoice},
-	{name: "push", counts: false, start: startPush},
-	{name: "webauthn", counts: true, start: startKey},
+	{name: "totp", counts: true, asks: "Enter the code shown in your authenticator app.", start: startTOTP},
+	// Recovery codes come with every method; the page links to them.
+	{name: "recovery", counts: true, asks: `href="/.mfa/challenge?method=recovery"`, start: startRecovery},
+	{name: "sms", counts: true, asks: "Text me a code", start: startSMS},
+	{name: "voice", counts: false, asks: "Call me", start: startVoice},
+	{name: "push", counts: false, asks: "Send notification", start: startPush},
+	{name: "webauthn", counts: true, asks: "Use your security key", start: startKey},
 }
 
 // startPlain starts a gateway with no provider, for the app and recovery
@@ -107,6 +116,7 @@ func registerTOTP(b *browser, user string) *enrolment {
 	return &enrolment{user: user, totp: e.Secret, codes: e.Codes}
 }
 
+// startTOTP: the app; a wrong answer is the code 000000.
 func startTOTP(t *testing.T, global string, limits ...string) *methodGateway {
 	g := startPlain(t, global, limits)
 	return &methodGateway{gateway: g, browser: g.newBrowser, register: registerTOTP,
@@ -119,6 +129,8 @@ func startTOTP(t *testing.T, global string, limits ...string) *methodGateway {
 	}
 }
 
+// startRecovery: recovery codes (registered with the app); a wrong answer
+// is a code the user was never given.
 func startRecovery(t *testing.T, global string, limits ...string) *methodGateway {
 	g := startPlain(t, global, limits)
 	return &methodGateway{gateway: g, browser: g.newBrowser, register: registerTOTP,
@@ -138,6 +150,8 @@ func phoneLimits(limits []string) string {
 	return limitsBlock(append([]string{"resend_after 1s"}, limits...)...)
 }
 
+// startSMS: texts through the fake Twilio; a wrong answer is the texted
+// code plus one.
 func startSMS(t *testing.T, global string, limits ...string) *methodGateway {
 	f := twiliotest.New(t, twilioSID, twilioToken)
 	g, _ := startPhoneGateway(t, twilioBlock("sms", f)+phoneLimits(limits)+global)
@@ -159,7 +173,7 @@ func startSMS(t *testing.T, global string, limits ...string) *methodGateway {
 		e.mu.Unlock()
 		return c
 	}
-	return &methodGateway{gateway: g, browser: g.newBrowser,
+	return &methodGateway{gateway: g, browser: g.newBrowser, sent: func() int { return len(f.Messages()) },
 		register: func(b *browser, user string) *enrolment {
 			codes := b.enrolSMS(f, user, jpRegion, jpTyped, jpE164)
 			gap.sent(user)
@@ -179,6 +193,8 @@ func startSMS(t *testing.T, global string, limits ...string) *methodGateway {
 	}
 }
 
+// startVoice: calls through the fake Twilio; a wrong answer is pressing 1
+// instead of #, which denies the sign-in.
 func startVoice(t *testing.T, global string, limits ...string) *methodGateway {
 	f := twiliotest.New(t, twilioSID, twilioToken)
 	g, _ := startPhoneGateway(t, twilioBlock("voice", f)+phoneLimits(limits)+global)
@@ -192,7 +208,7 @@ func startVoice(t *testing.T, global string, limits ...string) *methodGateway {
 		page := b.get("/.mfa/challenge/wait")
 		return "/.mfa/challenge/wait", url.Values{"csrf": {csrfOf(b.t, page.Body)}}
 	}
-	return &methodGateway{gateway: g, browser: g.newBrowser,
+	return &methodGateway{gateway: g, browser: g.newBrowser, sent: func() int { return len(f.Calls()) },
 		register: func(b *browser, user string) *enrolment {
 			codes := b.enrolVoice(f, user, jpRegion, jpTyped, "", jpE164)
 			gap.sent(user)
@@ -204,6 +220,8 @@ func startVoice(t *testing.T, global string, limits ...string) *methodGateway {
 	}
 }
 
+// startPush: prompts through the fake ntfy; a wrong answer is the wrong
+// number on the phone, which denies the sign-in.
 func startPush(t *testing.T, global string, limits ...string) *methodGateway {
 	f := ntfytest.New(t, ntfyToken)
 	g, _ := startPhoneGateway(t, ntfyBlock(f)+phoneLimits(limits)+global)
@@ -223,7 +241,7 @@ func startPush(t *testing.T, global string, limits ...string) *methodGateway {
 		expectStatus(b.t, newPhone(b.t).answer(msg.Click, "approve", number), answered)
 		return "/.mfa/challenge/push", url.Values{"csrf": {csrfOf(b.t, wait.Body)}}
 	}
-	return &methodGateway{gateway: g, browser: g.newBrowser,
+	return &methodGateway{gateway: g, browser: g.newBrowser, sent: func() int { return len(f.Messages()) },
 		register: func(b *browser, user string) *enrolment {
 			topic, codes := b.enrolPush(f, user)
 			gap.sent(user)
@@ -235,17 +253,17 @@ func startPush(t *testing.T, global string, limits ...string) *methodGateway {
 	}
 }
 
-// startKeyGateway is keySites with extra global lines: sites A and B share
-// the relying-party id localhost.
-func startKeyGateway(t *testing.T, global string) (g *gateway, a string) {
+// startKeyGateway is keySites with one site, on localhost (the
+// relying-party id), and extra global lines; it returns the site's URL.
+func startKeyGateway(t *testing.T, global string) (g *gateway, site string) {
 	t.Helper()
-	ports := []int{freePort(t), freePort(t)}
-	a, b := fmt.Sprintf("http://localhost:%d", ports[0]), fmt.Sprintf("http://localhost:%d", ports[1])
+	port := freePort(t)
+	site = fmt.Sprintf("http://localhost:%d", port)
 	g = startGateway(t, gatewayOpts{
-		global:     fmt.Sprintf("webauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s %s\n\t\t}\n%s", a, b, global),
-		extraSites: keyAppSite(ports[0]) + keyAppSite(ports[1]),
+		global:     fmt.Sprintf("webauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s\n\t\t}\n%s", site, global),
+		extraSites: keyAppSite(port),
 	})
-	return g, a
+	return g, site
 }
 
 // impostor is a security key that answers for e's key's credentials with
@@ -272,6 +290,8 @@ func impostor(t *testing.T, e *enrolment) *webauthntest.Authenticator {
 	return other
 }
 
+// startKey: a software security key on site A; a wrong answer is an
+// assertion by an impostor key.
 func startKey(t *testing.T, global string, limits ...string) *methodGateway {
 	g, site := startKeyGateway(t, global+"\n"+limitsBlock(limits...))
 	assertion := func(b *browser, key *webauthntest.Authenticator) (string, url.Values) {
