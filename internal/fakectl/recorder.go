@@ -44,6 +44,18 @@ func (r *Recorder) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+// Run calls f on a goroutine of its own and waits until f returns or a
+// Fatalf of the Recorder ends it, as when f waits for something that
+// never comes.
+func (r *Recorder) Run(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+}
+
 // Cleanup keeps f, for Finish.
 func (r *Recorder) Cleanup(f func()) {
 	r.mu.Lock()

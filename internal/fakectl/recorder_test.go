@@ -12,13 +12,10 @@ func TestRecorderKeepsErrorsAndCleanups(t *testing.T) {
 	var order []int
 	rec.Cleanup(func() { order = append(order, 1) })
 	rec.Cleanup(func() { order = append(order, 2) })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	rec.Run(func() {
 		rec.Fatalf("three")
 		t.Error("Fatalf returned")
-	}()
-	<-done
+	})
 	if got := fmt.Sprint(rec.Errors()); got != "[one 1 two2 three]" {
 		t.Errorf("Errors = %q", got)
 	}

@@ -89,12 +89,7 @@ func TestPublishAsJSON(t *testing.T) {
 func TestWaitMessageTimesOut(t *testing.T) {
 	f := New(t, "")
 	rec := fakectl.NewRecorder(t)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.WaitMessage(rec, "mfa-nobody", 20*time.Millisecond)
-	}()
-	<-done
+	rec.Run(func() { f.WaitMessage(rec, "mfa-nobody", 20*time.Millisecond) })
 	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new message to mfa-nobody") {
 		t.Errorf("reported %q, want a time-out", errs)
 	}

@@ -78,12 +78,7 @@ func TestWaitPushTakesEachOnce(t *testing.T) {
 	}
 	rec := fakectl.NewRecorder(t)
 	defer rec.Finish()
-	done := make(chan struct{})
-	go func() { // Fatalf ends the goroutine it runs on.
-		defer close(done)
-		r.WaitPush(rec, "alice", 20*time.Millisecond)
-	}()
-	<-done
+	rec.Run(func() { r.WaitPush(rec, "alice", 20*time.Millisecond) })
 	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new prompt for alice") {
 		t.Errorf("reported %q, want a time-out", errs)
 	}
