@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestLockoutEmbedded: with the embedded stores, five wrong passwords lock
@@ -39,37 +38,6 @@ func TestLockoutEmbedded(t *testing.T) {
 		t.Fatalf("unlock: %v %s", err, out)
 	}
 	expectRedirect(t, g.newBrowser().login("alice", testPassword, "/"), "/.mfa/setup")
-}
-
-// TestSecondFactorFailuresLockOut: wrong codes count too, so a stolen
-// password cannot be followed by endless guesses at the code.
-func TestSecondFactorFailuresLockOut(t *testing.T) {
-	// The per-minute rate limit is raised so that the lockout is what stops it.
-	g := startGateway(t, gatewayOpts{global: "limits {\n code_per_user 100/1m\n }"})
-	e := g.newBrowser().firstSignIn("alice", "/")
-	b := g.newBrowser()
-	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/challenge")
-	page := b.get("/.mfa/challenge")
-	// Ten wrong codes in a row lock; re-entering the password between
-	// guesses does not reset the count.
-	var last *response
-	for i := range 11 {
-		if i == 5 { // a fresh sign-in with the (stolen) password
-			b = g.newBrowser()
-			expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/challenge")
-			page = b.get("/.mfa/challenge")
-		}
-		last = b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, page.Body)}, "method": {"totp"}, "code": {"000000"}})
-		if i < 10 {
-			expectStatus(t, last, http.StatusUnauthorized)
-			page = last
-		}
-	}
-	expectStatus(t, last, http.StatusTooManyRequests)
-	// Even the right code is refused while locked.
-	ch := b.get("/.mfa/challenge")
-	r := b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"totp"}, "code": {code(t, e.Secret, time.Now().Add(30*time.Second))}})
-	expectStatus(t, r, http.StatusTooManyRequests)
 }
 
 // TestRateLimitPerIP: a client hammering the login form with many user

@@ -262,7 +262,7 @@ func TestPhoneSendProviderFailure(t *testing.T) {
 		b := g.newBrowser()
 		b.passwordOnly("alice", "/app")
 		gap.wait("alice")
-		f.FailNext(400, 21211, "The 'To' number "+jpE164+" is not a valid phone number.")
+		f.FailNext(twiliotest.APIError{Status: 400, Code: 21211, Message: "The 'To' number " + jpE164 + " is not a valid phone number."})
 		expectSendFailed(t, b.sendFromChallenge("sms"))
 		gap.sent("alice")
 		if lines := g.waitLog("phone provider failed", `"user":"alice"`); len(lines) != 1 || !strings.Contains(lines[0], "21211") {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 // Action is an action button of a message.
@@ -57,18 +59,21 @@ type Message struct {
 }
 
 // Fake is a fake ntfy server. Its methods are safe for concurrent use.
+//
+// Its Control is the test's switches: FailNext(status) answers the next
+// request, once checked, with status and ntfy's JSON error for it, and
+// does not record it; HangNext delays the next request; Rejected describes
+// each request refused, for its format or its credentials, oldest first.
 type Fake struct {
-	tb      testing.TB
-	auth    string // the Authorization header expected, or "" for none
-	srv     *httptest.Server
-	closing chan struct{}
+	fakectl.Control[int]
+
+	tb   testing.TB
+	auth string // the Authorization header expected, or "" for none
+	srv  *httptest.Server
 
 	mu       sync.Mutex
 	messages []Message
 	taken    map[string]bool // IDs WaitMessage returned
-	rejected []string
-	fail     int
-	hang     time.Duration
 }
 
 // New starts a fake ntfy server; it closes when t ends. If token is not
@@ -78,14 +83,13 @@ type Fake struct {
 func New(t testing.TB, token string) *Fake {
 	t.Helper()
 	f := &Fake{
-		tb:      t,
-		auth:    authorization(token),
-		closing: make(chan struct{}),
-		taken:   make(map[string]bool),
+		tb:    t,
+		auth:  authorization(token),
+		taken: make(map[string]bool),
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() {
-		close(f.closing) // ends HangNext waits, which Close would wait for
+		f.EndHangs() // which Close would wait for
 		f.srv.Close()
 	})
 	return f
@@ -105,31 +109,6 @@ func (f *Fake) Messages() []Message {
 		out[i].Actions = slices.Clone(out[i].Actions)
 	}
 	return out
-}
-
-// Rejected describes each request refused, for its format or its
-// credentials, oldest first.
-func (f *Fake) Rejected() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.rejected)
-}
-
-// FailNext makes the next request, once checked, be answered with status
-// and ntfy's JSON error for it, and not recorded.
-func (f *Fake) FailNext(status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail = status
-}
-
-// HangNext makes the next request wait d before it is handled; the wait
-// ends early, without an answer, if the client gives up or the fake
-// closes.
-func (f *Fake) HangNext(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hang = d
 }
 
 // WaitMessage waits up to timeout for a message to topic that no earlier

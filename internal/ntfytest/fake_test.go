@@ -7,50 +7,12 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
-
-// recorder stands in for the test given to New, keeping its errors and
-// cleanups instead of failing the real test; Fatalf records and ends the
-// goroutine, as testing.T does.
-type recorder struct {
-	testing.TB
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	runtime.Goexit()
-}
-
-func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-func (r *recorder) errors() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.errs)
-}
-
-func (r *recorder) finish() {
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
-	}
-}
 
 // send makes a request to the fake and returns the answer's status and
 // body.
@@ -126,14 +88,9 @@ func TestPublishAsJSON(t *testing.T) {
 
 func TestWaitMessageTimesOut(t *testing.T) {
 	f := New(t, "")
-	rec := &recorder{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.WaitMessage(rec, "mfa-nobody", 20*time.Millisecond)
-	}()
-	<-done
-	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new message to mfa-nobody") {
+	rec := fakectl.NewRecorder(t)
+	rec.Run(func() { f.WaitMessage(rec, "mfa-nobody", 20*time.Millisecond) })
+	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new message to mfa-nobody") {
 		t.Errorf("reported %q, want a time-out", errs)
 	}
 }
@@ -165,15 +122,15 @@ func TestBadRequestFailsTheTest(t *testing.T) {
 		{"four actions", http.MethodPost, "/", "application/json", `{"topic":"t","actions":[` + strings.Repeat(`{"action":"broadcast","label":"x"},`, 3) + `{"action":"broadcast","label":"x"}]}`, http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{TB: t}
-			defer rec.finish()
+			rec := fakectl.NewRecorder(t)
+			defer rec.Finish()
 			f := New(rec, "")
 			status, body := send(t, tc.method, f.URL()+tc.path, tc.contentType, "", tc.body)
 			if status != tc.status || !strings.Contains(body, fmt.Sprintf(`"http":%d`, tc.status)) {
 				t.Errorf("answer %d %s, want %d", status, body, tc.status)
 			}
-			if len(rec.errors()) != 1 || len(f.Rejected()) != 1 || len(f.Messages()) != 0 {
-				t.Errorf("reported %q, rejected %q, messages %v", rec.errors(), f.Rejected(), f.Messages())
+			if len(rec.Errors()) != 1 || len(f.Rejected()) != 1 || len(f.Messages()) != 0 {
+				t.Errorf("reported %q, rejected %q, messages %v", rec.Errors(), f.Rejected(), f.Messages())
 			}
 		})
 	}

@@ -45,17 +45,9 @@ func authorization(token string) string {
 
 // serve checks and records one request.
 func (f *Fake) serve(w http.ResponseWriter, req *http.Request) {
-	fail, hang := f.takeSwitches()
-	if hang > 0 {
-		timer := time.NewTimer(hang)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-req.Context().Done():
-			return
-		case <-f.closing:
-			return
-		}
+	fail, ok := f.Next(req.Context())
+	if !ok {
+		return
 	}
 
 	if req.URL.Path != "/" {
@@ -98,15 +90,6 @@ func (f *Fake) serve(w http.ResponseWriter, req *http.Request) {
 	})
 }
 
-// takeSwitches returns and clears the behaviour switches for one request.
-func (f *Fake) takeSwitches() (int, time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fail, hang := f.fail, f.hang
-	f.fail, f.hang = 0, 0
-	return fail, hang
-}
-
 // checkAuth compares a request's Authorization header with the one
 // expected, and returns ntfy's status and a description when they differ.
 func (f *Fake) checkAuth(got string) (int, string) {
@@ -132,10 +115,7 @@ func (f *Fake) bad(w http.ResponseWriter, status int, format string, args ...any
 
 // refuse records and answers a refused request, with ntfy's error body.
 func (f *Fake) refuse(w http.ResponseWriter, status int, format string, args ...any) {
-	problem := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	f.rejected = append(f.rejected, problem)
-	f.mu.Unlock()
+	problem := f.Reject(format, args...)
 	switch status {
 	case http.StatusUnauthorized:
 		writeError(w, status, 40101, "unauthorized")

@@ -19,32 +19,30 @@ const apiVersion = "2010-04-01"
 // checked separately.
 var resourcePath = regexp.MustCompile(`^/2010-04-01/Accounts/([^/]+)/(Messages|Calls)\.json$`)
 
-// apiError is Twilio's JSON error body.
-type apiError struct {
-	Status   int    `json:"status"`
-	Code     int    `json:"code"`
-	Message  string `json:"message"`
+// APIError is Twilio's JSON error body, such as
+// APIError{Status: 400, Code: 21211, Message: "The 'To' number is not a valid phone number."};
+// the fake fills in MoreInfo when it answers with it.
+type APIError struct {
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Code is Twilio's error code (https://www.twilio.com/docs/api/errors).
+	Code int `json:"code"`
+	// Message is the error's text.
+	Message string `json:"message"`
+	// MoreInfo is the code's documentation page.
 	MoreInfo string `json:"more_info"`
 }
 
-// errorf builds an apiError.
-func errorf(status, code int, format string, args ...any) *apiError {
-	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+// errorf builds an APIError.
+func errorf(status, code int, format string, args ...any) *APIError {
+	return &APIError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // serve handles one API request.
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	fail, hang := f.takeSwitches()
-	if hang > 0 {
-		timer := time.NewTimer(hang)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			return
-		case <-f.closing:
-			return
-		}
+	fail, ok := f.Next(r.Context())
+	if !ok {
+		return
 	}
 	resource, form, bad := f.check(r)
 	if bad != nil {
@@ -52,8 +50,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, bad)
 		return
 	}
-	if fail != nil {
-		writeError(w, fail)
+	if fail != (APIError{}) {
+		writeError(w, &fail)
 		return
 	}
 	switch resource {
@@ -66,7 +64,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 
 // check applies the rules every request must follow, then those of its
 // resource; it returns the resource and the form.
-func (f *Fake) check(r *http.Request) (string, url.Values, *apiError) {
+func (f *Fake) check(r *http.Request) (string, url.Values, *APIError) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		return "", nil, errorf(http.StatusUnauthorized, 20003, "Authentication Error - No credentials provided")
@@ -91,7 +89,7 @@ func (f *Fake) check(r *http.Request) (string, url.Values, *apiError) {
 	if err := r.ParseForm(); err != nil {
 		return "", nil, errorf(http.StatusBadRequest, 20001, "Form does not parse: %v", err)
 	}
-	var bad *apiError
+	var bad *APIError
 	if m[2] == "Messages" {
 		bad = checkMessage(r.PostForm)
 	} else {
@@ -101,16 +99,13 @@ func (f *Fake) check(r *http.Request) (string, url.Values, *apiError) {
 }
 
 // violation records and reports a request that broke the rules.
-func (f *Fake) violation(r *http.Request, e *apiError) {
-	v := fmt.Sprintf("%s %s: HTTP %d, code %d: %s", r.Method, r.URL.Path, e.Status, e.Code, e.Message)
-	f.mu.Lock()
-	f.violations = append(f.violations, v)
-	f.mu.Unlock()
+func (f *Fake) violation(r *http.Request, e *APIError) {
+	v := f.Reject("%s %s: HTTP %d, code %d: %s", r.Method, r.URL.Path, e.Status, e.Code, e.Message)
 	f.tb.Errorf("twiliotest: request breaks Twilio's API rules: %s", v)
 }
 
 // writeError answers with Twilio's JSON error body.
-func writeError(w http.ResponseWriter, e *apiError) {
+func writeError(w http.ResponseWriter, e *APIError) {
 	body := *e
 	body.MoreInfo = fmt.Sprintf("https://www.twilio.com/docs/errors/%d", e.Code)
 	writeJSON(w, e.Status, body)

@@ -6,7 +6,7 @@
 // the call's TwiML.
 //
 // A request that breaks the rules is answered as Twilio would (its JSON
-// error body with HTTP 400, 401, 404 or 405), recorded as a violation and
+// error body with HTTP 400, 401, 404 or 405), recorded in Rejected and
 // reported at once with t.Errorf, so the test fails loudly.
 package twiliotest
 
@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 // Message is a text message the fake accepted.
@@ -59,21 +61,24 @@ type CallRecord struct {
 
 // Fake is a fake Twilio account's REST API. Its methods are safe for
 // concurrent use.
+//
+// Its Control is the test's switches: FailNext(APIError{...}) answers the
+// next API request, once checked, with that error and does not record it;
+// HangNext delays the next API request; Rejected describes each request
+// that broke the API's rules, oldest first.
 type Fake struct {
+	fakectl.Control[APIError]
+
 	tb         testing.TB
 	accountSID string
 	authToken  string
 	srv        *httptest.Server
-	closing    chan struct{}
 	callbacks  *http.Client
 
-	mu         sync.Mutex
-	messages   []Message
-	calls      []CallRecord
-	taken      map[string]bool // SIDs WaitMessage or WaitCall returned
-	violations []string
-	fail       *apiError
-	hang       time.Duration
+	mu       sync.Mutex
+	messages []Message
+	calls    []CallRecord
+	taken    map[string]bool // SIDs WaitMessage or WaitCall returned
 }
 
 // accountSIDPattern is the form of an account SID.
@@ -93,7 +98,6 @@ func New(t testing.TB, accountSID, authToken string) *Fake {
 		tb:         t,
 		accountSID: accountSID,
 		authToken:  authToken,
-		closing:    make(chan struct{}),
 		taken:      make(map[string]bool),
 		callbacks: &http.Client{
 			Timeout: 10 * time.Second,
@@ -104,7 +108,7 @@ func New(t testing.TB, accountSID, authToken string) *Fake {
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() {
-		close(f.closing) // ends HangNext waits, which Close would wait for
+		f.EndHangs() // which Close would wait for
 		f.srv.Close()
 		f.callbacks.CloseIdleConnections()
 	})
@@ -127,40 +131,4 @@ func (f *Fake) Calls() []CallRecord {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.calls)
-}
-
-// Violations returns a description of each request that broke the API's
-// rules, oldest first.
-func (f *Fake) Violations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.violations)
-}
-
-// FailNext makes the next API request fail with HTTP status and Twilio's
-// error body for code and message, such as
-// FailNext(400, 21211, "The 'To' number is not a valid phone number.").
-// The request is still checked, and not recorded.
-func (f *Fake) FailNext(status, code int, message string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail = &apiError{Status: status, Code: code, Message: message}
-}
-
-// HangNext makes the next API request wait d before it is handled; the
-// wait ends early, without an answer, if the client gives up or the fake
-// closes.
-func (f *Fake) HangNext(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hang = d
-}
-
-// takeSwitches returns and clears the behaviour switches for one request.
-func (f *Fake) takeSwitches() (*apiError, time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fail, hang := f.fail, f.hang
-	f.fail, f.hang = nil, 0
-	return fail, hang
 }

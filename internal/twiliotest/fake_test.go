@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 const (
@@ -25,41 +24,6 @@ const (
 	token = "fake-auth-token"
 	from  = "+15005550006"
 )
-
-// recorder stands in for the test given to New, keeping its errors and
-// cleanups instead of failing the real test.
-type recorder struct {
-	testing.TB
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
-
-func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-// errors returns what was reported so far.
-func (r *recorder) errors() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.errs...)
-}
-
-// finish runs the cleanups, last first.
-func (r *recorder) finish() {
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
-	}
-}
 
 func TestSignMatchesTwilioGo(t *testing.T) {
 	form := url.Values{
@@ -139,8 +103,8 @@ func goodCall() url.Values {
 }
 
 func TestRequestWithoutBasicAuthIsAViolation(t *testing.T) {
-	rec := &recorder{TB: t}
-	defer rec.finish()
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
 	f := New(rec, sid, token)
 	resp, body := post(t, f, http.MethodPost, messagesPath, formType, "", "", goodMessage())
 	if resp.StatusCode != http.StatusUnauthorized || body["code"] != float64(20003) || body["status"] != float64(401) {
@@ -149,10 +113,10 @@ func TestRequestWithoutBasicAuthIsAViolation(t *testing.T) {
 	if body["more_info"] != "https://www.twilio.com/docs/errors/20003" || body["message"] == "" {
 		t.Errorf("error body %v", body)
 	}
-	if v := f.Violations(); len(v) != 1 {
+	if v := f.Rejected(); len(v) != 1 {
 		t.Errorf("violations %q, want one", v)
 	}
-	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "20003") {
+	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "20003") {
 		t.Errorf("reported %q, want one error about it", errs)
 	}
 	if len(f.Messages()) != 0 {
@@ -193,15 +157,15 @@ func TestViolations(t *testing.T) {
 		{"relative callback", "POST", callsPath, formType, sid, token, with(goodCall(), "StatusCallback", "/status"), 400, 21205},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := &recorder{TB: t}
-			defer rec.finish()
+			rec := fakectl.NewRecorder(t)
+			defer rec.Finish()
 			f := New(rec, sid, token)
 			resp, body := post(t, f, tc.method, tc.path, tc.ct, tc.user, tc.pass, tc.form)
 			if resp.StatusCode != tc.status || body["code"] != float64(tc.code) {
 				t.Errorf("answer %d %v, want %d with code %d", resp.StatusCode, body, tc.status, tc.code)
 			}
-			if len(f.Violations()) != 1 || len(rec.errors()) != 1 {
-				t.Errorf("violations %q, reported %q; want one each", f.Violations(), rec.errors())
+			if len(f.Rejected()) != 1 || len(rec.Errors()) != 1 {
+				t.Errorf("violations %q, reported %q; want one each", f.Rejected(), rec.Errors())
 			}
 			if len(f.Messages())+len(f.Calls()) != 0 {
 				t.Errorf("recorded something")
@@ -211,8 +175,8 @@ func TestViolations(t *testing.T) {
 }
 
 func TestValidRequestsAreNoViolation(t *testing.T) {
-	rec := &recorder{TB: t}
-	defer rec.finish()
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
 	f := New(rec, sid, token)
 	for _, r := range []struct {
 		path string
@@ -223,8 +187,8 @@ func TestValidRequestsAreNoViolation(t *testing.T) {
 			t.Errorf("answer %d %v", resp.StatusCode, body)
 		}
 	}
-	if len(rec.errors()) != 0 {
-		t.Errorf("reported %q", rec.errors())
+	if len(rec.Errors()) != 0 {
+		t.Errorf("reported %q", rec.Errors())
 	}
 }
 
@@ -317,7 +281,7 @@ func TestFailNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := phone.Text{To: phone.Number{E164: "+819012345678"}, Body: "code"}
-	f.FailNext(http.StatusBadRequest, 21610, "Attempt to send to unsubscribed recipient")
+	f.FailNext(APIError{Status: http.StatusBadRequest, Code: 21610, Message: "Attempt to send to unsubscribed recipient"})
 	err = c.SendText(context.Background(), text)
 	var apiErr *twilio.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != 21610 || apiErr.Status != 400 || !errors.Is(err, phone.ErrProvider) {
@@ -364,7 +328,7 @@ func TestHangNext(t *testing.T) {
 }
 
 func TestHangNextEndsAtCleanup(t *testing.T) {
-	rec := &recorder{TB: t}
+	rec := fakectl.NewRecorder(t)
 	f := New(rec, sid, token)
 	f.HangNext(time.Minute)
 	done := make(chan struct{})
@@ -379,7 +343,7 @@ func TestHangNextEndsAtCleanup(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
-	rec.finish()
+	rec.Finish()
 	<-done
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("cleanup took %v", d)

@@ -52,7 +52,7 @@ var callParams = params{
 
 // checkNames refuses parameters a resource does not document, and repeats
 // of those it takes once.
-func checkNames(form url.Values, known params) *apiError {
+func checkNames(form url.Values, known params) *APIError {
 	names := make([]string, 0, len(form))
 	for name := range form {
 		names = append(names, name)
@@ -71,7 +71,7 @@ func checkNames(form url.Values, known params) *apiError {
 }
 
 // checkMessage applies the Messages resource's rules.
-func checkMessage(form url.Values) *apiError {
+func checkMessage(form url.Values) *APIError {
 	if e := checkNames(form, messageParams); e != nil {
 		return e
 	}
@@ -96,7 +96,7 @@ func checkMessage(form url.Values) *apiError {
 }
 
 // checkCall applies the Calls resource's rules.
-func checkCall(form url.Values) *apiError {
+func checkCall(form url.Values) *APIError {
 	if e := checkNames(form, callParams); e != nil {
 		return e
 	}

@@ -31,7 +31,7 @@ func (v twimlVerb) attr(name string) string {
 
 // checkTwiml refuses inline TwiML Twilio would not run: too long, not XML,
 // or not a <Response>.
-func checkTwiml(doc string) *apiError {
+func checkTwiml(doc string) *APIError {
 	if n := utf8.RuneCountInString(doc); n > maxTwiml {
 		return errorf(http.StatusBadRequest, 32018, "Twiml size %d exceeded maximum allowed value of %d characters", n, maxTwiml)
 	}

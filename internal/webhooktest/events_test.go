@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 // validPush is a valid "push" body.
@@ -76,26 +76,12 @@ func TestWaitPushTakesEachOnce(t *testing.T) {
 	if got := r.WaitPush(t, "alice", time.Second).Title; got != "second" {
 		t.Errorf("second title %q", got)
 	}
-	rec := &recorder{TB: t}
-	defer rec.finish()
-	done := make(chan struct{})
-	go func() { // Fatalf ends the goroutine it runs on.
-		defer close(done)
-		r.WaitPush(fatalRecorder{rec}, "alice", 20*time.Millisecond)
-	}()
-	<-done
-	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new prompt for alice") {
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
+	rec.Run(func() { r.WaitPush(rec, "alice", 20*time.Millisecond) })
+	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "no new prompt for alice") {
 		t.Errorf("reported %q, want a time-out", errs)
 	}
-}
-
-// fatalRecorder records Fatalf as an error and ends its goroutine, as
-// testing.T does.
-type fatalRecorder struct{ *recorder }
-
-func (f fatalRecorder) Fatalf(format string, args ...any) {
-	f.Errorf(format, args...)
-	runtime.Goexit()
 }
 
 func TestBadPushOrFraudFailsTheTest(t *testing.T) {
@@ -117,16 +103,16 @@ func TestBadPushOrFraudFailsTheTest(t *testing.T) {
 		"fraud bad time":         func(_, f map[string]any) map[string]any { f["time"] = "yesterday"; return f },
 	} {
 		t.Run(name, func(t *testing.T) {
-			rec := &recorder{TB: t}
-			defer rec.finish()
+			rec := fakectl.NewRecorder(t)
+			defer rec.Finish()
 			r := New(rec, secret)
 			body := change(maps.Clone(validPush()), maps.Clone(validFraud()))
 			err := client(t, r, secret).PostJSON(context.Background(), body)
 			if !errors.Is(err, phone.ErrProvider) || !strings.Contains(err.Error(), "HTTP 400") {
 				t.Errorf("error %v, want HTTP 400", err)
 			}
-			if len(rec.errors()) != 1 || len(r.Rejected()) != 1 || len(r.Pushes())+len(r.Frauds()) != 0 {
-				t.Errorf("reported %q, rejected %q, pushes %v, frauds %v", rec.errors(), r.Rejected(), r.Pushes(), r.Frauds())
+			if len(rec.Errors()) != 1 || len(r.Rejected()) != 1 || len(r.Pushes())+len(r.Frauds()) != 0 {
+				t.Errorf("reported %q, rejected %q, pushes %v, frauds %v", rec.Errors(), r.Rejected(), r.Pushes(), r.Frauds())
 			}
 		})
 	}

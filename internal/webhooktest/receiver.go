@@ -12,10 +12,11 @@ package webhooktest
 import (
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 // MaxSkew is how far a request's timestamp may be from the receiver's
@@ -33,19 +34,22 @@ type Text struct {
 }
 
 // Receiver is a fake webhook. Its methods are safe for concurrent use.
+//
+// Its Control is the test's switches: FailNext(status) answers the next
+// request, once checked, with status and does not record it; HangNext
+// delays the next request; Rejected describes each request refused for
+// breaking the format, oldest first.
 type Receiver struct {
-	tb      testing.TB
-	secret  []byte
-	srv     *httptest.Server
-	closing chan struct{}
+	fakectl.Control[int]
 
-	mu       sync.Mutex
-	texts    box[Text]
-	pushes   box[Push]
-	frauds   box[Fraud]
-	rejected []string
-	fail     int
-	hang     time.Duration
+	tb     testing.TB
+	secret []byte
+	srv    *httptest.Server
+
+	mu     sync.Mutex
+	texts  box[Text]
+	pushes box[Push]
+	frauds box[Fraud]
 }
 
 // New starts a receiver checking signatures with secret; it closes when t
@@ -53,13 +57,12 @@ type Receiver struct {
 func New(t testing.TB, secret []byte) *Receiver {
 	t.Helper()
 	r := &Receiver{
-		tb:      t,
-		secret:  append([]byte(nil), secret...),
-		closing: make(chan struct{}),
+		tb:     t,
+		secret: append([]byte(nil), secret...),
 	}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(func() {
-		close(r.closing) // ends HangNext waits, which Close would wait for
+		r.EndHangs() // which Close would wait for
 		r.srv.Close()
 	})
 	return r
@@ -74,31 +77,6 @@ func (r *Receiver) Texts() []Text {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.texts.list()
-}
-
-// Rejected describes each request refused for breaking the format, oldest
-// first.
-func (r *Receiver) Rejected() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.rejected)
-}
-
-// FailNext makes the next request, once checked, be answered with status
-// and not recorded.
-func (r *Receiver) FailNext(status int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fail = status
-}
-
-// HangNext makes the next request wait d before it is handled; the wait
-// ends early, without an answer, if the client gives up or the receiver
-// closes.
-func (r *Receiver) HangNext(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.hang = d
 }
 
 // WaitText waits up to timeout for a text to to that no earlier WaitText

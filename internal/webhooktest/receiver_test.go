@@ -3,50 +3,18 @@ package webhooktest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
+	"github.com/caddy-mfa/caddy-mfa/internal/fakectl"
 )
 
 var secret = []byte("webhooktest-secret-32-bytes-long")
-
-// recorder stands in for the test given to New, keeping its errors and
-// cleanups instead of failing the real test.
-type recorder struct {
-	testing.TB
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
-
-func (r *recorder) errors() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.errs...)
-}
-
-func (r *recorder) finish() {
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
-	}
-}
 
 func client(t *testing.T, r *Receiver, key []byte) *webhook.Client {
 	t.Helper()
@@ -82,21 +50,21 @@ func TestReceivesTexts(t *testing.T) {
 }
 
 func TestBadSignatureFailsTheTest(t *testing.T) {
-	rec := &recorder{TB: t}
-	defer rec.finish()
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
 	r := New(rec, secret)
 	err := client(t, r, []byte("another-secret-of-enough-length")).SendText(context.Background(), text("+819012345678", "x"))
 	if !errors.Is(err, phone.ErrProvider) || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Errorf("error %v, want HTTP 401", err)
 	}
-	if len(rec.errors()) != 1 || len(r.Rejected()) != 1 || len(r.Texts()) != 0 {
-		t.Errorf("reported %q, rejected %q, texts %v", rec.errors(), r.Rejected(), r.Texts())
+	if len(rec.Errors()) != 1 || len(r.Rejected()) != 1 || len(r.Texts()) != 0 {
+		t.Errorf("reported %q, rejected %q, texts %v", rec.Errors(), r.Rejected(), r.Texts())
 	}
 }
 
 func TestBadBodyFailsTheTest(t *testing.T) {
-	rec := &recorder{TB: t}
-	defer rec.finish()
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
 	r := New(rec, secret)
 	body := []byte(`{"type":"sms","to":"+819012345678","text":"x","sent_at":"2026-01-01T00:00:00Z","extra":1}`)
 	ts := time.Now().Unix()
@@ -110,8 +78,8 @@ func TestBadBodyFailsTheTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || len(rec.errors()) != 1 {
-		t.Errorf("answer %d, reported %q", resp.StatusCode, rec.errors())
+	if resp.StatusCode != http.StatusBadRequest || len(rec.Errors()) != 1 {
+		t.Errorf("answer %d, reported %q", resp.StatusCode, rec.Errors())
 	}
 }
 

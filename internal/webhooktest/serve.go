@@ -1,7 +1,6 @@
 package webhooktest
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -11,20 +10,9 @@ import (
 
 // serve checks and records one request.
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
-	r.mu.Lock()
-	fail, hang := r.fail, r.hang
-	r.fail, r.hang = 0, 0
-	r.mu.Unlock()
-	if hang > 0 {
-		timer := time.NewTimer(hang)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-req.Context().Done():
-			return
-		case <-r.closing:
-			return
-		}
+	fail, ok := r.Next(req.Context())
+	if !ok {
+		return
 	}
 
 	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 64<<10))
@@ -60,10 +48,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 
 // reject records, reports and answers a request that breaks the format.
 func (r *Receiver) reject(w http.ResponseWriter, status int, format string, args ...any) {
-	problem := fmt.Sprintf(format, args...)
-	r.mu.Lock()
-	r.rejected = append(r.rejected, problem)
-	r.mu.Unlock()
+	problem := r.Reject(format, args...)
 	r.tb.Errorf("webhooktest: bad request: %s", problem)
 	http.Error(w, http.StatusText(status), status)
 }
