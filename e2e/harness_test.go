@@ -200,6 +200,7 @@ func (g *gateway) start() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				g.waitRedisChecks()
 				return
 			}
 		}
@@ -211,6 +212,30 @@ func (g *gateway) start() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	g.t.Fatalf("caddy did not start; log:\n%s", g.log.String())
+}
+
+// waitRedisChecks waits, for a gateway on Redis, until its start-up checks
+// on Redis have run: Caddy may start the HTTP server before the mfa app,
+// and until the checks pass every page but the static assets answers 503.
+// It returns early when the log says Redis could not be reached at start
+// (a test of an outage expects the 503s then), and after 10 s at most.
+func (g *gateway) waitRedisChecks() {
+	g.t.Helper()
+	cf, err := os.ReadFile(g.config)
+	if err != nil || !strings.Contains(string(cf), "redis {") && !strings.Contains(string(cf), `"redis":`) {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(g.log.String(), "redis is not reachable at start") {
+		resp, err := http.Get(g.URL + "/.mfa/login")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // stop ends Caddy and waits for it.
