@@ -44,8 +44,10 @@ type Config struct {
 	Providers Providers
 	// Options are the operator's choices the pages follow.
 	Options Options
-	// Held, if set, answers a request while the gateway holds every
-	// request (its storage failed a check) and reports whether it did.
+	// Held answers a request while the gateway holds every request (its
+	// storage failed a check, or its checks have not run yet) and reports
+	// whether it did. Required: a gateway without such checks passes one
+	// that always reports false.
 	Held func(http.ResponseWriter, *http.Request) bool
 	// Owner is the Caddy handler that serves this portal: the route that
 	// holds it names the site in prompts and calls (site.go).
@@ -96,6 +98,8 @@ func New(cfg Config) (*Portal, error) {
 		return nil, errors.New("portal: no security-event writer")
 	case cfg.Cookies == nil:
 		return nil, errors.New("portal: no cookie policy")
+	case cfg.Held == nil:
+		return nil, errors.New("portal: no check of whether the gateway holds requests")
 	case !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/"):
 		return nil, errors.New("portal: the prefix must start and end with /, e.g. /mfa/")
 	}

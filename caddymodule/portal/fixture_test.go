@@ -72,6 +72,7 @@ func testPortal(tb testing.TB) *Portal {
 		tb.Fatal(err)
 	}
 	p, err := New(Config{Engine: e, Renderer: r, Events: events.New(zap.NewNop()), Prefix: "/.mfa/", Org: "Example",
+		Held:    func(http.ResponseWriter, *http.Request) bool { return false },
 		Cookies: pol, Pages: &Pages{Renderer: r, Org: "Example", Prefix: "/.mfa/", Logger: zap.NewNop(),
 			BusyRetry: func() time.Duration { return time.Second }}})
 	if err != nil {

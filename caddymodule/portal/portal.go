@@ -66,7 +66,7 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request) error {
 	if strings.HasPrefix(rel, "static/") {
 		return p.static(w, r, rel)
 	}
-	if p.held != nil && p.held(w, r) {
+	if p.held(w, r) {
 		return nil
 	}
 	if provider, ok := strings.CutPrefix(rel, "voice/"); ok {

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 )
 
@@ -182,6 +184,72 @@ func TestGuardsWantTheCSRFTokenBeforeAStepUp(t *testing.T) {
 			if err := d.UnmarshalBinary(raw); err != nil || d.Level != session.TwoFactor {
 				t.Errorf("POST %s with a wrong token changed the session: level %v (%v)", rel, d.Level, err)
 			}
+		}
+	}
+}
+
+// noText is a text sender that the guard tests only look at, never use.
+type noText struct{}
+
+func (noText) SendText(context.Context, phone.Text) error { return errors.New("not in these tests") }
+
+// TestEnrolGuardsWantTheMethodReady: a registration page is reached only
+// when its method is enabled and can work: texts with a text provider,
+// calls with a voice provider, app notifications with a notifier; the
+// phone form by the method its own request names (the query of a GET,
+// the form of a POST, never the other).
+func TestEnrolGuardsWantTheMethodReady(t *testing.T) {
+	p := testPortal(t)
+	p.engine.Methods = []string{challenge.MethodTOTP, challenge.MethodSMS, challenge.MethodVoice, challenge.MethodPush}
+	p.engine.Phone.Text = noText{} // texts can be sent; calls and notifications cannot; keys are not enabled
+	reached := ""
+	for rel, rt := range p.routes {
+		if rt.get != nil {
+			rt.get = func(*request) error { reached = "GET " + rel; return nil }
+		}
+		if rt.post != nil {
+			rt.post = func(*request) error { reached = "POST " + rel; return nil }
+		}
+		p.routes[rel] = rt
+	}
+	for _, c := range []struct {
+		method, target, body string
+		want                 bool
+	}{
+		{"GET", "setup/phone?method=sms", "", true},
+		{"GET", "setup/phone?method=voice", "", false},
+		{"GET", "setup/phone", "", false},
+		{"POST", "setup/phone?method=voice", "method=sms", true},
+		{"POST", "setup/phone?method=sms", "method=voice", false},
+		{"GET", "setup/phone/code", "", true},
+		{"GET", "setup/phone/wait", "", false},
+		{"GET", "setup/push", "", false},
+		{"GET", "setup/push/qr.png", "", false},
+		{"GET", "setup/key", "", false},
+		{"GET", "setup/totp", "", true},
+	} {
+		cookie, id := testSession(t, p, "alice", session.OneFactor, 0)
+		body := c.body
+		if c.method == http.MethodPost {
+			body += "&csrf=" + url.QueryEscape(p.mac("s:"+id))
+		}
+		r := httptest.NewRequest(c.method, p.prefix+c.target, strings.NewReader(body))
+		if c.method == http.MethodPost {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		r.AddCookie(cookie)
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+		reached = ""
+		w := httptest.NewRecorder()
+		if err := p.Serve(w, r); err != nil {
+			t.Fatal(err)
+		}
+		rel, _, _ := strings.Cut(c.target, "?")
+		if got := reached == c.method+" "+rel; got != c.want {
+			t.Errorf("%s %s (%s): handler reached %v, want %v (answer %d %s)", c.method, c.target, c.body, got, c.want, w.Code, w.Header().Get("Location"))
+		}
+		if !c.want && w.Header().Get("Location") != p.prefix+"setup" {
+			t.Errorf("%s %s: sent to %q, want the choice of methods", c.method, c.target, w.Header().Get("Location"))
 		}
 	}
 }
