@@ -1,7 +1,9 @@
 // Package caddymodule is the Caddy glue of caddy-mfa: the `mfa` app that
 // holds the shared state, the `http.handlers.mfa` handler that guards each
 // route and serves the portal, their Caddyfile syntax, and the `caddy mfa`
-// commands. The authentication itself lives in package challenge.
+// commands. The authentication itself lives in package challenge; the
+// providers of texts, calls and app notifications are Caddy guest modules
+// (package providers, or another plugin's) that the app loads.
 package caddymodule
 
 import (
@@ -130,8 +132,10 @@ type App struct {
 	// Default: 1m.
 	UsersEndAfter caddy.Duration `json:"users_end_after,omitempty"`
 
-	// Development allows the `log` phone provider, which writes codes to
-	// the log instead of sending them. Never set it in production.
+	// Development allows the `log` phone providers, which write codes to
+	// the log instead of sending them (and any other provider module that
+	// is for development only), and a voice provider whose callbacks are
+	// not signed. Never set it in production.
 	Development bool `json:"development,omitempty"`
 
 	// Session configures sign-in sessions.
