@@ -1,11 +1,14 @@
 // Package caddymodule is the Caddy glue of caddy-mfa: the `mfa` app that
 // holds the shared state, the `http.handlers.mfa` handler that guards each
 // route and serves the portal, their Caddyfile syntax, and the `caddy mfa`
-// commands. The authentication itself lives in package challenge.
+// commands. The authentication itself lives in package challenge; the
+// providers of texts, calls and app notifications are Caddy guest modules
+// (package providers, or another plugin's) that the app loads.
 package caddymodule
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -23,9 +26,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
-	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
-	"github.com/caddy-mfa/caddy-mfa/challenge/push"
 	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/seal"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
@@ -75,18 +76,28 @@ type App struct {
 	// push, sms and voice where a notifier or provider is configured.
 	Methods []string `json:"methods,omitempty"`
 
-	// SMS is the provider of text messages. Default: none (no texts).
-	SMS *PhoneProvider `json:"sms,omitempty"`
+	// SMSRaw is the provider of text messages: a module of namespace
+	// mfa.sms, named by its "provider" key: "twilio", "webhook" (a signed
+	// JSON POST, for any SMS gateway), "log" (writes codes to Caddy's log;
+	// only with `development`) or another plugin's. Default: none (no
+	// texts).
+	SMSRaw json.RawMessage `json:"sms,omitempty" caddy:"namespace=mfa.sms inline_key=provider"`
 
-	// Voice is the provider of phone calls. Default: none (no calls).
-	Voice *PhoneProvider `json:"voice,omitempty"`
+	// VoiceRaw is the provider of phone calls: a module of namespace
+	// mfa.voice, named by its "provider" key: "twilio", "log" (only with
+	// `development`) or another plugin's. Default: none (no calls).
+	VoiceRaw json.RawMessage `json:"voice,omitempty" caddy:"namespace=mfa.voice inline_key=provider"`
 
 	// WebAuthn configures security keys and passkeys. Default: each site
 	// is its own relying party.
 	WebAuthn *WebAuthnConfig `json:"webauthn,omitempty"`
 
-	// Push is the notifier of app notifications. Default: none.
-	Push *PushNotifier `json:"push,omitempty"`
+	// PushRaw is the notifier of app notifications: a module of namespace
+	// mfa.push, named by its "notifier" key: "ntfy" (a random topic per
+	// user on an ntfy server, subscribed to in the ntfy app), "webhook" (a
+	// signed JSON POST per prompt, for Gotify, Slack, Teams or a company
+	// app) or another plugin's. Default: none.
+	PushRaw json.RawMessage `json:"push,omitempty" caddy:"namespace=mfa.push inline_key=notifier"`
 
 	// FraudWebhook, if set, is told of every fraud report (a user who
 	// answered a prompt or call with "this wasn't me"), as signed JSON.
@@ -121,8 +132,10 @@ type App struct {
 	// Default: 1m.
 	UsersEndAfter caddy.Duration `json:"users_end_after,omitempty"`
 
-	// Development allows the `log` phone provider, which writes codes to
-	// the log instead of sending them. Never set it in production.
+	// Development allows the `log` phone providers, which write codes to
+	// the log instead of sending them (and any other provider module that
+	// is for development only), and a voice provider whose callbacks are
+	// not signed. Never set it in production.
 	Development bool `json:"development,omitempty"`
 
 	// Session configures sign-in sessions.
@@ -149,10 +162,14 @@ type App struct {
 	// pages are the message pages; events writes the security events.
 	pages  *portal.Pages
 	events *events.Writer
-	twilio *twilio.Client
 	fraud  *webhook.Client
-	pooled []string
-	cancel context.CancelFunc
+	// voiceCallbacks checks the signature of the voice provider's
+	// callbacks (Twilio's); nil without one (the log provider).
+	voiceCallbacks phone.CallbackVerifier
+	// voiceName is the voice provider's name, for errors.
+	voiceName string
+	pooled    []string
+	cancel    context.CancelFunc
 	// dataDir and usersFile are DataDir and UsersFile resolved, for the
 	// record of users seen.
 	dataDir, usersFile string
@@ -240,17 +257,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.public, err = a.checkPublicURL(repl.ReplaceKnown(a.PublicURL, "")); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	providers, err := a.phoneProviders(repl)
+	providers, err := a.loadProviders(ctx)
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	a.twilio = providers.twilio
-	var notifier push.Notifier
-	if a.Push != nil {
-		if notifier, err = a.Push.build(repl); err != nil {
-			return fmt.Errorf("mfa: %w", err)
-		}
-	}
+	a.voiceCallbacks, a.voiceName = providers.callbacks, providers.voiceName
+	notifier := providers.notifier
 	if a.FraudWebhook != nil {
 		if a.fraud, err = a.FraudWebhook.build("fraud_webhook", repl); err != nil {
 			return fmt.Errorf("mfa: %w", err)
@@ -414,10 +426,11 @@ func (a *App) Validate() error {
 		// on the Host header a client sends.
 		return errors.New("mfa: push needs public_url: the https URL at which phones reach this gateway's approval page, e.g. public_url https://login.example.com")
 	}
-	if a.twilio != nil && a.public == "" {
-		// Twilio must reach the portal, and its signature covers the URL:
-		// neither may depend on the Host header a client sends.
-		return errors.New("mfa: voice twilio needs public_url: the https URL at which Twilio reaches this gateway, e.g. public_url https://login.example.com")
+	if a.voiceCallbacks != nil && a.public == "" {
+		// The provider (Twilio) must reach the portal, and its signature
+		// covers the URL: neither may depend on the Host header a client
+		// sends.
+		return fmt.Errorf("mfa: voice %s needs public_url: the https URL at which the provider reaches this gateway, e.g. public_url https://login.example.com", a.voiceName)
 	}
 	if err := a.engine.TOTP.Validate(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
@@ -485,8 +498,8 @@ var (
 // portalProviders are the outside services the portal talks to itself.
 func (a *App) portalProviders() portal.Providers {
 	var p portal.Providers
-	if a.twilio != nil {
-		p.Calls = a.twilio
+	if a.voiceCallbacks != nil {
+		p.Calls = a.voiceCallbacks
 	}
 	if a.fraud != nil {
 		p.Fraud = a.fraud

@@ -50,8 +50,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			sms   log                          # development only
 //			voice twilio { ... }               # as for sms; from is a number
 //			voice log                          # development only
+//			sms|voice <name> ...               # another plugin's provider (module mfa.sms.<name> or mfa.voice.<name>)
 //			push  ntfy <server url> { token <tk_... or user:password> }
 //			push  webhook <url> { secret <16+ bytes> }
+//			push  <name> ...                   # another plugin's notifier (module mfa.push.<name>)
 //			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
 //			sms_countries <+code or region...> # default: every country, no satellite (+870 +881 ...)
 //			webauthn {                         # security keys and passkeys
@@ -147,23 +149,20 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "limits":
 			err = a.Limits.unmarshal(d)
 		case "sms":
-			if a.SMS != nil {
+			if a.SMSRaw != nil {
 				return d.Err("sms may be given only once")
 			}
-			a.SMS = new(PhoneProvider)
-			err = a.SMS.unmarshal(d)
+			a.SMSRaw, err = unmarshalProvider(d, nsSMS, keyProvider)
 		case "voice":
-			if a.Voice != nil {
+			if a.VoiceRaw != nil {
 				return d.Err("voice may be given only once")
 			}
-			a.Voice = new(PhoneProvider)
-			err = a.Voice.unmarshal(d)
+			a.VoiceRaw, err = unmarshalProvider(d, nsVoice, keyProvider)
 		case "push":
-			if a.Push != nil {
+			if a.PushRaw != nil {
 				return d.Err("push may be given only once")
 			}
-			a.Push = new(PushNotifier)
-			err = a.Push.unmarshal(d)
+			a.PushRaw, err = unmarshalProvider(d, nsPush, keyNotifier)
 		case "fraud_webhook":
 			if a.FraudWebhook != nil {
 				return d.Err("fraud_webhook may be given only once")

@@ -837,7 +837,7 @@ func TestAppValidateErrors(t *testing.T) {
 	}{
 		{"unknown method", App{Methods: []string{"totp", "email"}}, `unknown method "email"`},
 		{"push without notifier", App{Methods: []string{"totp", "push"}}, "method push needs a notifier"},
-		{"push without public_url", App{Push: &PushNotifier{Notifier: "ntfy", URL: "http://127.0.0.1:9"}}, "push needs public_url"},
+		{"push without public_url", App{PushRaw: rawJSON(`{"notifier":"ntfy","url":"http://127.0.0.1:9"}`)}, "push needs public_url"},
 		{"sms without a provider", App{Methods: []string{"totp", "sms"}}, "method sms needs a provider"},
 		{"voice without a provider", App{Methods: []string{"voice"}}, "method voice needs a provider"},
 		{"totp digits 7", App{TOTP: TOTPConfig{Digits: 7}}, "digits must be 6 or 8"},

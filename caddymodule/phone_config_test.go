@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,10 +9,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
-	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
-	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -19,14 +19,16 @@ const testSID = "AC0123456789abcdef0123456789abcdef"
 
 func TestPhoneOptionsUnmarshalCaddyfile(t *testing.T) {
 	expectGlobalApps(t, []globalCase{
+		// Each provider module's own options are tested in package
+		// providers; the app names the module under "provider".
 		{"sms twilio", "mfa {\n\tsms twilio {\n\t\taccount_sid {env.TWILIO_SID}\n\t\tauth_token {env.TWILIO_TOKEN}\n\t\tfrom +15005550006\n\t\tapi_url http://127.0.0.1:9/\n\t}\n}",
-			App{SMS: &PhoneProvider{Provider: "twilio", AccountSID: "{env.TWILIO_SID}", AuthToken: "{env.TWILIO_TOKEN}", From: "+15005550006", APIURL: "http://127.0.0.1:9/"}}},
+			App{SMSRaw: rawJSON(`{"account_sid":"{env.TWILIO_SID}","api_url":"http://127.0.0.1:9/","auth_token":"{env.TWILIO_TOKEN}","from":"+15005550006","provider":"twilio"}`)}},
 		{"sms webhook", "mfa {\n\tsms webhook https://sms.example.com/send {\n\t\tsecret {env.HOOK_SECRET}\n\t}\n}",
-			App{SMS: &PhoneProvider{Provider: "webhook", URL: "https://sms.example.com/send", Secret: "{env.HOOK_SECRET}"}}},
-		{"sms log", "mfa {\n\tsms log\n}", App{SMS: &PhoneProvider{Provider: "log"}}},
+			App{SMSRaw: rawJSON(`{"provider":"webhook","secret":"{env.HOOK_SECRET}","url":"https://sms.example.com/send"}`)}},
+		{"sms log", "mfa {\n\tsms log\n}", App{SMSRaw: rawJSON(`{"provider":"log"}`)}},
 		{"voice twilio", "mfa {\n\tvoice twilio {\n\t\taccount_sid AC1\n\t\tauth_token t\n\t\tfrom +15005550006\n\t}\n}",
-			App{Voice: &PhoneProvider{Provider: "twilio", AccountSID: "AC1", AuthToken: "t", From: "+15005550006"}}},
-		{"voice log", "mfa {\n\tvoice log\n}", App{Voice: &PhoneProvider{Provider: "log"}}},
+			App{VoiceRaw: rawJSON(`{"account_sid":"AC1","auth_token":"t","from":"+15005550006","provider":"twilio"}`)}},
+		{"voice log", "mfa {\n\tvoice log\n}", App{VoiceRaw: rawJSON(`{"provider":"log"}`)}},
 		{"sms_countries", "mfa {\n\tsms_countries +1 81\n\tsms_countries +44\n}", App{SMSCountries: []string{"+1", "81", "+44"}}},
 		{"public_url", "mfa {\n\tpublic_url https://login.example.com\n}", App{PublicURL: "https://login.example.com"}},
 		{"development", "mfa {\n\tdevelopment\n}", App{Development: true}},
@@ -37,11 +39,13 @@ func TestPhoneOptionsUnmarshalCaddyfile(t *testing.T) {
 
 func TestPhoneOptionsUnmarshalCaddyfileErrors(t *testing.T) {
 	expectGlobalErrors(t, []globalErrorCase{
-		{"sms without provider", "mfa {\n\tsms\n}", []string{"sms needs a provider"}},
-		{"unknown provider", "mfa {\n\tsms nexmo\n}", []string{`unknown provider "nexmo"`}},
+		{"sms without provider", "mfa {\n\tsms\n}", []string{"sms needs a provider", "twilio", "webhook", "log"}},
+		{"unknown provider", "mfa {\n\tsms nexmo\n}", []string{`unknown provider "nexmo"`, "known: ", "twilio", "Testfile:2"}},
+		{"voice webhook", "mfa {\n\tvoice webhook https://x.example\n}", []string{"voice", "texts only"}},
+		// The module's own errors reach the user unchanged, with their line.
 		{"webhook without URL", "mfa {\n\tsms webhook\n}", []string{"needs the URL"}},
 		{"twilio with extra arg", "mfa {\n\tsms twilio AC1\n}", []string{"wrong argument count"}},
-		{"twilio option in webhook", "mfa {\n\tsms webhook https://x.example {\n\t\tauth_token x\n\t}\n}", []string{`unknown sms webhook option "auth_token"`}},
+		{"twilio option in webhook", "mfa {\n\tsms webhook https://x.example {\n\t\tauth_token x\n\t}\n}", []string{`unknown sms webhook option "auth_token"`, "Testfile:3"}},
 		{"webhook option in twilio", "mfa {\n\tvoice twilio {\n\t\tsecret x\n\t}\n}", []string{`unknown voice twilio option "secret"`}},
 		{"option of log", "mfa {\n\tsms log {\n\t\tfrom +1\n\t}\n}", []string{`unknown sms log option "from"`}},
 		{"missing account_sid value", "mfa {\n\tsms twilio {\n\t\taccount_sid\n\t}\n}", []string{"account_sid needs a value"}},
@@ -56,6 +60,10 @@ func TestPhoneOptionsUnmarshalCaddyfileErrors(t *testing.T) {
 	})
 }
 
+// rawJSON is a provider's JSON, as the Caddyfile adapter or an operator
+// writes it.
+func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
+
 func phoneApp(t *testing.T) *App {
 	t.Helper()
 	return &App{UsersFile: validUsersFile(t), DataDir: t.TempDir(), StorageKey: testStorageKey}
@@ -64,8 +72,8 @@ func phoneApp(t *testing.T) *App {
 func TestPhoneProvision(t *testing.T) {
 	t.Setenv("MFA_TEST_TWILIO_TOKEN", "secret-token")
 	a := phoneApp(t)
-	a.SMS = &PhoneProvider{Provider: "webhook", URL: "https://sms.example.com/hook", Secret: "0123456789abcdef-webhook"}
-	a.Voice = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "{env.MFA_TEST_TWILIO_TOKEN}", From: "+15005550006", APIURL: "http://127.0.0.1:9"}
+	a.SMSRaw = rawJSON(`{"provider":"webhook","url":"https://sms.example.com/hook","secret":"0123456789abcdef-webhook"}`)
+	a.VoiceRaw = rawJSON(`{"provider":"twilio","account_sid":"` + testSID + `","auth_token":"{env.MFA_TEST_TWILIO_TOKEN}","from":"+15005550006","api_url":"http://127.0.0.1:9"}`)
 	a.SMSCountries = []string{"+81", "1"}
 	a.PublicURL = "https://login.example.com/"
 	if err := provision(t, a); err != nil {
@@ -77,15 +85,14 @@ func TestPhoneProvision(t *testing.T) {
 	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "sms", "voice"}) {
 		t.Errorf("methods = %q; want webauthn, totp and both configured phone methods", a.engine.Methods)
 	}
-	if _, ok := a.engine.Phone.Text.(*webhook.Client); !ok {
+	if _, ok := a.engine.Phone.Text.(*providers.WebhookSMS); !ok {
 		t.Errorf("text provider = %T, want the webhook", a.engine.Phone.Text)
 	}
-	tw, ok := a.engine.Phone.Voice.(*twilio.Client)
-	if !ok || a.twilio != tw {
-		t.Fatalf("voice provider = %T, want the twilio client kept for callbacks", a.engine.Phone.Voice)
-	}
-	if tw.AuthToken != "secret-token" || tw.BaseURL != "http://127.0.0.1:9" {
-		t.Errorf("twilio client = token %q base %q; want the placeholder replaced and api_url used", tw.AuthToken, tw.BaseURL)
+	// The placeholders of the modules' settings are replaced in their own
+	// Provision (tested in package providers).
+	tw, ok := a.engine.Phone.Voice.(*providers.TwilioVoice)
+	if !ok || a.voiceCallbacks != phone.CallbackVerifier(tw) || a.voiceName != "twilio" {
+		t.Fatalf("voice provider = %T, want the twilio module kept for callbacks", a.engine.Phone.Voice)
 	}
 	if c := a.engine.Phone.Countries; !c.Allows(81) || !c.Allows(1) || c.Allows(44) {
 		t.Errorf("countries %v: want +1 and +81 only", c.Codes())
@@ -97,7 +104,7 @@ func TestPhoneProvision(t *testing.T) {
 
 func TestPhoneProvisionOnlyConfiguredMethodsByDefault(t *testing.T) {
 	a := phoneApp(t)
-	a.SMS = &PhoneProvider{Provider: "log"}
+	a.SMSRaw = rawJSON(`{"provider":"log"}`)
 	a.Development = true
 	if err := provision(t, a); err != nil {
 		t.Fatalf("Provision: %v", err)
@@ -109,32 +116,34 @@ func TestPhoneProvisionOnlyConfiguredMethodsByDefault(t *testing.T) {
 
 func TestPhoneProvisionErrors(t *testing.T) {
 	expectProvisionErrors(t, []provisionErrorCase{
-		{"log without development", func(a *App) { a.SMS = &PhoneProvider{Provider: "log"} }, []string{"sms log", "development"}},
-		{"voice log without development", func(a *App) { a.Voice = &PhoneProvider{Provider: "log"} }, []string{"voice log", "development"}},
+		{"log without development", func(a *App) { a.SMSRaw = rawJSON(`{"provider":"log"}`) }, []string{"sms log", "development"}},
+		{"voice log without development", func(a *App) { a.VoiceRaw = rawJSON(`{"provider":"log"}`) }, []string{"voice log", "development"}},
 		{"voice webhook", func(a *App) {
-			a.Voice = &PhoneProvider{Provider: "webhook", URL: "https://x.example", Secret: "0123456789abcdef"}
+			a.VoiceRaw = rawJSON(`{"provider":"webhook","url":"https://x.example","secret":"0123456789abcdef"}`)
 		}, []string{"voice", "texts only"}},
+		// A module's own refusals (each tested in package providers) stop
+		// the app.
 		{"twilio bad sid", func(a *App) {
-			a.SMS = &PhoneProvider{Provider: "twilio", AccountSID: "nope", AuthToken: "t", From: "+15005550006"}
+			a.SMSRaw = rawJSON(`{"provider":"twilio","account_sid":"nope","auth_token":"t","from":"+15005550006"}`)
 		}, []string{"sms twilio"}},
 		{"twilio missing token", func(a *App) {
-			a.SMS = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "{env.MFA_TEST_UNSET_TOKEN}", From: "+15005550006"}
+			a.SMSRaw = rawJSON(`{"provider":"twilio","account_sid":"` + testSID + `","auth_token":"{env.MFA_TEST_UNSET_TOKEN}","from":"+15005550006"}`)
 		}, []string{"sms twilio"}},
-		{"webhook short secret", func(a *App) { a.SMS = &PhoneProvider{Provider: "webhook", URL: "https://x.example", Secret: "short"} }, []string{"sms webhook"}},
-		{"webhook relative URL", func(a *App) {
-			a.SMS = &PhoneProvider{Provider: "webhook", URL: "/send", Secret: "0123456789abcdef"}
+		{"webhook short secret", func(a *App) {
+			a.SMSRaw = rawJSON(`{"provider":"webhook","url":"https://x.example","secret":"short"}`)
 		}, []string{"sms webhook"}},
-		{"no provider name", func(a *App) { a.SMS = &PhoneProvider{} }, []string{"sms", "provider is required"}},
-		{"unknown provider", func(a *App) { a.Voice = &PhoneProvider{Provider: "vonage"} }, []string{`unknown provider "vonage"`}},
+		{"an option the module lacks", func(a *App) {
+			a.SMSRaw = rawJSON(`{"provider":"webhook","url":"https://x.example","secret":"0123456789abcdef","from":"+1"}`)
+		}, []string{"mfa.sms.webhook", "from"}},
+		{"no provider name", func(a *App) { a.SMSRaw = rawJSON(`{"url":"https://x.example"}`) }, []string{"sms", "provider is required"}},
+		{"provider name not a string", func(a *App) { a.SMSRaw = rawJSON(`{"provider":7}`) }, []string{"sms", "provider is required"}},
+		{"unknown provider", func(a *App) { a.VoiceRaw = rawJSON(`{"provider":"vonage"}`) }, []string{`unknown provider "vonage"`, "twilio"}},
 		{"unknown country code", func(a *App) { a.SMSCountries = []string{"+999"} }, []string{"sms_countries", "999"}},
 		{"relative public_url", func(a *App) { a.PublicURL = "login.example.com" }, []string{"public_url"}},
 		{"plain-http public_url", func(a *App) { a.PublicURL = "http://login.example.com" }, []string{"public_url", "https"}},
 		{"voice twilio without public_url", func(a *App) {
-			a.Voice = &PhoneProvider{Provider: "twilio", AccountSID: testSID, AuthToken: "t", From: "+15005550006"}
+			a.VoiceRaw = rawJSON(`{"provider":"twilio","account_sid":"` + testSID + `","auth_token":"t","from":"+15005550006"}`)
 		}, []string{"voice twilio needs public_url"}},
-		{"webhook over plain http", func(a *App) {
-			a.SMS = &PhoneProvider{Provider: "webhook", URL: "http://sms.example.com/send", Secret: "0123456789abcdef"}
-		}, []string{"sms webhook", "https"}},
 	})
 }
 

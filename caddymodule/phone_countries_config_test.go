@@ -31,7 +31,7 @@ func TestSMSCountriesSatelliteOnlyWhenListed(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := phoneApp(t)
-			a.SMS, a.Development = &PhoneProvider{Provider: "log"}, true
+			a.SMSRaw, a.Development = rawJSON(`{"provider":"log"}`), true
 			a.SMSCountries = tt.countries
 			if err := provision(t, a); err != nil {
 				t.Fatalf("Provision: %v", err)

@@ -7,18 +7,20 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
-	"github.com/caddy-mfa/caddy-mfa/challenge/push/ntfy"
 )
 
 func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
 	expectGlobalApps(t, []globalCase{
-		{"push ntfy", "mfa {\n\tpush ntfy https://ntfy.example.com\n}", App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"}}},
+		// Each notifier module's own options are tested in package
+		// providers; the app names the module under "notifier".
+		{"push ntfy", "mfa {\n\tpush ntfy https://ntfy.example.com\n}", App{PushRaw: rawJSON(`{"notifier":"ntfy","url":"https://ntfy.example.com"}`)}},
 		{"push ntfy token", "mfa {\n\tpush ntfy https://ntfy.example.com {\n\t\ttoken {env.NTFY_TOKEN}\n\t}\n}",
-			App{Push: &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com", Token: "{env.NTFY_TOKEN}"}}},
+			App{PushRaw: rawJSON(`{"notifier":"ntfy","token":"{env.NTFY_TOKEN}","url":"https://ntfy.example.com"}`)}},
 		{"push webhook", "mfa {\n\tpush webhook https://hooks.example.com/mfa {\n\t\tsecret {env.PUSH_SECRET}\n\t}\n}",
-			App{Push: &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com/mfa", Secret: "{env.PUSH_SECRET}"}}},
+			App{PushRaw: rawJSON(`{"notifier":"webhook","secret":"{env.PUSH_SECRET}","url":"https://hooks.example.com/mfa"}`)}},
 		{"fraud_webhook", "mfa {\n\tfraud_webhook https://soc.example.com/fraud {\n\t\tsecret {env.FRAUD_SECRET}\n\t}\n}",
 			App{FraudWebhook: &Webhook{URL: "https://soc.example.com/fraud", Secret: "{env.FRAUD_SECRET}"}}},
 		{"push_per_user", "mfa {\n\tlimits {\n\t\tpush_per_user 5/10m\n\t}\n}", App{Limits: LimitsConfig{PushPerUser: "5/10m"}}},
@@ -31,8 +33,9 @@ func TestPushOptionsUnmarshalCaddyfile(t *testing.T) {
 
 func TestPushOptionsUnmarshalCaddyfileErrors(t *testing.T) {
 	expectGlobalErrors(t, []globalErrorCase{
-		{"push without notifier", "mfa {\n\tpush\n}", []string{"push needs a notifier"}},
-		{"unknown notifier", "mfa {\n\tpush pushover https://x.example\n}", []string{`unknown notifier "pushover"`}},
+		{"push without notifier", "mfa {\n\tpush\n}", []string{"push needs a notifier", "ntfy", "webhook"}},
+		{"unknown notifier", "mfa {\n\tpush pushover https://x.example\n}", []string{`unknown notifier "pushover"`, "known: ", "ntfy"}},
+		// The module's own errors reach the user unchanged.
 		{"ntfy without URL", "mfa {\n\tpush ntfy\n}", []string{"push ntfy needs a URL"}},
 		{"extra argument", "mfa {\n\tpush ntfy https://a.example https://b.example\n}", []string{"wrong argument count"}},
 		{"secret in ntfy", "mfa {\n\tpush ntfy https://a.example {\n\t\tsecret x\n\t}\n}", []string{`unknown push ntfy option "secret"`}},
@@ -50,7 +53,7 @@ func TestPushOptionsUnmarshalCaddyfileErrors(t *testing.T) {
 func TestPushProvision(t *testing.T) {
 	t.Setenv("MFA_TEST_NTFY_TOKEN", "tk_abcdefghijklmnopqrstuvwxyz012")
 	a := phoneApp(t)
-	a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com/", Token: "{env.MFA_TEST_NTFY_TOKEN}"}
+	a.PushRaw = rawJSON(`{"notifier":"ntfy","url":"https://ntfy.example.com/","token":"{env.MFA_TEST_NTFY_TOKEN}"}`)
 	a.FraudWebhook = &Webhook{URL: "https://soc.example.com/fraud", Secret: "0123456789abcdef"}
 	a.PublicURL = "https://login.example.com"
 	if err := provision(t, a); err != nil {
@@ -62,9 +65,9 @@ func TestPushProvision(t *testing.T) {
 	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "push"}) {
 		t.Errorf("methods = %q; want webauthn, totp and push by default", a.engine.Methods)
 	}
-	c, ok := a.engine.Notifier.(*ntfy.Client)
+	c, ok := a.engine.Notifier.(*providers.NtfyPush)
 	if !ok {
-		t.Fatalf("notifier = %T, want the ntfy client", a.engine.Notifier)
+		t.Fatalf("notifier = %T, want the ntfy module", a.engine.Notifier)
 	}
 	if sub := c.Subscription("mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa"); sub.AppLink != "ntfy://ntfy.example.com/mfa-aaaaaaaaaaaaaaaaaaaaaaaaaa" {
 		t.Errorf("subscription link %q", sub.AppLink)
@@ -77,13 +80,13 @@ func TestPushProvision(t *testing.T) {
 	}
 
 	w := phoneApp(t)
-	w.Push = &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com/mfa", Secret: "0123456789abcdef"}
+	w.PushRaw = rawJSON(`{"notifier":"webhook","url":"https://hooks.example.com/mfa","secret":"0123456789abcdef"}`)
 	w.PublicURL = "https://login.example.com"
 	if err := provision(t, w); err != nil {
 		t.Fatalf("Provision webhook: %v", err)
 	}
-	if _, ok := w.engine.Notifier.(*push.Webhook); !ok {
-		t.Fatalf("notifier = %T, want the push webhook", w.engine.Notifier)
+	if _, ok := w.engine.Notifier.(*providers.WebhookPush); !ok {
+		t.Fatalf("notifier = %T, want the push webhook module", w.engine.Notifier)
 	}
 	if _, ok := w.engine.Notifier.(push.Subscriber); ok {
 		t.Error("the webhook notifier offers an app subscription")
@@ -92,22 +95,21 @@ func TestPushProvision(t *testing.T) {
 
 func TestPushProvisionErrors(t *testing.T) {
 	expectProvisionErrors(t, []provisionErrorCase{
-		{"ntfy plain http", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "http://ntfy.example.com"} }, []string{"push ntfy"}},
-		{"ntfy relative", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "ntfy.example.com"} }, []string{"push ntfy"}},
-		{"ntfy token with space", func(a *App) {
-			a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com", Token: "tk_a b"}
-		}, []string{"push ntfy"}},
+		// A module's own refusals (each tested in package providers) stop
+		// the app.
+		{"ntfy plain http", func(a *App) { a.PushRaw = rawJSON(`{"notifier":"ntfy","url":"http://ntfy.example.com"}`) }, []string{"push ntfy"}},
 		{"webhook short secret", func(a *App) {
-			a.Push = &PushNotifier{Notifier: "webhook", URL: "https://hooks.example.com", Secret: "short"}
+			a.PushRaw = rawJSON(`{"notifier":"webhook","url":"https://hooks.example.com","secret":"short"}`)
 		}, []string{"push webhook"}},
-		{"unknown notifier", func(a *App) { a.Push = &PushNotifier{Notifier: "gotify", URL: "https://x.example"} }, []string{`unknown notifier "gotify"`}},
+		{"no notifier name", func(a *App) { a.PushRaw = rawJSON(`{"provider":"ntfy","url":"https://x.example"}`) }, []string{"push", "notifier is required"}},
+		{"unknown notifier", func(a *App) { a.PushRaw = rawJSON(`{"notifier":"gotify","url":"https://x.example"}`) }, []string{`unknown notifier "gotify"`}},
 		{"fraud_webhook short secret", func(a *App) {
 			a.FraudWebhook = &Webhook{URL: "https://soc.example.com", Secret: "short"}
 		}, []string{"fraud_webhook"}},
 		{"fraud_webhook plain http", func(a *App) {
 			a.FraudWebhook = &Webhook{URL: "http://soc.example.com", Secret: "0123456789abcdef"}
 		}, []string{"fraud_webhook"}},
-		{"push without public_url", func(a *App) { a.Push = &PushNotifier{Notifier: "ntfy", URL: "https://ntfy.example.com"} }, []string{"push needs public_url"}},
+		{"push without public_url", func(a *App) { a.PushRaw = rawJSON(`{"notifier":"ntfy","url":"https://ntfy.example.com"}`) }, []string{"push needs public_url"}},
 		{"method push without notifier", func(a *App) { a.Methods = []string{challenge.MethodPush} }, []string{"method push needs a notifier"}},
 	})
 }

@@ -34,10 +34,11 @@ type Client struct {
 	HTTP *http.Client
 }
 
-// Both interfaces of package phone are implemented.
+// The interfaces of package phone are implemented.
 var (
-	_ phone.TextSender = (*Client)(nil)
-	_ phone.Caller     = (*Client)(nil)
+	_ phone.TextSender       = (*Client)(nil)
+	_ phone.Caller           = (*Client)(nil)
+	_ phone.CallbackVerifier = (*Client)(nil)
 )
 
 // New checks its arguments and returns a Client for them. baseURL may be
