@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -65,11 +65,9 @@ type Providers struct {
 }
 
 // CallbackVerifier checks that a callback of a voice provider really
-// comes from it (for Twilio: X-Twilio-Signature over callbackURL and the
-// form) and returns its form.
-type CallbackVerifier interface {
-	VerifyCallback(r *http.Request, callbackURL string) (url.Values, error)
-}
+// comes from it (for Twilio: X-Twilio-Signature over the callback URL and
+// the form) and returns its form.
+type CallbackVerifier = phone.CallbackVerifier
 
 // FraudNotifier posts a fraud report as JSON.
 type FraudNotifier interface {
