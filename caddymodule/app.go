@@ -1,8 +1,10 @@
 // Package caddymodule is the Caddy glue of caddy-mfa: the `mfa` app that
 // holds the shared state, the `http.handlers.mfa` handler that guards each
-// route and serves the portal, their Caddyfile syntax, and the `caddy mfa`
-// commands. The authentication itself lives in package challenge; the
-// providers of texts, calls and app notifications are Caddy guest modules
+// route (the hot path) and hands every request under the portal prefix to
+// the portal (package portal), their Caddyfile syntax, the admin API and
+// the `caddy mfa` commands. The authentication itself lives in package
+// challenge; cookies and security events have one package each (cookies,
+// events); the providers of texts, calls and app notifications are Caddy guest modules
 // (package providers, or another plugin's) that the app loads.
 package caddymodule
 
