@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 )
 
 func init() {
@@ -122,15 +124,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "users_file":
-			err = oneArg(d, &a.UsersFile)
+			err = providers.OneArg(d, &a.UsersFile)
 		case "storage_key":
-			err = oneArg(d, &a.StorageKey)
+			err = providers.OneArg(d, &a.StorageKey)
 		case "data_dir":
-			err = oneArg(d, &a.DataDir)
+			err = providers.OneArg(d, &a.DataDir)
 		case "organization":
-			err = oneArg(d, &a.Organization)
+			err = providers.OneArg(d, &a.Organization)
 		case "portal_prefix":
-			err = oneArg(d, &a.PortalPrefix)
+			err = providers.OneArg(d, &a.PortalPrefix)
 		case "methods":
 			a.Methods = d.RemainingArgs()
 			if len(a.Methods) == 0 {
@@ -181,7 +183,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.WebAuthn = new(WebAuthnConfig)
 			err = a.WebAuthn.unmarshal(d)
 		case "public_url":
-			err = oneArg(d, &a.PublicURL)
+			err = providers.OneArg(d, &a.PublicURL)
 		case "remember_device":
 			err = durationArg(d, &a.RememberDevice)
 		case "users_end_after":
@@ -213,9 +215,9 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "lifetime":
 			err = durationArg(d, &s.Lifetime)
 		case "cookie_name":
-			err = oneArg(d, &s.CookieName)
+			err = providers.OneArg(d, &s.CookieName)
 		case "cookie_domain":
-			err = oneArg(d, &s.CookieDomain)
+			err = providers.OneArg(d, &s.CookieDomain)
 		case "secure_cookies":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -239,7 +241,7 @@ func (t *TOTPConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "algorithm":
-			err = oneArg(d, &t.Algorithm)
+			err = providers.OneArg(d, &t.Algorithm)
 		case "digits":
 			err = intArg(d, &t.Digits)
 		case "period":
@@ -274,23 +276,23 @@ func (c *RedisConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "url":
-			err = oneArg(d, &c.URL)
+			err = providers.OneArg(d, &c.URL)
 		case "addresses":
 			c.Addresses = append(c.Addresses, d.RemainingArgs()...)
 			if len(c.Addresses) == 0 {
 				return d.Err("addresses needs at least one host:port")
 			}
 		case "master_name":
-			err = oneArg(d, &c.MasterName)
+			err = providers.OneArg(d, &c.MasterName)
 		case "cluster":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
 			c.Cluster = true
 		case "username":
-			err = oneArg(d, &c.Username)
+			err = providers.OneArg(d, &c.Username)
 		case "password":
-			err = oneArg(d, &c.Password)
+			err = providers.OneArg(d, &c.Password)
 		case "db":
 			err = intArg(d, &c.DB)
 		case "tls":
@@ -299,7 +301,7 @@ func (c *RedisConfig) unmarshal(d *caddyfile.Dispenser) error {
 			}
 			c.TLS = true
 		case "key_prefix":
-			err = oneArg(d, &c.KeyPrefix)
+			err = providers.OneArg(d, &c.KeyPrefix)
 		case "timeout":
 			err = durationArgMin(d, &c.Timeout, 10*time.Millisecond)
 		default:
@@ -405,7 +407,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.AppPasswords = true
 		case "policy":
-			if err := oneArg(d, &h.Policy); err != nil {
+			if err := providers.OneArg(d, &h.Policy); err != nil {
 				return err
 			}
 			if h.Policy != policyOneFactor && h.Policy != policyTwoFactor {
@@ -429,22 +431,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func oneArg(d *caddyfile.Dispenser, dst *string) error {
-	name := d.Val()
-	if !d.NextArg() {
-		return d.Errf("%s needs a value", name)
-	}
-	*dst = d.Val()
-	if d.NextArg() {
-		return d.Errf("%s takes one value", name)
-	}
-	return nil
-}
-
 func intArg(d *caddyfile.Dispenser, dst *int) error {
 	name := d.Val()
 	var s string
-	if err := oneArg(d, &s); err != nil {
+	if err := providers.OneArg(d, &s); err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(s)
@@ -459,7 +449,7 @@ func intArg(d *caddyfile.Dispenser, dst *int) error {
 // points at the Caddyfile line.
 func rateArg(d *caddyfile.Dispenser, dst *string) error {
 	name := d.Val()
-	if err := oneArg(d, dst); err != nil {
+	if err := providers.OneArg(d, dst); err != nil {
 		return err
 	}
 	if _, err := parseRate(*dst); err != nil {
@@ -476,7 +466,7 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 func durationArgMin(d *caddyfile.Dispenser, dst *caddy.Duration, least time.Duration) error {
 	name := d.Val()
 	var s string
-	if err := oneArg(d, &s); err != nil {
+	if err := providers.OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)

@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone/webhook"
 )
 
@@ -42,7 +43,7 @@ func (w *Webhook) unmarshal(d *caddyfile.Dispenser) error {
 		if d.Val() != "secret" {
 			return d.Errf("unknown %s option %q", name, d.Val())
 		}
-		if err := oneArg(d, &w.Secret); err != nil {
+		if err := providers.OneArg(d, &w.Secret); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge/securitykey"
 )
 
@@ -70,16 +71,16 @@ func (w *WebAuthnConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "rp_id":
-			err = oneArg(d, &w.RPID)
+			err = providers.OneArg(d, &w.RPID)
 		case "origins":
 			w.Origins = append(w.Origins, d.RemainingArgs()...)
 			if len(w.Origins) == 0 {
 				return d.Err("origins needs at least one origin, e.g. https://wiki.example.com")
 			}
 		case "user_verification":
-			err = oneArg(d, &w.UserVerification)
+			err = providers.OneArg(d, &w.UserVerification)
 		case "attestation":
-			err = oneArg(d, &w.Attestation)
+			err = providers.OneArg(d, &w.Attestation)
 		case "timeout":
 			err = durationArg(d, &w.Timeout)
 		default:

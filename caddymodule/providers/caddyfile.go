@@ -9,8 +9,10 @@ import (
 // UnmarshalCaddyfile is given the tokens from its own name on, e.g.
 // `twilio { account_sid ... }` of `sms twilio { ... }`.
 
-// oneArg reads the single value of the option d is on into dst.
-func oneArg(d *caddyfile.Dispenser, dst *string) error {
+// OneArg reads the single value of the Caddyfile option d is on into dst:
+// an error if it has none or more than one. The mfa app's own options are
+// read with it too.
+func OneArg(d *caddyfile.Dispenser, dst *string) error {
 	name := d.Val()
 	if !d.NextArg() {
 		return d.Errf("%s needs a value", name)
@@ -58,7 +60,7 @@ func urlAndOption(d *caddyfile.Dispenser, m caddy.Module, url *string, option st
 		if d.Val() != option {
 			return d.Errf("unknown %s option %q", label(m), d.Val())
 		}
-		if err := oneArg(d, value); err != nil {
+		if err := OneArg(d, value); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,7 @@ func (s *WebhookSMS) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if d.Val() != "secret" {
 			return d.Errf("unknown %s option %q", label(s), d.Val())
 		}
-		if err := oneArg(d, &s.Secret); err != nil {
+		if err := OneArg(d, &s.Secret); err != nil {
 			return err
 		}
 	}

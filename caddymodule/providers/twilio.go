@@ -59,13 +59,13 @@ func (t *TwilioAccount) unmarshal(d *caddyfile.Dispenser, m caddy.Module) error 
 		var err error
 		switch opt := d.Val(); opt {
 		case "account_sid":
-			err = oneArg(d, &t.AccountSID)
+			err = OneArg(d, &t.AccountSID)
 		case "auth_token":
-			err = oneArg(d, &t.AuthToken)
+			err = OneArg(d, &t.AuthToken)
 		case "from":
-			err = oneArg(d, &t.From)
+			err = OneArg(d, &t.From)
 		case "api_url":
-			err = oneArg(d, &t.APIURL)
+			err = OneArg(d, &t.APIURL)
 		default:
 			return d.Errf("unknown %s option %q", label(m), opt)
 		}
