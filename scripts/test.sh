@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (Debian's chromium for the browser tests, redis-server for the Redis
+# (Debian's chromium and a Japanese font for the browser tests, redis-server for the Redis
 # stores, started if none runs), checks formatting and vet, then
 # runs every test with the race detector. CI runs this same script.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Japanese glyphs for the screenshots of the page audit (e2e/pages_audit_test.go).
+fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
@@ -41,4 +43,8 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
-go test -race -count=1 -timeout 15m "$@" ./...
+# Artefacts (the page audit's screenshots) are kept in test-artifacts/,
+# which git ignores; each run starts it afresh.
+artifacts="$PWD/test-artifacts"
+rm -rf "$artifacts" && mkdir -p "$artifacts"
+go test -race -count=1 -timeout 15m -artifacts -outputdir "$artifacts" "$@" ./...

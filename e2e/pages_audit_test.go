@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// The page audit: every portal page a user meets, rendered in Chromium at a
+// phone's width (390 px) and a desktop's (1280 px), light and dark, in
+// English and Japanese. Each rendering is saved as a PNG in the test's
+// artefact directory (go test -artifacts keeps them; they are never
+// committed) and checked for what a user would trip over:
+//   - nothing overflows horizontally (no sideways scrolling);
+//   - every input, select and text area has a label;
+//   - a Japanese page shows no English outside a short allow-list of
+//     product names and codes (text, placeholders, labels, titles, button
+//     values);
+//   - text contrasts with its background as WCAG 2.2 AA asks: 4.5:1, or
+//     3:1 for large text.
+
+// auditAllowedLatin are the Latin words a Japanese page may show: product
+// and company names, the test's organisation and users, and codes.
+func auditAllowedLatin() []string {
+	return []string{
+		"E2E", "Corp", "Alice", "Example", "alice", "bob", "Bob",
+		"MFA", "ID", "QR", "URL", "PIN", "SMS", "UTC", "Caddy",
+		"Google", "Microsoft", "Authenticator", "Authy", "ntfy", "iPhone", "Android",
+		"Windows", "Hello", "YubiKey", "Touch", "Face", "Passkey", "JavaScript",
+	}
+}
+
+// auditScript inspects the page and returns its findings as JSON.
+const auditScript = `(() => {
+const allowed = new Set(%s);
+const out = {overflow: 0, unlabeled: [], english: [], contrast: []};
+out.overflow = Math.max(0, document.documentElement.scrollWidth - window.innerWidth);
+const visible = (el) => {
+  for (let e = el; e; e = e.parentElement) {
+    const cs = getComputedStyle(e);
+    if (cs.display === 'none' || cs.visibility === 'hidden') return false;
+  }
+  return true;
+};
+for (const el of document.querySelectorAll('input, select, textarea')) {
+  if (['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type) || !visible(el)) continue;
+  const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') ||
+    (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) || el.closest('label');
+  if (!labelled) out.unlabeled.push(el.name || el.id || el.outerHTML.slice(0, 80));
+}
+const words = (s) => (s.match(/[A-Za-z][A-Za-z'’]+/g) || []).filter(w => !allowed.has(w));
+if (document.documentElement.lang === 'ja') {
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const n = walk.currentNode, p = n.parentElement;
+    if (!p || p.closest('script, style, noscript, code, kbd, samp, [translate="no"]') || !visible(p)) continue;
+    for (const w of words(n.textContent)) out.english.push(w + ' (in "' + n.textContent.trim().slice(0, 60) + '")');
+  }
+  for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], img[alt], input[type=submit], input[type=button]')) {
+    if (!visible(el)) continue;
+    for (const a of ['placeholder', 'title', 'aria-label', 'alt', 'value']) {
+      if (a === 'value' && !['submit', 'button'].includes(el.type)) continue;
+      for (const w of words(el.getAttribute(a) || '')) out.english.push(w + ' (' + a + ' of <' + el.tagName.toLowerCase() + '>)');
+    }
+  }
+}
+const rgba = (s) => { const m = s.match(/[\d.]+/g) || [0, 0, 0, 0]; return m.map(Number).concat([1]).slice(0, 4); };
+const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+const background = (el) => {
+  let layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let base = [255, 255, 255];
+  if (layers.length === 0 || layers[layers.length - 1][3] < 1) {
+    base = matchMedia('(prefers-color-scheme: dark)').matches ? [0, 0, 0] : [255, 255, 255];
+  }
+  for (const c of layers.reverse()) base = base.map((v, i) => c[i] * c[3] + v * (1 - c[3]));
+  return base;
+};
+for (const el of document.body.querySelectorAll('*')) {
+  const text = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+  if (!text || !visible(el) || el.closest('script, style')) continue;
+  const cs = getComputedStyle(el);
+  const fg = rgba(cs.color), bg = background(el);
+  const mixed = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+  const [l1, l2] = [lum(mixed), lum(bg)].sort((a, b) => b - a);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  const px = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+  const need = (px >= 24 || (bold && px >= 18.66)) ? 3 : 4.5;
+  if (ratio < need) out.contrast.push(el.tagName.toLowerCase() + ' "' + text.slice(0, 40) + '": ' + ratio.toFixed(2) + ' < ' + need);
+}
+return JSON.stringify(out);
+})()`
+
+// auditFindings is what auditScript reports.
+type auditFindings struct {
+	Overflow  int      `json:"overflow"`
+	Unlabeled []string `json:"unlabeled"`
+	English   []string `json:"english"`
+	Contrast  []string `json:"contrast"`
+}
+
+// auditState is a browser in one state of sign-in and the pages it sees.
+type auditState struct {
+	name  string
+	b     *browser // nil: anonymous
+	pages []string
+}
+
+// TestPagesAudit renders and checks every page a user meets (see above).
+func TestPagesAudit(t *testing.T) {
+	// Pages are opened on a site on localhost, where security keys work.
+	port := freePort(t)
+	site := fmt.Sprintf("http://localhost:%d", port)
+	g := startGateway(t, gatewayOpts{global: fmt.Sprintf("remember_device 1d\n\t\twebauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s\n\t\t}", site),
+		extraSites: keyAppSite(port)})
+
+	signedIn := g.newBrowser()
+	e := signedIn.firstSignIn("alice", "/")
+	challenged := g.newBrowser()
+	expectRedirect(t, challenged.login("alice", testPassword, "/"), "/.mfa/challenge")
+	enrolling := g.newBrowser()
+	expectRedirect(t, enrolling.login("bob", testPassword, "/"), "/.mfa/setup")
+	_ = e
+
+	states := []auditState{
+		{"anonymous", nil, []string{"login", "login?rd=%2Fapp", "signed-out"}},
+		{"registering", enrolling, []string{"setup", "setup/totp", "setup/key"}},
+		{"asked for the second factor", challenged, []string{"challenge", "challenge?method=recovery"}},
+		{"signed in", signedIn, []string{"", "security", "setup", "setup/totp"}},
+	}
+	allowed, _ := json.Marshal(auditAllowedLatin())
+	script := fmt.Sprintf(auditScript, allowed)
+	dir := t.ArtifactDir()
+	ctx := newChromium(t)
+	u, _ := url.Parse(g.URL)
+	for _, lang := range []string{"en", "ja"} {
+		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+				t.Fatal(err)
+			}
+			if s.b != nil {
+				for _, c := range s.b.client.Jar.Cookies(u) {
+					if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: site + "/"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for _, width := range []int64{390, 1280} {
+				for _, scheme := range []string{"light", "dark"} {
+					if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+						Width: width, Height: 900, DeviceScaleFactor: 1, Mobile: width < 600}); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+						t.Fatal(err)
+					}
+					for _, pg := range s.pages {
+						where := fmt.Sprintf("%s, %s, %d px, %s: /.mfa/%s", lang, s.name, width, scheme, pg)
+						auditPage(t, page{t, ctx}, site+"/.mfa/"+pg, script, where,
+							filepath.Join(dir, fmt.Sprintf("%s-%d-%s-%s.png", lang, width, scheme, auditFileName(s.name+"-"+pg))))
+					}
+				}
+			}
+		}
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+// auditPage opens target, saves its screenshot to png and reports what
+// auditScript finds on it.
+func auditPage(t *testing.T, p page, target, script, where, png string) {
+	t.Helper()
+	resp, err := chromedp.RunResponse(p.ctx, chromedp.Navigate(target))
+	if err != nil {
+		p.fail(where, err)
+	}
+	if resp.Status != http.StatusOK {
+		t.Errorf("%s: status %d, want 200", where, resp.Status)
+		return
+	}
+	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.fail(where+": screenshot", err)
+	}
+	if err := os.WriteFile(png, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw := eval[string](p, script)
+	var f auditFindings
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		t.Fatalf("%s: audit: %v: %s", where, err, raw)
+	}
+	if f.Overflow > 0 {
+		t.Errorf("%s: overflows horizontally by %d px", where, f.Overflow)
+	}
+	if len(f.Unlabeled) > 0 {
+		t.Errorf("%s: inputs without a label: %v", where, f.Unlabeled)
+	}
+	if len(f.English) > 0 {
+		t.Errorf("%s: English on a Japanese page: %v", where, f.English)
+	}
+	if len(f.Contrast) > 0 {
+		t.Errorf("%s: text below WCAG AA contrast: %v", where, f.Contrast)
+	}
+}
+
+// auditFileName makes a page's name safe as a file name.
+func auditFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(s))
+}
