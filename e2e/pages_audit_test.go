@@ -27,7 +27,10 @@ import (
 //     product names and codes (text, placeholders, labels, titles, button
 //     values);
 //   - text contrasts with its background as WCAG 2.2 AA asks: 4.5:1, or
-//     3:1 for large text.
+//     3:1 for large text;
+//   - every control (button, checkbox, radio, select, text field) offers a
+//     target of at least 24 by 24 CSS px (WCAG 2.2 2.5.8); links inside a
+//     sentence are exempt, as WCAG allows.
 
 // auditAllowedLatin are the Latin words a Japanese page may show: product
 // and company names, the test's organisation and users, and codes.
@@ -43,7 +46,7 @@ func auditAllowedLatin() []string {
 // auditScript inspects the page and returns its findings as JSON.
 const auditScript = `(() => {
 const allowed = new Set(%s);
-const out = {overflow: 0, unlabeled: [], english: [], contrast: []};
+const out = {overflow: 0, unlabeled: [], english: [], contrast: [], small: []};
 out.overflow = Math.max(0, document.documentElement.scrollWidth - window.innerWidth);
 const visible = (el) => {
   for (let e = el; e; e = e.parentElement) {
@@ -102,6 +105,11 @@ for (const el of document.body.querySelectorAll('*')) {
   const need = (px >= 24 || (bold && px >= 18.66)) ? 3 : 4.5;
   if (ratio < need) out.contrast.push(el.tagName.toLowerCase() + ' "' + text.slice(0, 40) + '": ' + ratio.toFixed(2) + ' < ' + need);
 }
+for (const el of document.querySelectorAll('button:not(.link), a.button, input:not([type=hidden]), select, textarea')) {
+  if (!visible(el)) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width < 24 || r.height < 24) out.small.push(el.tagName.toLowerCase() + (el.type ? '[' + el.type + ']' : '') + '#' + (el.id || el.name || '') + ' ' + Math.round(r.width) + '×' + Math.round(r.height));
+}
 return JSON.stringify(out);
 })()`
 
@@ -111,6 +119,7 @@ type auditFindings struct {
 	Unlabeled []string `json:"unlabeled"`
 	English   []string `json:"english"`
 	Contrast  []string `json:"contrast"`
+	Small     []string `json:"small"`
 }
 
 // auditState is a browser in one state of sign-in and the pages it sees.
@@ -219,6 +228,9 @@ func auditPage(t *testing.T, p page, target, script, where, png string) {
 	}
 	if len(f.Contrast) > 0 {
 		t.Errorf("%s: text below WCAG AA contrast: %v", where, f.Contrast)
+	}
+	if len(f.Small) > 0 {
+		t.Errorf("%s: controls smaller than 24×24 px: %v", where, f.Small)
 	}
 }
 
