@@ -67,6 +67,13 @@ type App struct {
 	// issuer, in authenticator apps. Default: "Caddy MFA".
 	Organization string `json:"organization,omitempty"`
 
+	// HelpURL, if set, is where users get help (the help desk's page, a
+	// mailto: or tel: link): linked on every portal page, and named on the
+	// second-factor pages for a user who lost their phone. http(s), mailto
+	// or tel only; placeholders such as {env.MFA_HELP_URL} work. Default:
+	// none (the pages then say to ask an administrator).
+	HelpURL string `json:"help_url,omitempty"`
+
 	// PortalPrefix is the path under which every protected site serves the
 	// portal (sign-in, enrolment, sign-out). Default: "/.mfa/".
 	PortalPrefix string `json:"portal_prefix,omitempty"`
@@ -159,6 +166,7 @@ type App struct {
 	logger   *zap.Logger
 	prefix   string
 	org      string
+	help     string
 	public   string
 	cookies  *cookies.Policy
 	// pages are the message pages; events writes the security events.
@@ -256,6 +264,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if !strings.HasSuffix(a.prefix, "/") {
 		a.prefix += "/"
 	}
+	if a.help, err = checkHelpURL(repl.ReplaceKnown(a.HelpURL, "")); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	if a.public, err = a.checkPublicURL(repl.ReplaceKnown(a.PublicURL, "")); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
@@ -340,7 +351,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.renderer, err = ui.New(); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	a.pages = &portal.Pages{Renderer: a.renderer, Org: a.org, Prefix: a.prefix, Logger: a.logger,
+	a.pages = &portal.Pages{Renderer: a.renderer, Org: a.org, Prefix: a.prefix, HelpURL: a.help, Logger: a.logger,
 		BusyRetry: a.engine.Users.Gate().RetryAfter}
 	a.reopenPassedGate()
 	return nil

@@ -131,6 +131,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = providers.OneArg(d, &a.DataDir)
 		case "organization":
 			err = providers.OneArg(d, &a.Organization)
+		case "help_url":
+			err = providers.OneArg(d, &a.HelpURL)
 		case "portal_prefix":
 			err = providers.OneArg(d, &a.PortalPrefix)
 		case "methods":

@@ -71,6 +71,11 @@ func TestAppUnmarshalCaddyfile(t *testing.T) {
 			want:  App{Organization: "Acme Widgets, Inc."},
 		},
 		{
+			name:  "help_url",
+			input: "mfa {\n\thelp_url https://help.example.com/mfa\n}",
+			want:  App{HelpURL: "https://help.example.com/mfa"},
+		},
+		{
 			name:  "portal_prefix",
 			input: "mfa {\n\tportal_prefix /_auth/\n}",
 			want:  App{PortalPrefix: "/_auth/"},
@@ -239,6 +244,7 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 		{"missing value storage_key", "mfa {\n\tstorage_key\n}", []string{"storage_key needs a value"}},
 		{"missing value data_dir", "mfa {\n\tdata_dir\n}", []string{"data_dir needs a value"}},
 		{"missing value organization", "mfa {\n\torganization\n}", []string{"organization needs a value"}},
+		{"missing value help_url", "mfa {\n\thelp_url\n}", []string{"help_url needs a value"}},
 		{"missing value portal_prefix", "mfa {\n\tportal_prefix\n}", []string{"portal_prefix needs a value"}},
 		{"extra value users_file", "mfa {\n\tusers_file /a /b\n}", []string{"users_file takes one value"}},
 		{"extra value organization unquoted", "mfa {\n\torganization Demo Corp\n}", []string{"organization takes one value"}},

@@ -84,7 +84,7 @@ func (h *Handler) setup(app *App) error {
 		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
 		Prefix: app.prefix, Org: app.org, PublicURL: app.public, Cookies: app.cookies,
 		Providers: app.portalProviders(),
-		Options:   portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development},
+		Options:   portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development, HelpURL: app.help},
 		Held:      app.answerHeld,
 		Owner:     h,
 	})

@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -134,7 +131,7 @@ func TestPagesAudit(t *testing.T) {
 	// Pages are opened on a site on localhost, where security keys work.
 	port := freePort(t)
 	site := fmt.Sprintf("http://localhost:%d", port)
-	g := startGateway(t, gatewayOpts{global: fmt.Sprintf("remember_device 1d\n\t\twebauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s\n\t\t}", site),
+	g := startGateway(t, gatewayOpts{global: fmt.Sprintf("remember_device 1d\n\t\thelp_url https://help.example.com\n\t\twebauthn {\n\t\t\trp_id localhost\n\t\t\torigins %s\n\t\t}", site),
 		extraSites: keyAppSite(port)})
 
 	signedIn := g.newBrowser()
@@ -155,22 +152,10 @@ func TestPagesAudit(t *testing.T) {
 	script := fmt.Sprintf(auditScript, allowed)
 	dir := t.ArtifactDir()
 	ctx := newChromium(t)
-	u, _ := url.Parse(g.URL)
 	for _, lang := range []string{"en", "ja"} {
-		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
-			t.Fatal(err)
-		}
+		setBrowserLang(t, page{t, ctx}, lang)
 		for _, s := range states {
-			if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
-				t.Fatal(err)
-			}
-			if s.b != nil {
-				for _, c := range s.b.client.Jar.Cookies(u) {
-					if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: c.Name, Value: c.Value, URL: site + "/"}); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
+			copyCookies(t, page{t, ctx}, g, s.b, site)
 			for _, width := range []int64{390, 1280} {
 				for _, scheme := range []string{"light", "dark"} {
 					if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{

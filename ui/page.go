@@ -171,6 +171,8 @@ type Page struct {
 	Org string
 	// Prefix is the portal's path prefix, ending in "/".
 	Prefix string
+	// HelpURL is the operator's help link (help_url), "" for none.
+	HelpURL string
 	// Title is the message id of the heading.
 	Title string
 	// CSRF is the token every form posts back.

@@ -81,6 +81,9 @@ type Options struct {
 	RememberDevice time.Duration
 	// Development allows the log phone provider's callbacks.
 	Development bool
+	// HelpURL is the operator's help link, shown on every page; "" for
+	// none.
+	HelpURL string
 }
 
 // New builds the portal from cfg.

@@ -23,8 +23,8 @@ type Pages struct {
 	// Renderer renders the pages.
 	Renderer *ui.Renderer
 	// Org and Prefix are the organisation name and portal prefix the
-	// pages show and link to.
-	Org, Prefix string
+	// pages show and link to; HelpURL the operator's help link ("" none).
+	Org, Prefix, HelpURL string
 	// Logger logs what the operator must know (an outage, a secret that
 	// does not open).
 	Logger *zap.Logger
@@ -53,7 +53,7 @@ func (pg *Pages) Message(w http.ResponseWriter, r *http.Request, status int, tit
 		_, _ = w.Write([]byte(http.StatusText(status) + "\n"))
 		return
 	}
-	pg.render(w, r, status, &ui.Page{Org: pg.Org, Prefix: pg.Prefix, Title: title, Message: msg})
+	pg.render(w, r, status, &ui.Page{Org: pg.Org, Prefix: pg.Prefix, HelpURL: pg.HelpURL, Title: title, Message: msg})
 }
 
 func (pg *Pages) render(w http.ResponseWriter, r *http.Request, status int, page *ui.Page) {
@@ -67,7 +67,7 @@ func (pg *Pages) render(w http.ResponseWriter, r *http.Request, status int, page
 func (pg *Pages) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration, msg string) {
 	secs := int(math.Ceil(retry.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	pg.render(w, r, http.StatusTooManyRequests, &ui.Page{Org: pg.Org, Prefix: pg.Prefix, Title: ui.TitleTooMany, Message: msg,
+	pg.render(w, r, http.StatusTooManyRequests, &ui.Page{Org: pg.Org, Prefix: pg.Prefix, HelpURL: pg.HelpURL, Title: ui.TitleTooMany, Message: msg,
 		MessageData: map[string]any{"Minutes": max(1, (secs+59)/60)}})
 }
 

@@ -164,7 +164,7 @@ func (p *Portal) open(w http.ResponseWriter, r *http.Request) (*request, bool) {
 
 // page returns the common page data.
 func (p *Portal) page(q *request, title string) *ui.Page {
-	pg := &ui.Page{Org: p.org, Prefix: p.prefix, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
+	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
 	pg.Carry = p.carriedReturn(q)
 	if q.data.User != "" && p.engine.Users.Lookup(q.data.User) != nil {
 		pg.User = p.displayName(q.data.User)

@@ -41,7 +41,7 @@ func (p *Portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		// The token is in the fragment: the page's script posts it.
-		pg := &ui.Page{Org: p.org, Prefix: p.prefix, Title: ui.TitlePushApprove}
+		pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: ui.TitlePushApprove}
 		if err := p.renderer.Render(w, r, http.StatusOK, "push_open", pg); err != nil {
 			p.logger.Error("rendering approval page", zap.Error(err))
 		}
@@ -111,7 +111,7 @@ func (p *Portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 		// As the notification names them, with the name they sign in with.
 		user = name + " (" + req.User + ")"
 	}
-	pg := &ui.Page{Org: p.org, Prefix: p.prefix, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
+	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
 		Token: token, User: user, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
 		Time: req.Info.Time.UTC().Format(displayTime), Expires: req.Expires.UTC().Format(promptTimeSeconds), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
 	}}
@@ -177,7 +177,7 @@ func (p *Portal) pushAnswerError(w http.ResponseWriter, r *http.Request, err err
 
 // pushOutcome shows the phone what became of its answer.
 func (p *Portal) pushOutcome(w http.ResponseWriter, r *http.Request, status int, msg string, isErr bool) {
-	pg := &ui.Page{Org: p.org, Prefix: p.prefix, Title: ui.TitlePushDone, Message: msg}
+	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: ui.TitlePushDone, Message: msg}
 	if isErr {
 		pg.Error = msg
 	}
