@@ -83,7 +83,7 @@ func TestReplayedCodeAndUsedRecoveryCode(t *testing.T) {
 	rp := b2.get("/.mfa/challenge?method=recovery")
 	expectStatus(t, rp, http.StatusOK)
 	used := b2.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rp.Body)}, "method": {"recovery"}, "code": {rc}})
-	expectRedirect(t, used, "/")
+	expectSignedInTo(t, b2, used, "/")
 	b3 := g.newBrowser()
 	b3.login("alice", testPassword, "/")
 	rp = b3.get("/.mfa/challenge?method=recovery")
@@ -94,7 +94,7 @@ func TestReplayedCodeAndUsedRecoveryCode(t *testing.T) {
 	}
 	// Another, unused code still works.
 	other := b3.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, reused.Body)}, "method": {"recovery"}, "code": {e.Codes[4]}})
-	expectRedirect(t, other, "/")
+	expectSignedInTo(t, b3, other, "/")
 }
 
 // TestCSRF: every state-changing POST needs the token of its session.

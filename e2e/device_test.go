@@ -22,7 +22,7 @@ func (b *browser) signInRemembering(user, code string, remember bool) {
 	if remember {
 		form.Set("remember", "1")
 	}
-	expectRedirect(t, b.post("/.mfa/challenge", form), "/")
+	expectSignedInTo(t, b, b.post("/.mfa/challenge", form), "/")
 }
 
 // signOut presses the portal's sign-out button.

@@ -90,7 +90,7 @@ func recoverySignIn(t *testing.T, b *browser, user, code string) {
 	t.Helper()
 	expectRedirect(t, b.login(user, testPassword, "/"), "/.mfa/challenge")
 	ch := b.get("/.mfa/challenge?method=recovery")
-	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {code}}), "/")
+	expectSignedInTo(t, b, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {code}}), "/")
 }
 
 // unlockByAPI lifts user's lockout through the admin API.

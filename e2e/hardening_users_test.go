@@ -269,7 +269,7 @@ func (b *browser) recoverySignIn(user, code string, remember bool) {
 		expectText(t, ch, "Don't ask again on this device for 14 days")
 		form.Set("remember", "1")
 	}
-	expectRedirect(t, b.post("/.mfa/challenge", form), "/")
+	expectSignedInTo(t, b, b.post("/.mfa/challenge", form), "/")
 }
 
 // heldAccess is everything a user holds on a gateway: a signed-in browser,

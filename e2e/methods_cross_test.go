@@ -160,7 +160,7 @@ func TestMethodsCSRF(t *testing.T) {
 			}
 		}
 		form.Set("csrf", token)
-		expectRedirect(t, b.post(path, form), "/")
+		expectSignedInTo(t, b, b.post(path, form), "/")
 		reachesApp(b, "alice")
 	})
 }

@@ -331,7 +331,7 @@ func (m *methodGateway) answer(b *browser, e *enrolment, rd string, extra url.Va
 	for k, v := range extra {
 		form[k] = v
 	}
-	expectRedirect(b.t, b.post(path, form), rd)
+	expectSignedInTo(b.t, b, b.post(path, form), rd)
 }
 
 // reachesApp fails unless b reaches the app of its site as user.

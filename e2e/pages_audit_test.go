@@ -146,7 +146,7 @@ func TestPagesAudit(t *testing.T) {
 		{"anonymous", nil, []string{"login", "login?rd=%2Fapp", "signed-out"}},
 		{"registering", enrolling, []string{"setup", "setup/totp", "setup/key"}},
 		{"asked for the second factor", challenged, []string{"challenge", "challenge?method=recovery"}},
-		{"signed in", signedIn, []string{"", "security", "setup", "setup/totp"}},
+		{"signed in", signedIn, []string{"", "security", "setup", "setup/totp", "recovery-left"}},
 	}
 	allowed, _ := json.Marshal(auditAllowedLatin())
 	script := fmt.Sprintf(auditScript, allowed)

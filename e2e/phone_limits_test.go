@@ -276,7 +276,7 @@ func TestPhoneSendProviderFailure(t *testing.T) {
 		expectNoText(t, page, `autocomplete="one-time-code"`)
 		rc := b.get("/.mfa/challenge?method=recovery")
 		expectStatus(t, rc, http.StatusOK)
-		expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rc.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/app")
+		expectSignedInTo(t, b, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rc.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/app")
 		b.signedIn("alice", "/app")
 
 		// Twilio does not answer: the page answers within the send time-out.
@@ -318,7 +318,7 @@ func TestPhoneSendProviderFailure(t *testing.T) {
 			t.Errorf("log lines about the failure: %q", lines)
 		}
 		rc := b.get("/.mfa/challenge?method=recovery")
-		expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rc.Body)}, "method": {"recovery"}, "code": {codes[1]}}), "/")
+		expectSignedInTo(t, b, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rc.Body)}, "method": {"recovery"}, "code": {codes[1]}}), "/")
 		b.signedIn("alice", "/")
 		if n := len(hook.Texts()); n != 1 {
 			t.Fatalf("receiver recorded %d texts, want 1", n)

@@ -246,7 +246,7 @@ func TestPushFatigueLimit(t *testing.T) {
 	}
 	// Another way in still works.
 	ch := b.get("/.mfa/challenge?method=recovery")
-	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/")
+	expectSignedInTo(t, b, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/")
 	b.signedIn("alice", "/")
 }
 

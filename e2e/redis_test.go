@@ -93,7 +93,7 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 	d := g1.newBrowser()
 	expectRedirect(t, d.login("alice", testPassword, "/"), "/.mfa/challenge")
 	rp := d.get("/.mfa/challenge?method=recovery")
-	expectRedirect(t, d.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rp.Body)}, "method": {"recovery"}, "code": {e.Codes[0]}}), "/")
+	expectSignedInTo(t, d, d.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, rp.Body)}, "method": {"recovery"}, "code": {e.Codes[0]}}), "/")
 	expectStatus(t, d.get("/"), http.StatusOK)
 	out, err = g1.cli("mfa", "sessions", "revoke", "alice")
 	if err != nil || !strings.Contains(out, `"sessions_ended":`) {

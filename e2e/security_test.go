@@ -78,14 +78,16 @@ func TestSecurityInfo(t *testing.T) {
 	r = b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}})
 	codes := recoveryCodesOf(t, r)
 	expectText(t, r, `href="/.mfa/security"`)
-	useCode := func(c string) *response {
+	useCode := func(c string) (*browser, *response) {
 		x := g.newBrowser()
 		expectRedirect(t, x.login("alice", testPassword, "/"), "/.mfa/challenge")
 		ch := x.get("/.mfa/challenge?method=recovery")
-		return x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {c}})
+		return x, x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {c}})
 	}
-	expectStatus(t, useCode(e.Codes[0]), http.StatusUnauthorized)
-	expectRedirect(t, useCode(codes[0]), "/")
+	_, old := useCode(e.Codes[0])
+	expectStatus(t, old, http.StatusUnauthorized)
+	x, used := useCode(codes[0])
+	expectSignedInTo(t, x, used, "/")
 	expectText(t, b.get("/.mfa/security"), "You have 9 unused recovery codes")
 
 	// Eleven minutes on, a change asks for the second factor first.

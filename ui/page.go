@@ -94,6 +94,7 @@ const (
 	MsgPushElsewhere = "message.push_elsewhere"
 
 	TitleSecurity          = "title.security"
+	TitleRecoveryLeft      = "title.recovery_left"
 	ErrLastMethod          = "error.last_method"
 	ErrNoSuchMethod        = "error.no_such_method"
 	MsgMethodRemoved       = "message.method_removed"
@@ -157,7 +158,7 @@ var CodeMessageIDs = []string{
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
-	TitleSecurity, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
+	TitleSecurity, TitleRecoveryLeft, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, ErrKeyBusy, MsgKeyRenamed,
@@ -255,6 +256,8 @@ type Page struct {
 	DefaultMethod string
 	// RecoveryLeft is how many recovery codes are unused.
 	RecoveryLeft int
+	// RecoveryLow marks few recovery codes left: register a method again.
+	RecoveryLow bool
 	// AppPasswords are the user's app passwords.
 	AppPasswords []AppPasswordRow
 	// Devices are the user's remembered devices.

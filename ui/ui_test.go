@@ -130,6 +130,7 @@ var pageTitles = map[string]string{
 	"setup":         TitleSetup,
 	"setup_totp":    TitleSetupTOTP,
 	"recovery":      TitleRecovery,
+	"recovery_left": TitleRecoveryLeft,
 	"challenge":     TitleChallenge,
 	"message":       TitleForbidden,
 	"setup_phone":   TitleSetupPhone,

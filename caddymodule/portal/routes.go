@@ -123,6 +123,7 @@ func (p *Portal) routeTable() map[string]route {
 		"setup/push/qr.png":             {get: p.pushQR, guard: enrolPush},
 		"setup/push/wait":               {get: p.pushSetupWaitPage, post: p.pushSetupWaitSubmit, guard: enrolPush},
 		securityPath:                    {get: p.securityPage, guard: view},
+		recoveryLeftPath:                {get: p.recoveryLeftPage, guard: view},
 		"security/verify":               {post: p.securityVerify, guard: change},
 		"security/remove":               {post: p.securityRemove, guard: change},
 		"security/recovery":             {post: p.securityRecovery, guard: change},
