@@ -97,3 +97,72 @@ func TestBrowserJapaneseCountryPicker(t *testing.T) {
 		t.Errorf("English on the Japanese page: %q\n%s", bad, text)
 	}
 }
+
+// lonelyLines finds, in the page's text blocks, lines that hold one
+// character (or only punctuation) after a break: what word-break:
+// auto-phrase and line-break: strict are there to prevent in Japanese.
+const lonelyLines = `(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll("main p, main li, main label, main h1, main h2, main button, main a, main dd")) {
+    const lines = new Map();
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      for (let i = 0; i < n.data.length; i++) {
+        if (/\s/.test(n.data[i])) continue;
+        const r = document.createRange();
+        r.setStart(n, i); r.setEnd(n, i + 1);
+        const rect = r.getClientRects()[0];
+        if (!rect) continue;
+        const top = Math.round(rect.top);
+        lines.set(top, (lines.get(top) || "") + n.data[i]);
+      }
+    }
+    if (lines.size < 2) continue;
+    const tops = [...lines.keys()].sort((a, b) => a - b);
+    for (const top of tops.slice(1)) {
+      const s = lines.get(top);
+      if (s.length < 2 || /^[。、．，・）」』！？：ー]/.test(s)) bad.push(s + " ← " + el.textContent.trim());
+    }
+  }
+  return bad;
+})()`
+
+// TestBrowserJapaneseLineBreaks renders Japanese pages at 390 px in
+// headless Chromium: Japanese text breaks between phrases (word-break:
+// auto-phrase, line-break: strict), no line holds a lone character or
+// starts with closing punctuation, and a date never breaks.
+func TestBrowserJapaneseLineBreaks(t *testing.T) {
+	f := twiliotest.New(t, twilioSID, twilioToken)
+	g, _ := startPhoneGateway(t, twilioBlock("voice", f))
+	p := page{t, newChromium(t)}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(p.ctx, network.SetExtraHTTPHeaders,
+		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ja-JP,ja;q=0.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string) {
+		t.Helper()
+		screenshot(t, p.ctx, "ja-lines-"+name)
+		if wb := eval[string](p, `getComputedStyle(document.querySelector("main p") || document.body).wordBreak`); wb != "auto-phrase" {
+			t.Errorf("%s: word-break is %q, want auto-phrase", name, wb)
+		}
+		if lb := eval[string](p, `getComputedStyle(document.body).lineBreak`); lb != "strict" {
+			t.Errorf("%s: line-break is %q, want strict", name, lb)
+		}
+		if bad := eval[[]string](p, lonelyLines); len(bad) > 0 {
+			t.Errorf("%s: lines with a lone character:\n%s", name, strings.Join(bad, "\n"))
+		}
+	}
+	p.do("open the sign-in page", chromedp.Navigate(g.URL+"/app"), chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "alice"), chromedp.SendKeys(css("#password"), "wrong password"),
+		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css(".error")))
+	check("login-error")
+	p.do("sign in", chromedp.SendKeys(css("#password"), testPassword),
+		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("main")))
+	check("setup")
+	p.do("open the phone form", chromedp.Navigate(g.URL+"/.mfa/setup/phone?method=voice"), chromedp.WaitVisible(css("#region")))
+	check("phone")
+}
