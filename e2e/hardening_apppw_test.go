@@ -206,13 +206,13 @@ func TestHardeningAppPasswordFollowsAccount(t *testing.T) {
 	j := g.newBrowser()
 	j.lang = "ja"
 	recoverySignIn(t, j, "bob", e.Codes[1])
-	expectText(t, j.get("/.mfa/security"), "アプリ パスワードも取り消す")
+	expectText(t, j.get("/.mfa/security"), "アプリパスワードも取り消す")
 	// A browser still signed in is not told it is signed out.
 	expectRedirect(t, j.get("/.mfa/signed-out"), "/.mfa/")
 	k := g.newBrowser()
 	k.lang = "ja"
-	expectText(t, k.get("/.mfa/signed-out?app_passwords=revoked"), "アプリ パスワードは取り消されました")
-	expectText(t, k.get("/.mfa/signed-out"), "アプリ パスワードは引き続き使えます")
+	expectText(t, k.get("/.mfa/signed-out?app_passwords=revoked"), "アプリパスワードは取り消されました")
+	expectText(t, k.get("/.mfa/signed-out"), "アプリパスワードは引き続き使えます")
 
 	// An administrator's `caddy mfa sessions revoke` keeps app passwords,
 	// unless told --app-passwords.

@@ -161,7 +161,7 @@ func TestSecurityKeyNeedsAName(t *testing.T) {
 	}
 	b.lang = "ja"
 	page = b.get("/.mfa/setup/key")
-	expectPage(t, page, http.StatusForbidden, "セキュリティ キーは、127.0.0.1 のようなアドレスではなく")
+	expectPage(t, page, http.StatusForbidden, "セキュリティキーは、127.0.0.1 のようなアドレスではなく")
 }
 
 // TestSecurityKeysShareRedis: two gateways on one Redis share the keys and

@@ -273,7 +273,7 @@ func TestVoiceEnrolAndSignIn(t *testing.T) {
 		t.Fatalf("a Japanese user's call says (%s) %q, gather %s", office.Language, office.Say, office.GatherURL)
 	}
 	wait = bob.get("/.mfa/setup/phone/wait")
-	expectText(t, wait, ukLandMasked+" ext. ••••")
+	expectText(t, wait, ukLandMasked+" 内線 ••••") // a Japanese page says 内線, not ext.
 	expectNoText(t, wait, "0958 ext. 1")
 	ans = pressed(t, f, office, "#")
 	expectStatus(t, ans, http.StatusOK)

@@ -97,6 +97,8 @@ func SecurityHeaders(h http.Header) {
 }
 
 // Render writes page with status, in the language the request prefers.
+// It writes the page's shown phone numbers and browsers in that language
+// (localizeNames).
 func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, page string, p *Page) error {
 	t, ok := r.pages[page]
 	if !ok {
@@ -104,6 +106,7 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 	}
 	p.loc = i18n.NewLocalizer(r.bundle, req.Header.Get("Accept-Language"))
 	p.Lang = p.language()
+	p.localizeNames()
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("rendering %s: %w", page, err)

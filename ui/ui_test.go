@@ -99,7 +99,7 @@ func TestCodeMessageIDsInCatalogues(t *testing.T) {
 // Every literal id the templates translate is in every catalogue.
 func TestTemplateMessageIDsInCatalogues(t *testing.T) {
 	r := newRenderer(t)
-	re := regexp.MustCompile(`\.T "([^"]+)"`)
+	re := regexp.MustCompile(`\.(?:T|Dated) "([^"]+)"`)
 	entries, err := fs.ReadDir(templateFS, "templates")
 	if err != nil {
 		t.Fatal(err)

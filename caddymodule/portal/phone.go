@@ -136,7 +136,8 @@ func (p *Portal) buildCall(q *request, purpose string, to phone.Number) func(id 
 // sessionTag is what this request's session is known by to its calls.
 func (p *Portal) sessionTag(q *request) string { return p.engine.SessionTag(q.sess.ID) }
 
-// regionsFor fills the country picker in the request's language.
+// regionsFor fills the country picker in the request's language, the
+// region it starts on (the request's own) first.
 func (p *Portal) regionsFor(r *http.Request) ([]phone.Region, string) {
 	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
 	tag := language.English
@@ -144,7 +145,8 @@ func (p *Portal) regionsFor(r *http.Request) ([]phone.Region, string) {
 		tag = tags[0]
 	}
 	c := p.engine.Phone.Countries
-	return phone.Regions(tag, c), phone.DefaultRegion(tag, c)
+	def := phone.DefaultRegion(tag, c)
+	return phone.WithFirst(phone.Regions(tag, c), def), def
 }
 
 // callStatusWait is how long one long poll for a call's status waits.

@@ -48,6 +48,8 @@ func (p *Portal) buildPush(q *request, info challenge.SignInInfo, enrol bool) fu
 		browser := info.Browser
 		if browser == "" {
 			browser = p.localize(q.r, ui.PushUnknownBrowser, nil)
+		} else if _, lang, err := p.renderer.Localize(q.r, ui.DeviceBrowserOn, nil); err == nil {
+			browser = p.renderer.LocalizeBrowser(lang, browser) // "Linux 上の Chrome"
 		}
 		data := map[string]any{"Org": p.org, "User": user, "Site": info.Site, "IP": info.IP,
 			"Browser": browser, "Time": info.Time.Format(displayTime)}

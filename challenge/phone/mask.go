@@ -11,6 +11,10 @@ import (
 // bullet replaces each hidden digit.
 const bullet = "•"
 
+// MaskedExt separates a masked number from its hidden extension; pages
+// show it in the reader's language (ui does).
+const MaskedExt = " ext. "
+
 // Masked returns the number for display to someone who should recognise
 // it but not learn it: the international format with the country calling
 // code and only the last 4 digits shown (the last 2 for numbers of fewer
@@ -48,7 +52,7 @@ func (n Number) Masked() string {
 		masked = strings.TrimSpace(prefix + " " + masked)
 	}
 	if n.Ext != "" {
-		masked += " ext. " + strings.Repeat(bullet, utf8.RuneCountInString(n.Ext))
+		masked += MaskedExt + strings.Repeat(bullet, utf8.RuneCountInString(n.Ext))
 	}
 	return masked
 }

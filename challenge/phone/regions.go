@@ -1,5 +1,7 @@
 package phone
 
+//go:generate go run ./gen -cldr /tmp/package
+
 import (
 	"bytes"
 	"slices"
@@ -21,29 +23,61 @@ type Region struct {
 	CallingCode int
 }
 
-// Regions returns the regions whose numbers c allows, named in lang (or in
-// English, or by code, when lang has no name for one) and sorted by name
-// as lang sorts. Several regions may share a calling code: +1 is the US,
-// Canada and the rest of the North American Numbering Plan.
+// regionEntry is one row of the generated table of region names
+// (region_names.go, from CLDR by gen).
+type regionEntry struct {
+	// Code is the ISO 3166-1 alpha-2 code.
+	Code string
+	// English and Japanese are the names in CLDR.
+	English, Japanese string
+	// Reading is the Japanese name in kana, for sorting: given by hand for
+	// names with kanji (region_readings_ja.txt), else the name itself.
+	Reading string
+}
+
+// Regions returns the regions whose numbers c allows, named in lang and
+// sorted as lang sorts. English and Japanese names come from the table
+// generated from a current CLDR release (CLDRVersion); Japanese names sort
+// by their reading, as a Japanese dictionary does. Other languages take
+// golang.org/x/text's names (older), where it has them, else the English
+// ones. Several regions may share a calling code: +1 is the US, Canada and
+// the rest of the North American Numbering Plan.
 func Regions(lang language.Tag, c Countries) []Region {
-	names := display.Regions(lang) // nil when there is no data for lang
-	english := display.English.Regions()
+	base, _ := lang.Base()
+	japanese := base.String() == "ja"
+	var names display.Namer // nil for English and Japanese, and when there is no data for lang
+	if base.String() != "en" && !japanese {
+		names = display.Regions(lang)
+	}
 	type keyed struct {
-		key []byte // collation key of Name
+		key     []byte  // collation key of Name
+		reading reading // for Japanese
 		Region
 	}
 	col := collate.New(lang)
 	var buf collate.Buffer
 	var list []keyed
-	for code := range phonenumbers.GetSupportedRegions() {
-		cc := phonenumbers.GetCountryCodeForRegion(code)
-		if cc == 0 || !c.AllowsRegion(code, cc) {
+	for _, e := range regionNames {
+		cc := phonenumbers.GetCountryCodeForRegion(e.Code)
+		if cc == 0 || !c.AllowsRegion(e.Code, cc) {
 			continue
 		}
-		name := regionName(code, names, english)
-		list = append(list, keyed{col.KeyFromString(&buf, name), Region{Code: code, Name: name, CallingCode: cc}})
+		k := keyed{Region: Region{Code: e.Code, Name: e.English, CallingCode: cc}}
+		switch {
+		case japanese:
+			k.Name, k.reading = e.Japanese, readingKey(e.Reading)
+		case names != nil:
+			k.Name = regionName(e, names)
+		}
+		k.key = col.KeyFromString(&buf, k.Name)
+		list = append(list, k)
 	}
 	slices.SortFunc(list, func(a, b keyed) int {
+		if japanese {
+			if c := compareReading(a.reading, b.reading); c != 0 {
+				return c
+			}
+		}
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
@@ -56,22 +90,29 @@ func Regions(lang language.Tag, c Countries) []Region {
 	return regions
 }
 
-// regionName names the region code with names, else english, else returns
-// the code.
-func regionName(code string, names, english display.Namer) string {
-	r, err := language.ParseRegion(code)
+// regionName names the region of e with names, else in English.
+func regionName(e regionEntry, names display.Namer) string {
+	r, err := language.ParseRegion(e.Code)
 	if err != nil {
-		return code
+		return e.English
 	}
-	for _, n := range []display.Namer{names, english} {
-		if n == nil {
-			continue
-		}
-		if name := n.Name(r); name != "" {
-			return name
-		}
+	if name := names.Name(r); name != "" {
+		return name
 	}
-	return code
+	return e.English
+}
+
+// WithFirst returns regions with the region code (the user's own) moved
+// to the top, the rest in their order; unchanged when code is not there.
+func WithFirst(regions []Region, code string) []Region {
+	i := slices.IndexFunc(regions, func(r Region) bool { return r.Code == code })
+	if i <= 0 {
+		return regions
+	}
+	out := make([]Region, 0, len(regions))
+	out = append(out, regions[i])
+	out = append(out, regions[:i]...)
+	return append(out, regions[i+1:]...)
 }
 
 // DefaultRegion returns the region a country picker starts on: that of

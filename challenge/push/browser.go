@@ -5,9 +5,14 @@ import "strings"
 // maxUserAgent is how much of a User-Agent header Browser looks at.
 const maxUserAgent = 512
 
+// BrowserOn joins a browser's name and its system's in what Browser
+// returns; pages and messages show it in the reader's language (ui does).
+const BrowserOn = " on "
+
 // Browser describes a User-Agent header for people, such as "Edge on
 // Windows", "Chrome on Android" or "Safari on iPhone". The names are proper
-// names, the same in every language, and so is the " on " that joins them;
+// names, the same in every language, joined by BrowserOn, which is kept
+// with the account as it is and translated where it is shown;
 // when only one part is known Browser returns it alone ("Firefox",
 // "Windows"), and for a header it cannot read at all it returns "", so
 // that the caller can say "unknown browser" in the user's language.
@@ -18,7 +23,7 @@ func Browser(userAgent string) string {
 	b, s := browserName(userAgent), systemName(userAgent)
 	switch {
 	case b != "" && s != "":
-		return b + " on " + s
+		return b + BrowserOn + s
 	case b != "":
 		return b
 	default:
