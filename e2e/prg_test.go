@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/internal/twiliotest"
 )
@@ -146,4 +148,19 @@ func TestEveryActionRedirectsAndReloadChangesNothing(t *testing.T) {
 		y.notSignedIn("/")
 	}
 	x.notSignedIn("/")
+
+	// The first registration, too: its recovery codes are on the page the
+	// registration redirects to, the same on a reload, and its button goes
+	// on to the app.
+	bob := g.newBrowser()
+	expectRedirect(t, bob.login("bob", testPassword, "/app"), "/.mfa/setup")
+	app := bob.get("/.mfa/setup/totp")
+	seed := strings.ReplaceAll(secretRE.FindStringSubmatch(app.Body)[1], " ", "")
+	loc := expectSeeOther(t, bob.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, app.Body)}, "code": {code(t, seed, time.Now())}}))
+	first := bob.get(loc)
+	bobCodes := recoveryCodesOf(t, first)
+	if again := recoveryCodesOf(t, bob.get(loc)); !slices.Equal(again, bobCodes) {
+		t.Errorf("reloading the first recovery codes shows %q, want %q", again, bobCodes)
+	}
+	expectText(t, first, `class="button" href="/app"`)
 }

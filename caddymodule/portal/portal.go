@@ -121,9 +121,9 @@ func (p *Portal) serveRoute(q *request, rt route, h func(*request) error) error 
 // static serves the portal's assets (rel is "static/..."), read-only.
 func (p *Portal) static(w http.ResponseWriter, r *http.Request, rel string) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", "GET, HEAD")
-		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("static assets are read-only"))
+		p.pages.Message(w, r, http.StatusMethodNotAllowed, ui.TitleNotAllowed, ui.MsgNotAllowed)
+		return nil
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + strings.TrimPrefix(rel, "static/")
