@@ -16,7 +16,10 @@ import (
 // The security-info page: a signed-in user's methods, with when each was
 // added and last used; removing one (never the last), fresh recovery
 // codes, and signing out everywhere. Changes need a second factor from the
-// last StepUpAge; an older one is asked for again first.
+// last StepUpAge; an older one is asked for again first. Each change
+// answers with a redirect to a page that shows its result
+// (security_results.go); the destructive ones ask first
+// (security_confirm.go).
 
 // securityPath is the page's path under the portal prefix.
 const securityPath = "security"
@@ -29,7 +32,7 @@ func (p *Portal) maySecurity(q *request) bool {
 
 // securityPage shows the user's security info.
 func (p *Portal) securityPage(q *request) error {
-	notice := doneNotices[q.r.URL.Query().Get("done")]
+	notice := doneNotice(q.r.URL.Query().Get("done"))
 	if q.r.URL.Query().Get("added") != "" {
 		notice = ui.MsgMethodAdded
 	}

@@ -10,7 +10,7 @@ import (
 // Every change on the security-info page answers with a redirect to a GET
 // page that shows its result (POST/redirect/GET): reloading it repeats
 // nothing. A notice is named in the security page's address (done=…,
-// one of doneNotices, never text from the address). A secret just made,
+// one of doneNotice's, never text from the address). A secret just made,
 // new recovery codes or an app password, waits sealed in the store for its
 // page for challenge.ShownTTL, bound to this session (Engine.KeepShown):
 // the page, reloaded, shows the same secret, and the GET changes nothing;
@@ -27,14 +27,24 @@ const (
 	newAppPasswordPath = "security/app-passwords/new"
 )
 
-// doneNotices are the notices a change's redirect names, by name.
-var doneNotices = map[string]string{
-	"removed":   ui.MsgMethodRemoved,
-	"default":   ui.MsgDefaultSaved,
-	"renamed":   ui.MsgKeyRenamed,
-	"forgotten": ui.MsgDeviceForgotten,
-	"revoked":   ui.MsgAppPasswordRevoked,
-	"expired":   ui.MsgResultExpired,
+// doneNotice is the notice a change's redirect names by done ("" for
+// none): a fixed list, so that no text comes from the address.
+func doneNotice(done string) string {
+	switch done {
+	case "removed":
+		return ui.MsgMethodRemoved
+	case "default":
+		return ui.MsgDefaultSaved
+	case "renamed":
+		return ui.MsgKeyRenamed
+	case "forgotten":
+		return ui.MsgDeviceForgotten
+	case "revoked":
+		return ui.MsgAppPasswordRevoked
+	case "expired":
+		return ui.MsgResultExpired
+	}
+	return ""
 }
 
 // done redirects to the security-info page with the notice named done.
