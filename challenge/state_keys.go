@@ -13,6 +13,9 @@ var inFlightPrefixes = []string{
 	"push:", "push-session:", "push-answered:", "push-claim:",
 	"call:", "call-session:", "call-answered:",
 	"webauthn:",
+	// A secret just made, waiting minutes for the page that shows it
+	// (shown.go): never written to disk, even sealed.
+	"shown:",
 }
 
 // PersistKey reports whether the embedded store keeps key in the accounts

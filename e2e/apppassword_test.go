@@ -38,7 +38,7 @@ func TestAppPasswords(t *testing.T) {
 	expectText(t, page, "App passwords", "Create app password")
 	r := b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {""}})
 	expectStatus(t, r, http.StatusUnprocessableEntity)
-	r = b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail on my laptop"}})
+	r = b.follow(b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail on my laptop"}}))
 	expectStatus(t, r, http.StatusOK)
 	m := appPasswordRE.FindStringSubmatch(r.Body)
 	if m == nil {
@@ -92,7 +92,7 @@ func TestAppPasswords(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no revoke form:\n%s", tail(page.Body, 3000))
 	}
-	r = b.post("/.mfa/security/app-passwords/revoke", url.Values{"csrf": {csrfOf(t, page.Body)}, "id": {id[1]}})
+	r = b.confirmed("/.mfa/security/app-passwords/revoke", url.Values{"csrf": {csrfOf(t, page.Body)}, "id": {id[1]}})
 	expectStatus(t, r, http.StatusOK)
 	expectNoText(t, r, "Mail on my laptop")
 	expectStatus(t, g.basic(t, "alice", pw), http.StatusUnauthorized)

@@ -32,7 +32,7 @@ func (b *browser) signOut() {
 	for page.StatusCode == http.StatusFound { // not fully signed in: a page that has the button
 		page = b.get(page.Header.Get("Location"))
 	}
-	expectStatus(b.t, b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(b.t, page.Body)}}), http.StatusOK)
+	expectRedirect(b.t, b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(b.t, page.Body)}}), "/.mfa/signed-out?here=1")
 }
 
 // TestRememberDevice: with remember_device, a browser that ticked the box
@@ -72,7 +72,7 @@ func TestRememberDevice(t *testing.T) {
 	b = g.newBrowser()
 	b.signInRemembering("alice", e.Codes[2], true)
 	page = b.get("/.mfa/security")
-	r := b.post("/.mfa/security/devices/forget", url.Values{"csrf": {csrfOf(t, page.Body)},
+	r := b.confirmed("/.mfa/security/devices/forget", url.Values{"csrf": {csrfOf(t, page.Body)},
 		"id": {deviceIDRE.FindStringSubmatch(page.Body)[1]}})
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "will ask for the second factor again")
@@ -83,7 +83,7 @@ func TestRememberDevice(t *testing.T) {
 	b = g.newBrowser()
 	b.signInRemembering("alice", e.Codes[3], true)
 	page = b.get("/.mfa/security")
-	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/signed-out")
+	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}, "confirm": {"1"}}), "/.mfa/signed-out")
 	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/challenge")
 	if len(g.waitLog("device_remembered", `"user":"alice"`)) == 0 || len(g.waitLog("remembered_device")) == 0 {
 		t.Error("remembering or its use is not in the log")

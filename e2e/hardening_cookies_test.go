@@ -174,7 +174,7 @@ func TestHardeningCookiesNotForwarded(t *testing.T) {
 
 	// App-password Basic auth, with the browser's cookies along.
 	page := b.get("/.mfa/security")
-	r := b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"DAV"}})
+	r := b.follow(b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"DAV"}}))
 	expectStatus(t, r, http.StatusOK)
 	m := appPasswordRE.FindStringSubmatch(r.Body)
 	if m == nil {
@@ -282,7 +282,7 @@ func TestHardeningCookiesIdentityTrailers(t *testing.T) {
 		cookie = append(cookie, c.Name+"="+c.Value)
 	}
 	page := b.get("/.mfa/security")
-	r := b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"DAV"}})
+	r := b.follow(b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"DAV"}}))
 	expectStatus(t, r, http.StatusOK)
 	m := appPasswordRE.FindStringSubmatch(r.Body)
 	if m == nil {

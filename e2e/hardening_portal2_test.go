@@ -139,7 +139,7 @@ func TestHardeningPortalOneSeedPerSession(t *testing.T) {
 				t.Fatalf("round %d: %d pages opened at once show different seeds (%s, %s): the user may scan one that never registers", round, n, secrets[0], s)
 			}
 		}
-		res := b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, bodies[0])}, "code": {code(t, secrets[0], time.Now())}})
+		res := b.follow(b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, bodies[0])}, "code": {code(t, secrets[0], time.Now())}}))
 		expectStatus(t, res, http.StatusOK)
 		if len(codesRE.FindAllString(res.Body, -1)) != 10 {
 			t.Fatalf("round %d: the shown seed did not register:\n%s", round, tail(res.Body, 1500))
@@ -181,7 +181,7 @@ func TestHardeningPortalKeyTabsKeepTheirCeremony(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := a.post("/.mfa/setup/key", keyForm(t, tab1, answer, url.Values{"name": {"Blue key"}}))
+	done := a.follow(a.post("/.mfa/setup/key", keyForm(t, tab1, answer, url.Values{"name": {"Blue key"}})))
 	expectStatus(t, done, http.StatusOK)
 	if n := len(codesRE.FindAllString(done.Body, -1)); n != 10 {
 		t.Fatalf("the first tab's key after a second tab opened: %d recovery codes, want 10:\n%s", n, tail(done.Body, 1500))

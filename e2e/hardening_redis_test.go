@@ -350,7 +350,7 @@ func TestHardeningRedisACL(t *testing.T) {
 	// index and devices: SMEMBERS, SREM, DEL).
 	sec := c.get("/.mfa/security")
 	expectStatus(t, sec, http.StatusOK)
-	expectRedirect(t, c.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, sec.Body)}, "app_passwords": {"revoke"}}), "/.mfa/signed-out?app_passwords=revoked")
+	expectRedirect(t, c.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, sec.Body)}, "app_passwords": {"revoke"}, "confirm": {"1"}}), "/.mfa/signed-out?app_passwords=revoked")
 	expectRedirect(t, c.get("/app"), "/.mfa/login?rd=%2Fapp")
 	// Work in the background (the app-password index, the users watch)
 	// would show NOPERM within a round of 2 s: give it one.

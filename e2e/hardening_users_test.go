@@ -290,7 +290,7 @@ func holdAccess(t *testing.T, g *gateway, user string) heldAccess {
 	h.e = h.signedIn.firstSignIn(user, "/")
 	h.signedIn.signedIn(user, "/")
 	page := h.signedIn.get("/.mfa/security")
-	r := h.signedIn.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail"}})
+	r := h.signedIn.follow(h.signedIn.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail"}}))
 	expectStatus(t, r, http.StatusOK)
 	m := appPasswordRE.FindStringSubmatch(r.Body)
 	if m == nil {

@@ -357,6 +357,8 @@ func (g *gateway) newBrowser() *browser {
 type response struct {
 	*http.Response
 	Body string
+	// b is the browser that made the request (to follow a redirect).
+	b *browser
 }
 
 func (b *browser) do(req *http.Request) *response {
@@ -376,7 +378,7 @@ func (b *browser) do(req *http.Request) *response {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return &response{Response: resp, Body: string(body)}
+	return &response{Response: resp, Body: string(body), b: b}
 }
 
 func (b *browser) get(path string, header ...string) *response {
@@ -486,7 +488,7 @@ func (b *browser) firstSignIn(user, rd string) enrolled {
 		t.Fatalf("no secret on enrolment page:\n%s", page.Body)
 	}
 	secret := strings.ReplaceAll(m[1], " ", "")
-	res := b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, page.Body)}, "code": {code(t, secret, time.Now())}})
+	res := b.follow(b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, page.Body)}, "code": {code(t, secret, time.Now())}}))
 	expectStatus(t, res, http.StatusOK)
 	var codes []string
 	for _, c := range codesRE.FindAllStringSubmatch(res.Body, -1) {

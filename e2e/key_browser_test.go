@@ -168,6 +168,8 @@ func TestBrowserSecurityKeys(t *testing.T) {
 		chromedp.Click(chromedp.Search(`//form[@class="rename"][.//input[@value="Blue key"]]/button`)))
 	waitText(p, "renamed", "The security key was renamed.")
 	p.do("remove the green key", chromedp.Click(css(`button[aria-label="Remove: Green key"]`)))
+	waitText(p, "asked first", "Remove Green key?")
+	p.do("confirm", chromedp.Click(css(`form:has(input[name="confirm"]) button[type=submit]`)))
 	waitText(p, "removed", "The method was removed")
 	if rowText(p, "Green key") != "" || rowText(p, "Office key") == "" {
 		t.Fatal("after removing the green key the page does not list only the office key")

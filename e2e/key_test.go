@@ -82,7 +82,7 @@ func TestSecurityKeyOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	form := url.Values{"name": {"Blue key"}, "response": {string(answer)}}
-	done := post(a, "/.mfa/setup/key", page, form)
+	done := a.follow(post(a, "/.mfa/setup/key", page, form))
 	expectStatus(t, done, http.StatusOK)
 	if n := len(codesRE.FindAllString(done.Body, -1)); n != 10 {
 		t.Fatalf("%d recovery codes after the first key, want 10", n)
@@ -107,7 +107,7 @@ func TestSecurityKeyOverHTTP(t *testing.T) {
 		t.Fatalf("no key id on the security-info page:\n%s", sec.Body)
 	}
 	expectPage(t, post(a, "/.mfa/security/keys/rename", sec, url.Values{"id": {id[1]}, "name": {""}}), http.StatusUnprocessableEntity, "Give the key a name")
-	expectPage(t, post(a, "/.mfa/security/keys/rename", sec, url.Values{"id": {id[1]}, "name": {"<Office> key"}}), http.StatusOK, "The security key was renamed.")
+	expectPage(t, a.follow(post(a, "/.mfa/security/keys/rename", sec, url.Values{"id": {id[1]}, "name": {"<Office> key"}})), http.StatusOK, "The security key was renamed.")
 	if sec = a.get("/.mfa/security"); !strings.Contains(sec.Body, "<strong>&lt;Office&gt; key</strong>") {
 		t.Fatalf("the renamed key is not listed, escaped:\n%s", sec.Body)
 	}
@@ -187,7 +187,7 @@ func TestSecurityKeysShareRedis(t *testing.T) {
 	// The same browser (cookies are per host, not per port) finishes on g2.
 	a2 := on(g2, s2)
 	a2.client.Jar = a.client.Jar
-	done := a2.post("/.mfa/setup/key", keyForm(t, page, answer, url.Values{"name": {"Shared key"}}))
+	done := a2.follow(a2.post("/.mfa/setup/key", keyForm(t, page, answer, url.Values{"name": {"Shared key"}})))
 	expectStatus(t, done, http.StatusOK)
 	if n := len(codesRE.FindAllString(done.Body, -1)); n != 10 {
 		t.Fatalf("registration finished on the second gateway: %d recovery codes, want 10:\n%s", n, tail(done.Body, 1500))

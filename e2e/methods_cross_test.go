@@ -127,7 +127,7 @@ func TestMethodsStepUp(t *testing.T) {
 		expectText(t, b.get("/.mfa/challenge"), m.asks)
 		g.answer(b, e, "/.mfa/security", nil)
 		page = b.get("/.mfa/security")
-		recoveryCodesOf(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}}))
+		recoveryCodesOf(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}, "confirm": {"1"}}))
 		if len(g.waitLog("step_up_required", `"user":"alice"`)) == 0 {
 			t.Error("step-up not in the log")
 		}

@@ -135,9 +135,13 @@ func codeOf(t *testing.T, body string) string {
 	return m[1]
 }
 
-// recoveryCodesOf reads the codes of the recovery page.
+// recoveryCodesOf reads the codes of the recovery page (r, or the page
+// it redirects to).
 func recoveryCodesOf(t *testing.T, r *response) []string {
 	t.Helper()
+	if r.StatusCode == http.StatusSeeOther && r.b != nil { // POST/redirect/GET
+		r = r.b.follow(r)
+	}
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "Save your recovery codes")
 	var codes []string

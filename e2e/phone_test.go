@@ -95,7 +95,7 @@ func TestPhoneSMSTwilioFullFlow(t *testing.T) {
 
 	// Sign out, and in again with a new texted code.
 	acct := b.get("/.mfa/")
-	expectStatus(t, b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, acct.Body)}}), http.StatusOK)
+	expectRedirect(t, b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, acct.Body)}}), "/.mfa/signed-out?here=1")
 	b.notSignedIn("/reports")
 
 	b2 := g.newBrowser()

@@ -53,7 +53,7 @@ func TestTwoGatewaysShareRedis(t *testing.T) {
 
 	// Sign out on the second: the session is gone on the first too.
 	acct := b2.get("/.mfa/")
-	expectStatus(t, b2.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, acct.Body)}}), http.StatusOK)
+	expectRedirect(t, b2.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, acct.Body)}}), "/.mfa/signed-out?here=1")
 	expectRedirect(t, b.get("/"), "/.mfa/login?rd=%2F")
 
 	// Three wrong passwords on one gateway and two on the other lock bob

@@ -193,7 +193,10 @@ func TestBrowserSecurityInfo(t *testing.T) {
 		t.Errorf("after its use, the app password's row says %q, want Created … · last used …", row)
 	}
 
-	p.do("revoke Mail", chromedp.Click(revokeMail), chromedp.WaitVisible(css("p.notice")))
+	asked := css(`form:has(input[name="confirm"]) button[type=submit]`)
+	p.do("revoke Mail", chromedp.Click(revokeMail), chromedp.WaitVisible(asked))
+	heading("revoke confirmation", "Revoke the app password “Mail”?")
+	p.do("confirm", chromedp.Click(asked), chromedp.WaitVisible(css("p.notice")))
 	if s := p.text("p.notice"); s != "The app password was revoked; apps that use it can no longer sign in." {
 		t.Errorf("after revoking, the page says %q", s)
 	}
@@ -207,7 +210,9 @@ func TestBrowserSecurityInfo(t *testing.T) {
 
 	// 4. New recovery codes.
 	p.do("get new recovery codes", chromedp.Click(chromedp.Search(`//form[@action="/.mfa/security/recovery"]/button[normalize-space()="Get new recovery codes"]`)),
-		chromedp.WaitVisible(css("ul.codes")))
+		chromedp.WaitVisible(asked))
+	heading("recovery confirmation", "Get new recovery codes?")
+	p.do("confirm", chromedp.Click(asked), chromedp.WaitVisible(css("ul.codes")))
 	heading("new recovery codes", "Save your recovery codes")
 	newCodes := eval[[]string](p, `Array.from(document.querySelectorAll("ul.codes code")).map(e => e.textContent)`)
 	if len(newCodes) != 10 {
@@ -227,7 +232,10 @@ func TestBrowserSecurityInfo(t *testing.T) {
 	expectMain("security-info page after new codes", "You have 10 unused recovery codes.")
 
 	// 5. Sign out everywhere.
-	p.do("sign out everywhere", chromedp.Click(chromedp.Search(`//form[@action="/.mfa/security/signout"]/button[normalize-space()="Sign out everywhere"]`)))
+	p.do("sign out everywhere", chromedp.Click(chromedp.Search(`//form[@action="/.mfa/security/signout"]/button[normalize-space()="Sign out everywhere"]`)),
+		chromedp.WaitVisible(asked))
+	heading("sign-out confirmation", "Sign out everywhere?")
+	p.do("confirm", chromedp.Click(asked))
 	if txt := bodyText(p, "signed out on every device", 5*time.Second); !strings.Contains(txt, "You are signed out on every device and browser.") {
 		t.Fatalf("after Sign out everywhere the page says %q", txt)
 	}

@@ -44,7 +44,7 @@ func TestSecurityInfoMethods(t *testing.T) {
 	// The default method: asked for first at sign-in.
 	expectText(t, sec, `<select id="default-method" name="method">`)
 	expectStatus(t, b.post("/.mfa/security/default", url.Values{"csrf": {csrfOf(t, sec.Body)}, "method": {"push"}}), http.StatusConflict)
-	r := b.post("/.mfa/security/default", url.Values{"csrf": {csrfOf(t, sec.Body)}, "method": {"sms"}})
+	r := b.follow(b.post("/.mfa/security/default", url.Values{"csrf": {csrfOf(t, sec.Body)}, "method": {"sms"}}))
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "default sign-in method was saved", `<option value="sms" selected>`)
 	d := g.newBrowser()
@@ -74,7 +74,7 @@ func TestSecurityInfoMethods(t *testing.T) {
 	}
 
 	// Remove the app; the phone, now the only method, stays.
-	r = b.post("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, sec.Body)}, "id": {"totp"}})
+	r = b.confirmed("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, sec.Body)}, "id": {"totp"}})
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "The method was removed")
 	expectNoText(t, r, "Authenticator app", `action="/.mfa/security/remove"`)
@@ -89,7 +89,7 @@ func TestSecurityInfoMethods(t *testing.T) {
 	expectRedirect(t, b.post("/.mfa/setup/totp", url.Values{"csrf": {csrfOf(t, app.Body)}, "code": {code(t, secret, time.Now())}}),
 		"/.mfa/security?added=1")
 	expectText(t, b.get("/.mfa/security?added=1"), "The method was added", "Authenticator app", "You have 10 unused recovery codes")
-	r = b.post("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, sec.Body)}, "id": {"totp"}})
+	r = b.confirmed("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, sec.Body)}, "id": {"totp"}})
 	expectStatus(t, r, http.StatusOK)
 	// And sign-in now goes by text.
 	n := g.newBrowser()

@@ -68,14 +68,14 @@ func TestSecurityInfo(t *testing.T) {
 	expectText(t, b.get("/.mfa/"), `href="/.mfa/security"`)
 
 	// The only method cannot be removed, even by a forged form.
-	r := b.post("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, page.Body)}, "id": {"totp"}})
+	r := b.post("/.mfa/security/remove", url.Values{"csrf": {csrfOf(t, page.Body)}, "id": {"totp"}, "confirm": {"1"}})
 	expectStatus(t, r, http.StatusConflict)
 	expectText(t, r, "Your only sign-in method can't be removed")
 	// Nor anything without the CSRF token.
 	expectStatus(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {"forged"}}), http.StatusForbidden)
 
 	// New recovery codes: the old ones stop working.
-	r = b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}})
+	r = b.confirmed("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}})
 	codes := recoveryCodesOf(t, r)
 	expectText(t, r, `href="/.mfa/security"`)
 	useCode := func(c string) (*browser, *response) {
@@ -104,7 +104,7 @@ func TestSecurityInfo(t *testing.T) {
 	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"},
 		"code": {codes[1]}}), "/.mfa/security")
 	page = b.get("/.mfa/security")
-	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/signed-out")
+	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}, "confirm": {"1"}}), "/.mfa/signed-out")
 	r = b.get("/.mfa/signed-out")
 	expectStatus(t, r, http.StatusOK)
 	expectText(t, r, "signed out on every device")

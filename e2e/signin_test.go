@@ -68,7 +68,7 @@ func TestFirstAndSecondSignIn(t *testing.T) {
 	expectStatus(t, home, http.StatusOK)
 	account := b.get("/.mfa/")
 	expectStatus(t, account, http.StatusOK)
-	out := b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, account.Body)}})
+	out := b.follow(b.post("/.mfa/logout", url.Values{"csrf": {csrfOf(t, account.Body)}}))
 	expectStatus(t, out, http.StatusOK)
 	expectRedirect(t, b.get("/reports/q3"), "/.mfa/login?rd=%2Freports%2Fq3")
 

@@ -63,6 +63,27 @@ func (p *Page) localizeNames() {
 	if p.Prompt != nil {
 		p.Prompt.Browser = p.Device(p.Prompt.Browser)
 	}
+	// What a confirmation names (a phone, a remembered browser).
+	if p.Confirm != nil {
+		p.Confirm.Data = p.localNamesIn(p.Confirm.Data)
+	}
+	p.TitleData = p.localNamesIn(p.TitleData)
+}
+
+// localNamesIn is data with its string values (numbers, browsers) in the
+// page's language, as a new map.
+func (p *Page) localNamesIn(data map[string]any) map[string]any {
+	if data == nil {
+		return nil
+	}
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		if s, ok := v.(string); ok {
+			v = p.Device(p.Phone(s))
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // LocalizeBrowser is a browser's description (push.Browser's) in language

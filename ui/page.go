@@ -122,6 +122,33 @@ const (
 	ErrKeyBusy        = "error.key_busy"
 	MsgKeyRenamed     = "message.key_renamed"
 
+	// Pages of the router and of POST/redirect/GET: an unknown address,
+	// a method the address does not take, a secret no longer shown.
+	TitleNotFound    = "title.not_found"
+	MsgNotFound      = "message.not_found"
+	TitleNotAllowed  = "title.not_allowed"
+	MsgNotAllowed    = "message.not_allowed"
+	MsgResultExpired = "message.result_expired"
+
+	// The confirmation asked before a destructive action on the
+	// security-info page: its heading, text and button.
+	TitleConfirmRemove    = "confirm.remove.title"
+	MsgConfirmRemove      = "confirm.remove.text"
+	ConfirmRemoveButton   = "confirm.remove.button"
+	TitleConfirmRecovery  = "confirm.recovery.title"
+	MsgConfirmRecovery    = "confirm.recovery.text"
+	ConfirmRecoveryButton = "confirm.recovery.button"
+	TitleConfirmSignOut   = "confirm.signout.title"
+	MsgConfirmSignOut     = "confirm.signout.text"
+	MsgConfirmSignOutAll  = "confirm.signout.text_revoke"
+	ConfirmSignOutButton  = "confirm.signout.button"
+	TitleConfirmRevoke    = "confirm.revoke.title"
+	MsgConfirmRevoke      = "confirm.revoke.text"
+	ConfirmRevokeButton   = "confirm.revoke.button"
+	TitleConfirmForget    = "confirm.forget.title"
+	MsgConfirmForget      = "confirm.forget.text"
+	ConfirmForgetButton   = "confirm.forget.button"
+
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
 	PushMessage        = "push.message"
@@ -163,6 +190,10 @@ var CodeMessageIDs = []string{
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, ErrKeyBusy, MsgKeyRenamed,
 	TitleBusy, MsgBusy, MsgTooManyPasswords,
+	TitleNotFound, MsgNotFound, TitleNotAllowed, MsgNotAllowed, MsgResultExpired,
+	TitleConfirmRemove, MsgConfirmRemove, ConfirmRemoveButton, TitleConfirmRecovery, MsgConfirmRecovery, ConfirmRecoveryButton,
+	TitleConfirmSignOut, MsgConfirmSignOut, MsgConfirmSignOutAll, ConfirmSignOutButton,
+	TitleConfirmRevoke, MsgConfirmRevoke, ConfirmRevokeButton, TitleConfirmForget, MsgConfirmForget, ConfirmForgetButton,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -176,6 +207,9 @@ type Page struct {
 	HelpURL string
 	// Title is the message id of the heading.
 	Title string
+	// TitleData fills the placeholders of Title (e.g. the name of what a
+	// confirmation page asks about).
+	TitleData map[string]any
 	// CSRF is the token every form posts back.
 	CSRF string
 	// User is the display name of the user signing in, once known.
@@ -264,6 +298,8 @@ type Page struct {
 	Devices []DeviceRow
 	// AppPassword is a new app password, shown once.
 	AppPassword string
+	// Confirm is what a confirmation page asks to confirm; nil elsewhere.
+	Confirm *Confirm
 
 	// KeyOptions are the options of a security-key ceremony, as JSON for
 	// navigator.credentials; "" when this site cannot use keys.
@@ -278,6 +314,26 @@ type Page struct {
 	loc *i18n.Localizer
 	// missing records ids that had no translation, for tests.
 	missing []string
+}
+
+// Confirm is a destructive action a confirmation page asks about (the
+// page's Title is the question): its text, and the form that does it.
+type Confirm struct {
+	// Text is the message id of what the action does; Data fills it.
+	Text string
+	Data map[string]any
+	// Action is the path the form posts to, with confirm=1, the CSRF
+	// token and Fields.
+	Action string
+	// Fields are the form's other values (the id of what it acts on).
+	Fields []Field
+	// Button is the message id of the form's button.
+	Button string
+}
+
+// Field is a hidden form value.
+type Field struct {
+	Name, Value string
 }
 
 // Subscribe says how to subscribe to a notification topic.

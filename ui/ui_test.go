@@ -147,6 +147,7 @@ var pageTitles = map[string]string{
 	"setup_key":     TitleSetupKey,
 	"key_challenge": TitleKeyChallenge,
 	"step_up":       TitleStepUp,
+	"confirm":       TitleConfirmRecovery,
 }
 
 // fullPage sets every optional field.
@@ -190,7 +191,10 @@ func fullPage(page string, recovery bool) *Page {
 		AppPasswords: []AppPasswordRow{{ID: "a1", Name: "Mail", Created: "2026-01-02 03:04 UTC"}},
 		Devices:      []DeviceRow{{ID: "d1", Name: "Firefox on Linux", Created: "x", LastUsed: "y", Expires: "z"}},
 		AppPassword:  "abcd-efgh-ijkl-mnop",
-		PushStatus:   "pending",
+		TitleData:    map[string]any{"Name": "Mail <1>"},
+		Confirm: &Confirm{Text: MsgConfirmForget, Data: map[string]any{"Name": "Firefox on Linux"}, Action: "/.mfa/security/app-passwords/revoke",
+			Fields: []Field{{Name: "id", Value: "a1"}}, Button: ConfirmRevokeButton},
+		PushStatus: "pending",
 		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
 			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Expires: "2026-01-02 03:06:00 UTC", Enrol: recovery},
 	}

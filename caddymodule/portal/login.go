@@ -165,7 +165,7 @@ func (p *Portal) withoutSecondFactor(q *request, user string) (bool, error) {
 	return true, p.engine.Sessions.Save(q.r, q.w, q.sess)
 }
 
-// logout ends the session.
+// logout ends the session, then redirects to the page that says so.
 func (p *Portal) logout(q *request) error {
 	if !p.csrfOK(q.r, q.sess) {
 		p.events.Write(q.r, events.CSRFRejected, q.data.User)
@@ -180,6 +180,5 @@ func (p *Portal) logout(q *request) error {
 	if user != "" {
 		p.events.Write(q.r, events.SignedOut, user)
 	}
-	p.pages.Message(q.w, q.r, http.StatusOK, ui.TitleSignedOut, ui.MsgSignedOut)
-	return nil
+	return p.redirect(q, p.prefix+signedOutPath+"?here=1")
 }

@@ -52,8 +52,9 @@ type request struct {
 }
 
 // Serve answers r, a request under the portal prefix. Errors are Caddy
-// handler errors (404, 405, 500); the outages, lockouts and refusals a
-// user can meet are answered with a page instead.
+// handler errors (500); an unknown page (404), a method its address does
+// not take (405), and the outages, lockouts and refusals a user can meet
+// are answered with a page instead.
 func (p *Portal) Serve(w http.ResponseWriter, r *http.Request) error {
 	defer dropFormFiles(r)
 	if !p.boundBody(w, r) {
@@ -79,14 +80,14 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	rt, ok := p.routes[rel]
 	if !ok {
-		ui.SecurityHeaders(w.Header())
-		return caddyhttp.Error(http.StatusNotFound, errors.New("no such portal page"))
+		p.pages.Message(w, r, http.StatusNotFound, ui.TitleNotFound, ui.MsgNotFound)
+		return nil
 	}
 	h := rt.handler(r.Method)
 	if h == nil {
-		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", rt.allow())
-		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("method not allowed"))
+		p.pages.Message(w, r, http.StatusMethodNotAllowed, ui.TitleNotAllowed, ui.MsgNotAllowed)
+		return nil
 	}
 	q, ok := p.open(w, r)
 	if !ok {
@@ -111,7 +112,7 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request) error {
 // serveRoute runs the route's guard, then, if it lets the request through,
 // its handler h.
 func (p *Portal) serveRoute(q *request, rt route, h func(*request) error) error {
-	if ok, err := p.pass(q, rt.guard); !ok {
+	if ok, err := p.pass(q, rt.guardFor(q.r.Method)); !ok {
 		return err
 	}
 	return h(q)
@@ -120,9 +121,9 @@ func (p *Portal) serveRoute(q *request, rt route, h func(*request) error) error 
 // static serves the portal's assets (rel is "static/..."), read-only.
 func (p *Portal) static(w http.ResponseWriter, r *http.Request, rel string) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", "GET, HEAD")
-		return caddyhttp.Error(http.StatusMethodNotAllowed, errors.New("static assets are read-only"))
+		p.pages.Message(w, r, http.StatusMethodNotAllowed, ui.TitleNotAllowed, ui.MsgNotAllowed)
+		return nil
 	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + strings.TrimPrefix(rel, "static/")

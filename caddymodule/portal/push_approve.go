@@ -34,8 +34,7 @@ const pushOpen = "open"
 // opening and the answers (POST).
 func (p *Portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 	if p.engine.Notifier == nil {
-		ui.SecurityHeaders(w.Header())
-		w.WriteHeader(http.StatusNotFound)
+		p.pages.Message(w, r, http.StatusNotFound, ui.TitleNotFound, ui.MsgNotFound)
 		return
 	}
 	switch r.Method {
@@ -48,9 +47,8 @@ func (p *Portal) pushApprove(w http.ResponseWriter, r *http.Request) {
 		return
 	case http.MethodPost:
 	default:
-		ui.SecurityHeaders(w.Header())
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		p.pages.Message(w, r, http.StatusMethodNotAllowed, ui.TitleNotAllowed, ui.MsgNotAllowed)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)

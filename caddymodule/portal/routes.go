@@ -59,6 +59,19 @@ type guard struct {
 type route struct {
 	get, post func(*request) error
 	guard     guard
+	// read, if set, is the guard of get instead: an action's address
+	// whose GET only shows a page (its confirmation, or a redirect to
+	// where the action lives) is open to every signed-in user, while its
+	// POST needs the CSRF token and a recent second factor.
+	read guard
+}
+
+// guardFor is the guard of rt's handler for method.
+func (rt route) guardFor(method string) guard {
+	if rt.read.who != 0 && method != http.MethodPost {
+		return rt.read
+	}
+	return rt.guard
 }
 
 // handler is the route's handler for method, nil if it has none.
@@ -104,10 +117,10 @@ func (p *Portal) routeTable() map[string]route {
 	return map[string]route{
 		"":                              {get: p.root, guard: public},
 		"login":                         {get: p.loginPage, post: p.loginSubmit, guard: public},
-		"logout":                        {post: p.logout, guard: public},
+		"logout":                        {get: p.toRoot, post: p.logout, guard: public},
 		signedOutPath:                   {get: p.signedOutPage, guard: public},
 		"challenge":                     {get: p.challengePage, post: p.challengeSubmit, guard: signIn},
-		"challenge/send":                {post: p.challengeSend, guard: signIn},
+		"challenge/send":                {get: p.toChallenge, post: p.challengeSend, guard: signIn},
 		"challenge/wait":                {get: p.challengeWaitPage, post: p.challengeWaitSubmit, guard: signIn},
 		"challenge/push":                {get: p.challengePushPage, post: p.challengePushSubmit, guard: signIn},
 		"call/status":                   {get: p.callStatus, guard: public},
@@ -124,15 +137,17 @@ func (p *Portal) routeTable() map[string]route {
 		"setup/push/wait":               {get: p.pushSetupWaitPage, post: p.pushSetupWaitSubmit, guard: enrolPush},
 		securityPath:                    {get: p.securityPage, guard: view},
 		recoveryLeftPath:                {get: p.recoveryLeftPage, guard: view},
-		"security/verify":               {post: p.securityVerify, guard: change},
-		"security/remove":               {post: p.securityRemove, guard: change},
-		"security/recovery":             {post: p.securityRecovery, guard: change},
-		"security/signout":              {post: p.securitySignOut, guard: change},
-		"security/default":              {post: p.securityDefault, guard: change},
-		"security/keys/rename":          {post: p.securityRenameKey, guard: change},
-		"security/devices/forget":       {post: p.securityForgetDevice, guard: change},
-		"security/app-passwords":        {post: p.securityAppPassword, guard: change},
-		"security/app-passwords/revoke": {post: p.securityAppPasswordRevoke, guard: change},
+		"security/verify":               {get: p.toSecurity, post: p.securityVerify, guard: change, read: view},
+		"security/remove":               {get: p.confirmRemove, post: p.securityRemove, guard: change, read: view},
+		"security/recovery":             {get: p.confirmRecovery, post: p.securityRecovery, guard: change, read: view},
+		recoveryCodesPath:               {get: p.recoveryCodesPage, guard: view},
+		"security/signout":              {get: p.confirmSignOut, post: p.securitySignOut, guard: change, read: view},
+		"security/default":              {get: p.toSecurity, post: p.securityDefault, guard: change, read: view},
+		"security/keys/rename":          {get: p.toSecurity, post: p.securityRenameKey, guard: change, read: view},
+		"security/devices/forget":       {get: p.confirmForget, post: p.securityForgetDevice, guard: change, read: view},
+		"security/app-passwords":        {get: p.toSecurity, post: p.securityAppPassword, guard: change, read: view},
+		newAppPasswordPath:              {get: p.newAppPasswordPage, guard: view},
+		"security/app-passwords/revoke": {get: p.confirmRevoke, post: p.securityAppPasswordRevoke, guard: change, read: view},
 	}
 }
 

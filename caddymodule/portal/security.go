@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"go.uber.org/zap"
 
@@ -15,7 +16,10 @@ import (
 // The security-info page: a signed-in user's methods, with when each was
 // added and last used; removing one (never the last), fresh recovery
 // codes, and signing out everywhere. Changes need a second factor from the
-// last StepUpAge; an older one is asked for again first.
+// last StepUpAge; an older one is asked for again first. Each change
+// answers with a redirect to a page that shows its result
+// (security_results.go); the destructive ones ask first
+// (security_confirm.go).
 
 // securityPath is the page's path under the portal prefix.
 const securityPath = "security"
@@ -28,7 +32,7 @@ func (p *Portal) maySecurity(q *request) bool {
 
 // securityPage shows the user's security info.
 func (p *Portal) securityPage(q *request) error {
-	notice := ""
+	notice := doneNotice(q.r.URL.Query().Get("done"))
 	if q.r.URL.Query().Get("added") != "" {
 		notice = ui.MsgMethodAdded
 	}
@@ -121,9 +125,12 @@ func (p *Portal) freshOrStepUp(q *request) (bool, error) {
 	return false, p.redirect(q, p.prefix+"challenge")
 }
 
-// securityRemove removes one method, never the last.
+// securityRemove removes one method, never the last, once confirmed.
 func (p *Portal) securityRemove(q *request) error {
 	id := q.r.PostFormValue("id")
+	if !confirmed(q) {
+		return p.askFirst(q, "security/remove", url.Values{"id": {id}})
+	}
 	err := p.engine.RemoveMethod(q.r.Context(), q.data.User, id, q.r.PostFormValue("masked"))
 	switch {
 	case errors.Is(err, challenge.ErrLastMethod):
@@ -134,11 +141,15 @@ func (p *Portal) securityRemove(q *request) error {
 		return err
 	}
 	p.events.Write(q.r, events.MethodRemoved, q.data.User, events.Method(id))
-	return p.renderSecurity(q, http.StatusOK, ui.MsgMethodRemoved, "")
+	return p.done(q, "removed")
 }
 
-// securityRecovery replaces the recovery codes and shows the new ones once.
+// securityRecovery replaces the recovery codes, once confirmed, and
+// shows the new ones on their own page.
 func (p *Portal) securityRecovery(q *request) error {
+	if !confirmed(q) {
+		return p.askFirst(q, "security/recovery", nil)
+	}
 	codes, err := p.engine.RegenerateRecovery(q.r.Context(), q.data.User)
 	if errors.Is(err, challenge.ErrNoSuchMethod) {
 		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
@@ -147,9 +158,7 @@ func (p *Portal) securityRecovery(q *request) error {
 		return err
 	}
 	p.events.Write(q.r, events.RecoveryCodesCreated, q.data.User)
-	pg := p.page(q, ui.TitleRecovery)
-	pg.Codes, pg.Return = codes, p.prefix+securityPath
-	return p.render(q, http.StatusOK, "recovery", pg)
+	return p.showOnce(q, challenge.ShownRecovery, recoveryCodesPath, p.prefix+securityPath, codes)
 }
 
 // signedOutPath is the page that says what "sign out everywhere" did.
@@ -158,11 +167,18 @@ const signedOutPath = "signed-out"
 // securitySignOut ends every session of the user, this one included, and
 // forgets their remembered devices. App passwords go on working, unless the
 // form's box "and revoke app passwords" (app_passwords=revoke) is ticked:
-// then every one is revoked too. It answers with a redirect to the page
+// then every one is revoked too. It asks first (confirmed), and answers with a redirect to the page
 // that says which it was.
 func (p *Portal) securitySignOut(q *request) error {
 	user, ctx := q.data.User, q.r.Context()
 	revoke := q.r.PostFormValue("app_passwords") == "revoke"
+	if !confirmed(q) {
+		var query url.Values
+		if revoke {
+			query = url.Values{"app_passwords": {"revoke"}}
+		}
+		return p.askFirst(q, "security/signout", query)
+	}
 	if revoke {
 		n, err := p.engine.RevokeAllAppPasswords(ctx, user)
 		if err != nil {
@@ -189,8 +205,8 @@ func (p *Portal) securitySignOut(q *request) error {
 	return p.redirect(q, to)
 }
 
-// signedOutPage says that the user is signed out everywhere, and whether
-// their app passwords still work. A browser still signed in (who opened
+// signedOutPage says that the user is signed out (here=1: in this
+// browser; else everywhere, and whether their app passwords still work). A browser still signed in (who opened
 // the address by hand) goes to the portal's start page instead, so that the
 // page never says something untrue there.
 func (p *Portal) signedOutPage(q *request) error {
@@ -198,14 +214,17 @@ func (p *Portal) signedOutPage(q *request) error {
 		return p.redirect(q, p.prefix)
 	}
 	msg := ui.MsgSignedOutEverywhere
-	if q.r.URL.Query().Get("app_passwords") == "revoked" {
+	switch {
+	case q.r.URL.Query().Get("here") != "":
+		msg = ui.MsgSignedOut // this browser only (logout)
+	case q.r.URL.Query().Get("app_passwords") == "revoked":
 		msg = ui.MsgSignedOutRevoked
 	}
 	p.pages.Message(q.w, q.r, http.StatusOK, ui.TitleSignedOut, msg)
 	return nil
 }
 
-// securityAppPassword makes an app password and shows it once.
+// securityAppPassword makes an app password and shows it on its own page.
 func (p *Portal) securityAppPassword(q *request) error {
 	name := q.r.PostFormValue("name")
 	secret, err := p.engine.CreateAppPassword(q.r.Context(), q.data.User, name)
@@ -218,14 +237,16 @@ func (p *Portal) securityAppPassword(q *request) error {
 		return err
 	}
 	p.events.Write(q.r, events.AppPasswordCreated, q.data.User, zap.String("app_password", name))
-	pg := p.page(q, ui.TitleAppPassword)
-	pg.AppPassword, pg.Return, pg.SignedIn = secret, p.prefix+securityPath, true
-	return p.render(q, http.StatusOK, "app_password", pg)
+	return p.showOnce(q, challenge.ShownAppPassword, newAppPasswordPath, p.prefix+securityPath, []string{secret})
 }
 
-// securityAppPasswordRevoke removes an app password.
+// securityAppPasswordRevoke removes an app password, once confirmed.
 func (p *Portal) securityAppPasswordRevoke(q *request) error {
-	found, err := p.engine.RevokeAppPassword(q.r.Context(), q.data.User, q.r.PostFormValue("id"))
+	id := q.r.PostFormValue("id")
+	if !confirmed(q) {
+		return p.askFirst(q, "security/app-passwords/revoke", url.Values{"id": {id}})
+	}
+	found, err := p.engine.RevokeAppPassword(q.r.Context(), q.data.User, id)
 	if err != nil {
 		return err
 	}
@@ -233,7 +254,7 @@ func (p *Portal) securityAppPasswordRevoke(q *request) error {
 		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
 	}
 	p.events.Write(q.r, events.AppPasswordRevoked, q.data.User)
-	return p.renderSecurity(q, http.StatusOK, ui.MsgAppPasswordRevoked, "")
+	return p.done(q, "revoked")
 }
 
 // securityDefault sets the method asked for first at sign-in.
@@ -247,12 +268,16 @@ func (p *Portal) securityDefault(q *request) error {
 		return err
 	}
 	p.events.Write(q.r, events.DefaultMethodChanged, q.data.User, events.Method(m))
-	return p.renderSecurity(q, http.StatusOK, ui.MsgDefaultSaved, "")
+	return p.done(q, "default")
 }
 
-// securityForgetDevice forgets a remembered device.
+// securityForgetDevice forgets a remembered device, once confirmed.
 func (p *Portal) securityForgetDevice(q *request) error {
-	found, err := p.engine.ForgetDevice(q.r.Context(), q.data.User, q.r.PostFormValue("id"))
+	id := q.r.PostFormValue("id")
+	if !confirmed(q) {
+		return p.askFirst(q, "security/devices/forget", url.Values{"id": {id}})
+	}
+	found, err := p.engine.ForgetDevice(q.r.Context(), q.data.User, id)
 	if err != nil {
 		return err
 	}
@@ -260,7 +285,7 @@ func (p *Portal) securityForgetDevice(q *request) error {
 		return p.renderSecurity(q, http.StatusConflict, "", ui.ErrNoSuchMethod)
 	}
 	p.events.Write(q.r, events.DeviceForgotten, q.data.User)
-	return p.renderSecurity(q, http.StatusOK, ui.MsgDeviceForgotten, "")
+	return p.done(q, "forgotten")
 }
 
 // securityRenameKey renames a security key.
@@ -275,5 +300,5 @@ func (p *Portal) securityRenameKey(q *request) error {
 		return err
 	}
 	p.events.Write(q.r, events.KeyRenamed, q.data.User, events.Method(q.r.PostFormValue("id")))
-	return p.renderSecurity(q, http.StatusOK, ui.MsgKeyRenamed, "")
+	return p.done(q, "renamed")
 }

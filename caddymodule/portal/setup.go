@@ -179,7 +179,8 @@ func (p *Portal) totpSubmit(q *request) error {
 }
 
 // firstMethodAdded completes a registration of the user's first method:
-// it logs it, completes the sign-in, and shows the new recovery codes once.
+// it logs it, completes the sign-in, and redirects to the page that shows
+// the new recovery codes.
 func (p *Portal) firstMethodAdded(q *request, method string, codes []string) error {
 	user := q.data.User
 	p.events.Write(q.r, events.MethodAdded, user, events.Method(method))
@@ -187,8 +188,7 @@ func (p *Portal) firstMethodAdded(q *request, method string, codes []string) err
 	if err := p.secondFactorPassed(q, user, method); err != nil {
 		return err
 	}
-	pg := p.page(q, ui.TitleRecovery)
-	pg.Codes = codes
-	pg.Return = p.returnPath(q.data.Return)
-	return p.render(q, http.StatusOK, "recovery", pg)
+	// The page after the redirect shows the codes (the session's tag is
+	// the new one: the sign-in rotated its id).
+	return p.showOnce(q, challenge.ShownRecovery, recoveryCodesPath, p.returnPath(q.data.Return), codes)
 }
