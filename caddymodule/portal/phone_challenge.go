@@ -92,7 +92,7 @@ func (p *Portal) renderPhoneChallenge(q *request, status int, method string, a *
 		return p.redirect(q, p.prefix+"challenge")
 	}
 	if method == challenge.MethodSMS {
-		masked, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+		masked, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q))
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (p *Portal) challengeSend(q *request) error {
 	}
 	e, ctx, user, ip := p.engine, q.r.Context(), q.data.User, IPKey(events.ClientIP(q.r))
 	if method == challenge.MethodSMS {
-		err = e.SendCode(ctx, user, challenge.PurposeSignIn, ip, n, p.smsBody(q))
+		err = e.SendCode(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.smsBody(q))
 	} else {
 		_, err = e.StartCall(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.signInInfo(q), p.buildCall(q, challenge.PurposeSignIn, n))
 	}
@@ -174,14 +174,14 @@ func (p *Portal) challengeSend(q *request) error {
 // checkSMS checks a texted code at sign-in; bad is true when it was wrong
 // (and the page has been answered).
 func (p *Portal) checkSMS(q *request, a *store.Account) (bool, error) {
-	_, err := p.engine.CheckCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, q.r.PostFormValue("code"))
+	_, err := p.engine.CheckCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q), q.r.PostFormValue("code"))
 	if !errors.Is(err, challenge.ErrBadCode) {
 		return false, err
 	}
 	if err := p.secondFactorFailed(q, challenge.MethodSMS); err != nil {
 		return true, err
 	}
-	_, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+	_, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q))
 	if err != nil {
 		return true, err
 	}

@@ -75,7 +75,7 @@ func (p *Portal) phoneFormSubmit(q *request) error {
 	}
 	e, ctx, ip := p.engine, q.r.Context(), IPKey(events.ClientIP(q.r))
 	if m == challenge.MethodSMS {
-		err = e.SendCode(ctx, q.data.User, challenge.PurposeEnrol, ip, n, p.smsBody(q))
+		err = e.SendCode(ctx, q.data.User, challenge.PurposeEnrol, p.sessionTag(q), ip, n, p.smsBody(q))
 	} else {
 		_, err = e.StartCall(ctx, q.data.User, challenge.PurposeEnrol, p.sessionTag(q), ip, n, p.signInInfo(q), p.buildCall(q, challenge.PurposeEnrol, n))
 	}
@@ -105,7 +105,7 @@ func (p *Portal) renderPhoneCode(q *request, status int, masked, errID string) e
 
 // phoneCodePage asks for the code texted to the number being registered.
 func (p *Portal) phoneCodePage(q *request) error {
-	masked, ok, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeEnrol)
+	masked, ok, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeEnrol, p.sessionTag(q))
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (p *Portal) phoneCodePage(q *request) error {
 // phoneCodeSubmit registers the number once its code is right.
 func (p *Portal) phoneCodeSubmit(q *request) error {
 	e, ctx, user := p.engine, q.r.Context(), q.data.User
-	masked, _, err := e.PendingCode(ctx, user, challenge.PurposeEnrol)
+	masked, _, err := e.PendingCode(ctx, user, challenge.PurposeEnrol, p.sessionTag(q))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (p *Portal) phoneCodeSubmit(q *request) error {
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
-	n, err := e.CheckCode(ctx, user, challenge.PurposeEnrol, q.r.PostFormValue("code"))
+	n, err := e.CheckCode(ctx, user, challenge.PurposeEnrol, p.sessionTag(q), q.r.PostFormValue("code"))
 	if errors.Is(err, challenge.ErrBadCode) {
 		p.events.Write(q.r, events.EnrolmentCodeRejected, user, events.Method(challenge.MethodSMS))
 		if err := p.codeFailed(q); err != nil {
