@@ -126,6 +126,7 @@ func (p *Portal) renderPushWait(q *request, status int, purpose, errID string) e
 	}
 	pg := p.page(q, title)
 	pg.Method, pg.Enrol, pg.PushNumber, pg.PushStatus, pg.Error = challenge.MethodPush, enrol, number, string(st), errID
+	pg.Adding = enrol && p.adding(q)
 	if st == challenge.PushPending {
 		pg.Refresh = 5
 	}

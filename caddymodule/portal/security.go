@@ -28,10 +28,7 @@ func (p *Portal) maySecurity(q *request) bool {
 
 // securityPage shows the user's security info.
 func (p *Portal) securityPage(q *request) error {
-	notice := ""
-	if q.r.URL.Query().Get("added") != "" {
-		notice = ui.MsgMethodAdded
-	}
+	notice := addedNotice(q.r.URL.Query().Get("added"))
 	return p.renderSecurity(q, http.StatusOK, notice, "")
 }
 
