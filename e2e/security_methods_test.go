@@ -65,6 +65,9 @@ func TestSecurityInfoMethods(t *testing.T) {
 	expectRedirect(t, r, "/.mfa/setup/phone/code")
 	c = codeOf(t, f.WaitMessage(t, ukMobileE164, sendTimeout).Body)
 	page = b.get("/.mfa/setup/phone/code")
+	// "Send again" is still a change of this number, not an addition.
+	expectText(t, page, `href="/.mfa/setup/phone?method=sms&replace=phone-0"`, "Back to security info")
+	expectNoText(t, page, "Cancel and sign out")
 	expectRedirect(t, b.post("/.mfa/setup/phone/code", url.Values{"csrf": {csrfOf(t, page.Body)}, "code": {c}}), "/.mfa/security?added=number")
 	expectText(t, b.get("/.mfa/security?added=number"), "The phone number was changed.")
 	sec = b.get("/.mfa/security")

@@ -220,6 +220,11 @@ func (p *Portal) renderWait(q *request, status int, purpose, errID string) error
 	pg := p.page(q, title)
 	pg.Method, pg.Enrol, pg.Masked, pg.CallStatus, pg.Error = challenge.MethodVoice, enrol, masked, string(st), errID
 	pg.Adding = enrol && p.adding(q)
+	if enrol {
+		if pg.Replace, err = p.pendingReplace(q); err != nil {
+			return err
+		}
+	}
 	if st == challenge.CallPending {
 		pg.Refresh = 5
 	}

@@ -145,6 +145,10 @@ func (p *Portal) renderPhoneCode(q *request, status int, masked, errID string) e
 	pg := p.page(q, ui.TitlePhoneCode)
 	pg.Method, pg.Enrol, pg.Masked, pg.Error = challenge.MethodSMS, true, masked, errID
 	pg.Adding = p.adding(q)
+	var err error
+	if pg.Replace, err = p.pendingReplace(q); err != nil {
+		return err
+	}
 	return p.render(q, status, "phone_code", pg)
 }
 
@@ -253,6 +257,25 @@ func (p *Portal) phoneEnrolled(q *request, method string, n phone.Number) error 
 	p.events.Write(q.r, events.MethodRemoved, user, events.Method(id), events.Reason("number_changed"))
 	p.events.Write(q.r, events.MethodAdded, user, events.Method(method))
 	return p.redirect(q, p.prefix+securityPath+"?added="+addedNumber)
+}
+
+// pendingReplace is the id of the phone that the number being proved
+// replaces (a change of number), "" for none: the code and call pages
+// carry it in their "send again" links, so that trying again still
+// changes the number rather than adding one.
+func (p *Portal) pendingReplace(q *request) (string, error) {
+	if !p.adding(q) {
+		return "", nil
+	}
+	v, err := p.engine.KV.Get(q.r.Context(), phoneReplaceKey(p.sessionTag(q)))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: reading the number to replace: %w", store.ErrUnavailable, err)
+	}
+	id, _, _ := strings.Cut(string(v), "\x00")
+	return id, nil
 }
 
 // phoneReplaceKey is where a session keeps the phone that the number being
