@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/internal/twiliotest"
 )
@@ -125,4 +126,12 @@ func TestPhoneAddCallSignedIn(t *testing.T) {
 	expectStatus(t, page, http.StatusOK)
 	expectNoText(t, page, "Signing you in", "Cancel and sign out")
 	expectRedirect(t, b.post("/.mfa/setup/phone/wait", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/security?added=1")
+
+	// A registration call not approved: nobody is signing in here.
+	time.Sleep(1100 * time.Millisecond) // resend_after
+	expectRedirect(t, b.submitNumber("voice", "US", usTyped, ""), "/.mfa/setup/phone/wait")
+	expectStatus(t, pressed(t, f, f.WaitCall(t, usE164, sendTimeout), "1"), http.StatusOK)
+	page = b.get("/.mfa/setup/phone/wait")
+	expectText(t, page, "The call was not approved. Call again, or choose another method.", "Back to security info")
+	expectNoText(t, page, "sign in another way", "Answer the call and press #")
 }

@@ -147,6 +147,10 @@ const (
 	MsgNumberChanged = "message.number_changed"
 	// ErrResendWaitCall is ErrResendWait for a call.
 	ErrResendWaitCall = "error.resend_wait_call"
+	// ErrCallNotConfirmed and ErrPushNotConfirmed are ErrCallNotApproved
+	// and ErrPushDenied of a registration (nobody is signing in).
+	ErrCallNotConfirmed = "error.call_not_confirmed"
+	ErrPushNotConfirmed = "error.push_not_confirmed"
 	// VoiceApprovedEnrol and VoiceDeniedEnrol end a registration call.
 	VoiceApprovedEnrol = "voice.approved_enrol"
 	VoiceDeniedEnrol   = "voice.denied_enrol"
@@ -179,6 +183,7 @@ var CodeMessageIDs = []string{
 	ErrKeyName, ErrKeyLimit, ErrKeyCloned, ErrKeyNoScript, ErrKeyBusy, MsgKeyRenamed,
 	TitleBusy, MsgBusy, MsgTooManyPasswords,
 	TitleSetupAdd, TitleChangePhone, MsgNumberChanged, ErrResendWaitCall, VoiceApprovedEnrol, VoiceDeniedEnrol,
+	ErrCallNotConfirmed, ErrPushNotConfirmed,
 }
 
 // Page is the data of one portal page. Strings that users read are message

@@ -209,6 +209,9 @@ func (p *Portal) renderWait(q *request, status int, purpose, errID string) error
 	if errID == "" && (st == challenge.CallDenied || st == challenge.CallFraud) {
 		errID, status = ui.ErrCallNotApproved, http.StatusUnauthorized
 	}
+	if enrol && errID == ui.ErrCallNotApproved {
+		errID = ui.ErrCallNotConfirmed // nobody is signing in here
+	}
 	// "Answer your phone" only while there is a call to answer.
 	title := ui.TitlePhoneWait
 	if st != challenge.CallPending && st != challenge.CallApproved {

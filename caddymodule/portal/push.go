@@ -120,6 +120,9 @@ func (p *Portal) renderPushWait(q *request, status int, purpose, errID string) e
 			errID, status = ui.ErrPushExpired, http.StatusUnauthorized
 		}
 	}
+	if enrol && errID == ui.ErrPushDenied {
+		errID = ui.ErrPushNotConfirmed // nobody is signing in here
+	}
 	title := ui.TitlePushWait
 	if errID != "" {
 		title = ui.TitlePushStart
