@@ -55,8 +55,10 @@ type LimitsConfig struct {
 	// SendDaily caps the texts and calls of the whole gateway in one UTC
 	// day: a bound on the bill if every other limit is dodged. Default: 1000.
 	SendDaily int `json:"send_daily,omitempty"`
-	// ResendAfter is the least time between two texts or calls for one
-	// user. Default: 30s.
+	// ResendAfter is the least time between two texts, or two calls, for
+	// one user (a call right after a text, or the reverse, is another way
+	// chosen, not a resend, and goes out within the other limits).
+	// Default: 30s.
 	ResendAfter caddy.Duration `json:"resend_after,omitempty"`
 	// PushPerUser limits the app notifications sent to one user, against
 	// MFA fatigue (prompting until the user approves one by mistake); past

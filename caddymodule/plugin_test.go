@@ -123,7 +123,7 @@ func TestPluginProviderSendsTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.SendCode(ctx, "alice", challenge.PurposeEnrol, "203.0.113.7", to, func(code string) string { return "Your code is " + code }); err != nil {
+	if err := e.SendCode(ctx, "alice", challenge.PurposeEnrol, "session-tag", "203.0.113.7", to, func(code string) string { return "Your code is " + code }); err != nil {
 		t.Fatalf("SendCode: %v", err)
 	}
 	var text phone.Text
@@ -136,7 +136,7 @@ func TestPluginProviderSendsTexts(t *testing.T) {
 	if text.To.E164 != to.E164 || !found || len(code) != 6 {
 		t.Fatalf("the provider was given %q for %s; want a six-digit code for %s", text.Body, text.To.E164, to.E164)
 	}
-	got, err := e.CheckCode(ctx, "alice", challenge.PurposeEnrol, code)
+	got, err := e.CheckCode(ctx, "alice", challenge.PurposeEnrol, "session-tag", code)
 	if err != nil || got.E164 != to.E164 {
 		t.Fatalf("CheckCode(%q) = %s, %v; want the texted code accepted for %s", code, got.E164, err, to.E164)
 	}

@@ -119,13 +119,14 @@ func (e *Engine) PhoneMethodReady(m string) bool {
 	return false
 }
 
-// checkSend applies the country allow-list and the send limits.
-func (e *Engine) checkSend(ctx context.Context, user, purpose, ip string, to phone.Number) error {
+// checkSend applies the country allow-list and the send limits to a send
+// on channel (regulation.ChannelText or ChannelCall).
+func (e *Engine) checkSend(ctx context.Context, user, purpose, channel, ip string, to phone.Number) error {
 	if !e.Phone.Countries.AllowsNumber(to) {
 		return ErrCountry
 	}
 	numberKey := hex.EncodeToString(e.Keys.HashCode("send-number", to.E164)[:16])
-	v, err := e.Regulation.BeforeSend(ctx, user, purpose, numberKey, ip)
+	v, err := e.Regulation.BeforeSend(ctx, user, purpose, channel, numberKey, ip)
 	if err != nil {
 		return fmt.Errorf("%w: send limits: %w", store.ErrUnavailable, err)
 	}

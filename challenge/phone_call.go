@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
@@ -64,7 +65,7 @@ func (e *Engine) StartCall(ctx context.Context, user, purpose, session, ip strin
 	if e.Phone.Voice == nil {
 		return "", fmt.Errorf("%w: no voice provider", phone.ErrProvider)
 	}
-	if err := e.checkSend(ctx, user, purpose, ip, to); err != nil {
+	if err := e.checkSend(ctx, user, purpose, regulation.ChannelCall, ip, to); err != nil {
 		return "", err
 	}
 	b := make([]byte, 16)

@@ -131,7 +131,7 @@ func TestPhoneCallFraudBlocks(t *testing.T) {
 		}
 		// No more texts or calls for the user either.
 		var r *Refused
-		err = f.e.SendCode(ctx, "alice", PurposeSignIn, "192.0.2.1", n, codeBody)
+		err = f.e.SendCode(ctx, "alice", PurposeSignIn, "session-tag", "192.0.2.1", n, codeBody)
 		if !errors.As(err, &r) || r.Reason != "blocked" {
 			t.Fatalf("SendCode for a blocked user: %v, want refused as blocked", err)
 		}

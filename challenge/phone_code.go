@@ -11,12 +11,17 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 )
 
 // codeRecord is a texted code waiting for its user, in the KV under
-// "phone-code:<user>": one at a time per user, a new send replaces it.
+// "phone-code:<user>": one at a time per user, a new send replaces it. It
+// is good only in the session it was texted for (Session, a SessionTag),
+// so that it ends with that sign-in: a sign-out, or a sign-in finished
+// another way (EndSessionPending), leaves nothing to enter later.
 type codeRecord struct {
 	Purpose string `json:"purpose"`
+	Session string `json:"session"`
 	Hash    []byte `json:"hash"`
 	Number  []byte `json:"number"`
 	Masked  string `json:"masked"`
@@ -44,18 +49,18 @@ func newPhoneCode() (string, error) {
 }
 
 // SendCode texts a new six-digit code to to for user, good for
-// PhoneCodeTTL and once, after the country allow-list and the send limits
+// PhoneCodeTTL and once, in the session tagged session only, after the country allow-list and the send limits
 // (errors ErrCountry, ErrNotMobile, *Refused). body makes the message from
 // the code. A provider failure wraps phone.ErrProvider; the code is then
 // forgotten.
-func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phone.Number, body func(code string) string) error {
+func (e *Engine) SendCode(ctx context.Context, user, purpose, session, ip string, to phone.Number, body func(code string) string) error {
 	if e.Phone.Text == nil {
 		return fmt.Errorf("%w: no text message provider", phone.ErrProvider)
 	}
 	if !to.Mobile {
 		return ErrNotMobile
 	}
-	if err := e.checkSend(ctx, user, purpose, ip, to); err != nil {
+	if err := e.checkSend(ctx, user, purpose, regulation.ChannelText, ip, to); err != nil {
 		return err
 	}
 	code, err := newPhoneCode()
@@ -67,7 +72,7 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 		return err
 	}
 	rec := codeRecord{
-		Purpose: purpose, Hash: e.phoneCodeHash(user, purpose, code), Number: sealed,
+		Purpose: purpose, Session: session, Hash: e.phoneCodeHash(user, purpose, code), Number: sealed,
 		Masked: to.Masked(), Expires: e.Now().Add(PhoneCodeTTL).Unix(),
 	}
 	if err := e.codes().Put(ctx, user, rec); err != nil {
@@ -89,8 +94,8 @@ func (e *Engine) SendCode(ctx context.Context, user, purpose, ip string, to phon
 }
 
 // PendingCode returns the masked number a code for purpose was texted to,
-// if one is waiting for user.
-func (e *Engine) PendingCode(ctx context.Context, user, purpose string) (string, bool, error) {
+// if one is waiting for user in the session tagged session.
+func (e *Engine) PendingCode(ctx context.Context, user, purpose, session string) (string, bool, error) {
 	rec, err := e.codes().Get(ctx, user)
 	if errors.Is(err, errNoRecord) {
 		return "", false, nil
@@ -98,17 +103,18 @@ func (e *Engine) PendingCode(ctx context.Context, user, purpose string) (string,
 	if err != nil {
 		return "", false, err
 	}
-	if rec.Purpose != purpose {
+	if rec.Purpose != purpose || rec.Session != session {
 		return "", false, nil
 	}
 	return rec.Masked, true, nil
 }
 
 // CheckCode accepts the texted code of user for purpose once, within
-// PhoneCodeTTL, and returns the number it went to. A wrong, used, expired
-// or unknown code is ErrBadCode; a wrong code leaves the right one good
+// PhoneCodeTTL, in the session tagged session it was texted for, and
+// returns the number it went to. A wrong, used, expired or unknown code,
+// or one texted for another session, is ErrBadCode; a wrong code leaves the right one good
 // (the code-check limits and lockout bound the guesses).
-func (e *Engine) CheckCode(ctx context.Context, user, purpose, code string) (phone.Number, error) {
+func (e *Engine) CheckCode(ctx context.Context, user, purpose, session, code string) (phone.Number, error) {
 	code = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return -1
@@ -119,7 +125,7 @@ func (e *Engine) CheckCode(ctx context.Context, user, purpose, code string) (pho
 	// of two requests racing with it, only one deletes it, and neither
 	// deletes a newer code sent meanwhile. A wrong code leaves it.
 	rec, used, err := e.codes().TakeIf(ctx, user, func(rec codeRecord) bool {
-		return rec.Purpose == purpose && len(code) == 6 &&
+		return rec.Purpose == purpose && rec.Session == session && len(code) == 6 &&
 			subtle.ConstantTimeCompare(rec.Hash, e.phoneCodeHash(user, purpose, code)) == 1
 	})
 	if err != nil {

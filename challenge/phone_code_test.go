@@ -208,7 +208,7 @@ func codeBody(code string) string { return "Your sign-in code is " + code + ". D
 func (f *phoneFixture) sendCode(t *testing.T, user, purpose, ip string, n phone.Number) string {
 	t.Helper()
 	before := f.texts.sent()
-	if err := f.e.SendCode(context.Background(), user, purpose, ip, n, codeBody); err != nil {
+	if err := f.e.SendCode(context.Background(), user, purpose, "session-tag", ip, n, codeBody); err != nil {
 		t.Fatalf("SendCode(%s, %s, %s): %v", user, purpose, n, err)
 	}
 	if got := f.texts.sent(); got != before+1 {
@@ -236,7 +236,7 @@ func otherCode(code string) string {
 
 func (f *phoneFixture) wantPending(t *testing.T, user, purpose string, want bool, masked string) {
 	t.Helper()
-	got, ok, err := f.e.PendingCode(context.Background(), user, purpose)
+	got, ok, err := f.e.PendingCode(context.Background(), user, purpose, "session-tag")
 	if err != nil || ok != want || (want && got != masked) {
 		t.Fatalf("PendingCode(%s, %s) = %q, %v, %v; want %q, %v", user, purpose, got, ok, err, masked, want)
 	}
@@ -266,16 +266,16 @@ func TestPhoneCodeWorksOnce(t *testing.T) {
 		code := f.sendCode(t, "alice", PurposeSignIn, "192.0.2.1", n)
 		f.wantPending(t, "alice", PurposeSignIn, true, n.Masked())
 
-		got, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code)
+		got, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code)
 		if err != nil || got != n {
 			t.Fatalf("CheckCode = %+v, %v; want %+v", got, err, n)
 		}
 		f.wantPending(t, "alice", PurposeSignIn, false, "")
-		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code); !errors.Is(err, ErrBadCode) {
+		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("code used twice: err = %v, want ErrBadCode", err)
 		}
 		// Nor does it work for another user.
-		if _, err := f.e.CheckCode(ctx, "bob", PurposeSignIn, code); !errors.Is(err, ErrBadCode) {
+		if _, err := f.e.CheckCode(ctx, "bob", PurposeSignIn, "session-tag", code); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("code for a user without one: err = %v, want ErrBadCode", err)
 		}
 	})
@@ -288,14 +288,14 @@ func TestPhoneCodeWrongCodeKeepsRightOne(t *testing.T) {
 		n := mustNumber(t, jpMobile)
 		code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 		for _, bad := range []string{otherCode(code), "", code[:5], code + "0", "abcdef", code[:5] + "x"} {
-			if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, bad); !errors.Is(err, ErrBadCode) || got != (phone.Number{}) {
+			if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", bad); !errors.Is(err, ErrBadCode) || got != (phone.Number{}) {
 				t.Fatalf("CheckCode(%q) = %+v, %v; want ErrBadCode", bad, got, err)
 			}
 		}
 		f.wantPending(t, "alice", PurposeEnrol, true, n.Masked())
 		// As typed: with a space or a dash in the middle.
 		typed := code[:3] + " - " + code[3:]
-		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, typed); err != nil || got != n {
+		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", typed); err != nil || got != n {
 			t.Fatalf("right code %q after wrong ones = %+v, %v", typed, got, err)
 		}
 	})
@@ -311,7 +311,7 @@ func TestPhoneCodeExpires(t *testing.T) {
 		f.wantPending(t, "alice", PurposeEnrol, true, n.Masked())
 		f.advance(10 * time.Second)
 		f.wantPending(t, "alice", PurposeEnrol, false, "")
-		if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code); !errors.Is(err, ErrBadCode) {
+		if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("code after %v: err = %v, want ErrBadCode", PhoneCodeTTL, err)
 		}
 	})
@@ -325,7 +325,7 @@ func TestPhoneCodeExpiresWithoutStoreTTL(t *testing.T) {
 	code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 	f.clock.Advance(PhoneCodeTTL)
 	f.wantPending(t, "alice", PurposeEnrol, false, "")
-	if _, err := f.e.CheckCode(context.Background(), "alice", PurposeEnrol, code); !errors.Is(err, ErrBadCode) {
+	if _, err := f.e.CheckCode(context.Background(), "alice", PurposeEnrol, "session-tag", code); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("code after %v: err = %v, want ErrBadCode", PhoneCodeTTL, err)
 	}
 }
@@ -337,11 +337,11 @@ func TestPhoneCodePurpose(t *testing.T) {
 		n := mustNumber(t, jpMobile)
 		code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 		f.wantPending(t, "alice", PurposeSignIn, false, "")
-		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code); !errors.Is(err, ErrBadCode) {
+		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("enrolment code used to sign in: err = %v, want ErrBadCode", err)
 		}
 		// The attempt did not use it up for its own purpose.
-		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code); err != nil || got != n {
+		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code); err != nil || got != n {
 			t.Fatalf("enrolment code for enrolment = %+v, %v", got, err)
 		}
 		// Checking an enrolment code registers nothing by itself.
@@ -361,10 +361,10 @@ func TestPhoneCodeResendReplaces(t *testing.T) {
 		for code == old { // one in a million
 			code = f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 		}
-		if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, old); !errors.Is(err, ErrBadCode) {
+		if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", old); !errors.Is(err, ErrBadCode) {
 			t.Fatalf("replaced code: err = %v, want ErrBadCode", err)
 		}
-		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code); err != nil || got != n {
+		if got, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code); err != nil || got != n {
 			t.Fatalf("new code = %+v, %v", got, err)
 		}
 	})
@@ -379,7 +379,7 @@ func TestPhoneCodeCountryNotAllowed(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.e.Phone.Countries = c
-		err = f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, ukMobile), codeBody)
+		err = f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", mustNumber(t, ukMobile), codeBody)
 		if !errors.Is(err, ErrCountry) {
 			t.Fatalf("text to +44 with only +81 allowed: err = %v, want ErrCountry", err)
 		}
@@ -402,7 +402,7 @@ func TestPhoneCodeNotMobile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []phone.Number{mustNumber(t, ukLand), ext} {
-		if err := f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody); !errors.Is(err, ErrNotMobile) {
+		if err := f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", n, codeBody); !errors.Is(err, ErrNotMobile) {
 			t.Fatalf("text to %s: err = %v, want ErrNotMobile", n, err)
 		}
 	}
@@ -420,7 +420,7 @@ func TestPhoneCodeProviderFails(t *testing.T) {
 		f := newPhoneFixture(t, s, nil)
 		ctx := context.Background()
 		f.texts.set(true, false)
-		err := f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile), codeBody)
+		err := f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", mustNumber(t, jpMobile), codeBody)
 		if !errors.Is(err, phone.ErrProvider) {
 			t.Fatalf("err = %v, want phone.ErrProvider", err)
 		}
@@ -434,7 +434,7 @@ func TestPhoneCodeProviderFails(t *testing.T) {
 func TestPhoneCodeNoProvider(t *testing.T) {
 	f := newPhoneFixture(t, shortStoreKinds[0], nil)
 	f.e.Phone.Text = nil
-	err := f.e.SendCode(context.Background(), "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile), codeBody)
+	err := f.e.SendCode(context.Background(), "alice", PurposeEnrol, "session-tag", "192.0.2.1", mustNumber(t, jpMobile), codeBody)
 	if !errors.Is(err, phone.ErrProvider) {
 		t.Fatalf("err = %v, want phone.ErrProvider", err)
 	}
@@ -464,7 +464,7 @@ func TestPhoneCodeProviderHangs(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		start = time.Now()
-		err := f.e.SendCode(ctx, "bob", PurposeEnrol, "192.0.2.1", n, codeBody)
+		err := f.e.SendCode(ctx, "bob", PurposeEnrol, "session-tag", "192.0.2.1", n, codeBody)
 		if took := time.Since(start); took > time.Second {
 			t.Fatalf("SendCode took %v with a 50ms deadline", took)
 		}
@@ -488,7 +488,7 @@ func TestPhoneCodeSignInRecordsUse(t *testing.T) {
 		f.advance(time.Hour)
 		code := f.sendCode(t, "alice", PurposeSignIn, "192.0.2.1", n)
 		f.advance(time.Minute)
-		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code); err != nil {
+		if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code); err != nil {
 			t.Fatal(err)
 		}
 		now := f.clock.Now()
@@ -517,7 +517,7 @@ func TestPhoneCodeSignInNumberRemoved(t *testing.T) {
 	ctx := context.Background()
 	n := mustNumber(t, jpMobile)
 	code := f.sendCode(t, "alice", PurposeSignIn, "192.0.2.1", n)
-	if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code); !errors.Is(err, ErrBadCode) {
+	if _, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("sign-in code to an unregistered number: err = %v, want ErrBadCode", err)
 	}
 }
@@ -539,7 +539,7 @@ func TestPhoneCodeConcurrentCheck(t *testing.T) {
 			for range 2 {
 				wg.Go(func() {
 					<-start
-					_, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, code)
+					_, err := f.e.CheckCode(ctx, "alice", PurposeSignIn, "session-tag", code)
 					switch {
 					case err == nil:
 						ok.Add(1)
@@ -602,7 +602,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 					f.sendCode(t, sd.user, PurposeEnrol, sd.ip, jp(sd.n))
 				}
 				sd := tt.sends[last]
-				err := f.e.SendCode(ctx, sd.user, PurposeEnrol, sd.ip, jp(sd.n), codeBody)
+				err := f.e.SendCode(ctx, sd.user, PurposeEnrol, "session-tag", sd.ip, jp(sd.n), codeBody)
 				wantRefused(t, err, tt.reason)
 				if n := f.texts.sent(); n != last {
 					t.Fatalf("%d texts sent, want %d", n, last)
@@ -618,7 +618,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 			n := jp(1)
 			code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 			f.advance(29 * time.Second)
-			r := wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody), "resend")
+			r := wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", n, codeBody), "resend")
 			// 29 of the 30 seconds have passed: one is left.
 			if r.RetryAfter != time.Second {
 				t.Fatalf("RetryAfter = %v; want the 1s left of the wait", r.RetryAfter)
@@ -631,11 +631,11 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 			f.advance(time.Second)
 			code2 := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
 			if code2 != code {
-				if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code); !errors.Is(err, ErrBadCode) {
+				if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code); !errors.Is(err, ErrBadCode) {
 					t.Fatalf("code replaced by a resend: err = %v", err)
 				}
 			}
-			if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code2); err != nil {
+			if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code2); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -644,8 +644,8 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 			f := newPhoneFixture(t, s, func(l *regulation.SendLimits) { l.Resend = 30 * time.Second })
 			n := jp(1)
 			code := f.sendCode(t, "alice", PurposeEnrol, "192.0.2.1", n)
-			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody), "resend")
-			if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, code); err != nil {
+			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", n, codeBody), "resend")
+			if _, err := f.e.CheckCode(ctx, "alice", PurposeEnrol, "session-tag", code); err != nil {
 				t.Fatalf("code after a refused resend: %v", err)
 			}
 		})
@@ -656,7 +656,7 @@ func TestPhoneCodeSendLimits(t *testing.T) {
 			if _, err := f.e.StartCall(ctx, "alice", PurposeEnrol, f.e.SessionTag("s1"), "192.0.2.1", n, testInfo, testCall(n)); err != nil {
 				t.Fatal(err)
 			}
-			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", n, codeBody), "user")
+			wantRefused(t, f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", n, codeBody), "user")
 		})
 	})
 }

@@ -25,7 +25,7 @@ func TestPhoneCodeForgottenWhenCallerGone(t *testing.T) {
 		f.texts.set(false, true)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond) // room for the store calls before the provider, on a busy shared Redis
 		defer cancel()
-		err := f.e.SendCode(ctx, "alice", PurposeEnrol, "192.0.2.1", mustNumber(t, jpMobile), codeBody)
+		err := f.e.SendCode(ctx, "alice", PurposeEnrol, "session-tag", "192.0.2.1", mustNumber(t, jpMobile), codeBody)
 		if err == nil || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("SendCode = %v; want a provider failure, not a store outage", err)
 		}

@@ -246,7 +246,8 @@ func TestVoiceEnrolAndSignIn(t *testing.T) {
 
 	ans := pressed(t, f, call, "#")
 	expectStatus(t, ans, http.StatusOK)
-	if ct := ans.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") || !strings.Contains(ans.Body, "signed in") || !strings.Contains(ans.Body, "<Hangup/>") {
+	if ct := ans.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") || !strings.Contains(ans.Body, "This phone is confirmed") ||
+		strings.Contains(ans.Body, "signed in") || !strings.Contains(ans.Body, "<Hangup/>") {
 		t.Fatalf("answer to # (%s): %s", ct, ans.Body)
 	}
 	// The call ends; its status callback changes nothing.
@@ -277,7 +278,7 @@ func TestVoiceEnrolAndSignIn(t *testing.T) {
 	expectNoText(t, wait, "0958 ext. 1")
 	ans = pressed(t, f, office, "#")
 	expectStatus(t, ans, http.StatusOK)
-	if !strings.Contains(ans.Body, `language="ja-JP"`) || !strings.Contains(ans.Body, "サインインしました") {
+	if !strings.Contains(ans.Body, `language="ja-JP"`) || !strings.Contains(ans.Body, "この電話番号を確認しました") || strings.Contains(ans.Body, "サインインしました") {
 		t.Fatalf("answer to a Japanese callee: %s", ans.Body)
 	}
 	bob.lang = ""
@@ -416,6 +417,16 @@ func TestVoiceCallbackSecurity(t *testing.T) {
 		gap.sent(user)
 		return b, f.WaitCall(t, numbers[user], sendTimeout)
 	}
+	// stillWaiting: Continue before the call has an answer shows the
+	// waiting page again, signing nobody in and logging no failure.
+	stillWaiting := func(b *browser) {
+		t.Helper()
+		r := b.finishWait("/.mfa/challenge/wait")
+		expectStatus(t, r, http.StatusAccepted)
+		expectText(t, r, "Waiting for you to answer")
+		expectNoText(t, r, "The call was not approved")
+		b.notSignedIn("/app")
+	}
 	notApproved := func(b *browser) {
 		t.Helper()
 		r := b.finishWait("/.mfa/challenge/wait")
@@ -435,13 +446,13 @@ func TestVoiceCallbackSecurity(t *testing.T) {
 	if len(g.waitLog("call_callback_rejected")) == 0 {
 		t.Error("the forged callback is not in the log")
 	}
-	notApproved(b)
+	stillWaiting(b)
 	// A callback signed right, for this call's URL, but naming another of
 	// the account's calls (CallSid) is refused too.
 	otherSID := call
 	otherSID.SID = "CA" + strings.Repeat("0", 32)
 	expectStatus(t, pressed(t, f, otherSID, "#"), http.StatusConflict)
-	notApproved(b)
+	stillWaiting(b)
 	// The real "#", then the same callback again: the replay is refused.
 	expectStatus(t, pressed(t, f, call, "#"), http.StatusOK)
 	expectStatus(t, pressed(t, f, call, "#"), http.StatusConflict)

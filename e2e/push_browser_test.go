@@ -295,7 +295,7 @@ func TestBrowserPushWithoutJavaScript(t *testing.T) {
 		t.Fatalf("approving: %d %q", r.Status, bodyText(b, "Approved", time.Second))
 	}
 	// The page refreshes itself and says so (and stops refreshing).
-	if txt := bodyText(a, "Approved. Signing you in", 8*time.Second); !strings.Contains(txt, "Approved. Signing you in") {
+	if txt := bodyText(a, "The notification was approved. Press Continue.", 8*time.Second); !strings.Contains(txt, "The notification was approved. Press Continue.") {
 		t.Fatalf("the waiting page did not refresh to the approval: %q", txt)
 	}
 	screenshot(t, a.ctx, "push-4-nojs")

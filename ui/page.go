@@ -164,6 +164,26 @@ const (
 	VoiceLanguage = "voice.language"
 )
 
+// The words of the phone and setup pages for a signed-in user adding a
+// method or changing a number, and of a registration call.
+const (
+	// TitleSetupAdd heads the choice of method when adding one.
+	TitleSetupAdd = "title.setup_add"
+	// TitleChangePhone heads the form of a new number for a phone.
+	TitleChangePhone = "title.change_phone"
+	// MsgNumberChanged is the notice after a change of number.
+	MsgNumberChanged = "message.number_changed"
+	// ErrResendWaitCall is ErrResendWait for a call.
+	ErrResendWaitCall = "error.resend_wait_call"
+	// ErrCallNotConfirmed and ErrPushNotConfirmed are ErrCallNotApproved
+	// and ErrPushDenied of a registration (nobody is signing in).
+	ErrCallNotConfirmed = "error.call_not_confirmed"
+	ErrPushNotConfirmed = "error.push_not_confirmed"
+	// VoiceApprovedEnrol and VoiceDeniedEnrol end a registration call.
+	VoiceApprovedEnrol = "voice.approved_enrol"
+	VoiceDeniedEnrol   = "voice.denied_enrol"
+)
+
 // MsgTooManyPasswords is the page of a password source locked out (smart
 // lockout): too many wrong passwords from here (this address, or every
 // unfamiliar source); a browser where the user signed in before still works.
@@ -194,6 +214,8 @@ var CodeMessageIDs = []string{
 	TitleConfirmRemove, MsgConfirmRemove, ConfirmRemoveButton, TitleConfirmRecovery, MsgConfirmRecovery, ConfirmRecoveryButton,
 	TitleConfirmSignOut, MsgConfirmSignOut, MsgConfirmSignOutAll, ConfirmSignOutButton,
 	TitleConfirmRevoke, MsgConfirmRevoke, ConfirmRevokeButton, TitleConfirmForget, MsgConfirmForget, ConfirmForgetButton,
+	TitleSetupAdd, TitleChangePhone, MsgNumberChanged, ErrResendWaitCall, VoiceApprovedEnrol, VoiceDeniedEnrol,
+	ErrCallNotConfirmed, ErrPushNotConfirmed,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -249,6 +271,10 @@ type Page struct {
 	Method string
 	// Enrol marks a phone page of registration rather than sign-in.
 	Enrol bool
+	// Adding marks a registration page of a fully signed-in user adding
+	// a method (or changing a number) from the security-info page: its
+	// words say so, and its exit leads back there, not to signing out.
+	Adding bool
 	// Masked is the phone number in use, all but its last digits hidden.
 	Masked string
 	// Regions fill the country picker.

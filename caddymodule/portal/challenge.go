@@ -121,11 +121,16 @@ func (p *Portal) challengeSubmit(q *request) error {
 	return p.redirect(q, p.returnPath(q.data.Return))
 }
 
-// secondFactorPassed completes a sign-in: it ends the run of failures,
+// secondFactorPassed completes a sign-in (or a step-up): it ends the run
+// of failures and every code, call and prompt the session has pending,
 // raises the session (with a new id), logs the event and makes the browser
 // and its address familiar for the user.
 func (p *Portal) secondFactorPassed(q *request, user, method string) error {
 	if err := p.engine.Regulation.CodeOK(q.r.Context(), LimitKey(user)); err != nil {
+		return err
+	}
+	// Under the session's id of before: promote gives it a new one.
+	if err := p.engine.EndSessionPending(q.r.Context(), user, p.sessionTag(q)); err != nil {
 		return err
 	}
 	if ret := p.carriedReturn(q); ret != "" {

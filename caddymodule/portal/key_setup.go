@@ -16,7 +16,7 @@ import (
 // only the error if this site cannot use security keys.
 func (p *Portal) renderKeySetup(q *request, status int, name, errID string, data map[string]any) error {
 	pg := p.page(q, ui.TitleSetupKey)
-	pg.KeyName, pg.SignedIn = name, p.adding(q)
+	pg.KeyName, pg.SignedIn, pg.Adding = name, p.adding(q), p.adding(q)
 	site, siteErr, siteData := p.keySite(q)
 	if siteErr != "" || errID == ui.ErrKeyWrongSite {
 		// No ceremony that this site could not complete.

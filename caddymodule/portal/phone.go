@@ -42,7 +42,11 @@ func (p *Portal) sendResult(q *request, method string, err error) (phoneSent, er
 			return phoneSent{errID: ui.MsgBlocked}, nil
 		}
 		if refused.Reason == regulation.ReasonResend {
-			return phoneSent{errID: ui.ErrResendWait, data: map[string]any{"Seconds": max(secs, 1)}}, nil
+			id := ui.ErrResendWait
+			if method == challenge.MethodVoice {
+				id = ui.ErrResendWaitCall
+			}
+			return phoneSent{errID: id, data: map[string]any{"Seconds": max(secs, 1)}}, nil
 		}
 		return phoneSent{errID: ui.ErrSendLimited, data: map[string]any{"Minutes": max(1, (secs+59)/60)}}, nil
 	case errors.Is(err, challenge.ErrCountry):
@@ -61,7 +65,7 @@ func (p *Portal) sendResult(q *request, method string, err error) (phoneSent, er
 // status is the HTTP status of a page that shows a send refused or failed.
 func (s phoneSent) status() int {
 	switch s.errID {
-	case ui.ErrSendLimited, ui.ErrResendWait, ui.ErrPushLimited:
+	case ui.ErrSendLimited, ui.ErrResendWait, ui.ErrResendWaitCall, ui.ErrPushLimited:
 		return http.StatusTooManyRequests
 	case ui.MsgBlocked:
 		return http.StatusForbidden

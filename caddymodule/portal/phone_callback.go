@@ -91,10 +91,23 @@ func (p *Portal) voiceCallback(w http.ResponseWriter, r *http.Request, provider 
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	// A registration call confirms a phone: nobody is signed in by it.
+	enrol := false
+	if purpose, err := e.CallPurpose(r.Context(), id); err == nil {
+		enrol = purpose == challenge.PurposeEnrol
+	} else {
+		p.logger.Error("reading the purpose of an answered call", zap.Error(err))
+	}
 	reply := ui.VoiceDenied
+	if enrol {
+		reply = ui.VoiceDeniedEnrol
+	}
 	switch status {
 	case challenge.CallApproved:
 		reply = ui.VoiceApproved
+		if enrol {
+			reply = ui.VoiceApprovedEnrol
+		}
 		p.events.Write(r, events.CallApproved, user)
 	case challenge.CallFraud:
 		reply = ui.VoiceFraud

@@ -92,7 +92,7 @@ func (p *Portal) renderPhoneChallenge(q *request, status int, method string, a *
 		return p.redirect(q, p.prefix+"challenge")
 	}
 	if method == challenge.MethodSMS {
-		masked, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+		masked, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q))
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (p *Portal) challengeSend(q *request) error {
 	}
 	e, ctx, user, ip := p.engine, q.r.Context(), q.data.User, IPKey(events.ClientIP(q.r))
 	if method == challenge.MethodSMS {
-		err = e.SendCode(ctx, user, challenge.PurposeSignIn, ip, n, p.smsBody(q))
+		err = e.SendCode(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.smsBody(q))
 	} else {
 		_, err = e.StartCall(ctx, user, challenge.PurposeSignIn, p.sessionTag(q), ip, n, p.signInInfo(q), p.buildCall(q, challenge.PurposeSignIn, n))
 	}
@@ -174,14 +174,14 @@ func (p *Portal) challengeSend(q *request) error {
 // checkSMS checks a texted code at sign-in; bad is true when it was wrong
 // (and the page has been answered).
 func (p *Portal) checkSMS(q *request, a *store.Account) (bool, error) {
-	_, err := p.engine.CheckCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, q.r.PostFormValue("code"))
+	_, err := p.engine.CheckCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q), q.r.PostFormValue("code"))
 	if !errors.Is(err, challenge.ErrBadCode) {
 		return false, err
 	}
 	if err := p.secondFactorFailed(q, challenge.MethodSMS); err != nil {
 		return true, err
 	}
-	_, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn)
+	_, waiting, err := p.engine.PendingCode(q.r.Context(), q.data.User, challenge.PurposeSignIn, p.sessionTag(q))
 	if err != nil {
 		return true, err
 	}
@@ -209,8 +209,25 @@ func (p *Portal) renderWait(q *request, status int, purpose, errID string) error
 	if errID == "" && (st == challenge.CallDenied || st == challenge.CallFraud) {
 		errID, status = ui.ErrCallNotApproved, http.StatusUnauthorized
 	}
-	pg := p.page(q, ui.TitlePhoneWait)
+	if enrol && errID == ui.ErrCallNotApproved {
+		errID = ui.ErrCallNotConfirmed // nobody is signing in here
+	}
+	// "Answer your phone" only while there is a call to answer.
+	title := ui.TitlePhoneWait
+	if st != challenge.CallPending && st != challenge.CallApproved {
+		title = ui.TitlePhoneStart
+		if enrol {
+			title = ui.TitleSetupPhone
+		}
+	}
+	pg := p.page(q, title)
 	pg.Method, pg.Enrol, pg.Masked, pg.CallStatus, pg.Error = challenge.MethodVoice, enrol, masked, string(st), errID
+	pg.Adding = enrol && p.adding(q)
+	if enrol {
+		if pg.Replace, err = p.pendingReplace(q); err != nil {
+			return err
+		}
+	}
 	if st == challenge.CallPending {
 		pg.Refresh = 5
 	}
@@ -226,6 +243,17 @@ func (p *Portal) renderWait(q *request, status int, purpose, errID string) error
 	return p.render(q, status, "phone_wait", pg)
 }
 
+// callPending shows the waiting page again, and reports true, when the
+// call of this session for purpose has no answer yet: Continue pressed
+// too early (without JavaScript) is not a failed sign-in.
+func (p *Portal) callPending(q *request, purpose string) (bool, error) {
+	st, _, ok, err := p.engine.CallState(q.r.Context(), p.sessionTag(q), purpose)
+	if err != nil || !ok || st != challenge.CallPending {
+		return false, err
+	}
+	return true, p.renderWait(q, http.StatusAccepted, purpose, "")
+}
+
 // challengeWaitPage waits for the sign-in call to be answered.
 func (p *Portal) challengeWaitPage(q *request) error {
 	return p.renderWait(q, http.StatusOK, challenge.PurposeSignIn, "")
@@ -238,6 +266,9 @@ func (p *Portal) challengeWaitSubmit(q *request) error {
 		return p.renderWait(q, http.StatusForbidden, challenge.PurposeSignIn, ui.ErrCSRF)
 	}
 	e, user := p.engine, q.data.User
+	if waiting, err := p.callPending(q, challenge.PurposeSignIn); waiting || err != nil {
+		return err
+	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
@@ -265,16 +296,20 @@ func (p *Portal) callStatus(q *request) error {
 
 // longPoll answers a waiting page's long poll with the status that state
 // gives for this session: as soon as it is no longer "pending", or after
-// callStatusWait. "none" is a session with nothing under way.
+// callStatusWait. "none" is a session with nothing under way. It answers
+// a session that may wait for such an answer: one factor (signing in, or
+// registering a first method), or a fully signed-in user registering
+// another method from the security-info page; others get 401, and the
+// page reloads to where it belongs.
 func (p *Portal) longPoll(q *request, state func(ctx context.Context, tag, purpose string) (string, bool, error)) error {
-	if q.data.Level != session.OneFactor {
-		ui.SecurityHeaders(q.w.Header())
-		q.w.WriteHeader(http.StatusUnauthorized)
-		return nil
-	}
 	purpose := challenge.PurposeSignIn
 	if q.r.URL.Query().Get("purpose") == challenge.PurposeEnrol {
 		purpose = challenge.PurposeEnrol
+	}
+	if q.data.Level != session.OneFactor && (purpose != challenge.PurposeEnrol || !p.adding(q)) {
+		ui.SecurityHeaders(q.w.Header())
+		q.w.WriteHeader(http.StatusUnauthorized)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(q.r.Context(), callStatusWait)
 	defer cancel()

@@ -122,12 +122,16 @@ func (p *Portal) renderPushWait(q *request, status int, purpose, errID string) e
 			errID, status = ui.ErrPushExpired, http.StatusUnauthorized
 		}
 	}
+	if enrol && errID == ui.ErrPushDenied {
+		errID = ui.ErrPushNotConfirmed // nobody is signing in here
+	}
 	title := ui.TitlePushWait
 	if errID != "" {
 		title = ui.TitlePushStart
 	}
 	pg := p.page(q, title)
 	pg.Method, pg.Enrol, pg.PushNumber, pg.PushStatus, pg.Error = challenge.MethodPush, enrol, number, string(st), errID
+	pg.Adding = enrol && p.adding(q)
 	if st == challenge.PushPending {
 		pg.Refresh = 5
 	}

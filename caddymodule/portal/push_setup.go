@@ -27,6 +27,7 @@ func (p *Portal) renderPushSetup(q *request, status int, errID string, data map[
 	}
 	pg := p.page(q, ui.TitleSetupPush)
 	pg.Method, pg.Enrol, pg.Error, pg.MessageData = challenge.MethodPush, true, errID, data
+	pg.Adding = p.adding(q)
 	if s, ok := p.engine.Notifier.(push.Subscriber); ok {
 		sub := s.Subscription(topic)
 		// ntfy: is not a scheme html/template trusts by itself.

@@ -33,8 +33,8 @@ func (p *Portal) maySecurity(q *request) bool {
 // securityPage shows the user's security info.
 func (p *Portal) securityPage(q *request) error {
 	notice := doneNotice(q.r.URL.Query().Get("done"))
-	if q.r.URL.Query().Get("added") != "" {
-		notice = ui.MsgMethodAdded
+	if added := addedNotice(q.r.URL.Query().Get("added")); added != "" {
+		notice = added
 	}
 	return p.renderSecurity(q, http.StatusOK, notice, "")
 }

@@ -53,9 +53,29 @@ func (p *Portal) methodAdded(q *request, method string) error {
 	return p.redirect(q, p.prefix+securityPath+"?added=1")
 }
 
+// addedNumber is the security-info page's "added" value after a change of
+// number (the new one proved, the old one removed).
+const addedNumber = "number"
+
+// addedNotice is the security-info page's notice for its "added" value:
+// none, a method added, or a number changed.
+func addedNotice(added string) string {
+	switch added {
+	case "":
+		return ""
+	case addedNumber:
+		return ui.MsgNumberChanged
+	}
+	return ui.MsgMethodAdded
+}
+
 // setupPage lets the user choose a method to register.
 func (p *Portal) setupPage(q *request) error {
-	pg := p.page(q, ui.TitleSetup)
+	title := ui.TitleSetup
+	if p.adding(q) {
+		title = ui.TitleSetupAdd
+	}
+	pg := p.page(q, title)
 	a, err := p.engine.Account(q.r.Context(), q.data.User)
 	if err != nil {
 		return err
@@ -68,7 +88,7 @@ func (p *Portal) setupPage(q *request) error {
 			pg.Methods = append(pg.Methods, m)
 		}
 	}
-	pg.SignedIn = p.adding(q)
+	pg.Adding = p.adding(q)
 	return p.render(q, http.StatusOK, "setup", pg)
 }
 
@@ -85,7 +105,7 @@ func (p *Portal) renderTOTP(q *request, status int, en totp.Enrolment, errID str
 	pg := p.page(q, ui.TitleSetupTOTP)
 	pg.TOTPSecret = en.GroupedSecret()
 	pg.TOTPURL = template.URL(en.URL) // otpauth: is not a scheme html/template trusts by itself
-	pg.Error = errID
+	pg.Error, pg.Adding = errID, p.adding(q)
 	return p.render(q, status, "setup_totp", pg)
 }
 

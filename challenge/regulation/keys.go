@@ -30,7 +30,7 @@ const (
 	prefixSendUser        = "send-user:"         // texts and calls for a user
 	prefixSendNumber      = "send-number:"       // texts and calls to a number
 	prefixSendIP          = "send-ip:"           // texts and calls asked for from an address
-	prefixSendWait        = "send-wait:"         // the wait before the next text or call to a user
+	prefixSendWait        = "send-wait:"         // the wait before the next text, or the next call, to a user
 	prefixSendDaily       = "send-daily:"        // the gateway's texts and calls of a UTC day
 )
 
@@ -102,7 +102,7 @@ func families() []family {
 		{prefixAppPasswordIP, "<address>", inLimiter, kept, "app passwords from an address, for every user (AppPasswordPerIP)"},
 		{prefixSendNumber, "<purpose>:<number key>", inLimiter, kept, "texts and calls to a number, whoever asks (Send.PerNumber)"},
 		{prefixSendIP, "<address>", inLimiter, kept, "texts and calls asked for from an address (Send.PerIP)"},
-		{prefixSendWait, "<user>", inKV, kept, "the next text or call to a user, for Send.Resend (seconds)"},
+		{prefixSendWait, "<channel: text or call>:<user>", inKV, kept, "the next text, or the next call, to a user, for Send.Resend (seconds)"},
 		{prefixSendDaily, "<UTC day, 2006-01-02>", inKV, kept, "texts and calls of the whole gateway in a UTC day (Send.Daily)"},
 	}
 }

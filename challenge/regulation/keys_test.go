@@ -170,7 +170,7 @@ func exercise(t *testing.T, r *Regulation, user string) {
 	must(err)
 	_, err = r.BeforePush(ctx, user)
 	must(err)
-	_, err = r.BeforeSend(ctx, user, purposeSignIn, "number-key", exerciseAppAddr)
+	_, err = r.BeforeSend(ctx, user, purposeSignIn, ChannelText, "number-key", exerciseAppAddr)
 	must(err)
 	// App passwords: a right one from a new address, which is then
 	// familiar, and one from there.
@@ -387,7 +387,7 @@ func TestUnlockLiftsEveryFamily(t *testing.T) {
 	allowed("a code", v, err)
 	v, err = r.BeforePush(ctx, "alice")
 	allowed("a prompt", v, err)
-	v, err = r.BeforeSend(ctx, "alice", purposeSignIn, "number-key", exerciseAppAddr)
+	v, err = r.BeforeSend(ctx, "alice", purposeSignIn, ChannelText, "number-key", exerciseAppAddr)
 	allowed("a text", v, err)
 	v, _, err = r.BeforeAppPassword(ctx, "alice", "192.0.2.99")
 	allowed("an app password", v, err)

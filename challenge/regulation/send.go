@@ -13,8 +13,10 @@ import (
 
 // SendLimits bound the texts and calls the gateway pays for, against toll
 // fraud and SMS pumping: per user, per destination number, per client
-// address, a wait between two sends to one user, and a cap per day across
-// the whole gateway. Texts and calls count together.
+// address, a wait between two sends to one user on one channel, and a cap
+// per day across the whole gateway. Texts and calls count together, but
+// for the wait: a call right after a text (or the reverse) is a user
+// choosing another way, not asking again.
 type SendLimits struct {
 	// PerUser limits sends for one user.
 	PerUser limit.Limit
@@ -24,7 +26,8 @@ type SendLimits struct {
 	PerIP limit.Limit
 	// Daily caps the sends of the whole gateway in one UTC day.
 	Daily int
-	// Resend is the least time between two sends to one user.
+	// Resend is the least time between two sends to one user on one
+	// channel (two texts, or two calls). Default 30s.
 	Resend time.Duration
 }
 
@@ -56,10 +59,18 @@ func (l SendLimits) Validate() error {
 	return nil
 }
 
-// BeforeSend decides whether a text or call for purpose may go out for
-// user, to the number known by numberKey (a keyed hash: no number is kept in
+// Channels of a send, each with its own resend wait.
+const (
+	// ChannelText is a text message.
+	ChannelText = "text"
+	// ChannelCall is a phone call.
+	ChannelCall = "call"
+)
+
+// BeforeSend decides whether a text or call (channel: ChannelText or
+// ChannelCall) for purpose may go out for user, to the number known by numberKey (a keyed hash: no number is kept in
 // clear), asked for from ip, and counts it if so. Reasons: ReasonLocked,
-// ReasonBlocked, ReasonResend (too soon after the last one), ReasonUser,
+// ReasonBlocked, ReasonResend (too soon after the last one on the channel), ReasonUser,
 // ReasonNumber, ReasonIP, ReasonDaily. purpose keeps the counts per number
 // of different purposes apart (challenge.PurposeSignIn and PurposeEnrol).
 //
@@ -69,15 +80,16 @@ func (l SendLimits) Validate() error {
 // (the user picks the number) and sign-in (to a proven number) count per
 // number apart, so nobody can use up another's sign-ins by trying to
 // register their number.
-func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, ip string) (Verdict, error) {
+func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, channel, numberKey, ip string) (Verdict, error) {
 	now := r.now()
 	if v, err := r.lockVerdict(ctx, user); err != nil || !v.Allowed {
 		return v, err
 	}
 	l := r.limits.Send
+	wait := resendKey(channel, user)
 	if l.Resend > 0 {
-		if _, err := r.kv.Get(ctx, userKey(prefixSendWait, user)); err == nil {
-			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: ReasonResend}, nil
+		if _, err := r.kv.Get(ctx, wait); err == nil {
+			return Verdict{RetryAfter: r.resendLeft(ctx, wait, now), Reason: ReasonResend}, nil
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Verdict{}, err
 		}
@@ -109,20 +121,29 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, numberKey, i
 	}
 	if l.Resend > 0 {
 		// Set once it goes out; of two sends racing, the second waits.
-		first, err := r.kv.Create(ctx, userKey(prefixSendWait, user), []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
+		first, err := r.kv.Create(ctx, wait, []byte(now.Add(l.Resend).UTC().Format(time.RFC3339)), l.Resend)
 		if err != nil {
 			return Verdict{}, err
 		}
 		if !first {
-			return Verdict{RetryAfter: r.resendLeft(ctx, user, now), Reason: ReasonResend}, nil
+			return Verdict{RetryAfter: r.resendLeft(ctx, wait, now), Reason: ReasonResend}, nil
 		}
 	}
 	return allowed(), nil
 }
 
-// resendLeft is how long until user may have another text or call.
-func (r *Regulation) resendLeft(ctx context.Context, user string, now time.Time) time.Duration {
-	v, err := r.kv.Get(ctx, userKey(prefixSendWait, user))
+// resendKey is the key of the wait before the next send on channel to
+// user. A channel other than the two known counts as a text.
+func resendKey(channel, user string) string {
+	if channel != ChannelCall {
+		channel = ChannelText
+	}
+	return prefixSendWait + channel + ":" + user
+}
+
+// resendLeft is how long until the wait under key is over.
+func (r *Regulation) resendLeft(ctx context.Context, key string, now time.Time) time.Duration {
+	v, err := r.kv.Get(ctx, key)
 	if err != nil {
 		return r.limits.Send.Resend
 	}

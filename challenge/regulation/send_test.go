@@ -91,14 +91,14 @@ func testBeforeSend(t *testing.T, open newStores) {
 	}
 	allow := func(t *testing.T, r *Regulation, user, number, ip string) {
 		t.Helper()
-		v, err := r.BeforeSend(ctx, user, purposeEnrol, number, ip)
+		v, err := r.BeforeSend(ctx, user, purposeEnrol, ChannelText, number, ip)
 		if err != nil || !v.Allowed {
 			t.Fatalf("BeforeSend(%s, %s, %s) = %+v, %v; want allowed", user, number, ip, v, err)
 		}
 	}
 	refuse := func(t *testing.T, r *Regulation, user, number, ip string, reason Reason) Verdict {
 		t.Helper()
-		v, err := r.BeforeSend(ctx, user, purposeEnrol, number, ip)
+		v, err := r.BeforeSend(ctx, user, purposeEnrol, ChannelText, number, ip)
 		if err != nil || v.Allowed || v.Reason != reason || v.RetryAfter <= 0 {
 			t.Fatalf("BeforeSend(%s, %s, %s) = %+v, %v; want refused for %q", user, number, ip, v, err, reason)
 		}
@@ -134,7 +134,7 @@ func testBeforeSend(t *testing.T, open newStores) {
 		}
 		refuse(t, r, user(9), num(1), addr(9), "number")
 		// ... and the victim still signs in with it.
-		if v, err := r.BeforeSend(ctx, "victim", purposeSignIn, num(1), addr(5)); err != nil || !v.Allowed {
+		if v, err := r.BeforeSend(ctx, "victim", purposeSignIn, ChannelText, num(1), addr(5)); err != nil || !v.Allowed {
 			t.Fatalf("sign-in send to the victim's number = %+v, %v; want allowed", v, err)
 		}
 	})
@@ -182,14 +182,14 @@ func testBeforeSend(t *testing.T, open newStores) {
 		tokyo := time.FixedZone("JST", 9*60*60)
 		late := time.Date(2025, 3, 2, 8, 0, 0, 0, tokyo)
 		clocks[r].Set(late)
-		v, err := r.BeforeSend(ctx, user(8), purposeEnrol, num(8), addr(8))
+		v, err := r.BeforeSend(ctx, user(8), purposeEnrol, ChannelText, num(8), addr(8))
 		if err != nil || v.Allowed || v.Reason != "daily" || v.RetryAfter != time.Hour {
 			t.Fatalf("BeforeSend at 23:00 UTC = %+v, %v; want daily with an hour to wait", v, err)
 		}
 		// A new UTC day starts a new count.
 		next := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)
 		clocks[r].Set(next)
-		if v, err := r.BeforeSend(ctx, user(7), purposeEnrol, num(7), addr(7)); err != nil || !v.Allowed {
+		if v, err := r.BeforeSend(ctx, user(7), purposeEnrol, ChannelText, num(7), addr(7)); err != nil || !v.Allowed {
 			t.Fatalf("BeforeSend on the next day = %+v, %v", v, err)
 		}
 		if n, err := r.SentToday(ctx); err != nil || n != 1 {
@@ -217,7 +217,7 @@ func testBeforeSend(t *testing.T, open newStores) {
 		if err := r.Block(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		v, err := r.BeforeSend(ctx, "alice", purposeEnrol, num(1), addr(1))
+		v, err := r.BeforeSend(ctx, "alice", purposeEnrol, ChannelText, num(1), addr(1))
 		if err != nil || v.Allowed || v.Reason != "blocked" {
 			t.Fatalf("BeforeSend of a blocked user = %+v, %v", v, err)
 		}

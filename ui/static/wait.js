@@ -1,6 +1,9 @@
-// Waits for the phone call of the page to be answered, by long-polling the
-// portal, then completes the sign-in. Without JavaScript the page reloads
-// itself every few seconds and the user presses Continue.
+// Waits for the phone call (or app notification) of the page to be
+// answered, by long-polling the portal, then presses Continue, saying what
+// it does (data-approved: signing in, finishing the setup, adding the
+// phone). A page shown already approved (data-state) goes on at once.
+// Without JavaScript the page reloads itself every few seconds and the
+// user presses Continue.
 (function () {
   "use strict";
   var form = document.getElementById("call-finish");
@@ -10,6 +13,17 @@
   }
   var url = form.getAttribute("data-status");
   var failures = 0;
+  function approved() {
+    var text = status && status.getAttribute("data-approved");
+    if (text) {
+      status.textContent = text;
+    }
+    form.submit();
+  }
+  if (form.getAttribute("data-state") === "approved") {
+    approved();
+    return;
+  }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
@@ -31,10 +45,7 @@
         if (d.status === "pending") {
           poll();
         } else if (d.status === "approved") {
-          if (status && d.text) {
-            status.textContent = d.text;
-          }
-          form.submit();
+          approved();
         } else {
           window.location.reload();
         }
