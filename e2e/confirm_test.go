@@ -44,7 +44,7 @@ func TestDestructiveActionsAskFirst(t *testing.T) {
 	}{
 		{"/.mfa/security/recovery", url.Values{}, []string{"Get new recovery codes?", "stop working"}, []string{"新しい回復コードを取得しますか？"}},
 		{"/.mfa/security/signout", url.Values{"app_passwords": {"revoke"}}, []string{"Sign out everywhere?", "app passwords are revoked too"}, []string{"すべての場所からサインアウトしますか？"}},
-		{"/.mfa/security/app-passwords/revoke", url.Values{"id": {appID}}, []string{"Revoke the app password “Mail”?"}, []string{"アプリ パスワード「Mail」を取り消しますか？"}},
+		{"/.mfa/security/app-passwords/revoke", url.Values{"id": {appID}}, []string{"Revoke the app password “Mail”?"}, []string{"アプリパスワード「Mail」を取り消しますか？"}},
 		{"/.mfa/security/devices/forget", url.Values{"id": {devID}}, []string{"Forget this device?"}, []string{"このデバイスの記憶を削除しますか？"}},
 		{"/.mfa/security/remove", url.Values{"id": {"totp"}}, []string{"Remove Authenticator app?"}, []string{"認証アプリを削除しますか？"}},
 		{"/.mfa/security/remove", url.Values{"id": {"phone-0"}, "masked": {jpMasked}}, []string{"Remove Phone " + jpMasked + "?"}, []string{"電話 " + jpMasked + "を削除しますか？"}},

@@ -129,7 +129,7 @@ func TestBrowserConfirmWithoutJavaScript(t *testing.T) {
 	asked := css(`form:has(input[name="confirm"]) button[type=submit]`)
 	p.do("security info", chromedp.Navigate(g.URL+"/.mfa/security"), chromedp.WaitVisible(revoke))
 	p.do("revoke", chromedp.Click(revoke), chromedp.WaitVisible(css("h1")))
-	if h := strings.TrimSpace(p.text("h1")); h != "アプリ パスワード「Mail」を取り消しますか？" {
+	if h := strings.TrimSpace(p.text("h1")); h != "アプリパスワード「Mail」を取り消しますか？" {
 		t.Fatalf("Revoke did not ask first: the page's heading is %q", h)
 	}
 	checkUsable(p, "confirmation page")

@@ -130,7 +130,7 @@ func TestEveryActionRedirectsAndReloadChangesNothing(t *testing.T) {
 	x := g.newBrowser()
 	expectRedirect(t, x.login("alice", testPassword, "/"), "/.mfa/challenge")
 	ch := x.get("/.mfa/challenge?method=recovery")
-	expectRedirect(t, x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/")
+	expectSignedInTo(t, x, x.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"}, "code": {codes[0]}}), "/")
 
 	// Signing out (here, and everywhere) ends on a page a reload does not change.
 	for i, out := range []struct{ path, want string }{{"/.mfa/logout", "You have signed out"}, {"/.mfa/security/signout", "signed out on every device"}} {
