@@ -92,7 +92,7 @@ func TestBrowserStepUpChange(t *testing.T) {
 			p.do("enter the code", chromedp.SendKeys(css("#code"), code(t, secret, time.Now().Add(30*time.Second))),
 				chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(recovery))
 			txt = eval[string](p, `document.body.innerText`)
-			if loc := eval[string](p, `location.pathname`); loc != "/.mfa/security/continue" {
+			if loc := eval[string](p, `location.pathname`); loc != "/.mfa/stepup" {
 				t.Fatalf("after the code the tab is at %s, want the change ready to confirm; it says:\n%s", loc, txt)
 			}
 			if !strings.Contains(txt, c.confirm) {
@@ -143,9 +143,9 @@ func TestStepUpComesBack(t *testing.T) {
 	page := b.get("/.mfa/security")
 	expectRedirect(t, b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrfOf(t, page.Body)}, "name": {"Mail"}}), "/.mfa/challenge")
 	ch := b.get("/.mfa/challenge")
-	expectText(t, ch, "Confirm it&#39;s you to change your security info.")
+	expectText(t, ch, "Confirm it's you to change your security info.")
 	expectNoText(t, ch, `name="remember"`, `action="/.mfa/logout"`)
-	loc := stepUp("/.mfa/security/continue?id=")
+	loc := stepUp("/.mfa/stepup?id=")
 	confirm := b.get(loc)
 	expectStatus(t, confirm, http.StatusOK)
 	expectText(t, confirm, `action="/.mfa/security/app-passwords"`, `name="name" value="Mail"`, "Create an app password")
@@ -163,7 +163,7 @@ func TestStepUpComesBack(t *testing.T) {
 	ageSecondFactor(t, rdb, prefix, "alice", 11*time.Minute)
 	page = b.get("/.mfa/security")
 	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/challenge")
-	loc = stepUp("/.mfa/security/continue?id=")
+	loc = stepUp("/.mfa/stepup?id=")
 	expectText(t, b.get(loc), `action="/.mfa/security/signout"`, "Sign out everywhere")
 	other := g.newBrowser()
 	expectRedirect(t, other.secondSignIn("alice", e, "/", 1), "/")
@@ -174,6 +174,6 @@ func TestStepUpComesBack(t *testing.T) {
 	setup := b.get("/.mfa/setup/totp")
 	expectText(t, setup, `action="/.mfa/security/verify"`, `name="next" value="/.mfa/setup/totp"`)
 	expectRedirect(t, b.post("/.mfa/security/verify", url.Values{"csrf": {csrfOf(t, setup.Body)}, "next": {"/.mfa/setup/totp"}}), "/.mfa/challenge")
-	loc = stepUp("/.mfa/security/continue?id=")
+	loc = stepUp("/.mfa/stepup?id=")
 	expectRedirect(t, b.get(loc), "/.mfa/setup/totp")
 }

@@ -124,6 +124,7 @@ func (p *Portal) routeTable() map[string]route {
 		"setup/push/wait":               {get: p.pushSetupWaitPage, post: p.pushSetupWaitSubmit, guard: enrolPush},
 		securityPath:                    {get: p.securityPage, guard: view},
 		"security/verify":               {post: p.securityVerify, guard: change},
+		stepUpContinuePath:              {get: p.stepUpContinue, guard: view},
 		"security/remove":               {post: p.securityRemove, guard: change},
 		"security/recovery":             {post: p.securityRecovery, guard: change},
 		"security/signout":              {post: p.securitySignOut, guard: change},
