@@ -177,3 +177,15 @@ func TestStepUpComesBack(t *testing.T) {
 	loc = stepUp("/.mfa/stepup?id=")
 	expectRedirect(t, b.get(loc), "/.mfa/setup/totp")
 }
+
+// expectStepUpReturn fails unless r, the answer to a second factor given
+// again for a change, sends the browser to the page that shows the change
+// ready to confirm; it returns that page's path.
+func expectStepUpReturn(t *testing.T, r *response) string {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/.mfa/stepup?id=") {
+		t.Fatalf("%s %s: %d to %q, want to /.mfa/stepup?id=…", r.Request.Method, r.Request.URL, r.StatusCode, loc)
+	}
+	return loc
+}
