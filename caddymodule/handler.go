@@ -16,6 +16,7 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -146,7 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 
-	_, d, err := h.app.engine.Sessions.Lookup(r)
+	sessID, d, err := h.app.engine.Sessions.Lookup(r)
 	if err != nil {
 		h.app.pages.Unavailable(w, r, err)
 		return nil
@@ -164,13 +165,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if !h.policy.Allows(u) {
 		h.app.events.Write(r, events.AccessDenied, u.Name, zap.String("path", r.URL.Path))
-		h.app.pages.Message(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
+		h.portal.Forbidden(w, r, sessID, u)
 		return nil
 	}
 	setIdentityHeaders(r.Header, u)
 	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)
 }
+
+// AllowsUser reports whether u may use this route (its allow_users and
+// allow_groups): the portal asks before registering a user for it.
+func (h *Handler) AllowsUser(u *users.User) bool { return h.policy.Allows(u) }
 
 // needs is the sign-in level r needs on this route: one factor on a
 // one_factor route or from a trusted network, else two.

@@ -275,9 +275,10 @@ func TestHardeningPortalGETKeepsSession(t *testing.T) {
 	}
 	// Password given, second factor asked for: GETs change nothing either.
 	getChangesNothing(t, b, rdb, prefix, "step-up")
-	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, b.get("/.mfa/challenge?method=recovery").Body)},
-		"method": {"recovery"}, "code": {e.Codes[0]}}), "/.mfa/security")
-	fresh := b.get("/.mfa/setup") // fresh again: the choice of methods
+	back := expectStepUpReturn(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, b.get("/.mfa/challenge?method=recovery").Body)},
+		"method": {"recovery"}, "code": {e.Codes[0]}}))
+	expectRedirect(t, b.get(back), "/.mfa/security") // the button named no page to come back to
+	fresh := b.get("/.mfa/setup")                    // fresh again: the choice of methods
 	expectStatus(t, fresh, http.StatusOK)
 	expectNoText(t, fresh, "security/verify")
 

@@ -110,7 +110,7 @@ func TestMethodsRememberedDevice(t *testing.T) {
 
 // TestMethodsStepUp: on the security-info page, a change made when the
 // second factor is older than 10 minutes asks for the method again, then
-// comes back to the page, where the change goes through.
+// shows the change ready to confirm, and confirming it makes it.
 func TestMethodsStepUp(t *testing.T) {
 	forEachMethod(t, func(t *testing.T, m secondFactor) {
 		global, rdb, prefix := redisGlobal(t, redistest.Addr())
@@ -125,8 +125,9 @@ func TestMethodsStepUp(t *testing.T) {
 		expectStatus(t, page, http.StatusOK)
 		expectRedirect(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}}), "/.mfa/challenge")
 		expectText(t, b.get("/.mfa/challenge"), m.asks)
-		g.answer(b, e, "/.mfa/security", nil)
-		page = b.get("/.mfa/security")
+		path, form := g.right(b, e)
+		page = b.get(expectStepUpReturn(t, b.post(path, form))) // the change, ready to confirm
+		expectText(t, page, `action="/.mfa/security/recovery"`)
 		recoveryCodesOf(t, b.post("/.mfa/security/recovery", url.Values{"csrf": {csrfOf(t, page.Body)}, "confirm": {"1"}}))
 		if len(g.waitLog("step_up_required", `"user":"alice"`)) == 0 {
 			t.Error("step-up not in the log")

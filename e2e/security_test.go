@@ -101,9 +101,10 @@ func TestSecurityInfo(t *testing.T) {
 	other.signedIn("alice", "/") // nothing was signed out yet
 	// (A recovery code: the app's next codes are used up by the sign-ins above.)
 	ch := b.get("/.mfa/challenge?method=recovery")
-	expectRedirect(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"},
-		"code": {codes[1]}}), "/.mfa/security")
-	page = b.get("/.mfa/security")
+	back := expectStepUpReturn(t, b.post("/.mfa/challenge", url.Values{"csrf": {csrfOf(t, ch.Body)}, "method": {"recovery"},
+		"code": {codes[1]}}))
+	page = b.get(back) // "Sign out everywhere", ready to confirm
+	expectText(t, page, `action="/.mfa/security/signout"`)
 	expectRedirect(t, b.post("/.mfa/security/signout", url.Values{"csrf": {csrfOf(t, page.Body)}, "confirm": {"1"}}), "/.mfa/signed-out")
 	r = b.get("/.mfa/signed-out")
 	expectStatus(t, r, http.StatusOK)

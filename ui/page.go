@@ -16,6 +16,15 @@ const (
 	// TitleStepUp: a change of security info needs the second factor
 	// again, confirmed with a button (a GET never changes the session).
 	TitleStepUp = "title.step_up"
+	// TitleStepUpConfirm: the change asked for before a step-up, ready
+	// to confirm.
+	TitleStepUpConfirm = "title.step_up_confirm"
+	// MsgForbiddenAccount: the 403 page of a signed-in user, naming the
+	// account ({{.Display}}, {{.User}}).
+	MsgForbiddenAccount = "forbidden.account"
+	// MsgForbiddenBeforeSetup: the same, after the password, instead of
+	// registering a method for a route that refuses the user.
+	MsgForbiddenBeforeSetup = "forbidden.before_setup"
 )
 
 // Message ids that the portal code (not the templates) passes in Page.Error,
@@ -292,6 +301,14 @@ type Page struct {
 	CallStatus string
 	// Refresh reloads the page every so many seconds when JavaScript is off.
 	Refresh int
+	// StepUp marks the pages that ask for the second factor again for a
+	// change of security info: they say why, offer no "Don't ask again",
+	// and exit to the security-info page.
+	StepUp bool
+	// Change is the id of the change kept over a step-up, and Fields its
+	// form, on the page that shows it ready to confirm.
+	Change string
+	Fields []Field
 	// RememberDays offers "Don't ask again on this device for N days" on
 	// the forms that give the second factor; 0: not offered.
 	RememberDays int
@@ -357,7 +374,8 @@ type Confirm struct {
 	Button string
 }
 
-// Field is a hidden form value.
+// Field is a hidden form value (of a confirmation, or of a change kept
+// over a step-up, to post again).
 type Field struct {
 	Name, Value string
 }

@@ -133,15 +133,20 @@ func (p *Portal) secondFactorPassed(q *request, user, method string) error {
 	if err := p.engine.EndSessionPending(q.r.Context(), user, p.sessionTag(q)); err != nil {
 		return err
 	}
-	if ret := p.carriedReturn(q); ret != "" {
+	stepUp := p.inStepUp(q) // not a sign-in: nothing to remember
+	if ret := p.carriedReturn(q); ret != "" && !stepUp {
 		q.data.Return = ret // saved by promote
 	}
+
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err
 	}
 	p.events.Write(q.r, events.SignedIn, user, events.Method(method))
 	if err := p.signedInHere(q, user); err != nil {
 		return err
+	}
+	if stepUp {
+		return nil
 	}
 	return p.rememberIfAsked(q, user)
 }

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
@@ -179,6 +180,11 @@ func (p *Portal) logout(q *request) error {
 	}
 	if user != "" {
 		p.events.Write(q.r, events.SignedOut, user)
+	}
+	if q.r.PostFormValue("another") == "1" {
+		// "Sign in with another account" (the 403 page): the login page,
+		// with the way back.
+		return p.redirect(q, p.prefix+"login?rd="+url.QueryEscape(p.returnPath(q.r.PostFormValue("rd"))))
 	}
 	return p.redirect(q, p.prefix+signedOutPath+"?here=1")
 }

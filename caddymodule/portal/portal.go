@@ -167,6 +167,7 @@ func (p *Portal) open(w http.ResponseWriter, r *http.Request) (*request, bool) {
 func (p *Portal) page(q *request, title string) *ui.Page {
 	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: title, CSRF: p.csrfToken(q.w, q.r, q.sess), RememberDays: p.rememberDays()}
 	pg.Carry = p.carriedReturn(q)
+	pg.StepUp = p.inStepUp(q)
 	if q.data.User != "" && p.engine.Users.Lookup(q.data.User) != nil {
 		pg.User = p.displayName(q.data.User)
 	}
@@ -246,7 +247,7 @@ func (p *Portal) nextStep(q *request) (string, error) {
 // returnPath is the validated place to go after sign-in: a same-origin
 // path outside the portal, or the portal's security-info page.
 func (p *Portal) returnPath(raw string) string {
-	if raw == p.prefix+securityPath {
+	if raw == p.prefix+securityPath || p.isStepUpReturn(raw) {
 		return raw
 	}
 	return challenge.SafeReturn(raw, p.prefix)

@@ -148,6 +148,7 @@ func (p *Portal) routeTable() map[string]route {
 		"security/app-passwords":        {get: p.toSecurity, post: p.securityAppPassword, guard: change, read: view},
 		newAppPasswordPath:              {get: p.newAppPasswordPage, guard: view},
 		"security/app-passwords/revoke": {get: p.confirmRevoke, post: p.securityAppPasswordRevoke, guard: change, read: view},
+		stepUpContinuePath:              {get: p.stepUpContinue, guard: view},
 	}
 }
 

@@ -99,13 +99,20 @@ func (p *Portal) securityChange(q *request) (bool, error) {
 	return p.freshOrStepUp(q)
 }
 
-// freshOrStepUp lets a change through when the second factor is recent;
-// otherwise, on a POST, the session goes back to one factor until the
-// second is given again, and then back to the security-info page; a GET
-// only shows the step-up page (stepup.go).
+// freshOrStepUp lets a change through when the second factor is recent
+// (and forgets the kept change a confirmed POST carries out, stepup.go);
+// otherwise, on a POST, it keeps what was asked for, the session goes
+// back to one factor until the second is given again, and then to the
+// page that shows the change ready to confirm; a GET only shows the
+// step-up page (stepup.go).
 func (p *Portal) freshOrStepUp(q *request) (bool, error) {
 	now := p.engine.Sessions.Now()
 	if now.Unix()-q.data.SecondFactorAt < int64(challenge.StepUpAge.Seconds()) {
+		if q.r.Method == http.MethodPost && p.csrfOK(q.r, q.sess) {
+			if err := p.endStepUp(q); err != nil {
+				return false, err
+			}
+		}
 		return true, nil
 	}
 	if q.r.Method != http.MethodPost {
@@ -117,7 +124,16 @@ func (p *Portal) freshOrStepUp(q *request) (bool, error) {
 		return false, p.stepUpPage(q, http.StatusForbidden, ui.ErrCSRF)
 	}
 	user := q.data.User
-	q.data.Return = p.prefix + securityPath
+	ret, err := p.keepStepUp(q)
+	if err != nil {
+		return false, err
+	}
+	q.data.Return = ret
+	if q.data.SecondFactorAt == 0 {
+		// Signed in on a remembered device: no second factor given yet,
+		// but the pages must know this is a step-up (inStepUp).
+		q.data.SecondFactorAt = 1
+	}
 	if err := p.promote(q, user, session.OneFactor); err != nil {
 		return false, err
 	}

@@ -39,6 +39,12 @@ func (p *Portal) mayEnrol(q *request, recent bool) (bool, error) {
 	if acct.HasSecondFactor() {
 		return false, p.redirect(q, p.prefix+"challenge")
 	}
+	if u := p.engine.Users.Lookup(q.data.User); u != nil && p.refusedAt(q.r, p.returnPath(q.data.Return), u) {
+		// Nothing to register for: the route the user came for refuses
+		// them (forbidden.go).
+		p.renderForbidden(q.w, q.r, "s:"+q.sess.ID, u, ui.MsgForbiddenBeforeSetup, p.returnPath(q.data.Return))
+		return false, nil
+	}
 	return true, nil
 }
 
