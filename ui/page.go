@@ -124,6 +124,7 @@ const (
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
 	PushMessage        = "push.message"
+	PushMessageTest    = "push.message_test"
 	PushAction         = "push.action"
 	PushUnknownBrowser = "push.unknown_browser"
 
@@ -156,7 +157,7 @@ var CodeMessageIDs = []string{
 	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
-	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
+	PushTitle, PushTitleTest, PushMessage, PushMessageTest, PushAction, PushUnknownBrowser,
 	TitleSecurity, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,
