@@ -86,6 +86,7 @@ func (h *Handler) setup(app *App) error {
 		Providers: app.portalProviders(),
 		Options:   portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development},
 		Held:      app.answerHeld,
+		StoreUp:   app.storeUp(),
 		Owner:     h,
 	})
 	if err != nil {
