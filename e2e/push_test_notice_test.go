@@ -16,12 +16,12 @@ func TestPushTestNotificationSaysRegistration(t *testing.T) {
 	f := ntfytest.New(t, ntfyToken)
 	g, _ := startPhoneGateway(t, ntfyBlock(f)+"organization Acme\n")
 	for _, tc := range []struct {
-		lang, user string
-		want       []string
-		not        []string
+		lang, user, page string
+		want             []string
+		not              []string
 	}{
-		{"", "alice", []string{"Test notification: Acme", "finish setting up", "Open"}, []string{"is signing in", "approve or deny"}},
-		{"ja", "bob", []string{"テスト通知: Acme", "登録"}, []string{"サインインしようとしています", "承認または拒否"}},
+		{"", "alice", "Finish setting up this phone", []string{"Test notification: Acme", "finish setting up", "Open"}, []string{"is signing in", "approve or deny"}},
+		{"ja", "bob", "このスマートフォンの登録を完了", []string{"テスト通知: Acme", "登録"}, []string{"サインインしようとしています", "承認または拒否"}},
 	} {
 		b := g.newBrowser()
 		expectRedirect(t, b.login(tc.user, testPassword, "/"), "/.mfa/setup")
@@ -41,5 +41,11 @@ func TestPushTestNotificationSaysRegistration(t *testing.T) {
 				t.Errorf("%s test notification %q says %q", tc.user, text, n)
 			}
 		}
+		// The page it opens does not ask "Are you trying to sign in?".
+		ph := newPhone(t)
+		ph.lang = tc.lang
+		page := ph.open(msg.Click)
+		expectText(t, page, tc.page)
+		expectNoText(t, page, "Are you trying to sign in?", "サインインしようとしていますか")
 	}
 }

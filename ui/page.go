@@ -79,7 +79,9 @@ const (
 	TitlePushStart   = "title.push_start"
 	TitlePushWait    = "title.push_wait"
 	TitlePushApprove = "title.push_approve"
-	TitlePushDone    = "title.push_done"
+	// TitlePushApproveEnrol is the approval page of a registration's test prompt.
+	TitlePushApproveEnrol = "title.push_approve_enrol"
+	TitlePushDone         = "title.push_done"
 
 	ErrPushFailed    = "error.push_failed"
 	ErrPushLimited   = "error.push_limited"
@@ -154,7 +156,7 @@ var CodeMessageIDs = []string{
 	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
 	TitleSealUnreadable, MsgSealUnreadable,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
-	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
+	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushApproveEnrol, TitlePushDone,
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
 	PushTitle, PushTitleTest, PushMessage, PushMessageTest, PushAction, PushUnknownBrowser,
