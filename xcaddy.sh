@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds ./caddy with this checkout of caddy-mfa plugged in, the ordinary way
 # (xcaddy with a local replace). `./xcaddy.sh run` then runs the demo in
-# Caddyfile.example on http://localhost:8080 (user demo, password demo-password).
+# Caddyfile.example on http://localhost:8080 (user demo, password
+# demo-password), on 127.0.0.1 only; `PORT=9090 ./xcaddy.sh run` takes another
+# port. The demo keeps its state in .demo-data: delete it to start over.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,6 +30,10 @@ echo "xcaddy.sh: building caddy $CADDY_VERSION with github.com/caddy-mfa/caddy-m
 ./caddy list-modules | grep -qx 'http.handlers.mfa' || { echo "xcaddy.sh: the built caddy lacks the mfa module" >&2; exit 1; }
 
 if [ "${1:-}" = run ]; then
-	echo "xcaddy.sh: open http://localhost:8080 and sign in as demo / demo-password" >&2
+	PORT="${PORT:-8080}"
+	export PORT
+	echo "xcaddy.sh: open http://localhost:${PORT} and sign in as demo / demo-password" >&2
+	echo "xcaddy.sh: (guest / demo-password is outside staff and sees the no-access page;" >&2
+	echo "xcaddy.sh:  listening on 127.0.0.1:${PORT} only; to start over, stop Caddy and delete .demo-data)" >&2
 	exec ./caddy run --config Caddyfile.example --adapter caddyfile
 fi

@@ -185,7 +185,10 @@ type App struct {
 	dataDir, usersFile string
 	// rdb and redisPrefix are the Redis client and key prefix, for the
 	// start-up checks (redis_start.go); nil without Redis.
-	rdb         redis.UniversalClient
+	rdb redis.UniversalClient
+	// redisHealth is what the client's latest calls found (nil without
+	// Redis), for the pages that read nothing from it.
+	redisHealth *redisHealth
 	redisPrefix string
 	// gate holds every request until those checks pass (redis_gate.go);
 	// nil without Redis.
@@ -370,6 +373,7 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("mfa: %w", err)
 	}
+	routeRedisLog()
 	rdb, passed, err := a.poolRedis(o)
 	if err != nil {
 		return nil, nil, nil, err

@@ -87,6 +87,7 @@ func (h *Handler) setup(app *App) error {
 		Providers: app.portalProviders(),
 		Options:   portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development, HelpURL: app.help},
 		Held:      app.answerHeld,
+		StoreUp:   app.storeUp(),
 		Owner:     h,
 	})
 	if err != nil {

@@ -134,6 +134,7 @@ func (c *RedisConfig) options(repl *caddy.Replacer) (*redis.UniversalOptions, er
 type pooledRedis struct {
 	redis.UniversalClient
 	passed *sync.Map
+	health *redisHealth
 }
 
 // Destruct closes the client when no config uses it any more.
@@ -147,12 +148,14 @@ func (a *App) poolRedis(o *redis.UniversalOptions) (redis.UniversalClient, *sync
 	key := fmt.Sprintf("redis:%q|%q|%v|%q|%x|%d|%v|%s", o.Addrs, o.MasterName, o.IsClusterMode,
 		o.Username, pw[:8], o.DB, o.TLSConfig != nil, o.ReadTimeout)
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return pooledRedis{redis.NewUniversalClient(o), new(sync.Map)}, nil
+		c := redis.NewUniversalClient(o)
+		return pooledRedis{c, new(sync.Map), newRedisHealth(c)}, nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("mfa: redis: %w", err)
 	}
 	a.pooled = append(a.pooled, key)
 	p := v.(pooledRedis)
+	a.redisHealth = p.health
 	return p.UniversalClient, p.passed, nil
 }

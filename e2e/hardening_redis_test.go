@@ -149,7 +149,7 @@ func TestHardeningRedisSlowFailsClosed(t *testing.T) {
 					t.Errorf("%s: %v after %v", r.what, r.err, r.took)
 				case r.took > bound:
 					t.Errorf("%s took %v (status %d), more than 2×timeout+1s = %v", r.what, r.took.Round(time.Millisecond), r.status, bound)
-				case r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "can&#39;t reach its storage"):
+				case r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "try again in a few minutes"):
 					t.Errorf("%s: status %d after %v, want the 503 page; body:\n%s", r.what, r.status, r.took, tail(r.body, 300))
 				}
 			}
@@ -365,7 +365,7 @@ const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers
 
 // unavailablePage is the text of the 503 page a request that fails closed
 // gets.
-const unavailablePage = "can&#39;t reach its storage"
+const unavailablePage = "try again in a few minutes"
 
 // expectHeld checks that every kind of request the gateway serves (a
 // protected page, an API call, an app password, the portal's pages and a

@@ -53,6 +53,7 @@ func otherNumber(n string) string {
 type phone struct {
 	t      *testing.T
 	client *http.Client
+	lang   string // Accept-Language, if set
 }
 
 func newPhone(t *testing.T) *phone {
@@ -63,6 +64,9 @@ func newPhone(t *testing.T) *phone {
 func (p *phone) do(req *http.Request) *response {
 	p.t.Helper()
 	req.Header.Set("Accept", "text/html")
+	if p.lang != "" {
+		req.Header.Set("Accept-Language", p.lang)
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		p.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

@@ -88,7 +88,9 @@ const (
 	TitlePushStart   = "title.push_start"
 	TitlePushWait    = "title.push_wait"
 	TitlePushApprove = "title.push_approve"
-	TitlePushDone    = "title.push_done"
+	// TitlePushApproveEnrol is the approval page of a registration's test prompt.
+	TitlePushApproveEnrol = "title.push_approve_enrol"
+	TitlePushDone         = "title.push_done"
 
 	ErrPushFailed    = "error.push_failed"
 	ErrPushLimited   = "error.push_limited"
@@ -161,6 +163,7 @@ const (
 	PushTitle          = "push.title"
 	PushTitleTest      = "push.title_test"
 	PushMessage        = "push.message"
+	PushMessageTest    = "push.message_test"
 	PushAction         = "push.action"
 	PushUnknownBrowser = "push.unknown_browser"
 
@@ -210,10 +213,10 @@ var CodeMessageIDs = []string{
 	ErrCallNotApproved, ErrCodeExpired, ErrBadSMSCode,
 	TitleSealUnreadable, MsgSealUnreadable,
 	SMSBody, VoiceSay, VoiceSayEnrol, VoiceApproved, VoiceDenied, VoiceFraud, VoiceLanguage,
-	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushDone,
+	TitleSetupPush, TitlePushStart, TitlePushWait, TitlePushApprove, TitlePushApproveEnrol, TitlePushDone,
 	ErrPushFailed, ErrPushLimited, ErrPushDenied, ErrPushExpired,
 	MsgPushApproved, MsgPushDenied, MsgPushMismatch, MsgPushFraud, MsgPushExpired, MsgPushAnswered, MsgPushElsewhere,
-	PushTitle, PushTitleTest, PushMessage, PushAction, PushUnknownBrowser,
+	PushTitle, PushTitleTest, PushMessage, PushMessageTest, PushAction, PushUnknownBrowser,
 	TitleSecurity, TitleRecoveryLeft, TitleStepUp, ErrLastMethod, ErrNoSuchMethod, MsgMethodRemoved, MsgMethodAdded, MsgDefaultSaved, MsgDeviceForgotten, MsgSignedOutEverywhere, MsgSignedOutRevoked,
 	TitleAppPassword, ErrAppPasswordName, ErrAppPasswordLimit, MsgAppPasswordRevoked,
 	TitleSetupKey, TitleKeyChallenge, ErrKeyWrongSite, ErrKeyAddress, ErrKeyRejected, ErrKeyExpired, ErrKeyExists,

@@ -49,6 +49,13 @@ type Config struct {
 	// whether it did. Required: a gateway without such checks passes one
 	// that always reports false.
 	Held func(http.ResponseWriter, *http.Request) bool
+	// StoreUp reports whether the shared stores answer, for a page whose
+	// request read nothing from them (a visitor without a session), so
+	// that it answers the 503 page at once while they are down rather
+	// than after the form is filled in. It should cost no round trip
+	// while they answer other calls. Default (nil): no check, as for the
+	// embedded stores.
+	StoreUp func(context.Context) error
 	// Owner is the Caddy handler that serves this portal: the route that
 	// holds it names the site in prompts and calls (site.go).
 	Owner caddyhttp.MiddlewareHandler
@@ -110,7 +117,7 @@ func New(cfg Config) (*Portal, error) {
 	}
 	p := &Portal{engine: cfg.Engine, renderer: cfg.Renderer, pages: cfg.Pages, events: cfg.Events, logger: logger,
 		prefix: cfg.Prefix, org: cfg.Org, public: cfg.PublicURL, cookies: cfg.Cookies, providers: cfg.Providers,
-		opts: cfg.Options, held: cfg.Held, owner: cfg.Owner}
+		opts: cfg.Options, held: cfg.Held, storeUp: cfg.StoreUp, owner: cfg.Owner}
 	p.routes = p.routeTable()
 	return p, nil
 }

@@ -1,7 +1,9 @@
 package portal
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -39,6 +41,7 @@ type Portal struct {
 	providers Providers
 	opts      Options
 	held      func(http.ResponseWriter, *http.Request) bool
+	storeUp   func(context.Context) error
 	owner     caddyhttp.MiddlewareHandler
 	routes    map[string]route
 }
@@ -140,6 +143,14 @@ func (p *Portal) open(w http.ResponseWriter, r *http.Request) (*request, bool) {
 	if err != nil {
 		p.pages.Unavailable(w, r, err)
 		return nil, false
+	}
+	if sess.IsNew && p.storeUp != nil {
+		// Nothing was read from the store: a sign-in page would show
+		// while it is down, and fail only once the form is sent.
+		if err := p.storeUp(r.Context()); err != nil {
+			p.pages.Unavailable(w, r, fmt.Errorf("%w: %w", store.ErrUnavailable, err))
+			return nil, false
+		}
 	}
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {

@@ -53,12 +53,13 @@ func (p *Portal) buildPush(q *request, info challenge.SignInInfo, enrol bool) fu
 		}
 		data := map[string]any{"Org": p.org, "User": user, "Site": info.Site, "IP": info.IP,
 			"Browser": browser, "Time": info.Time.Format(displayTime)}
-		title := ui.PushTitle
+		title, message := ui.PushTitle, ui.PushMessage
 		if enrol {
-			title = ui.PushTitleTest
+			// Nobody is signing in: it is the test that finishes registering.
+			title, message = ui.PushTitleTest, ui.PushMessageTest
 		}
 		return push.Notification{
-			Title: p.localize(q.r, title, data), Message: p.localize(q.r, ui.PushMessage, data),
+			Title: p.localize(q.r, title, data), Message: p.localize(q.r, message, data),
 			Action: p.localize(q.r, ui.PushAction, nil), URL: p.approveURL(token),
 			Site: info.Site, IP: info.IP, Browser: info.Browser,
 		}

@@ -109,7 +109,11 @@ func (p *Portal) pushOpened(w http.ResponseWriter, r *http.Request, token string
 		// As the notification names them, with the name they sign in with.
 		user = name + " (" + req.User + ")"
 	}
-	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: ui.TitlePushApprove, Prompt: &ui.Prompt{
+	title := ui.TitlePushApprove
+	if req.Purpose == challenge.PurposeEnrol {
+		title = ui.TitlePushApproveEnrol // nobody is signing in
+	}
+	pg := &ui.Page{Org: p.org, Prefix: p.prefix, HelpURL: p.opts.HelpURL, Title: title, Prompt: &ui.Prompt{
 		Token: token, User: user, Site: req.Info.Site, IP: req.Info.IP, Browser: req.Info.Browser,
 		Time: req.Info.Time.UTC().Format(displayTime), Expires: req.Expires.UTC().Format(promptTimeSeconds), Enrol: req.Purpose == challenge.PurposeEnrol, Elsewhere: !mine,
 	}}

@@ -106,6 +106,8 @@ func (c Config) Generate(account string) (Enrolment, error) {
 	if err != nil {
 		return Enrolment{}, err
 	}
+	// pquerna/otp makes the seed; its URI escapes the query with
+	// PathEscape, which leaves & and + as they are, so URL builds it.
 	key, err := ptotp.Generate(ptotp.GenerateOpts{
 		Issuer:      c.Issuer,
 		AccountName: account,
@@ -117,10 +119,17 @@ func (c Config) Generate(account string) (Enrolment, error) {
 	if err != nil {
 		return Enrolment{}, fmt.Errorf("generating totp seed: %w", err)
 	}
-	return Enrolment{Secret: key.Secret(), URL: key.URL()}, nil
+	return Enrolment{Secret: key.Secret(), URL: c.URL(account, key.Secret())}, nil
 }
 
-// URL rebuilds the otpauth:// URI of an existing secret.
+// URL builds the otpauth:// URI of secret for account: the one string the
+// registration page links to and its QR code holds, whatever characters
+// the issuer (the organisation's name) and the account have. Every part is
+// escaped as a query value is, with spaces as %20 rather than + (some
+// authenticator apps show a +), so &, =, #, ?, % and + stay inside their
+// part. The label is "issuer:account" (Google's Key URI format), or only
+// the account if the issuer has a colon of its own, which would split the
+// label in the wrong place; the issuer parameter names it either way.
 func (c Config) URL(account, secret string) string {
 	v := url.Values{}
 	v.Set("secret", secret)
@@ -128,9 +137,17 @@ func (c Config) URL(account, secret string) string {
 	v.Set("algorithm", strings.ToUpper(c.Algorithm))
 	v.Set("digits", fmt.Sprint(c.Digits))
 	v.Set("period", fmt.Sprint(int(c.Period/time.Second)))
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + c.Issuer + ":" + account, RawQuery: v.Encode()}
-	return u.String()
+	label := escape(account)
+	if !strings.Contains(c.Issuer, ":") {
+		label = escape(c.Issuer) + ":" + label
+	}
+	// Values.Encode escapes each key and value with QueryEscape, which
+	// writes a + of the text as %2B: every + left is a space.
+	return "otpauth://totp/" + label + "?" + strings.ReplaceAll(v.Encode(), "+", "%20")
 }
+
+// escape escapes s for any part of an otpauth:// URI, spaces as %20.
+func escape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
 // ErrInvalid is returned for a code that is wrong, malformed or outside the window.
 var ErrInvalid = errors.New("the code is not valid")

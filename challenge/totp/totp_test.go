@@ -256,7 +256,7 @@ func TestURL(t *testing.T) {
 	c.Issuer = "Caddy MFA"
 	c.Digits, c.Period, c.Algorithm = 8, 60*time.Second, "sha256"
 	got = c.URL("eve&secret=AAAA?x#y", secret)
-	if !strings.HasPrefix(got, "otpauth://totp/Caddy%20MFA:eve&secret=AAAA%3Fx%23y?") {
+	if !strings.HasPrefix(got, "otpauth://totp/Caddy%20MFA:eve%26secret%3DAAAA%3Fx%23y?") {
 		t.Fatalf("URL = %q", got)
 	}
 	u, err := url.Parse(got)
