@@ -51,6 +51,7 @@ func (a *App) startRedis(ctx context.Context) error {
 	err := a.redisChecks(ctx)
 	if err == nil {
 		a.checksPassed()
+		a.logger.Info("redis start-up checks passed; serving")
 		return nil
 	}
 	if !unreachable(err) {

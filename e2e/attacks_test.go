@@ -248,13 +248,16 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 // TestAllowUsersAndGroups: a signed-in user outside the route's lists gets 403.
 func TestAllowUsersAndGroups(t *testing.T) {
 	g := startGateway(t, gatewayOpts{route: "allow_groups admins\n allow_users dave"})
+	// bob is not asked to register a method for a route that refuses him:
+	// after the password he is told, by name, that he has no access.
 	b := g.newBrowser()
-	b.firstSignIn("bob", "/")
-	r := b.get("/")
+	expectRedirect(t, b.login("bob", testPassword, "/"), "/.mfa/setup")
+	r := b.get("/.mfa/setup")
 	expectStatus(t, r, http.StatusForbidden)
-	if !strings.Contains(r.Body, "doesn&#39;t have access") {
+	if !strings.Contains(r.Body, "doesn&#39;t have access") || !strings.Contains(r.Body, "Bob Example") {
 		t.Errorf("403 page unclear:\n%s", r.Body)
 	}
+	expectStatus(t, b.get("/"), http.StatusFound) // the password alone reaches nothing
 	a := g.newBrowser()
 	a.firstSignIn("alice", "/")
 	expectStatus(t, a.get("/"), http.StatusOK)

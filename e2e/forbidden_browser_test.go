@@ -52,7 +52,8 @@ func TestBrowserForbidden(t *testing.T) {
 				p.do("sign in", chromedp.SendKeys(css("#username"), "bob"), chromedp.SendKeys(css("#password"), testPassword),
 					chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("#code")))
 				p.do("use a recovery code", chromedp.Navigate(g.URL+"/.mfa/challenge?method=recovery"), chromedp.WaitVisible(css("#code")),
-					chromedp.SendKeys(css("#code"), codes[0]), chromedp.Click(css("button[type=submit]")))
+					chromedp.SendKeys(css("#code"), codes[0]), chromedp.Click(css("button[type=submit]")),
+					chromedp.WaitVisible(css("a.button")), chromedp.Click(css("a.button"))) // past the codes left
 				if txt := bodyText(p, "upstream says", 10*time.Second); !strings.Contains(txt, "upstream says") {
 					t.Fatalf("after the recovery code the tab shows %q", txt)
 				}
@@ -82,7 +83,17 @@ func TestBrowserForbidden(t *testing.T) {
 					chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css(`a.method`)))
 				return
 			}
-			p.do("sign out", chromedp.Click(css(`form[action="/.mfa/logout"]:not(.another) button`)), chromedp.WaitVisible(css("h1")))
+			p.do("sign out", chromedp.Click(css(`form[action="/.mfa/logout"]:not(.another) button`)))
+			// The click navigates (POST, then the redirect): read until there.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				at, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`location.pathname`))
+				if err == nil && at == "/.mfa/signed-out" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("sign out: at %q (%v), want /.mfa/signed-out", at, err)
+				}
+			}
 			p.do("open the staff site again", chromedp.Navigate(staff+"/reports"), chromedp.WaitVisible(css("#username")))
 		})
 	}

@@ -111,11 +111,13 @@ func (p *Portal) challengeSubmit(q *request) error {
 	if err != nil {
 		return err
 	}
+	stepUp := p.inStepUp(q)
 	if err := p.secondFactorPassed(q, user, method); err != nil {
 		return err
 	}
-	if recovery && q.data.Return != p.prefix+securityPath {
-		// (A step-up goes back to Security info, which shows the count.)
+	if recovery && !stepUp {
+		// (A step-up goes back to the change on Security info, which shows
+		// the count.)
 		return p.redirect(q, p.prefix+recoveryLeftPath)
 	}
 	return p.redirect(q, p.returnPath(q.data.Return))
