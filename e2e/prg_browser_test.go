@@ -128,7 +128,7 @@ func TestBrowserConfirmWithoutJavaScript(t *testing.T) {
 	revoke := css(`form[action="/.mfa/security/app-passwords/revoke"] button`)
 	asked := css(`form:has(input[name="confirm"]) button[type=submit]`)
 	p.do("security info", chromedp.Navigate(g.URL+"/.mfa/security"), chromedp.WaitVisible(revoke))
-	p.do("revoke", chromedp.Click(revoke), chromedp.WaitVisible(css("h1")))
+	p.do("revoke", chromedp.Click(revoke), chromedp.WaitVisible(asked))
 	if h := strings.TrimSpace(p.text("h1")); h != "アプリパスワード「Mail」を取り消しますか？" {
 		t.Fatalf("Revoke did not ask first: the page's heading is %q", h)
 	}
