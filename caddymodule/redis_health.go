@@ -66,10 +66,23 @@ func (h *redisHealth) Up(ctx context.Context) error {
 // note records what a call found: a reply of Redis (even an error reply
 // or redis.Nil) means it is up; a network error or timeout that it is not.
 func (h *redisHealth) note(err error) {
+	if err == nil || err == redis.Nil { //nolint:errorlint // go-redis returns redis.Nil itself, unwrapped
+		// The hot path (a key found, or Redis's answer that there is none):
+		// nothing escapes, nothing is allocated.
+		h.ok.Store(h.now().UnixNano())
+		return
+	}
+	h.noteError(err)
+}
+
+// noteError is note for a call that failed: Redis's own answer (a reply
+// error, redis.Nil) says it is up; anything else but a cancelled request
+// says it could not be reached.
+func (h *redisHealth) noteError(err error) {
 	var rerr redis.Error
 	var nerr net.Error
 	switch {
-	case err == nil, errors.As(err, &rerr) && !errors.As(err, &nerr):
+	case errors.As(err, &rerr) && !errors.As(err, &nerr):
 		h.ok.Store(h.now().UnixNano())
 	case errors.Is(err, context.Canceled):
 		// The request went away; says nothing of Redis.
@@ -78,7 +91,6 @@ func (h *redisHealth) note(err error) {
 	}
 }
 
-// DialHook implements redis.Hook.
 func (h *redisHealth) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := next(ctx, network, addr)
