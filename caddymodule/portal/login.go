@@ -15,11 +15,11 @@ import (
 func (p *Portal) loginPage(q *request) error {
 	switch q.data.Level {
 	case session.TwoFactor:
-		return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
+		return p.redirect(q, p.requestedReturn(q.r.URL.Query().Get("rd")))
 	case session.OneFactor:
 		if oneFactorOK(q.r.URL.Query().Get("level")) {
 			// From a route where the password is enough: back there.
-			return p.redirect(q, p.returnPath(q.r.URL.Query().Get("rd")))
+			return p.redirect(q, p.requestedReturn(q.r.URL.Query().Get("rd")))
 		}
 		// Sent here from another page of the app: a GET never changes the
 		// session, so the challenge carries that page along (see
@@ -34,7 +34,7 @@ func (p *Portal) loginPage(q *request) error {
 		return p.redirect(q, next)
 	}
 	pg := p.page(q, ui.TitleLogin)
-	pg.Return = p.returnPath(q.r.URL.Query().Get("rd"))
+	pg.Return = p.requestedReturn(q.r.URL.Query().Get("rd"))
 	pg.OneFactor = oneFactorOK(q.r.URL.Query().Get("level"))
 	return p.render(q, http.StatusOK, "login", pg)
 }
@@ -45,7 +45,7 @@ func oneFactorOK(level string) bool { return level == "1" }
 
 // loginSubmit checks the first factor.
 func (p *Portal) loginSubmit(q *request) error {
-	rd := p.returnPath(q.r.PostFormValue("rd"))
+	rd := p.requestedReturn(q.r.PostFormValue("rd"))
 	username := q.r.PostFormValue("username")
 	if !p.csrfOK(q.r, q.sess) {
 		pg := p.page(q, ui.TitleLogin)
@@ -184,7 +184,7 @@ func (p *Portal) logout(q *request) error {
 	if q.r.PostFormValue("another") == "1" {
 		// "Sign in with another account" (the 403 page): the login page,
 		// with the way back.
-		return p.redirect(q, p.prefix+"login?rd="+url.QueryEscape(p.returnPath(q.r.PostFormValue("rd"))))
+		return p.redirect(q, p.prefix+"login?rd="+url.QueryEscape(p.requestedReturn(q.r.PostFormValue("rd"))))
 	}
 	return p.redirect(q, p.prefix+signedOutPath+"?here=1")
 }

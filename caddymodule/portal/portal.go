@@ -264,6 +264,16 @@ func (p *Portal) returnPath(raw string) string {
 	return challenge.SafeReturn(raw, p.prefix)
 }
 
+// requestedReturn is returnPath for a return path a request carries (rd):
+// never a step-up's confirmation page, which only the server sets as a
+// session's way back (a link must not bind a kept change to a session).
+func (p *Portal) requestedReturn(raw string) string {
+	if p.isStepUpReturn(raw) {
+		return challenge.SafeReturn("", p.prefix)
+	}
+	return p.returnPath(raw)
+}
+
 // IPKey is what per-address limits count under: the address itself for
 // IPv4, and its /64 for IPv6, since one client usually holds a whole /64.
 func IPKey(ip string) string {

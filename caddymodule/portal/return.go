@@ -26,7 +26,7 @@ func (p *Portal) carriedReturn(q *request) string {
 	if rd == "" {
 		return ""
 	}
-	if ret := p.returnPath(rd); ret == rd {
+	if ret := p.requestedReturn(rd); ret == rd {
 		return ret
 	}
 	return ""

@@ -259,3 +259,20 @@ func TestEnrolGuardsWantTheMethodReady(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestedReturnIsNeverAStepUp: a return path a request carries (a
+// link's rd) never names a step-up's confirmation page, which only the
+// server sets as a session's way back; the server's own still does.
+func TestRequestedReturnIsNeverAStepUp(t *testing.T) {
+	p := testPortal(t)
+	kept := p.prefix + stepUpContinuePath + "?id=0123456789abcdef0123456789abcdef"
+	if !p.isStepUpReturn(kept) || p.returnPath(kept) != kept {
+		t.Fatalf("the fixture's step-up path %q is not one", kept)
+	}
+	if got := p.requestedReturn(kept); got == kept {
+		t.Fatalf("requestedReturn(%q) = %q: a link could bind a kept change to a session", kept, got)
+	}
+	if got := p.requestedReturn("/app/page?x=1"); got != "/app/page?x=1" {
+		t.Fatalf("requestedReturn of an app path = %q", got)
+	}
+}
