@@ -56,8 +56,12 @@ func (h *redisHealth) Up(ctx context.Context) error {
 		return nil
 	}
 	defer h.pinging.Store(false)
-	// The PING reports through the hook, like every call.
-	if err := h.rdb.Ping(ctx).Err(); err != nil {
+	// The PING reports through the hook, like every call. It does not end
+	// with the request (a client that hangs up must not leave Redis's
+	// health unknown and the next request pinging again), but within 2 s.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := h.rdb.Ping(pctx).Err(); err != nil {
 		return fmt.Errorf("pinging redis: %w", err)
 	}
 	return nil
