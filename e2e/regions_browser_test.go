@@ -47,7 +47,7 @@ func TestBrowserJapaneseCountryPicker(t *testing.T) {
 	}
 	p.do("sign in", chromedp.Navigate(g.URL+"/app"), chromedp.WaitVisible(css("#username")),
 		chromedp.SendKeys(css("#username"), "alice"), chromedp.SendKeys(css("#password"), testPassword),
-		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("main")))
+		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("a.method"))) // at the setup page
 	p.do("open the phone form", chromedp.Navigate(g.URL+"/.mfa/setup/phone?method=voice"), chromedp.WaitVisible(css("#region")))
 	screenshot(t, p.ctx, "ja-phone-form")
 
@@ -161,7 +161,7 @@ func TestBrowserJapaneseLineBreaks(t *testing.T) {
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css(".error")))
 	check("login-error")
 	p.do("sign in", chromedp.SendKeys(css("#password"), testPassword),
-		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("main")))
+		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("a.method"))) // the setup page, not the login page still shown
 	check("setup")
 	p.do("open the phone form", chromedp.Navigate(g.URL+"/.mfa/setup/phone?method=voice"), chromedp.WaitVisible(css("#region")))
 	check("phone")
