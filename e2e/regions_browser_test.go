@@ -36,15 +36,8 @@ func englishWords(s string) []string {
 func TestBrowserJapaneseCountryPicker(t *testing.T) {
 	f := twiliotest.New(t, twilioSID, twilioToken)
 	g, _ := startPhoneGateway(t, twilioBlock("voice", f))
-	p := page{t, newChromium(t)}
+	p := japaneseBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(p.ctx, network.SetExtraHTTPHeaders,
-		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ja-JP,ja;q=0.9"}}); err != nil {
-		t.Fatal(err)
-	}
 	p.do("sign in", chromedp.Navigate(g.URL+"/app"), chromedp.WaitVisible(css("#username")),
 		chromedp.SendKeys(css("#username"), "alice"), chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("a.method"))) // at the setup page
@@ -134,15 +127,8 @@ const lonelyLines = `(() => {
 func TestBrowserJapaneseLineBreaks(t *testing.T) {
 	f := twiliotest.New(t, twilioSID, twilioToken)
 	g, _ := startPhoneGateway(t, twilioBlock("voice", f))
-	p := page{t, newChromium(t)}
+	p := japaneseBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(p.ctx, network.SetExtraHTTPHeaders,
-		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "ja-JP,ja;q=0.9"}}); err != nil {
-		t.Fatal(err)
-	}
 	check := func(name string) {
 		t.Helper()
 		screenshot(t, p.ctx, "ja-lines-"+name)
@@ -165,4 +151,15 @@ func TestBrowserJapaneseLineBreaks(t *testing.T) {
 	check("setup")
 	p.do("open the phone form", chromedp.Navigate(g.URL+"/.mfa/setup/phone?method=voice"), chromedp.WaitVisible(css("#region")))
 	check("phone")
+}
+
+// japaneseBrowser is a Chromium tab that asks for Japanese pages.
+func japaneseBrowser(t *testing.T) page {
+	t.Helper()
+	p := page{t, newChromium(t)}
+	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	setBrowserLang(t, p, "ja-JP,ja;q=0.9")
+	return p
 }
