@@ -18,9 +18,15 @@ import (
 // authenticator app) and returns its seed and the recovery codes shown.
 func browserSignedIn(p page, g *gateway) (string, []string) {
 	p.t.Helper()
+	return browserSignedInAs(p, g, "alice")
+}
+
+// browserSignedInAs is browserSignedIn for user.
+func browserSignedInAs(p page, g *gateway, user string) (string, []string) {
+	p.t.Helper()
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	p.do("open the app", chromedp.Navigate(g.URL+"/"), chromedp.WaitVisible(css("#username")))
-	p.do("sign in", chromedp.SendKeys(css("#username"), "alice"), chromedp.SendKeys(css("#password"), testPassword),
+	p.do("sign in", chromedp.SendKeys(css("#username"), user), chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css(`a.method[href="/.mfa/setup/totp"]`)))
 	p.do("choose the app", chromedp.Click(css(`a.method[href="/.mfa/setup/totp"]`)), chromedp.WaitVisible(css("code.secret")))
 	secret := strings.ReplaceAll(p.text("code.secret"), " ", "")

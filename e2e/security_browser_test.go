@@ -42,13 +42,18 @@ func davWithAppPassword(t *testing.T, g *gateway, user, password string) (int, s
 	return resp.StatusCode, string(body), resp.Header.Get("WWW-Authenticate")
 }
 
-// rowText is the text of the <span> of the security-info row named name
-// (its <strong>), "" if there is no such row.
+// rowText is the details of the security-info row named name, "" if
+// there is no such row. Its times are read as the server wrote them, in
+// UTC (their titles): TestBrowserTimesInOwnZone checks what the browser
+// shows in their place.
 func rowText(p page, name string) string {
 	p.t.Helper()
 	return eval[string](p, `(() => {
-  const li = Array.from(document.querySelectorAll("ul.security li")).find(li => li.querySelector("strong")?.textContent.trim() === `+jsString(name)+`);
-  return li ? li.querySelector("span").textContent.trim() : "";
+  const li = Array.from(document.querySelectorAll("ul.security li")).find(li => li.querySelector(".name")?.textContent.trim() === `+jsString(name)+`);
+  if (!li) return "";
+  const details = li.querySelector(".details").cloneNode(true);
+  details.querySelectorAll("time[title]").forEach(e => { e.textContent = e.title; });
+  return details.textContent.trim();
 })()`)
 }
 

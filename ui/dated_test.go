@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// Dates on the security-info and approval pages sit in a span that does
-// not break (.nowrap), so that 「2026-01-02 03:04 UTC に追加」 never leaves
-// "UTC" or a time alone on a line.
+// Dates on the security-info and approval pages sit in a <time> that does
+// not break, so that 「2026-01-02 03:04 UTC に追加」 never leaves "UTC" or a
+// time alone on a line; its datetime is the same instant for local-time.js,
+// and its title keeps the UTC text.
 func TestRenderDatesUnbroken(t *testing.T) {
 	r := newRenderer(t)
 	for _, lang := range Languages {
@@ -18,8 +19,9 @@ func TestRenderDatesUnbroken(t *testing.T) {
 			p := fullPage(page, false)
 			_, body := render(t, r, lang, page, p)
 			for _, d := range dates {
-				if !strings.Contains(body, `<span class="nowrap">`+d+`</span>`) {
-					t.Errorf("%s %s: %q is not in a nowrap span", lang, page, d)
+				stamp := strings.Replace(strings.TrimSuffix(d, " UTC"), " ", "T", 1) + "Z"
+				if want := `<time datetime="` + stamp + `" title="` + d + `">` + d + `</time>`; !strings.Contains(body, want) {
+					t.Errorf("%s %s: %q is not shown as %s", lang, page, d, want)
 				}
 			}
 		}

@@ -126,3 +126,22 @@ func TestJapaneseCatalogueStyle(t *testing.T) {
 		}
 	}
 }
+
+// The same house style on every rendered Japanese page: sentences and
+// words a template puts side by side ("{{.T a}} {{.T b}}") are not
+// joined with an ASCII space between Japanese characters or after 。.
+func TestRenderJapaneseSpacing(t *testing.T) {
+	r := newRenderer(t)
+	for _, page := range Pages {
+		p := fullPage(page, false)
+		_, body := render(t, r, "ja", page, p)
+		for _, line := range strings.Split(visibleText(body), "\n") {
+			rs := []rune(strings.TrimSpace(line))
+			for i := 1; i+1 < len(rs); i++ {
+				if rs[i] == ' ' && (japanese(rs[i-1]) && japanese(rs[i+1]) || rs[i-1] == '。' || rs[i-1] == '、') {
+					t.Errorf("ja %s: a space between %q and %q: %s", page, rs[i-1], rs[i+1], string(rs))
+				}
+			}
+		}
+	}
+}

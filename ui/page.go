@@ -228,6 +228,7 @@ var CodeMessageIDs = []string{
 	TitleConfirmRevoke, MsgConfirmRevoke, ConfirmRevokeButton, TitleConfirmForget, MsgConfirmForget, ConfirmForgetButton,
 	TitleSetupAdd, TitleChangePhone, MsgNumberChanged, ErrResendWaitCall, VoiceApprovedEnrol, VoiceDeniedEnrol,
 	ErrCallNotConfirmed, ErrPushNotConfirmed,
+	codesFileTitle, codesFileNote,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -270,14 +271,19 @@ type Page struct {
 	TOTPSecret string
 	// TOTPURL is the otpauth:// link.
 	TOTPURL template.URL
-	// Codes are recovery codes, shown once.
-	Codes []string
+	// Codes are recovery codes, shown once; CodesAccount is the user name
+	// they sign in, which their downloaded file names.
+	Codes        []string
+	CodesAccount string
 	// Recovery switches the challenge page to recovery codes.
 	Recovery bool
 	// SignedIn marks a page for a fully signed-in user.
 	SignedIn bool
 	// Lang is the language the page is rendered in.
 	Lang string
+	// Wide lays the page out wider than the sign-in card on a desktop
+	// (set by Render for the pages that need it).
+	Wide bool
 
 	// Method is the phone method of a phone page: "sms" or "voice".
 	Method string

@@ -79,10 +79,20 @@ const (
 	scriptedCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
-// scripted are the pages that run a script of the portal's.
+// scripted are the pages that run a script of the portal's: the waits
+// and security keys, the pages whose times local-time.js shows in the
+// browser's time zone, and the recovery codes' Print button.
 func scripted(page string) bool {
-	return page == "phone_wait" || page == "push_wait" || page == "push_open" || page == "setup_key" || page == "key_challenge"
+	switch page {
+	case "phone_wait", "push_wait", "push_open", "setup_key", "key_challenge", "security", "push_approve", "recovery":
+		return true
+	}
+	return false
 }
+
+// wide are the pages laid out wider than the sign-in card on a desktop:
+// Security info, whose lists are rows of name, details and actions.
+func wide(page string) bool { return page == "security" }
 
 // SecurityHeaders sets the headers every portal response carries: no
 // caching, a CSP that allows only the portal's own assets, no framing, and
@@ -107,6 +117,7 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 	p.loc = i18n.NewLocalizer(r.bundle, req.Header.Get("Accept-Language"))
 	p.Lang = p.language()
 	p.localizeNames()
+	p.Wide = wide(page)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("rendering %s: %w", page, err)

@@ -81,7 +81,7 @@ func (p *Portal) recoveryCodesPage(q *request) error {
 		return err
 	}
 	pg := p.page(q, ui.TitleRecovery)
-	pg.Codes, pg.Return = s.Secrets, p.returnPath(s.Return)
+	pg.Codes, pg.CodesAccount, pg.Return = s.Secrets, q.data.User, p.returnPath(s.Return)
 	return p.render(q, http.StatusOK, "recovery", pg)
 }
 
