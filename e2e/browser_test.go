@@ -133,7 +133,7 @@ func TestBrowserFirstSignIn(t *testing.T) {
 		t.Fatalf("%d recovery codes shown, want 10", len(codes))
 	}
 	screenshot(t, p.ctx, "4-recovery")
-	p.do("continue to the app", chromedp.Click(css("a.button")))
+	p.do("continue to the app", chromedp.Click(css("a#codes-saved")))
 	// The click navigates; read the page until the app's answer is there
 	// (evaluating during the navigation fails, so retry).
 	var txt string

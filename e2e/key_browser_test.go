@@ -126,7 +126,7 @@ func TestBrowserSecurityKeys(t *testing.T) {
 	if n := eval[int](p, `document.querySelectorAll("ul.codes code").length`); n != 10 {
 		t.Fatalf("%d recovery codes after the first key, want 10", n)
 	}
-	p.do("continue", chromedp.Click(css("a.button")))
+	p.do("continue", chromedp.Click(css("a#codes-saved")))
 	waitText(p, "the app after registering", "keys app for alice")
 
 	// The same key again is refused by the browser: the page says so.

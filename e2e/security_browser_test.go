@@ -129,7 +129,7 @@ func TestBrowserSecurityInfo(t *testing.T) {
 	if len(firstCodes) != 10 {
 		t.Fatalf("%d recovery codes shown at enrolment, want 10; page says:\n%s", len(firstCodes), mainText())
 	}
-	p.do("continue to the app", chromedp.Click(css("a.button")))
+	p.do("continue to the app", chromedp.Click(css("a#codes-saved")))
 	if txt := bodyText(p, "upstream says", 10*time.Second); !strings.Contains(txt, `upstream says hello to "alice" at /`) {
 		t.Fatalf("after the recovery codes the tab shows %q", txt)
 	}
@@ -229,10 +229,10 @@ func TestBrowserSecurityInfo(t *testing.T) {
 		}
 	}
 	screenshot(t, p.ctx, "security-4-recovery")
-	if href := eval[string](p, `document.querySelector("a.button").getAttribute("href")`); href != "/.mfa/security" {
+	if href := eval[string](p, `document.querySelector("a#codes-saved").getAttribute("href")`); href != "/.mfa/security" {
 		t.Errorf("the recovery page's continue link goes to %q", href)
 	}
-	p.do("back to the security-info page", chromedp.Click(css("a.button")), chromedp.WaitVisible(securityPage))
+	p.do("back to the security-info page", chromedp.Click(css("a#codes-saved")), chromedp.WaitVisible(securityPage))
 	heading("security-info page after new codes", "Security info")
 	expectMain("security-info page after new codes", "You have 10 unused recovery codes.")
 

@@ -38,7 +38,7 @@ func registerInBrowser(p page, base, user string) (string, []string) {
 	p.do("enter the first code", chromedp.SendKeys(css("#code"), code(p.t, secret, time.Now())),
 		chromedp.Click(css("button[type=submit]")), chromedp.WaitVisible(css("ul.codes")))
 	codes := eval[[]string](p, `Array.from(document.querySelectorAll("ul.codes code")).map(e => e.textContent)`)
-	p.do("continue to the app", chromedp.Click(css("a.button")))
+	p.do("continue to the app", chromedp.Click(css("a#codes-saved")))
 	if txt := bodyText(p, "upstream says", 10*time.Second); !strings.Contains(txt, "upstream says") {
 		p.t.Fatalf("after the recovery codes the tab shows %q", txt)
 	}

@@ -80,11 +80,13 @@ const (
 )
 
 // scripted are the pages that run a script of the portal's: the waits
-// and security keys, the pages whose times local-time.js shows in the
-// browser's time zone, and the recovery codes' Print button.
+// and security keys, Security info (local-time.js shows its times in the
+// browser's time zone) and the recovery codes' Print button. The push
+// approval page runs none (it holds the prompt's token): its times stay
+// in UTC.
 func scripted(page string) bool {
 	switch page {
-	case "phone_wait", "push_wait", "push_open", "setup_key", "key_challenge", "security", "push_approve", "recovery":
+	case "phone_wait", "push_wait", "push_open", "setup_key", "key_challenge", "security", "recovery":
 		return true
 	}
 	return false

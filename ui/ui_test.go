@@ -326,7 +326,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 	}
 	// Scripts only on the pages that wait for a phone or ask a security
 	// key, only the portal's own files, never inline or evaluated.
-	wantScripts := slices.Contains([]string{"phone_wait", "push_wait", "push_open", "setup_key", "key_challenge", "security", "push_approve", "recovery"}, what)
+	wantScripts := slices.Contains([]string{"phone_wait", "push_wait", "push_open", "setup_key", "key_challenge", "security", "recovery"}, what)
 	if strings.Contains(csp, "unsafe-") || strings.Contains(csp, "script-src") != wantScripts ||
 		wantScripts && !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("%s: Content-Security-Policy %q: scripts allowed where they should not be, or from elsewhere", what, csp)
