@@ -59,7 +59,7 @@ func TestAppPasswords(t *testing.T) {
 			t.Fatalf("upstream got Remote-User %q, Authorization %q", h.Get("Remote-User"), h.Get("Authorization"))
 		}
 	}
-	expectText(t, b.get("/.mfa/security"), "Mail on my laptop", `last used <span class="nowrap">20`)
+	expectText(t, b.get("/.mfa/security"), "Mail on my laptop", `last used <time datetime="20`)
 
 	// Not on a route without app_passwords; not for another user; never the password.
 	if r := plain.basic(t, "alice", pw); r.StatusCode != http.StatusUnauthorized {

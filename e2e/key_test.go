@@ -108,7 +108,7 @@ func TestSecurityKeyOverHTTP(t *testing.T) {
 	}
 	expectPage(t, post(a, "/.mfa/security/keys/rename", sec, url.Values{"id": {id[1]}, "name": {""}}), http.StatusUnprocessableEntity, "Give the key a name")
 	expectPage(t, a.follow(post(a, "/.mfa/security/keys/rename", sec, url.Values{"id": {id[1]}, "name": {"<Office> key"}})), http.StatusOK, "The security key was renamed.")
-	if sec = a.get("/.mfa/security"); !strings.Contains(sec.Body, "<strong>&lt;Office&gt; key</strong>") {
+	if sec = a.get("/.mfa/security"); !strings.Contains(sec.Body, `<strong class="name">&lt;Office&gt; key</strong>`) {
 		t.Fatalf("the renamed key is not listed, escaped:\n%s", sec.Body)
 	}
 

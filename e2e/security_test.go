@@ -62,7 +62,7 @@ func TestSecurityInfo(t *testing.T) {
 
 	page := b.get("/.mfa/security")
 	expectStatus(t, page, http.StatusOK)
-	expectText(t, page, "Security info", "Authenticator app", `Added <span class="nowrap">20`, `last used <span class="nowrap">20`, "You have 10 unused recovery codes", "Sign out everywhere")
+	expectText(t, page, "Security info", "Authenticator app", `Added <time datetime="20`, `last used <time datetime="20`, "You have 10 unused recovery codes", "Sign out everywhere")
 	expectNoText(t, page, `action="/.mfa/security/remove"`)
 	// The root page links here.
 	expectText(t, b.get("/.mfa/"), `href="/.mfa/security"`)

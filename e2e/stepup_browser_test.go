@@ -135,7 +135,7 @@ func TestStepUpComesBack(t *testing.T) {
 		}
 		return r.Header.Get("Location")
 	}
-	const mail = "<strong>Mail</strong>"
+	const mail = `<strong class="name">Mail</strong>`
 
 	// A new app password named "Mail": after the step-up, ready to confirm,
 	// with its name; the GET creates nothing; the POST does.
