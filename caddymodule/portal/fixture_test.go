@@ -40,7 +40,7 @@ func testPortal(tb testing.TB) *Portal {
 	if err := os.WriteFile(uf, []byte(yml), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	db, err := users.Open(uf)
+	db, err := users.Open(uf, users.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestTimingHashIsOfTheMostCommonKind(t *testing.T) {
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(path)
+	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
