@@ -245,8 +245,12 @@ func costOf(s string) (cost, error) {
 			return cost{}, fmt.Errorf("bad yescrypt hash: parameters %q: %v", parts[2], err)
 		}
 		return cost{alg: "yescrypt", ln: uint64(ln), r: uint64(r), p: 1}, nil
-	case "1", "md5", "sha1", "plaintext", "base64":
-		return cost{}, fmt.Errorf("%s password hashes are not accepted (too weak, or not a hash); use argon2id (caddy mfa hash-password)", id)
+	case "1", "md5":
+		return cost{}, errors.New("md5crypt password hashes are not accepted (too weak); use argon2id (caddy mfa hash-password)")
+	case "sha1":
+		return cost{}, errors.New("sha1crypt password hashes are not accepted (too weak); use argon2id (caddy mfa hash-password)")
+	case "plaintext", "base64":
+		return cost{}, fmt.Errorf("$%s$ passwords are not accepted: they are the password itself, not a hash; use argon2id (caddy mfa hash-password)", id)
 	}
 	return cost{}, fmt.Errorf("unsupported password hash $%s$; use argon2id, bcrypt, sha2crypt, pbkdf2 or scrypt (caddy mfa hash-password makes argon2id)", id)
 }

@@ -126,7 +126,7 @@ func TestParseHashRefuses(t *testing.T) {
 		{"sha512crypt truncated", "$6$rounds=5000$salt$hash", "at least 16"},
 		{"md5crypt", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/", "not accepted"},
 		{"sha1crypt", "$sha1$40000$jtNX3nZ2$hBNaIXkt4wBI2o5rsi8KejSjNqIq", "not accepted"},
-		{"plain text in PHC form", "$plaintext$hunter2", "not accepted"},
+		{"plain text in PHC form", "$plaintext$hunter2", "not a hash"},
 		{"unknown algorithm", "$foo$bar$baz", "unsupported"},
 		{"{CRYPT} of an unknown algorithm", "{CRYPT}$foo$bar$baz", "unsupported"},
 		{"sha512crypt rounds not a number", "$6$rounds=many$salt$hash", "rounds"},
