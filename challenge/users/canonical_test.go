@@ -25,12 +25,12 @@ func TestCanonical(t *testing.T) {
 		{"case_insensitive", Options{CaseInsensitive: true}, map[string]string{
 			"Alice": "Alice", "alice": "Alice", "ALICE": "Alice", "ａｌｉｃｅ": "Alice", "ＡＬＩＣＥ": "Alice",
 			"BOB": "bob", "ünal": "Ünal", "ÜNAL": "Ünal", "U\u0308nal": "Ünal", // decomposed Ü
-			"alice@example.com": "alice@example.com", // not an email search
-			"Zed": "zed", "ZED": "zed", "ｚｅｄ": "zed", // unknown: normalised, one key
+			"alice@example.com": "alice@example.com",               // not an email search
+			"Zed":               "zed", "ZED": "zed", "ｚｅｄ": "zed", // unknown: normalised, one key
 		}},
 		{"search_email", Options{SearchEmail: true}, map[string]string{
 			"Alice": "Alice", "alice@example.com": "Alice", "ALICE@EXAMPLE.COM": "Alice", "bob@example.com": "bob",
-			"alice": "alice", // names stay exact without case_insensitive
+			"alice":              "alice", // names stay exact without case_insensitive
 			"nobody@example.com": "nobody@example.com", "NOBODY@example.com": "nobody@example.com",
 		}},
 		{"both", Options{SearchEmail: true, CaseInsensitive: true}, map[string]string{
