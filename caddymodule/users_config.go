@@ -81,8 +81,8 @@ func (a *App) unmarshalUsersFile(d *caddyfile.Dispenser) error {
 		}
 		o := a.UsersFileOptions
 		flag := func(dst *bool) error {
-			if d.NextArg() {
-				return d.Errf("%s takes no value", d.Val())
+			if name := d.Val(); d.NextArg() {
+				return d.Errf("%s takes no value", name)
 			}
 			*dst = true
 			return nil
