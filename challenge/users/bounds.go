@@ -28,8 +28,8 @@ const (
 	// each is a goroutine (Authelia's default is 4).
 	MaxArgon2Threads = 16
 	// MaxSHACryptRounds is the most sha256crypt/sha512crypt rounds:
-	// 1,000,000, about a second per check (Authelia's test users have
-	// 500,000; its hash-password default is 50,000).
+	// 1,000,000, about half a second per check (Authelia's test users
+	// have 500,000; its hash-password default is 50,000).
 	MaxSHACryptRounds = 1_000_000
 	// MaxPBKDF2Work bounds pbkdf2's iterations times the blocks of output
 	// (key length over the digest size, rounded up): 5,000,000 HMACs,
@@ -138,7 +138,7 @@ func (c cost) check() error {
 		}
 	case "sha2crypt":
 		if c.rounds > MaxSHACryptRounds {
-			return fmt.Errorf("%s rounds=%d is refused: at most %d (about a second per check)", c.name(), c.rounds, MaxSHACryptRounds)
+			return fmt.Errorf("%s rounds=%d is refused: at most %d (about half a second per check)", c.name(), c.rounds, MaxSHACryptRounds)
 		}
 	case "pbkdf2":
 		if c.rounds > MaxPBKDF2Work {
