@@ -1,6 +1,7 @@
 package users
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -57,4 +58,43 @@ func BenchmarkCheckByKind(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLookup is the signed-in request's user lookup (the canonical
+// name from the session), with the search options on; BenchmarkCanonical
+// is the sign-in's mapping of a typed name, by email, folded.
+func BenchmarkLookup(b *testing.B) {
+	db := benchSearchDB(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if db.Lookup("Alice") == nil {
+			b.Fatal("no user")
+		}
+	}
+}
+
+func BenchmarkCanonical(b *testing.B) {
+	db := benchSearchDB(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if db.Canonical("ALICE@example.com") != "Alice" {
+			b.Fatal("not found")
+		}
+	}
+}
+
+func benchSearchDB(b *testing.B) *DB {
+	h, err := HashPassword("pw", cheap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "users.yml")
+	if err := os.WriteFile(path, []byte("users:\n  Alice:\n    email: alice@example.com\n    password: \""+h+"\"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(path, Options{SearchEmail: true, CaseInsensitive: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
 }
