@@ -54,14 +54,35 @@ const (
 	WeakSHACryptRounds = 50_000
 )
 
-// WeakPBKDF2Iterations are OWASP's minimum pbkdf2 iterations per digest;
-// fewer are weak.
-var WeakPBKDF2Iterations = map[string]int{
-	"sha1": 1_300_000, "sha224": 600_000, "sha256": 600_000, "sha384": 210_000, "sha512": 210_000,
+// WeakPBKDF2Iterations is OWASP's minimum of pbkdf2 iterations for a
+// digest ("sha1": 1,300,000; "sha224" and "sha256": 600,000; "sha384" and
+// "sha512": 210,000); fewer are weak.
+func WeakPBKDF2Iterations(digest string) int {
+	switch digest {
+	case "sha1":
+		return 1_300_000
+	case "sha224", "sha256":
+		return 600_000
+	default: // sha384, sha512
+		return 210_000
+	}
 }
 
-// digestSize is the output of each pbkdf2 digest, in bytes.
-var digestSize = map[string]int{"sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
+// digestSize is the output of a pbkdf2 digest, in bytes.
+func digestSize(digest string) int {
+	switch digest {
+	case "sha1":
+		return 20
+	case "sha224":
+		return 28
+	case "sha256":
+		return 32
+	case "sha384":
+		return 48
+	default: // sha512
+		return 64
+	}
+}
 
 // cost is what a hash string says one check costs, read before the hash
 // is decoded.
@@ -115,7 +136,7 @@ func (c cost) weak() bool {
 	case "sha2crypt":
 		return c.rounds < WeakSHACryptRounds
 	case "pbkdf2":
-		return c.rounds < uint64(WeakPBKDF2Iterations[c.variant])
+		return c.rounds < uint64(WeakPBKDF2Iterations(c.variant))
 	}
 	return false
 }
@@ -158,7 +179,7 @@ func (c cost) checkKey() error {
 	if c.alg != "pbkdf2" {
 		return nil
 	}
-	size := digestSize[c.variant]
+	size := digestSize(c.variant)
 	blocks := uint64((c.keyLen + size - 1) / size)
 	if c.rounds*blocks > MaxPBKDF2Work {
 		return fmt.Errorf("%s iterations %d × %d blocks of output are refused: at most %d", c.name(), c.rounds, blocks, MaxPBKDF2Work)
