@@ -91,8 +91,8 @@ func (db *DB) rehash(ctx context.Context, u *User, password string) error {
 	if err != nil {
 		return fmt.Errorf("the rewritten file does not read: %w", err)
 	}
-	if nu := t.users[u.Name]; nu == nil || nu.rawHash != newHash || len(t.users) != len(db.t.Load().users) {
-		return errors.New("the rewritten file does not read back with the new hash")
+	if err := sameButOne(db.t.Load().users, t.users, u.Name, newHash); err != nil {
+		return err
 	}
 	if err := db.writeBeside(real, out); err != nil {
 		return err
@@ -170,6 +170,27 @@ func (db *DB) writeBeside(path string, data []byte) (err error) {
 	return nil
 }
 
+// sameButOne checks that after reads as before with only user's hash
+// changed, to newHash: the same users, and every other one's password as
+// it was (an anchor shared with another entry would change both).
+func sameButOne(before, after map[string]*User, user, newHash string) error {
+	if len(after) != len(before) {
+		return fmt.Errorf("the rewritten file has %d users, not %d", len(after), len(before))
+	}
+	for name, b := range before {
+		a := after[name]
+		switch {
+		case a == nil:
+			return fmt.Errorf("the rewritten file lacks user %q", name)
+		case name == user && a.rawHash != newHash:
+			return errors.New("the rewritten file does not read back with the new hash")
+		case name != user && a.rawHash != b.rawHash:
+			return fmt.Errorf("the rewrite would change user %q's password too", name)
+		}
+	}
+	return nil
+}
+
 // replaceHash returns data with the password of user, which reads old,
 // replaced by newHash in the same quoting style; every other byte stays.
 func replaceHash(data []byte, user, old, newHash string) ([]byte, error) {
@@ -188,7 +209,10 @@ func replaceHash(data []byte, user, old, newHash string) ([]byte, error) {
 		}
 	}
 	if pw == nil || pw.Kind != yaml.ScalarNode || pw.Value != old {
-		return nil, fmt.Errorf("user %q's password is not where it was read", user)
+		return nil, fmt.Errorf("user %q's password is not a plain value where it was read (an alias?); not rewritten", user)
+	}
+	if pw.Anchor != "" {
+		return nil, fmt.Errorf("line %d: user %q's password is a YAML anchor (&%s) other entries may share; not rewritten", pw.Line, user, pw.Anchor)
 	}
 	var raw, repl string
 	switch pw.Style {

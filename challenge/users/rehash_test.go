@@ -281,3 +281,21 @@ func TestRehashRefusesABlockStyle(t *testing.T) {
 		t.Fatal("the file changed")
 	}
 }
+
+// A password that is a YAML anchor another entry shares is not rewritten:
+// that would give the other user this user's password.
+func TestRehashRefusesASharedAnchor(t *testing.T) {
+	file := "users:\n  alice:\n    password: &pw \"" + weakSHA512 + "\"\n  bob:\n    password: *pw\n"
+	db, path, done := openRehash(t, file, nil)
+	auth(t, db, "alice", "password")
+	if err := waitRehash(t, done); err == nil || !strings.Contains(err.Error(), "anchor") {
+		t.Fatalf("upgrade of an anchored password: %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != file {
+		t.Fatal("the file changed")
+	}
+	if err := sameButOne(map[string]*User{"a": {rawHash: "x"}, "b": {rawHash: "y"}},
+		map[string]*User{"a": {rawHash: "new"}, "b": {rawHash: "new"}}, "a", "new"); err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Fatalf("sameButOne let another user's password change: %v", err)
+	}
+}
