@@ -50,6 +50,12 @@ type App struct {
 	// re-read when it changes.
 	UsersFile string `json:"users_file,omitempty"`
 
+	// UsersFileOptions change how the users file is read: what an
+	// unreadable hash does (on_bad_hash, default refuse), upgrading weak
+	// hashes on sign-in, signing in by email and case-insensitively.
+	// Default: none of them.
+	UsersFileOptions *UsersFileOptions `json:"users_file_options,omitempty"`
+
 	// StorageKey is the secret (at least 32 bytes) from which the keys that
 	// encrypt TOTP seeds and sign cookies are derived. Use a placeholder such
 	// as {env.MFA_STORAGE_KEY}. Required with Redis, where every gateway
@@ -306,7 +312,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 	}
 
-	db, err := users.Open(usersFile)
+	usersOpts, err := a.UsersFileOptions.options(repl, a.logger)
+	if err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	db, err := users.Open(usersFile, usersOpts)
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}

@@ -36,7 +36,13 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //
 //	{
 //		mfa {
-//			users_file    <path>
+//			users_file    <path>           # or with a block:
+//			users_file    <path> {
+//				on_bad_hash refuse|skip      # unreadable hash: refuse the file (default) or leave the user out
+//				rehash_on_sign_in            # upgrade weak hashes to argon2id on sign-in
+//				search_email                 # sign in with the email too
+//				case_insensitive             # Alice = alice (NFKC + case folding)
+//			}
 //			storage_key   <secret of 32+ bytes, e.g. {env.MFA_STORAGE_KEY}>
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
@@ -124,7 +130,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "users_file":
-			err = providers.OneArg(d, &a.UsersFile)
+			err = a.unmarshalUsersFile(d)
 		case "storage_key":
 			err = providers.OneArg(d, &a.StorageKey)
 		case "data_dir":

@@ -25,7 +25,7 @@ func TestRedisGateHoldsUntilChecked(t *testing.T) {
 	_, prefix := redistest.Client(t)
 	dir := t.TempDir()
 	uf := filepath.Join(dir, "users.yml")
-	if err := os.WriteFile(uf, []byte("users:\n  alice:\n    password: \"$2a$10$abcdefghijklmnopqrstuu5Ns2bAjcfg2Su4eTQ2CZmHn0h3PSSq\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(uf, []byte("users:\n  alice:\n    password: \"$2b$10$v.AbwwXEQpMBinNTWHge0uNUS9rx3TaRQM5Odi.OL8USUw.gowBPi\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})

@@ -65,7 +65,7 @@ func newEnderFixture(t *testing.T, dir string, file func(*enderFixture) string) 
 	f := &enderFixture{t: t, dir: dir, path: filepath.Join(dir, "users.yml"), hash: endTestHash, mtime: time.Now(), reloads: make(chan struct{}, 16)}
 	f.clock.Store(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixNano())
 	f.write(file(f))
-	db, err := users.Open(f.path)
+	db, err := users.Open(f.path, users.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func withUsers(t *testing.T, f *fixture) {
 	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if f.e.Users, err = users.Open(p); err != nil {
+	if f.e.Users, err = users.Open(p, users.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }

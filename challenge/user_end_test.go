@@ -23,7 +23,7 @@ func endFixture(t *testing.T, usersFile string) *fixture {
 	if err := os.WriteFile(path, []byte(usersFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := users.Open(path)
+	db, err := users.Open(path, users.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

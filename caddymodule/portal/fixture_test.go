@@ -30,17 +30,24 @@ import (
 // authenticator app as the one method offered.
 func testPortal(tb testing.TB) *Portal {
 	tb.Helper()
-	dir := tb.TempDir()
 	hash, err := users.HashPassword("pw", users.DefaultArgon2)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	uf := filepath.Join(dir, "users.yml")
 	yml := "users:\n  alice:\n    displayname: Alice\n    password: \"" + hash + "\"\n  bob:\n    password: \"" + hash + "\"\n"
+	return testPortalUsers(tb, yml, users.Options{})
+}
+
+// testPortalUsers is testPortal with the users file yml (which must list
+// bob) read with opts.
+func testPortalUsers(tb testing.TB, yml string, opts users.Options) *Portal {
+	tb.Helper()
+	dir := tb.TempDir()
+	uf := filepath.Join(dir, "users.yml")
 	if err := os.WriteFile(uf, []byte(yml), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	db, err := users.Open(uf)
+	db, err := users.Open(uf, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

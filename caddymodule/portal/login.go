@@ -50,11 +50,16 @@ func (p *Portal) loginSubmit(q *request) error {
 	if !p.csrfOK(q.r, q.sess) {
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrCSRF, oneFactorOK(q.r.PostFormValue("level"))
-		p.events.Write(q.r, events.CSRFRejected, p.TypedName(username))
+		p.events.Write(q.r, events.CSRFRejected, p.TypedName(p.engine.Users.Canonical(username)))
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
 	e, ctx := p.engine, q.r.Context()
-	key := LimitKey(username)
+	// The user the typed name stands for (exact, or by email and case
+	// with search_email / case_insensitive): what limits and lockouts
+	// count, what is checked and what the upstream gets, so that Alice,
+	// alice and alice@example.com are one user.
+	name := e.Users.Canonical(username)
+	key := LimitKey(name)
 	v, attempt, err := e.Regulation.BeforePassword(ctx, key, p.passwordSource(q.r, key))
 	if err != nil {
 		return err
@@ -65,7 +70,7 @@ func (p *Portal) loginSubmit(q *request) error {
 		// names, so it says nothing the status does not; and a locked
 		// source (even a familiar browser, which login_per_ip does not
 		// hold) cannot fill the bounded hash gate.
-		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason(v.Reason.String()), zapSource(attempt))
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(name), events.Reason(v.Reason.String()), zapSource(attempt))
 		if v.Reason == regulation.ReasonLocked || v.Reason == regulation.ReasonUnfamiliar {
 			p.pages.PasswordLocked(q.w, q.r, v.RetryAfter)
 			return nil
@@ -73,9 +78,9 @@ func (p *Portal) loginSubmit(q *request) error {
 		p.pages.Refused(q.w, q.r, v)
 		return nil
 	}
-	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
+	u, err := e.Users.Authenticate(ctx, name, q.r.PostFormValue("password"))
 	if p.pages.HashBusy(q.w, q.r, err) {
-		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason("busy"))
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(name), events.Reason("busy"))
 		return nil
 	} else if err != nil {
 		return err
@@ -84,11 +89,11 @@ func (p *Portal) loginSubmit(q *request) error {
 		// A blocked or locked-out user's wrong password is answered as any
 		// wrong password, an unknown name's too: only the right password
 		// is told of the block (below).
-		p.events.Write(q.r, events.SignInFailed, p.TypedName(username), events.Reason("password"), zapSource(attempt))
+		p.events.Write(q.r, events.SignInFailed, p.TypedName(name), events.Reason("password"), zapSource(attempt))
 		if locked, err := e.Regulation.PasswordFailed(ctx, attempt); err != nil {
 			return err
 		} else if locked != "" {
-			p.events.Write(q.r, events.LockedOut, p.TypedName(username), zapLocked(locked), zapSource(attempt))
+			p.events.Write(q.r, events.LockedOut, p.TypedName(name), zapLocked(locked), zapSource(attempt))
 		}
 		pg := p.page(q, ui.TitleLogin)
 		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrBadCredentials, oneFactorOK(q.r.PostFormValue("level"))

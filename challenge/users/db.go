@@ -2,19 +2,36 @@ package users
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // DB holds the parsed users file and re-reads it when it changes on disk.
 // Lookups are lock-free reads of an immutable map.
 type DB struct {
-	path  string
-	users atomic.Pointer[map[string]*User]
+	path string
+	opts Options
+	log  *zap.Logger
+	// t is the users file as last read: an immutable table.
+	t atomic.Pointer[table]
+	// mu orders reloads and rehash rewrites; stamp and sum are the
+	// modification time, size and SHA-256 of the file t was read from.
+	mu    sync.Mutex
 	stamp fileStamp
+	sum   [sha256.Size]byte
+	// rehashing holds a slot while a hash upgrade runs: one at a time.
+	rehashing chan struct{}
+	// afterRehash, when set (tests), is told the outcome of each upgrade;
+	// beforeRename runs just before the rewritten file replaces the old.
+	afterRehash  func(user string, err error)
+	beforeRename func()
 	// timingHash is checked for unknown users so that they take as long as
 	// known ones: a real user's hash, with that user's cost parameters.
 	timingHash atomic.Pointer[hashBox]
@@ -61,10 +78,13 @@ type fileStamp struct {
 // time and size.
 func (s fileStamp) same(o fileStamp) bool { return s.mod.Equal(o.mod) && s.size == o.size }
 
-// Open reads and parses the users file at path. Its password checks pass
-// through DefaultGate; SetGate changes that.
-func Open(path string) (*DB, error) {
-	db := &DB{path: path, gate: DefaultGate()}
+// Open reads and parses the users file at path with opts. Its password
+// checks pass through DefaultGate; SetGate changes that.
+func Open(path string, opts Options) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("users file: %w", err)
+	}
+	db := &DB{path: path, opts: opts, log: opts.logger(), gate: DefaultGate(), rehashing: make(chan struct{}, 1)}
 	if _, err := db.reload(); err != nil {
 		return nil, err
 	}
@@ -74,6 +94,13 @@ func Open(path string) (*DB, error) {
 // reload reads the file and puts it in force; it returns the users who
 // could sign in before and cannot now.
 func (db *DB) reload() ([]Gone, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.reloadLocked()
+}
+
+// reloadLocked is reload with db.mu held.
+func (db *DB) reloadLocked() ([]Gone, error) {
 	st, err := os.Stat(db.path)
 	if err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
@@ -82,23 +109,40 @@ func (db *DB) reload() ([]Gone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
 	}
-	m, err := Parse(data)
+	t, err := parse(data, db.opts)
 	if err != nil {
 		return nil, fmt.Errorf("users file %s: %w", db.path, err)
 	}
-	if old := db.users.Load(); old != nil && len(*old) > 0 && len(m) == 0 {
+	m := t.users
+	if old := db.t.Load(); old != nil && len(old.users) > 0 && len(m) == 0 {
 		// Far likelier a file emptied by mistake (or read while a tool
 		// rewrote it) than everyone leaving at once.
-		return nil, fmt.Errorf("users file %s lists no users; the %d users read before stay in force (to remove everyone, disable them)", db.path, len(*old))
+		return nil, fmt.Errorf("users file %s lists no users; the %d users read before stay in force (to remove everyone, disable them)", db.path, len(old.users))
+	}
+	for _, s := range t.skipped {
+		db.log.Warn("users file: user left out (on_bad_hash skip): their password hash cannot be read",
+			zap.String("file", db.path), zap.Int("line", s.Line), zap.String("user", s.User), zap.String("reason", s.Reason.Error()))
 	}
 	var ended []Gone
-	if old := db.users.Swap(&m); old != nil {
-		ended = gone(*old, m)
+	if old := db.t.Swap(t); old != nil {
+		ended = gone(old.users, m)
 	}
 	db.timingHash.Store(pickTimingHash(m))
 	db.stamp = fileStamp{st.ModTime(), st.Size()}
+	db.sum = sha256.Sum256(data)
 	return ended, nil
 }
+
+// currentStamp is the stamp of the file last read.
+func (db *DB) currentStamp() fileStamp {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.stamp
+}
+
+// Skipped lists the users the last reading of the file left out
+// (on_bad_hash skip), in file order.
+func (db *DB) Skipped() []Skipped { return append([]Skipped(nil), db.t.Load().skipped...) }
 
 // Watch re-reads the file while ctx lives once its modification time or
 // size changed and then stayed the same for one interval (looked at every
@@ -127,7 +171,7 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 			continue
 		}
 		now := fileStamp{st.ModTime(), st.Size()}
-		if now.same(db.stamp) {
+		if now.same(db.currentStamp()) {
 			changed = fileStamp{}
 			continue
 		}
@@ -138,7 +182,9 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 		ended, err := db.reload()
 		if err != nil {
 			// Remember the stamp so a broken file is reported once, not every tick.
+			db.mu.Lock()
 			db.stamp = fileStamp{st.ModTime(), st.Size()}
+			db.mu.Unlock()
 			onError(err)
 			continue
 		}
@@ -147,11 +193,11 @@ func (db *DB) Watch(ctx context.Context, interval time.Duration, onReload func(n
 }
 
 // Len is the number of users.
-func (db *DB) Len() int { return len(*db.users.Load()) }
+func (db *DB) Len() int { return len(db.t.Load().users) }
 
 // All returns every user of the file, disabled ones included, by name.
 func (db *DB) All() []*User {
-	m := *db.users.Load()
+	m := db.t.Load().users
 	out := make([]*User, 0, len(m))
 	for _, u := range m {
 		out = append(out, u)
@@ -160,9 +206,10 @@ func (db *DB) All() []*User {
 	return out
 }
 
-// Lookup returns an enabled user by name, or nil.
+// Lookup returns an enabled user by canonical name (see Canonical), or
+// nil: one map read, no allocation (it runs on every signed-in request).
 func (db *DB) Lookup(name string) *User {
-	u := (*db.users.Load())[name]
+	u := db.t.Load().users[name]
 	if u == nil || u.Disabled {
 		return nil
 	}
@@ -176,12 +223,14 @@ func (db *DB) SetGate(g *Gate) { db.gate = g }
 // Gate is the gate that bounds concurrent password checks.
 func (db *DB) Gate() *Gate { return db.gate }
 
-// Authenticate checks a user name and password, and returns the user, or
-// nil if either is wrong. Unknown and disabled users cost the same hash
-// check as known ones, so timing does not tell them apart. Every check
-// passes through the gate: ErrBusy (or ctx's error) means none was made.
+// Authenticate checks a canonical user name (see Canonical) and password,
+// and returns the user, or nil if either is wrong. Unknown and disabled
+// users cost the same hash check as known ones, so timing does not tell
+// them apart. Every check passes through the gate: ErrBusy (or ctx's
+// error) means none was made. With rehash_on_sign_in, a weak hash that
+// matched is upgraded in the background, after the answer (see rehash).
 func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
-	u := (*db.users.Load())[name]
+	u := db.t.Load().users[name]
 	h := db.timingHash.Load().h
 	if u != nil && !u.Disabled {
 		h = u.hash
@@ -192,6 +241,9 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 	}
 	if !ok || u == nil || u.Disabled {
 		return nil, nil
+	}
+	if db.opts.RehashOnSignIn && u.hash.Weak() {
+		db.startRehash(u, password)
 	}
 	return u, nil
 }

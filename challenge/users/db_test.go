@@ -47,7 +47,7 @@ func openTestDB(t *testing.T, content string) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "users.yml")
 	writeFile(t, path, content, time.Now().Add(-time.Hour))
-	db, err := Open(path)
+	db, err := Open(path, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -113,14 +113,14 @@ func TestDBEmptyFile(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Open(filepath.Join(dir, "missing.yml")); err == nil {
+	if _, err := Open(filepath.Join(dir, "missing.yml"), Options{}); err == nil {
 		t.Fatal("Open of a missing file succeeded")
 	}
 	bad := filepath.Join(dir, "bad.yml")
 	if err := os.WriteFile(bad, []byte("users:\n  alice:\n    password: nope\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(bad)
+	_, err := Open(bad, Options{})
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("Open of a bad file: err = %v, want it to name the file and the line", err)
 	}

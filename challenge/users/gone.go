@@ -41,6 +41,6 @@ func gone(before, after map[string]*User) []Gone {
 
 // Known reports whether the users file lists name, enabled or disabled.
 func (db *DB) Known(name string) bool {
-	_, ok := (*db.users.Load())[name]
+	_, ok := db.t.Load().users[name]
 	return ok
 }

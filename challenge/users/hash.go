@@ -2,14 +2,19 @@ package users
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/go-crypt/crypt"
+	"github.com/go-crypt/crypt/algorithm"
+	"github.com/go-crypt/crypt/algorithm/argon2"
+	"github.com/go-crypt/crypt/algorithm/bcrypt"
+	"github.com/go-crypt/crypt/algorithm/pbkdf2"
+	"github.com/go-crypt/crypt/algorithm/scrypt"
+	"github.com/go-crypt/crypt/algorithm/shacrypt"
+	xargon2 "golang.org/x/crypto/argon2"
 )
 
 // Argon2Params are the argon2id cost parameters of a hash.
@@ -36,10 +41,10 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("reading salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := xargon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		xargon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // Hash is a parsed password hash that can check a password.
@@ -49,119 +54,112 @@ type Hash interface {
 	// Kind names the algorithm and cost ("bcrypt/10", "argon2id/19456/2/1/32"):
 	// hashes of one kind take the same time to check.
 	Kind() string
+	// Weak reports a hash cheaper to crack than the thresholds of
+	// WeakBcryptCost, WeakSHACryptRounds and WeakPBKDF2Iterations: still
+	// accepted, and upgraded to argon2id on sign-in with rehash_on_sign_in.
+	Weak() bool
 }
 
-// Bounds on the cost of one password check that a users file may ask for,
-// so that a typo or a hostile file cannot make each sign-in attempt take
-// gigabytes or minutes (the gate bounds how many run at once, not what one
-// costs). Other algorithms (scrypt, pbkdf2, sha2crypt, argon2i/d) are not
-// read at all.
-const (
-	// MaxBcryptCost is the highest bcrypt cost: 2^16 rounds, about 4 s
-	// per check on a current core (cost 10, the common default, is 60 ms).
-	MaxBcryptCost = 16
-	// MaxArgon2Memory is the most memory one argon2id check may take, in
-	// KiB: 1 GiB (OWASP's default is 19 MiB, Authelia's 64 MiB).
-	MaxArgon2Memory = 1024 * 1024
-	// MaxArgon2Time is the most passes over that memory (OWASP: 2,
-	// Authelia: 3).
-	MaxArgon2Time = 10
-	// MaxArgon2Threads is the most lanes (parallelism) of one check;
-	// each is a goroutine (Authelia's default is 4).
-	MaxArgon2Threads = 16
-)
+// MaxPasswordBytes is the longest password checked. sha2crypt's cost
+// grows with the password's length times its rounds, so a 64 KiB form
+// could make one check take a minute; longer passwords fail at once.
+const MaxPasswordBytes = 1024
 
-// ParseHash parses an argon2id (PHC format) or bcrypt ($2a$, $2b$, $2y$)
-// hash, refusing costs beyond MaxBcryptCost and the MaxArgon2 bounds.
+// decoder reads every kind Authelia's users file accepts (go-crypt's
+// default profile: argon2, bcrypt (with bcrypt-sha256), pbkdf2, scrypt and
+// yescrypt, sha2crypt). md5crypt, sha1crypt and plain text are not in it.
+func decoder() (*crypt.Decoder, error) {
+	d := crypt.NewDecoder()
+	for _, reg := range []func(algorithm.DecoderRegister) error{
+		argon2.RegisterDecoder, bcrypt.RegisterDecoder,
+		pbkdf2.RegisterDecoder, scrypt.RegisterDecoder, shacrypt.RegisterDecoder,
+	} {
+		if err := reg(d); err != nil {
+			return nil, fmt.Errorf("password hash decoder: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// ParseHash parses a password hash of any kind Authelia accepts, with or
+// without an LDAP-style {CRYPT} or {ARGON2} prefix: argon2id, argon2i and
+// argon2d (PHC format, m=, t= and p= optional as in Authelia), bcrypt ($2a$,
+// $2b$, $2y$, $2x$) and bcrypt-sha256, sha256crypt ($5$) and sha512crypt
+// ($6$), pbkdf2 (sha1, sha224, sha256, sha384, sha512), scrypt and
+// yescrypt ($y$). Costs beyond the Max bounds (see bounds.go) are refused,
+// so that a hostile file cannot make one check take gigabytes or minutes.
 func ParseHash(s string) (Hash, error) {
-	switch {
-	case strings.HasPrefix(s, "$argon2id$"):
-		return parseArgon2id(s)
-	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
-		cost, err := bcrypt.Cost([]byte(s))
-		if err != nil {
-			return nil, fmt.Errorf("bad bcrypt hash: %w", err)
-		}
-		if cost > MaxBcryptCost {
-			return nil, fmt.Errorf("bcrypt cost %d is refused: at most %d (each step doubles the time of a check; %d takes seconds)", cost, MaxBcryptCost, MaxBcryptCost)
-		}
-		return bcryptHash(s), nil
-	case strings.HasPrefix(s, "$argon2i$"), strings.HasPrefix(s, "$argon2d$"):
-		return nil, errors.New("argon2i and argon2d hashes are not accepted; use argon2id (caddy mfa hash-password)")
-	case s == "":
+	if s == "" {
 		return nil, errors.New("password hash is empty")
-	default:
-		return nil, errors.New("unsupported password hash; use argon2id or bcrypt (caddy mfa hash-password)")
 	}
+	norm := crypt.Normalize(s)
+	c, err := costOf(norm)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if c.alg == "argon2" {
+		// Authelia writes unpadded base64; accept padded too.
+		norm = unpadArgon2(norm)
+	}
+	d, err := decoder()
+	if err != nil {
+		return nil, err
+	}
+	digest, err := d.Decode(norm)
+	if err != nil {
+		return nil, fmt.Errorf("bad %s hash: %w", c.name(), err)
+	}
+	if n := len(digest.Key()); n > MaxKeyBytes {
+		return nil, fmt.Errorf("%s hash key of %d bytes is refused: at most %d", c.name(), n, MaxKeyBytes)
+	} else if n < minKeyBytes {
+		return nil, fmt.Errorf("bad %s hash: the hash is %d bytes, want at least %d", c.name(), n, minKeyBytes)
+	}
+	if len(digest.Salt()) == 0 {
+		return nil, fmt.Errorf("bad %s hash: the salt is empty", c.name())
+	}
+	c.keyLen = len(digest.Key())
+	if err := c.checkKey(); err != nil {
+		return nil, err
+	}
+	return &cryptHash{d: digest, kind: c.kind(), weak: c.weak()}, nil
 }
 
-type bcryptHash string
+// minKeyBytes is the shortest hash output accepted: 16 bytes (bcrypt's
+// is 23, sha2crypt's 32 or 64).
+const minKeyBytes = 16
 
-// Kind implements Hash.
-func (h bcryptHash) Kind() string {
-	cost, _ := bcrypt.Cost([]byte(h))
-	return fmt.Sprintf("bcrypt/%d", cost)
-}
-
-// Matches implements Hash.
-func (h bcryptHash) Matches(password string) bool {
-	return bcrypt.CompareHashAndPassword([]byte(h), []byte(password)) == nil
-}
-
-type argon2idHash struct {
-	p    Argon2Params
-	salt []byte
-	key  []byte
-}
-
-func parseArgon2id(s string) (*argon2idHash, error) {
-	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
+// unpadArgon2 drops '=' padding from the salt and hash of an argon2 PHC
+// string.
+func unpadArgon2(s string) string {
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 {
-		return nil, errors.New("bad argon2id hash: want $argon2id$v=19$m=..,t=..,p=..$salt$hash")
+	if len(parts) >= 2 {
+		for i := len(parts) - 2; i < len(parts); i++ {
+			parts[i] = strings.TrimRight(parts[i], "=")
+		}
 	}
-	var v int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return nil, fmt.Errorf("bad argon2id hash: unsupported version %q", parts[2])
-	}
-	h := &argon2idHash{}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.p.Memory, &h.p.Time, &h.p.Threads); err != nil {
-		return nil, fmt.Errorf("bad argon2id hash parameters %q: %w", parts[3], err)
-	}
-	if h.p.Memory == 0 || h.p.Time == 0 || h.p.Threads == 0 {
-		return nil, fmt.Errorf("bad argon2id hash parameters %q: zero value", parts[3])
-	}
-	// Refused when read, not when a sign-in tries to allocate them.
-	switch {
-	case h.p.Memory > MaxArgon2Memory:
-		return nil, fmt.Errorf("argon2id memory m=%d KiB is refused: at most 1 GiB (m=%d)", h.p.Memory, MaxArgon2Memory)
-	case h.p.Time > MaxArgon2Time:
-		return nil, fmt.Errorf("argon2id time t=%d is refused: at most %d passes", h.p.Time, MaxArgon2Time)
-	case h.p.Threads > MaxArgon2Threads:
-		return nil, fmt.Errorf("argon2id parallelism p=%d is refused: at most %d lanes", h.p.Threads, MaxArgon2Threads)
-	}
-	var err error
-	// Authelia writes unpadded standard base64; accept padded too.
-	dec := func(x string) ([]byte, error) {
-		return base64.RawStdEncoding.DecodeString(strings.TrimRight(x, "="))
-	}
-	if h.salt, err = dec(parts[4]); err != nil || len(h.salt) == 0 {
-		return nil, errors.New("bad argon2id hash: salt is not base64")
-	}
-	if h.key, err = dec(parts[5]); err != nil || len(h.key) < 16 {
-		return nil, errors.New("bad argon2id hash: hash is not base64 of at least 16 bytes")
-	}
-	h.p.KeyLen = uint32(len(h.key))
-	return h, nil
+	return strings.Join(parts, "$")
+}
+
+// cryptHash is a hash read by go-crypt.
+type cryptHash struct {
+	d    algorithm.Digest
+	kind string
+	weak bool
 }
 
 // Kind implements Hash.
-func (h *argon2idHash) Kind() string {
-	return fmt.Sprintf("argon2id/%d/%d/%d/%d", h.p.Memory, h.p.Time, h.p.Threads, h.p.KeyLen)
-}
+func (h *cryptHash) Kind() string { return h.kind }
+
+// Weak implements Hash.
+func (h *cryptHash) Weak() bool { return h.weak }
 
 // Matches implements Hash.
-func (h *argon2idHash) Matches(password string) bool {
-	got := argon2.IDKey([]byte(password), h.salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
-	return subtle.ConstantTimeCompare(got, h.key) == 1
+func (h *cryptHash) Matches(password string) bool {
+	if len(password) > MaxPasswordBytes {
+		return false
+	}
+	return h.d.Match(password)
 }
