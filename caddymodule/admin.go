@@ -96,6 +96,9 @@ func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 // adminAction carries out an action on user, logging it as a security event.
 func (a *App) adminAction(r *http.Request, action, user string) (adminResult, error) {
 	e, ctx := a.engine, r.Context()
+	// The user the name stands for, as at the sign-in page: with
+	// case_insensitive or search_email, "alice" unlocks Alice.
+	user = e.Users.Canonical(user)
 	res := adminResult{User: user}
 	unavailable := func(what string, err error) error {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("%s %q: %w", what, user, err)}

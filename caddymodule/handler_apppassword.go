@@ -28,6 +28,10 @@ import (
 // then 403 if the route's policy refuses the user.
 func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, user, secret string) error {
 	e, ctx := h.app.engine, r.Context()
+	// The user the typed name stands for, as at the sign-in page
+	// (search_email, case_insensitive): limits count under it and the
+	// app password is looked up for it.
+	user = e.Users.Canonical(user)
 	key, ip := portal.LimitKey(user), portal.IPKey(events.ClientIP(r))
 	v, attempt, err := e.Regulation.BeforeAppPassword(ctx, key, ip)
 	if err != nil {

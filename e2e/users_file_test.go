@@ -31,7 +31,7 @@ func TestUsersFileOptionsE2E(t *testing.T) {
 		"  Alice:\n    displayname: \"Alice Example\"\n    password: \"" + weak + "\"  # sha512crypt\n    email: alice@example.com\n" +
 		"  bob:\n    password: \"" + passwordHash() + "\"\n    email: bob@example.com\n"
 
-	g := writeGateway(t, gatewayOpts{}, testStorageKey)
+	g := writeGateway(t, gatewayOpts{route: "app_passwords"}, testStorageKey)
 	if err := os.WriteFile(g.UsersFile, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +55,14 @@ func TestUsersFileOptionsE2E(t *testing.T) {
 	b := g.newBrowser()
 	b.firstSignIn("ALICE@EXAMPLE.COM", "/x")
 	b.signedIn("Alice", "/x")
+	// An app password is hers under every spelling too, and the upstream
+	// gets the name as the file writes it.
+	pw := createAppPassword(t, b, "Mail")
+	for _, typed := range []string{"alice@example.com", "ALICE"} {
+		r := g.basic(t, typed, pw)
+		expectStatus(t, r, http.StatusOK)
+		expectText(t, r, `upstream says hello to "Alice"`)
+	}
 
 	var after []byte
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -100,4 +108,7 @@ func TestUsersFileOptionsE2E(t *testing.T) {
 		}
 	}
 	expectRedirect(t, g.newBrowser().login("BOB", testPassword, "/x"), "/.mfa/setup")
+	// An administrator who types her name in lower case lifts that lockout.
+	g.unlockByAPI(t, "alice")
+	expectRedirect(t, g.newBrowser().login("Alice", testPassword, "/x"), "/.mfa/challenge")
 }
