@@ -15,7 +15,26 @@ import (
 // the cut and the whole for 600 ms, changing every 20 ms, watched every
 // 100 ms; carol must never be enabled, and the whole file is read once it
 // settles.
+//
+// The property holds only while the writer never pauses for a whole
+// interval (a tool that pauses that long has, for the watch, finished).
+// On a loaded machine the test's own writer can be held that long; such
+// a run shows nothing either way and is run again (at most 5 times).
 func TestWatchWaitsForTheFileToSettle(t *testing.T) {
+	for attempt := 1; ; attempt++ {
+		if watchSettleRun(t) || attempt == 5 {
+			return
+		}
+		t.Logf("run %d: the writer was held for an interval or more; again", attempt)
+	}
+}
+
+// watchSettleRun is one run of TestWatchWaitsForTheFileToSettle; it
+// reports false if the writer paused for an interval, so the run shows
+// nothing.
+func watchSettleRun(t *testing.T) bool {
+	t.Helper()
+	const interval = 100 * time.Millisecond
 	pw := mustHash(t, "pw")
 	whole := "users:\n  alice:\n    password: \"" + pw + "\"\n  carol:\n    password: \"" + pw + "\"\n    disabled: true\n"
 	cut := strings.TrimSuffix(whole, "    disabled: true\n")
@@ -24,7 +43,7 @@ func TestWatchWaitsForTheFileToSettle(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		db.Watch(ctx, 100*time.Millisecond, func(int, []Gone) {}, func(err error) { t.Errorf("users file: %v", err) })
+		db.Watch(ctx, interval, func(int, []Gone) {}, func(err error) { t.Errorf("users file: %v", err) })
 	}()
 	defer func() { cancel(); <-done }()
 
@@ -48,7 +67,13 @@ func TestWatchWaitsForTheFileToSettle(t *testing.T) {
 		}
 	}()
 	mtime := time.Now()
+	var longest time.Duration
+	last := time.Now()
 	for i := 0; i < 30; i++ {
+		if gap := time.Since(last); gap > longest {
+			longest = gap
+		}
+		last = time.Now()
 		content := cut
 		if i%2 == 1 {
 			content = whole
@@ -68,10 +93,14 @@ func TestWatchWaitsForTheFileToSettle(t *testing.T) {
 	<-watched
 	select {
 	case <-enabled:
-		t.Fatal("carol, disabled, could sign in: a half-written users file was read")
+		if longest >= interval*9/10 {
+			return false
+		}
+		t.Fatalf("carol, disabled, could sign in: a half-written users file was read (the writer's longest pause %v)", longest)
 	default:
 	}
 	if db.Lookup("alice") == nil || db.Lookup("carol") != nil {
 		t.Fatal("the settled file is not in force")
 	}
+	return true
 }
