@@ -97,8 +97,13 @@ func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 func (a *App) adminAction(r *http.Request, action, user string) (adminResult, error) {
 	e, ctx := a.engine, r.Context()
 	// The user the name stands for, as at the sign-in page: with
-	// case_insensitive or search_email, "alice" unlocks Alice.
-	user = e.Users.Canonical(user)
+	// case_insensitive or search_email, "alice" unlocks Alice. A name
+	// that stands for no user of the file is acted on as typed (a user
+	// removed from the file keeps their data under their own name; the
+	// folded form of it could be someone else's).
+	if c := e.Users.Canonical(user); e.Users.Lookup(c) != nil {
+		user = c
+	}
 	res := adminResult{User: user}
 	unavailable := func(what string, err error) error {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("%s %q: %w", what, user, err)}
