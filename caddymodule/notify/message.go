@@ -80,13 +80,19 @@ func (c *Composer) Compose(n Notice) (Message, error) {
 	if name, err := c.loc.LocalizeIn(lang, "method."+n.Method+".name", nil); n.Method != "" && err == nil {
 		method = name
 	}
+	browser := n.Browser
+	if b, ok := c.loc.(interface {
+		LocalizeBrowser(lang, name string) string
+	}); ok && browser != "" {
+		browser = b.LocalizeBrowser(lang, browser)
+	}
 	name := n.Name
 	if name == "" {
 		name = n.User
 	}
 	d := map[string]any{
 		"Org": c.Org, "Method": method, "Name": name, "User": n.User,
-		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": n.Browser,
+		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser,
 	}
 	v := map[string]any{"Lang": lang, "SecurityURL": c.SecurityURL, "HelpURL": c.HelpURL}
 	for key, id := range map[string]string{

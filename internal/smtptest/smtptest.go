@@ -77,6 +77,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	ln       net.Listener
 	messages []Message
 	delay    time.Duration
 	auths    int
@@ -154,7 +155,7 @@ func (s *Server) serve(l net.Listener) {
 		l = tls.NewListener(l, tc)
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, l
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
 }
@@ -163,9 +164,13 @@ func (s *Server) serve(l net.Listener) {
 // started again with Restart.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
+	if ln != nil {
+		// Closed here as well: Serve may not have taken it yet.
+		_ = ln.Close()
+	}
 	if srv != nil {
 		_ = srv.Close()
 	}
