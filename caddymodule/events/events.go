@@ -77,6 +77,14 @@ func Method(m string) zap.Field { return zap.String("method", m) }
 // Reason is the "reason" field: why something was refused or ended.
 func Reason(r string) zap.Field { return zap.String("reason", r) }
 
+// NewBrowserKey is the key of the NewBrowser field.
+const NewBrowserKey = "new_browser"
+
+// NewBrowser is the "new_browser" field of a signed_in event: true when
+// the browser was not familiar for the user before this sign-in (the
+// new-browser security notice is sent for it).
+func NewBrowser(isNew bool) zap.Field { return zap.Bool(NewBrowserKey, isNew) }
+
 // ClientIP is the client address of r as Caddy determined it (honouring
 // the server's trusted_proxies), without a port.
 func ClientIP(r *http.Request) string {

@@ -2,4 +2,6 @@ package notify
 
 import "os"
 
-func readLocale(lang string) ([]byte, error) { return os.ReadFile("../../ui/locales/" + lang + ".yaml") }
+func readLocale(lang string) ([]byte, error) {
+	return os.ReadFile("../../ui/locales/" + lang + ".yaml")
+}

@@ -45,7 +45,7 @@ func (k Kind) Known() bool {
 
 // NewBrowserField is the field of the events.SignedIn event that says
 // the sign-in came from a browser not seen before for this user.
-const NewBrowserField = "new_browser"
+const NewBrowserField = events.NewBrowserKey
 
 // Channels a notice goes out on.
 const (

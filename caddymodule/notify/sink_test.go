@@ -75,7 +75,9 @@ func TestEveryNoticeAsReceived(t *testing.T) {
 	m := testMailer(t, s, TLSStartTLS)
 	w := fastWorker(o, m, zap.NewNop())
 	sink := &Sink{Outbox: o, Mail: true, Languages: renderer, Logger: zap.NewNop(), Wake: w.Wake,
-		Lookup: func(user string) (string, string, bool) { return user + "@example.com", "Alice Liddell", user != "nomail" }}
+		Lookup: func(user string) (string, string, bool) {
+			return user + "@example.com", "Alice Liddell", user != "nomail"
+		}}
 	writer := events.New(zap.NewNop())
 	writer.SetSink(sink)
 	runWorker(t, w)
