@@ -1,13 +1,8 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -19,62 +14,18 @@ import (
 
 // received is a notice as the SMTP server got it, decoded.
 type received struct {
-	Header     mail.Header
-	Subject    string
-	From, To   string
-	Text, HTML string
+	smtptest.Parsed
 	Raw        string
 	EnvelopeTo []string
-	MessageID  string
 }
 
 func decodeMessage(t *testing.T, m smtptest.Message) received {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+	p, err := m.Parse()
 	if err != nil {
-		t.Fatalf("reading message: %v\n%s", err, m.Raw)
+		t.Fatalf("%v:\n%s", err, m.Raw)
 	}
-	dec := new(mime.WordDecoder)
-	subj, err := dec.DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := received{Header: msg.Header, Subject: subj, Raw: string(m.Raw), EnvelopeTo: m.To, MessageID: msg.Header.Get("Message-ID")}
-	if r.From, err = dec.DecodeHeader(msg.Header.Get("From")); err != nil {
-		t.Fatal(err)
-	}
-	if r.To, err = dec.DecodeHeader(msg.Header.Get("To")); err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("content type %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(p) // the reader undoes quoted-printable
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		switch ct {
-		case "text/plain":
-			r.Text = string(b)
-		case "text/html":
-			r.HTML = string(b)
-		}
-	}
-	if r.Text == "" || r.HTML == "" {
-		t.Fatalf("want a text and an HTML part:\n%s", m.Raw)
-	}
-	return r
+	return received{Parsed: p, Raw: string(m.Raw), EnvelopeTo: m.To}
 }
 
 func testComposer(t *testing.T) *Composer {
