@@ -99,7 +99,7 @@ func (a *App) waitNotices() {
 func (a *App) usersDirectory() directory {
 	return func(user string) (string, string, bool) {
 		u := a.engine.Users.Lookup(user)
-		if u == nil || u.Email == "" {
+		if u == nil {
 			return "", "", false
 		}
 		return u.Email, u.DisplayName, true

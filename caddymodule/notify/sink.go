@@ -31,8 +31,10 @@ type Negotiator interface {
 	Localize(req *http.Request, id string, data map[string]any) (string, string, error)
 }
 
-// Directory finds a user's e-mail address and display name (ok false if
-// the user is unknown or has no address).
+// Directory finds a user's e-mail address and display name ("" if they
+// have none); known is false for a name that is no user (a lockout of a
+// name typed at the login page): such events get no notice at all, so
+// that names made up by an attacker cannot fill the outbox.
 type Directory func(user string) (email, name string, ok bool)
 
 // Sink is the events.Sink that queues a notice for each event that has
@@ -84,13 +86,18 @@ func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.
 		n.IP = events.ClientIP(r)
 		n.Browser = push.Browser(r.UserAgent())
 	}
+	if s.Lookup == nil {
+		return
+	}
+	to, name, known := s.Lookup(user)
+	if !known {
+		return
+	}
 	queued := false
-	if s.Mail && s.Lookup != nil {
-		if to, name, ok := s.Lookup(user); ok && to != "" {
-			m := n
-			m.ID, m.Channel, m.To, m.Name = NewID(), ChannelMail, to, name
-			queued = s.enqueue(ctx, m) || queued
-		}
+	if s.Mail && to != "" {
+		m := n
+		m.ID, m.Channel, m.To, m.Name = NewID(), ChannelMail, to, name
+		queued = s.enqueue(ctx, m) || queued
 	}
 	if s.Webhook {
 		w := n

@@ -76,7 +76,13 @@ func TestEveryNoticeAsReceived(t *testing.T) {
 	w := fastWorker(o, m, zap.NewNop())
 	sink := &Sink{Outbox: o, Mail: true, Languages: renderer, Logger: zap.NewNop(), Wake: w.Wake,
 		Lookup: func(user string) (string, string, bool) {
-			return user + "@example.com", "Alice Liddell", user != "nomail"
+			switch user {
+			case "nomail":
+				return "", "", true
+			case "nobody":
+				return "", "", false
+			}
+			return user + "@example.com", "Alice Liddell", true
 		}}
 	writer := events.New(zap.NewNop())
 	writer.SetSink(sink)
@@ -130,9 +136,14 @@ func TestEveryNoticeAsReceived(t *testing.T) {
 	writer.Write(request("en"), events.SignedIn, "alice-en", events.Method("totp"), zap.Bool(NewBrowserField, false))
 	writer.Write(request("en"), events.SignInFailed, "alice-en")
 	writer.Write(request("en"), events.MethodAdded, "nomail", events.Method("totp")) // no address
+	writer.Write(request("en"), events.LockedOut, "nobody")                          // no such user
 	time.Sleep(300 * time.Millisecond)
 	if n := len(s.Messages()); n != total {
-		t.Errorf("%d messages, want %d", n, total)
+		last := decodeMessage(t, s.Messages()[n-1])
+		t.Errorf("%d messages, want %d; last %q to %q", n, total, last.Subject, last.To)
+	}
+	if ids, _ := o.IDs(context.Background()); len(ids) != 0 {
+		t.Errorf("outbox holds %d notices for users without an address or unknown", len(ids))
 	}
 }
 

@@ -50,7 +50,8 @@ func TestWebhookNoticeSignedAndRetried(t *testing.T) {
 	o := &Outbox{KV: store.NewMemoryKV()}
 	w := NewWorker(o, map[string]Sender{ChannelWebhook: WebhookSender{Poster: c}}, zap.NewNop())
 	w.PollEvery, w.Backoff = 20*time.Millisecond, 50*time.Millisecond
-	sink := &Sink{Outbox: o, Webhook: true, Logger: zap.NewNop(), Wake: w.Wake}
+	sink := &Sink{Outbox: o, Webhook: true, Logger: zap.NewNop(), Wake: w.Wake,
+		Lookup: func(string) (string, string, bool) { return "", "", true }}
 	writer := events.New(zap.NewNop())
 	writer.SetSink(sink)
 	runWorker(t, w)
