@@ -96,3 +96,14 @@ func TestSMTPMailer(t *testing.T) {
 		}
 	}
 }
+
+// notify alone has nothing to send its notices with: refused.
+func TestNotifyNeedsAChannel(t *testing.T) {
+	a := &App{Notify: &NotifyConfig{Events: []string{"locked_out"}}}
+	if err := a.buildNotices(caddy.NewReplacer(), nil, nil); err == nil || !strings.Contains(err.Error(), "notify needs smtp") {
+		t.Fatalf("error %v", err)
+	}
+	if err := (&App{}).buildNotices(caddy.NewReplacer(), nil, nil); err != nil || (&App{}).notices != nil {
+		t.Fatalf("without smtp or notify: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,42 @@ func TestNoticesOnceWithTwoGatewaysOnRedis(t *testing.T) {
 	}
 	if n := len(s.Messages()); n != 7 || len(ids) != 7 {
 		t.Fatalf("%d messages, %d distinct, want 7 of each (3 for the first sign-in, 4 new browsers)", n, len(ids))
+	}
+}
+
+// Wrong passwords typed in a Japanese browser lock alice out: she gets
+// the lockout notice in Japanese, with the browser and address.
+func TestLockoutNoticeInJapanese(t *testing.T) {
+	s := smtptest.Start(t, smtptest.Options{Username: "gw", Password: "e2e-smtp-password"})
+	g := startGateway(t, gatewayOpts{global: smtpGlobal(t, s)})
+	b := g.newBrowser()
+	for range 5 {
+		page := b.get("/.mfa/login", "Accept-Language", "ja")
+		form := url.Values{"csrf": {csrfOf(t, page.Body)}, "username": {"alice"}, "password": {"wrong-password-e2e"}}
+		req, err := http.NewRequest(http.MethodPost, g.URL+"/.mfa/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "ja,en;q=0.5")
+		req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36")
+		b.do(req)
+	}
+	p := parsed(t, s, 1, 10*time.Second)
+	if p.Subject != "アカウントは一時的にロックされています" {
+		t.Errorf("subject %q", p.Subject)
+	}
+	for _, part := range []string{p.Text, p.HTML} {
+		for _, w := range []string{"E2E Corp のアカウント", "日時: 20", "127.0.0.1", "Chrome", "Windows"} {
+			if !strings.Contains(part, w) {
+				t.Errorf("a part lacks %q:\n%s", w, part)
+			}
+		}
+		if strings.Contains(part, "wrong-password-e2e") {
+			t.Error("the notice shows the typed password")
+		}
+	}
+	if strings.Contains(string(s.Messages()[0].Raw), "wrong-password-e2e") {
+		t.Error("the raw message holds the typed password")
 	}
 }

@@ -125,6 +125,7 @@ func TestMailerHeaderInjection(t *testing.T) {
 	if err := m.Send(context.Background(), bad); err != nil {
 		t.Fatal(err)
 	}
+	m.Composer.Org = "Evil Corp\r\nBcc: victim@example.net\r\n\r\n<script>alert(1)</script>"
 	jp := sampleNotice(NewBrowser, "ja")
 	jp.Name = "山田 太郎"
 	if err := m.Send(context.Background(), jp); err != nil {
@@ -147,6 +148,9 @@ func TestMailerHeaderInjection(t *testing.T) {
 		if head, _, _ := strings.Cut(r.Raw, "\r\n\r\n"); !isASCII(head) {
 			t.Errorf("non-ASCII header:\n%s", head)
 		}
+	}
+	if r := decodeMessage(t, msgs[1]); strings.Contains(r.HTML, "<script>") || !strings.Contains(r.HTML, "&lt;script&gt;") {
+		t.Errorf("the organisation is not escaped in the HTML part:\n%s", r.HTML)
 	}
 	if r := decodeMessage(t, msgs[1]); r.To != "山田 太郎 <alice@example.com>" || !strings.HasPrefix(strings.ToLower(r.Header.Get("To")), "=?utf-8?") {
 		t.Errorf("encoded name decodes to %q (raw %q)", r.To, r.Header.Get("To"))
