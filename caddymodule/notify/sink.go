@@ -19,6 +19,11 @@ import (
 // outside a request (an administrator's action).
 const langKey = "notify:lang:"
 
+// changedKey marks, for a minute, a phone number just changed: the
+// method_added event that follows it (the new number) gets no notice of
+// its own, the phone_changed notice covers it.
+const changedKey = "notify:phone-changed:"
+
 // langKeep is how long a user's language is remembered after a sign-in.
 const langKeep = 400 * 24 * time.Hour
 
@@ -86,7 +91,7 @@ func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.
 		n.IP = events.ClientIP(r)
 		n.Browser = push.Browser(r.UserAgent())
 	}
-	if s.Lookup == nil {
+	if s.Lookup == nil || s.partOfPhoneChange(ctx, k, user, f["method"]) {
 		return
 	}
 	to, name, known := s.Lookup(user)
@@ -121,6 +126,22 @@ func (s *Sink) enqueue(ctx context.Context, n Notice) bool {
 	if ce := s.Logger.Check(level, "notice not queued"); ce != nil {
 		ce.Write(zap.String("notice", n.ID), zap.String("event", string(n.Event)), zap.String("kind", string(n.Kind)),
 			zap.String("channel", n.Channel), zap.String("user", n.User), zap.Error(err))
+	}
+	return false
+}
+
+// partOfPhoneChange reports whether a notice of kind k is the second half
+// of a change of phone number (the new number's method_added), and marks
+// the first half (phone_changed).
+func (s *Sink) partOfPhoneChange(ctx context.Context, k Kind, user, method string) bool {
+	switch {
+	case k == PhoneChanged:
+		if err := s.Outbox.KV.Set(ctx, changedKey+user, []byte{1}, time.Minute); err != nil {
+			s.Logger.Warn("cannot mark a change of phone number", zap.String("user", user), zap.Error(err))
+		}
+	case k == MethodAdded && (method == "sms" || method == "voice"):
+		_, err := s.Outbox.KV.Take(ctx, changedKey+user)
+		return err == nil
 	}
 	return false
 }

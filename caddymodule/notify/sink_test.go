@@ -147,6 +147,24 @@ func TestEveryNoticeAsReceived(t *testing.T) {
 	}
 }
 
+// A change of phone number, written as the portal writes it (the old
+// number removed, the new one added), gives one notice: phone_changed.
+// A phone method added later gives its own.
+func TestPhoneChangeIsOneNotice(t *testing.T) {
+	o := &Outbox{KV: store.NewMemoryKV()}
+	sink := &Sink{Outbox: o, Mail: true, Logger: zap.NewNop(),
+		Lookup: func(string) (string, string, bool) { return "a@example.com", "", true }}
+	sink.Event(request("en"), events.MethodRemoved, "alice", []zap.Field{events.Method("sms"), events.Reason("number_changed")})
+	sink.Event(request("en"), events.MethodAdded, "alice", []zap.Field{events.Method("sms")})
+	if ids, _ := o.IDs(context.Background()); len(ids) != 1 {
+		t.Fatalf("%d notices for a change of number, want 1", len(ids))
+	}
+	sink.Event(request("en"), events.MethodAdded, "alice", []zap.Field{events.Method("voice")})
+	if ids, _ := o.IDs(context.Background()); len(ids) != 2 {
+		t.Fatalf("%d notices after a phone method added, want 2", len(ids))
+	}
+}
+
 // notify { events ... } picks notices: the others are not sent.
 func TestSinkKinds(t *testing.T) {
 	o := &Outbox{KV: store.NewMemoryKV()}
