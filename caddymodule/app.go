@@ -167,7 +167,16 @@ type App struct {
 	// Limits sets the rate limits and lockouts of sign-in.
 	Limits LimitsConfig `json:"limits,omitempty"`
 
+	// SMTP, if set, sends users security notices by e-mail (see
+	// docs/notices.md). Default: no e-mail.
+	SMTP *SMTPConfig `json:"smtp,omitempty"`
+
+	// Notify picks the security notices and adds a webhook for them.
+	// Default: every notice, by e-mail only (when SMTP is set).
+	Notify *NotifyConfig `json:"notify,omitempty"`
+
 	engine   *challenge.Engine
+	notices  *notices
 	renderer *ui.Renderer
 	logger   *zap.Logger
 	prefix   string
@@ -366,6 +375,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.pages = &portal.Pages{Renderer: a.renderer, Org: a.org, Prefix: a.prefix, HelpURL: a.help, Logger: a.logger,
 		BusyRetry: a.engine.Users.Gate().RetryAfter}
+	if err := a.buildNotices(repl, kv, a.usersDirectory()); err != nil {
+		return err
+	}
 	a.reopenPassedGate()
 	return nil
 }
@@ -491,6 +503,7 @@ func (a *App) Start() error {
 	}
 	go a.watchUsers(ctx)
 	go a.buildAppPasswordIndex(ctx)
+	a.startNotices(ctx)
 	return nil
 }
 
@@ -499,6 +512,7 @@ func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	a.waitNotices()
 	return nil
 }
 

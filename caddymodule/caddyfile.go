@@ -63,6 +63,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //			push  webhook <url> { secret <16+ bytes> }
 //			push  <name> ...                   # another plugin's notifier (module mfa.push.<name>)
 //			fraud_webhook <url> { secret <16+ bytes> } # told of every fraud report
+//			smtp { address <host:port>  from "<Name> <address>"  ... } # security notices by e-mail (caddyfile_smtp.go)
+//			notify { events <notice...>  webhook <url> { secret ... } }
 //			sms_countries <+code or region...> # default: every country, no satellite (+870 +881 ...)
 //			webauthn {                         # security keys and passkeys
 //				rp_id             <domain>     # default: each site's host
@@ -179,6 +181,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			a.FraudWebhook = new(Webhook)
 			err = a.FraudWebhook.unmarshal(d)
+		case "smtp":
+			err = a.unmarshalSMTP(d)
+		case "notify":
+			err = a.unmarshalNotify(d)
 		case "sms_countries":
 			a.SMSCountries = append(a.SMSCountries, d.RemainingArgs()...)
 			if len(a.SMSCountries) == 0 {

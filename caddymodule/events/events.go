@@ -26,7 +26,23 @@ const Message = "security event"
 
 // Writer writes security events. Never pass it secrets: no password,
 // code, token or phone number goes into a field.
-type Writer struct{ log *zap.Logger }
+type Writer struct {
+	log  *zap.Logger
+	sink Sink
+}
+
+// Sink receives every event a Writer writes, after it is logged (and
+// whatever the log level): the security notices hook in here. It must
+// not block on the network: Event runs on the page's own request.
+type Sink interface {
+	// Event is called with what Write was given; r is nil outside a
+	// request.
+	Event(r *http.Request, e Event, user string, fields []zap.Field)
+}
+
+// SetSink makes w hand each event to s as well. Call it once, while the
+// app is built, before w is used.
+func (w *Writer) SetSink(s Sink) { w.sink = s }
 
 // New makes the writer that logs to l.Named(LoggerName).
 func New(l *zap.Logger) *Writer { return &Writer{log: l.Named(LoggerName)} }
@@ -39,6 +55,9 @@ func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Fiel
 	level := zapcore.InfoLevel
 	if e.Warn() {
 		level = zapcore.WarnLevel
+	}
+	if w.sink != nil {
+		defer w.sink.Event(r, e, user, fields)
 	}
 	ce := w.log.Check(level, Message)
 	if ce == nil {
@@ -57,6 +76,14 @@ func Method(m string) zap.Field { return zap.String("method", m) }
 
 // Reason is the "reason" field: why something was refused or ended.
 func Reason(r string) zap.Field { return zap.String("reason", r) }
+
+// NewBrowserKey is the key of the NewBrowser field.
+const NewBrowserKey = "new_browser"
+
+// NewBrowser is the "new_browser" field of a signed_in event: true when
+// the browser was not familiar for the user before this sign-in (the
+// new-browser security notice is sent for it).
+func NewBrowser(isNew bool) zap.Field { return zap.Bool(NewBrowserKey, isNew) }
 
 // ClientIP is the client address of r as Caddy determined it (honouring
 // the server's trusted_proxies), without a port.

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -83,5 +84,26 @@ func TestNoSecurityEventWrittenByHand(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+type recordingSink struct{ got []string }
+
+func (s *recordingSink) Event(r *http.Request, e Event, user string, fields []zap.Field) {
+	s.got = append(s.got, string(e)+"/"+user+"/"+fields[0].Key)
+	_ = r
+}
+
+// A sink set on the writer receives each event with its fields, even when
+// the log level would drop it.
+func TestSinkReceivesEveryEvent(t *testing.T) {
+	core, _ := observer.New(zap.ErrorLevel) // drops info and warn
+	w := New(zap.New(core))
+	s := &recordingSink{}
+	w.SetSink(s)
+	w.Write(nil, MethodAdded, "alice", Method("totp"))
+	w.Write(httptest.NewRequest("GET", "/", nil), LockedOut, "bob", Reason("x"))
+	if strings.Join(s.got, ",") != "method_added/alice/method,locked_out/bob/reason" {
+		t.Fatalf("sink got %v", s.got)
 	}
 }

@@ -67,6 +67,13 @@ const (
 	UserDisabled  Event = "user_disabled"
 )
 
+// Temporary access passes (issue 18). Nothing emits them yet: they are
+// named now so that security notices cover them from the start.
+const (
+	TemporaryPassIssued         Event = "temporary_pass_issued"
+	RegisteredWithTemporaryPass Event = "registered_with_temporary_pass"
+)
+
 // Warn reports whether e is one an administrator should look at (a
 // lockout, a possible attack, a grant of access without a second
 // factor): it is logged at warn level.

@@ -140,10 +140,11 @@ func (p *Portal) secondFactorPassed(q *request, user, method string) error {
 		q.data.Return = ret // saved by promote
 	}
 
+	_, familiar := p.engine.FamiliarBrowser(p.familiarToken(q.r), LimitKey(user))
 	if err := p.promote(q, user, session.TwoFactor); err != nil {
 		return err
 	}
-	p.events.Write(q.r, events.SignedIn, user, events.Method(method))
+	p.events.Write(q.r, events.SignedIn, user, events.Method(method), events.NewBrowser(!familiar && !stepUp))
 	if err := p.signedInHere(q, user); err != nil {
 		return err
 	}
