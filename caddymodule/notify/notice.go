@@ -81,6 +81,18 @@ type Notice struct {
 	NextAt   time.Time `json:"next_at,omitzero"`
 }
 
+// mayNotify reports whether e can have a notice at all: the events the
+// sink looks at further (every other event, such as each use of an app
+// password, costs it nothing).
+func mayNotify(e events.Event) bool {
+	switch e {
+	case events.MethodAdded, events.MethodRemoved, events.RecoveryCodesCreated, events.AppPasswordCreated,
+		events.SignedIn, events.FraudReported, events.LockedOut, events.TemporaryPassIssued, events.RegisteredWithTemporaryPass:
+		return true
+	}
+	return false
+}
+
 // kindOf is the notice of event e with fields, "" if none.
 func kindOf(e events.Event, fields map[string]string) Kind {
 	switch e {

@@ -64,6 +64,9 @@ var _ events.Sink = (*Sink)(nil)
 
 // Event implements events.Sink.
 func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.Field) {
+	if !mayNotify(e) {
+		return
+	}
 	f := fieldMap(fields)
 	k := kindOf(e, f)
 	if k != "" && s.Kinds != nil && !s.Kinds[k] {
