@@ -54,7 +54,12 @@ func (p *Portal) loginSubmit(q *request) error {
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
 	e, ctx := p.engine, q.r.Context()
-	key := LimitKey(username)
+	// Limits and lockouts count under the user a typed name stands for.
+	canonical, err := e.Users.CanonicalName(ctx, username)
+	if err != nil {
+		return err
+	}
+	key := LimitKey(canonical)
 	v, attempt, err := e.Regulation.BeforePassword(ctx, key, p.passwordSource(q.r, key))
 	if err != nil {
 		return err

@@ -1,0 +1,36 @@
+package challenge
+
+import (
+	"context"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
+)
+
+// Directory is the first factor: where users, their groups and their
+// passwords come from. The users file (*users.DB) is one; an LDAP or
+// Active Directory server (package ldapdir) is another.
+type Directory interface {
+	// Lookup returns an enabled user by canonical name, or nil. It is on
+	// the hot path of every signed-in request: it answers from memory and
+	// never waits on I/O.
+	Lookup(name string) *users.User
+	// Authenticate checks a typed name and a password and returns the
+	// user, or nil if either is wrong (unknown names cost what known ones
+	// do). Every check passes through Gate: users.ErrBusy means none was
+	// made. An error wrapping store.ErrUnavailable is a directory that
+	// cannot be reached (the caller answers 503).
+	Authenticate(ctx context.Context, name, password string) (*users.User, error)
+	// CanonicalName is the canonical user name a typed name stands for,
+	// under which limits and lockouts count (the typed name itself when no
+	// user has it).
+	CanonicalName(ctx context.Context, typed string) (string, error)
+	// All lists the users the directory names, by name: every user of a
+	// users file, or the directory users who have signed in (a directory
+	// is not crawled).
+	All() []*users.User
+	// Gate bounds concurrent password checks.
+	Gate() *users.Gate
+}
+
+// Interface guard.
+var _ Directory = (*users.DB)(nil)
