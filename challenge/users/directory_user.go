@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 )
@@ -22,3 +23,8 @@ func NewDirectoryUser(name, displayName, email string, groups []string, disabled
 func (db *DB) CanonicalName(_ context.Context, typed string) (string, error) {
 	return db.Canonical(typed), nil
 }
+
+// ErrPasswordExpired is a right password that the directory refuses
+// because it has expired or must be changed (or the account has expired):
+// the user is told to change it, and is not signed in.
+var ErrPasswordExpired = errors.New("the password has expired or must be changed")

@@ -2,7 +2,7 @@ package slapdtest
 
 // adSchema is a small cn=config schema with the three Active Directory
 // attribute types the activedirectory preset reads (their OIDs are AD's
-// own) and an auxiliary class that carries them, so that slapd can hold
+// own) and an auxiliary class named as AD's 'user' (AD's OID) that carries them, so that slapd can hold
 // AD-shaped user entries. memberOf comes from the memberof overlay. This is
 // not AD: it lets the preset's filters and attribute mapping be tested
 // against a real server.
@@ -17,6 +17,6 @@ olcAttributeTypes: ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 olcAttributeTypes: ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
   EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
-olcObjectClasses: ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'adTestUser' AUXILIARY
+olcObjectClasses: ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY
   MAY ( sAMAccountName $ userPrincipalName $ userAccountControl ) )
 `

@@ -92,7 +92,7 @@ userPassword: service-secret
 
 dn: cn=Dave Jones,ou=people,dc=example,dc=org
 objectClass: inetOrgPerson
-objectClass: adTestUser
+objectClass: user
 cn: Dave Jones
 displayName: Dave Jones
 sn: Jones
@@ -104,7 +104,7 @@ userPassword: dave-password
 
 dn: cn=Erin Old,ou=people,dc=example,dc=org
 objectClass: inetOrgPerson
-objectClass: adTestUser
+objectClass: user
 cn: Erin Old
 displayName: Erin Old
 sn: Old

@@ -36,8 +36,8 @@ type Options struct {
 	// certificate from a CA made in the test (Server.CA).
 	TLS bool
 	// ADSchema loads the small schema of AD-shaped attributes
-	// (sAMAccountName, userPrincipalName, userAccountControl, class
-	// adTestUser).
+	// (sAMAccountName, userPrincipalName, userAccountControl, auxiliary class
+	// user).
 	ADSchema bool
 }
 

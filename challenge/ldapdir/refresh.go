@@ -1,0 +1,117 @@
+package ldapdir
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// run is the background work of Start, until ctx ends.
+func (d *Directory) run(ctx context.Context) {
+	defer close(d.done)
+	if d.cfg.Seen != nil {
+		names, err := d.cfg.Seen.SetMembers(ctx, SeenKey)
+		if err != nil {
+			d.cfg.Logger.Error("ldap: the record of directory users who signed in could not be read", zap.Error(err))
+		}
+		if err := d.fetch(ctx, names); err != nil {
+			d.logOutage(err)
+		}
+	}
+	t := time.NewTicker(d.cfg.CacheTTL / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.Refresh(ctx); err != nil {
+				d.logOutage(err)
+			}
+		case name := <-d.wanted:
+			if d.fresh(name) {
+				continue
+			}
+			if err := d.fetch(ctx, []string{name}); err != nil {
+				d.logOutage(err)
+			}
+		}
+	}
+}
+
+func (d *Directory) logOutage(err error) {
+	d.cfg.Logger.Error("ldap: the directory could not be read; users it has not confirmed within cache_ttl are refused until it answers",
+		zap.String("url", d.cfg.URL), zap.Duration("cache_ttl", d.cfg.CacheTTL), zap.Error(err))
+}
+
+// fresh reports whether name is in the cache and younger than half the TTL
+// (a fetch now would be wasted).
+func (d *Directory) fresh(name string) bool {
+	d.mu.RLock()
+	c := d.cache[name]
+	d.mu.RUnlock()
+	return c != nil && d.cfg.Now().Sub(c.checked) < d.cfg.CacheTTL/2
+}
+
+// Refresh asks the directory again about every user in the cache, and
+// forgets names it did not have that are older than the TTL. The
+// background work calls it every half TTL; an error (the directory
+// unreachable) leaves the cache as it was, whose entries then age past
+// the TTL and are refused.
+func (d *Directory) Refresh(ctx context.Context) error {
+	now := d.cfg.Now()
+	var names []string
+	d.mu.Lock()
+	for name, c := range d.cache {
+		if c.user == nil && now.Sub(c.checked) > d.cfg.CacheTTL {
+			delete(d.cache, name)
+			continue
+		}
+		if c.user != nil {
+			names = append(names, name)
+		}
+	}
+	d.mu.Unlock()
+	return d.fetch(ctx, names)
+}
+
+// fetch reads names (canonical user names) from the directory into the
+// cache, on one connection; a name whose search finds no entry, or an
+// entry of another user name, is remembered as no user.
+func (d *Directory) fetch(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	c, err := d.pool.get(ctx)
+	if err != nil {
+		return d.unavailable(err)
+	}
+	for _, name := range names {
+		if ctx.Err() != nil {
+			d.pool.put(c, false)
+			return ctx.Err()
+		}
+		if !validInput(name) {
+			continue
+		}
+		e, err := d.find(c, name)
+		if err != nil {
+			d.pool.put(c, isNetwork(err))
+			return d.unavailable(err)
+		}
+		if e == nil || e.GetAttributeValue(d.cfg.Attributes.Username) != name {
+			d.remember(name, nil)
+			continue
+		}
+		groups, err := d.groups(c, e, name)
+		if err != nil {
+			d.pool.put(c, isNetwork(err))
+			return d.unavailable(fmt.Errorf("refreshing %s: %w", name, err))
+		}
+		d.remember(name, d.user(e, groups))
+	}
+	d.pool.put(c, false)
+	return nil
+}
