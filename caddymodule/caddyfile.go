@@ -37,6 +37,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	{
 //		mfa {
 //			users_file    <path>
+//			ldap { ... }  # instead of users_file: see unmarshalLDAP
 //			storage_key   <secret of 32+ bytes, e.g. {env.MFA_STORAGE_KEY}>
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
@@ -125,6 +126,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch d.Val() {
 		case "users_file":
 			err = providers.OneArg(d, &a.UsersFile)
+		case "ldap":
+			err = a.unmarshalLDAP(d)
 		case "storage_key":
 			err = providers.OneArg(d, &a.StorageKey)
 		case "data_dir":
