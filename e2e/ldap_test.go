@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/slapdtest"
+)
+
+// ldapSeed is slapdtest's directory with every user's password set to the
+// harness's testPassword.
+func ldapSeed() string {
+	r := strings.NewReplacer("userPassword: "+slapdtest.AlicePassword, "userPassword: "+testPassword,
+		"userPassword: "+slapdtest.BobPassword, "userPassword: "+testPassword,
+		"userPassword: "+slapdtest.CarolPassword, "userPassword: "+testPassword)
+	return r.Replace(slapdtest.Seed)
+}
+
+// startLDAPGateway starts a gateway whose first factor is the directory
+// at url (no users file), with extra lines in the ldap block.
+func startLDAPGateway(t *testing.T, url, ldapExtra string, o gatewayOpts) *gateway {
+	t.Helper()
+	g := writeGateway(t, o, testStorageKey)
+	cf, err := os.ReadFile(g.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := "ldap {\n\t\t\turl " + url + "\n\t\t\tbind_dn " + slapdtest.ServiceDN + "\n\t\t\tbind_password {env.E2E_LDAP_PASSWORD}\n\t\t\tbase_dn " +
+		slapdtest.Suffix + "\n\t\t\t" + ldapExtra + "\n\t\t}"
+	s := strings.Replace(string(cf), "users_file "+g.UsersFile, block, 1)
+	if err := os.WriteFile(g.config, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("E2E_LDAP_PASSWORD", slapdtest.ServicePassword)
+	g.start()
+	return g
+}
+
+// TestLDAPSignInGroupsAndHeaders: a directory user signs in (password and
+// second factor); the directory's groups drive allow_groups, and the
+// upstream gets the directory's name, display name, e-mail and groups.
+func TestLDAPSignInGroupsAndHeaders(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "", gatewayOpts{route: "allow_groups admins"})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/app")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	h, _ := g.Upstream.Last()
+	for k, want := range map[string]string{"Remote-User": "alice", "Remote-Groups": "admins,staff", "Remote-Name": "Alice Liddell", "Remote-Email": "alice@example.com"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("upstream %s = %q, want %q", k, got, want)
+		}
+	}
+	// bob is in staff only: his password is right, the route refuses him.
+	bob := g.newBrowser()
+	if r := bob.login("bob", testPassword, "/app"); r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusFound {
+		t.Fatalf("bob's password: %d", r.StatusCode)
+	}
+	_, hits := g.Upstream.Last()
+	if r := bob.get("/app"); r.StatusCode == http.StatusOK {
+		t.Fatal("bob, not in admins, reached the app")
+	}
+	if _, after := g.Upstream.Last(); after != hits {
+		t.Fatal("the upstream was reached for bob")
+	}
+	// A wrong password and an unknown name get the same answer.
+	wrong := g.newBrowser().login("alice", "wrong", "/app")
+	unknown := g.newBrowser().login("nobody", "wrong", "/app")
+	expectStatus(t, wrong, http.StatusUnauthorized)
+	expectStatus(t, unknown, http.StatusUnauthorized)
+	if strings.Contains(g.log.String(), testPassword) {
+		t.Fatal("the log holds a password")
+	}
+}
+
+// TestLDAPRemovedUserLockedOutWithinTTL: a user removed from the directory
+// loses access within cache_ttl (2 s here), though their session lives.
+func TestLDAPRemovedUserLockedOutWithinTTL(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	const ttl = 2 * time.Second
+	g := startLDAPGateway(t, s.URL, "cache_ttl 2s", gatewayOpts{})
+	b := g.newBrowser()
+	b.firstSignIn("carol", "/app")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	s.Apply("ldapdelete", "uid=carol,ou=people,"+slapdtest.Suffix+"\n")
+	removed := time.Now()
+	for {
+		r := b.get("/app")
+		if r.StatusCode != http.StatusOK {
+			t.Logf("carol refused %v after her removal (cache_ttl %v)", time.Since(removed).Round(time.Millisecond), ttl)
+			break
+		}
+		if time.Since(removed) > ttl+500*time.Millisecond {
+			t.Fatalf("carol, removed from the directory, still reaches the app %v later (cache_ttl %v)", time.Since(removed), ttl)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLDAPDownIs503AndBack: with the directory stopped, signed-in requests
+// still pass (the hot path never asks the directory; within cache_ttl), a
+// sign-in answers 503 and names the server in the log; once the directory
+// is back, sign-in works again by itself.
+func TestLDAPDownIs503AndBack(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "cache_ttl 30s\n\t\t\ttimeout 1s", gatewayOpts{})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/app")
+	s.Stop()
+	start := time.Now()
+	for range 50 {
+		expectStatus(t, b.get("/app"), http.StatusOK)
+	}
+	t.Logf("50 signed-in requests with slapd stopped: %v", time.Since(start))
+	r := g.newBrowser().login("bob", testPassword, "/app")
+	expectStatus(t, r, http.StatusServiceUnavailable)
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(g.log.String(), s.URL) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // the log is written as the page is
+	}
+	if !strings.Contains(g.log.String(), s.URL) {
+		t.Fatalf("the log does not name the server %s:\n%s", s.URL, tail(g.log.String(), 3000))
+	}
+	s.Start()
+	r = g.newBrowser().login("bob", testPassword, "/app")
+	if r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusFound {
+		t.Fatalf("the directory is back, but bob's sign-in answers %d", r.StatusCode)
+	}
+}
+
+// TestLDAPSlowDirectoryBoundedByTimeout: a directory that accepts and
+// never answers holds a sign-in for `timeout` (1 s), then 503.
+func TestLDAPSlowDirectoryBoundedByTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	g := startLDAPGateway(t, "ldap://"+l.Addr().String(), "timeout 1s", gatewayOpts{})
+	b := g.newBrowser()
+	page := b.get("/.mfa/login")
+	expectStatus(t, page, http.StatusOK)
+	start := time.Now()
+	r := b.post("/.mfa/login", map[string][]string{"csrf": {csrfOf(t, page.Body)}, "username": {"alice"}, "password": {testPassword}})
+	took := time.Since(start)
+	expectStatus(t, r, http.StatusServiceUnavailable)
+	t.Logf("sign-in against a silent directory answered %d in %v (timeout 1s)", r.StatusCode, took)
+	if took > time.Second+700*time.Millisecond {
+		t.Fatalf("sign-in took %v with timeout 1s; want at most 1.7s", took)
+	}
+}
+
+// TestLDAPLockoutCountsOnceAcrossSpellings: Alice, alice and
+// alice@example.com are one directory user, and their failures one count.
+func TestLDAPLockoutCountsOnceAcrossSpellings(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "", gatewayOpts{global: "limits {\n max_failures 3\n login_per_user 100/1m\n login_per_ip 1000/1m\n }"})
+	b := g.newBrowser()
+	for _, typed := range []string{"Alice", "alice", "alice@example.com"} {
+		expectStatus(t, b.login(typed, "wrong", "/app"), http.StatusUnauthorized)
+	}
+	r := b.login("ALICE", testPassword, "/app")
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after 3 failures under three spellings, the right password answers %d; want 429 (locked)", r.StatusCode)
+	}
+	// bob is not touched by alice's lockout.
+	if r := b.login("bob", testPassword, "/app"); r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusFound {
+		t.Fatalf("bob: %d", r.StatusCode)
+	}
+}
