@@ -75,6 +75,25 @@ func TestLDAPSignInGroupsAndHeaders(t *testing.T) {
 	if strings.Contains(g.log.String(), testPassword) {
 		t.Fatal("the log holds a password")
 	}
+	// `caddy mfa users` lists the directory users who signed in (the
+	// directory is not crawled), also after a restart, which loads them
+	// back from the store; alice's session then still works.
+	g.restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := g.cli("mfa", "users")
+		if err == nil && strings.Contains(out, "alice") && strings.Contains(out, "bob") {
+			if strings.Contains(out, "carol") {
+				t.Fatalf("carol never signed in, but is listed:\n%s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mfa users after a restart: %v\n%s", err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	expectStatus(t, b.get("/app"), http.StatusOK)
 }
 
 // TestLDAPRemovedUserLockedOutWithinTTL: a user removed from the directory
