@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -79,6 +81,13 @@ func (p *Portal) loginSubmit(q *request) error {
 		return nil
 	}
 	u, err := e.Users.Authenticate(ctx, username, q.r.PostFormValue("password"))
+	if errors.Is(err, users.ErrPasswordExpired) {
+		// The directory said so to the right password only (AD).
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason("password_expired"), zapSource(attempt))
+		pg := p.page(q, ui.TitleLogin)
+		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrPasswordExpired, oneFactorOK(q.r.PostFormValue("level"))
+		return p.render(q, http.StatusUnauthorized, "login", pg)
+	}
 	if p.pages.HashBusy(q.w, q.r, err) {
 		p.events.Write(q.r, events.SignInRefused, p.TypedName(username), events.Reason("busy"))
 		return nil
