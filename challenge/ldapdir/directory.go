@@ -5,9 +5,9 @@ import (
 
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -43,16 +43,18 @@ type Directory struct {
 	// dummyDN is bound against, with the typed password, when no user
 	// matches, so that an unknown name costs what a wrong password does.
 	dummyDN string
-	// knownCost is a moving average (ns) of what the search and bind of a
-	// found user take; an unknown name's answer waits until as long has
-	// passed (the dummy bind alone is a little faster: an empty search
-	// result, no password to compare).
-	knownCost atomic.Int64
+	// known holds what the search and bind of the last found users took;
+	// an unknown name's answer waits until their median has passed (the
+	// dummy bind alone is a little faster: an empty search result, no
+	// password to compare).
+	known timings
 
-	mu sync.RWMutex
-	// cache holds users by canonical name; an entry with a nil user is a
-	// name the directory does not have (or disables).
-	cache map[string]*cached
+	// cache maps a canonical name to its *cached entry; an entry with a
+	// nil user is a name the directory does not have. Reads (the hot path)
+	// take no lock; writes hold mu, which also guards size.
+	cache sync.Map
+	mu    sync.Mutex
+	size  int
 	// wanted are names Lookup missed, to fetch in the background.
 	wanted chan string
 
@@ -77,7 +79,7 @@ func New(cfg Config) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Directory{cfg: cfg, pool: p, cache: map[string]*cached{}, wanted: make(chan string, 64),
+	d := &Directory{cfg: cfg, pool: p, wanted: make(chan string, 64),
 		dummyDN: "cn=caddy-mfa-no-such-user," + cfg.BaseDN, done: make(chan struct{})}
 	d.pool.cfg = &d.cfg
 	d.gate = users.NewGate(cfg.PoolSize, cfg.PoolSize*users.QueuePerSlot, users.DefaultWait, nil)
@@ -125,9 +127,7 @@ func (d *Directory) Lookup(name string) *users.User {
 	if !validInput(name) {
 		return nil
 	}
-	d.mu.RLock()
-	c := d.cache[name]
-	d.mu.RUnlock()
+	c := d.cached(name)
 	if c == nil {
 		select {
 		case d.wanted <- name:
@@ -144,14 +144,13 @@ func (d *Directory) Lookup(name string) *users.User {
 // All lists the directory users in the cache (those who signed in, loaded
 // from Seen at start), disabled ones included, by name.
 func (d *Directory) All() []*users.User {
-	d.mu.RLock()
-	out := make([]*users.User, 0, len(d.cache))
-	for _, c := range d.cache {
-		if c.user != nil {
+	var out []*users.User
+	d.cache.Range(func(_, v any) bool {
+		if c := v.(*cached); c.user != nil {
 			out = append(out, c.user)
 		}
-	}
-	d.mu.RUnlock()
+		return true
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -277,18 +276,14 @@ func (d *Directory) authenticate(ctx context.Context, typed, password string) (*
 }
 
 // evenTime records what a found user's search and bind took, or, for an
-// unknown name, waits until the average of those has passed since start.
+// unknown name, waits until the median of those has passed since start.
 func (d *Directory) evenTime(start time.Time, found bool) {
 	took := time.Since(start)
-	avg := time.Duration(d.knownCost.Load())
 	if found {
-		if avg == 0 {
-			avg = took
-		}
-		d.knownCost.Store(int64(avg + (took-avg)/8))
+		d.known.add(took)
 		return
 	}
-	wait := min(avg-took, d.cfg.Timeout)
+	wait := min(d.known.median()-took, d.cfg.Timeout)
 	if wait <= 0 {
 		return
 	}
@@ -303,13 +298,54 @@ func (d *Directory) evenTime(start time.Time, found bool) {
 	}
 }
 
+// timings keeps the last len(ring) durations.
+type timings struct {
+	mu   sync.Mutex
+	ring [31]time.Duration
+	n    int
+}
+
+func (t *timings) add(d time.Duration) {
+	t.mu.Lock()
+	t.ring[t.n%len(t.ring)] = d
+	t.n++
+	t.mu.Unlock()
+}
+
+// median is the median of the durations kept (0 with none).
+func (t *timings) median() time.Duration {
+	t.mu.Lock()
+	n := min(t.n, len(t.ring))
+	s := make([]time.Duration, n)
+	copy(s, t.ring[:n])
+	t.mu.Unlock()
+	if n == 0 {
+		return 0
+	}
+	slices.Sort(s)
+	return s[n/2]
+}
+
 // remember puts what the directory said of name in the cache (u nil: no
 // such user, or unusable), now.
 func (d *Directory) remember(name string, u *users.User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if u == nil && d.cache[name] == nil && len(d.cache) >= maxNegative {
-		return
+	_, had := d.cache.Load(name)
+	if !had {
+		if u == nil && d.size >= maxNegative {
+			return
+		}
+		d.size++
 	}
-	d.cache[name] = &cached{user: u, checked: d.cfg.Now()}
+	d.cache.Store(name, &cached{user: u, checked: d.cfg.Now()})
+}
+
+// cached is the cache's entry of name, or nil.
+func (d *Directory) cached(name string) *cached {
+	v, ok := d.cache.Load(name)
+	if !ok {
+		return nil
+	}
+	return v.(*cached)
 }

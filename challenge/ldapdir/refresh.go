@@ -49,9 +49,7 @@ func (d *Directory) logOutage(err error) {
 // fresh reports whether name is in the cache and younger than half the TTL
 // (a fetch now would be wasted).
 func (d *Directory) fresh(name string) bool {
-	d.mu.RLock()
-	c := d.cache[name]
-	d.mu.RUnlock()
+	c := d.cached(name)
 	return c != nil && d.cfg.Now().Sub(c.checked) < d.cfg.CacheTTL/2
 }
 
@@ -64,15 +62,16 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	now := d.cfg.Now()
 	var names []string
 	d.mu.Lock()
-	for name, c := range d.cache {
+	d.cache.Range(func(k, v any) bool {
+		name, c := k.(string), v.(*cached)
 		if c.user == nil && now.Sub(c.checked) > d.cfg.CacheTTL {
-			delete(d.cache, name)
-			continue
-		}
-		if c.user != nil {
+			d.cache.Delete(name)
+			d.size--
+		} else if c.user != nil {
 			names = append(names, name)
 		}
-	}
+		return true
+	})
 	d.mu.Unlock()
 	return d.fetch(ctx, names)
 }
