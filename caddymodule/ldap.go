@@ -180,9 +180,17 @@ func (c *LDAPConfig) config(repl *caddy.Replacer, development bool) (ldapdir.Con
 }
 
 // startDirectory begins the directory's background refresh (once per
-// pooled directory).
+// pooled directory) and waits, at most its timeout, until the users who
+// signed in before are loaded, so that a restart signs no one out (those
+// still being loaded meanwhile are answered 503, see Engine.UserPending).
 func (a *App) startDirectory() {
 	if d, ok := a.engine.Users.(*ldapdir.Directory); ok {
 		d.Start()
+		t := time.NewTimer(d.Config().Timeout)
+		defer t.Stop()
+		select {
+		case <-d.Warm():
+		case <-t.C:
+		}
 	}
 }

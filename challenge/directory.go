@@ -34,3 +34,16 @@ type Directory interface {
 
 // Interface guard.
 var _ Directory = (*users.DB)(nil)
+
+// pender is a Directory that may not know yet whether a name is a user
+// (an LDAP directory still asking the server about it).
+type pender interface{ Pending(name string) bool }
+
+// UserPending reports whether the first factor has not yet answered about
+// name, a user Lookup does not know: such a user is neither let in nor
+// signed out (the caller answers 503; a retry a moment later finds them).
+// Always false for the users file.
+func (e *Engine) UserPending(name string) bool {
+	p, ok := e.Users.(pender)
+	return ok && p.Pending(name)
+}

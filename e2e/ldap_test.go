@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 	"github.com/caddy-mfa/caddy-mfa/internal/slapdtest"
 )
 
@@ -79,6 +80,7 @@ func TestLDAPSignInGroupsAndHeaders(t *testing.T) {
 	// directory is not crawled), also after a restart, which loads them
 	// back from the store; alice's session then still works.
 	g.restart()
+	expectSignedIn(t, b, "/app")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, err := g.cli("mfa", "users")
@@ -93,7 +95,46 @@ func TestLDAPSignInGroupsAndHeaders(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	expectStatus(t, b.get("/app"), http.StatusOK)
+}
+
+// expectSignedIn waits (5 s at most) until b's request of path passes: a
+// 503 meanwhile is a directory user being looked up; a redirect to sign in
+// is a session lost, and fails the test.
+func expectSignedIn(t *testing.T, b *browser, path string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := b.get(path)
+		switch {
+		case r.StatusCode == http.StatusOK:
+			return
+		case r.StatusCode != http.StatusServiceUnavailable:
+			t.Fatalf("%s answered %d (%s): the directory user is signed out", path, r.StatusCode, r.Header.Get("Location"))
+		case time.Now().After(deadline):
+			t.Fatalf("%s still answers 503 after 5 s", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLDAPSecondGatewayKnowsTheUser: two gateways share Redis; a user who
+// signed in at one is not signed out at the other, which has not met them
+// (at most a 503 while it asks the directory), and gets their headers.
+func TestLDAPSecondGatewayKnowsTheUser(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	global, _, _ := redisGlobal(t, redistest.Addr())
+	a := startLDAPGateway(t, s.URL, "", gatewayOpts{global: global})
+	b := startLDAPGateway(t, s.URL, "", gatewayOpts{global: global})
+	ba := a.newBrowser()
+	ba.firstSignIn("alice", "/app")
+	expectStatus(t, ba.get("/app"), http.StatusOK)
+	bb := b.newBrowser()
+	bb.client.Jar = ba.client.Jar // one browser: cookies do not tell ports apart
+	expectSignedIn(t, bb, "/app")
+	h, _ := b.Upstream.Last()
+	if h.Get("Remote-User") != "alice" || h.Get("Remote-Email") != "alice@example.com" {
+		t.Fatalf("second gateway's headers: %v", h)
+	}
 }
 
 // TestLDAPRemovedUserLockedOutWithinTTL: a user removed from the directory

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -55,6 +56,13 @@ type Directory struct {
 	cache sync.Map
 	mu    sync.Mutex
 	size  int
+	// asked maps the names Lookup missed to when, until the directory has
+	// answered about them (see Pending); guarded by mu.
+	asked map[string]time.Time
+	// warm is closed once the users seen before are loaded (or that
+	// failed); running is set by Start.
+	warm    chan struct{}
+	running atomic.Bool
 	// wanted are names Lookup missed, to fetch in the background.
 	wanted chan string
 
@@ -80,7 +88,8 @@ func New(cfg Config) (*Directory, error) {
 		return nil, err
 	}
 	d := &Directory{cfg: cfg, pool: p, wanted: make(chan string, 64),
-		dummyDN: "cn=caddy-mfa-no-such-user," + cfg.BaseDN, done: make(chan struct{})}
+		dummyDN: "cn=caddy-mfa-no-such-user," + cfg.BaseDN, done: make(chan struct{}),
+		asked: map[string]time.Time{}, warm: make(chan struct{})}
 	d.pool.cfg = &d.cfg
 	d.gate = users.NewGate(cfg.PoolSize, cfg.PoolSize*users.QueuePerSlot, users.DefaultWait, nil)
 	return d, nil
@@ -96,8 +105,54 @@ func (d *Directory) Start() {
 	d.start.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		d.cancel = cancel
+		d.running.Store(true)
 		go d.run(ctx)
 	})
+}
+
+// Warm is closed once Start has loaded the users seen before into the
+// cache (or found the directory unreachable).
+func (d *Directory) Warm() <-chan struct{} { return d.warm }
+
+// Pending reports whether the directory has not yet answered about name,
+// a user the cache lacks (Lookup is nil): while the users seen before are
+// being loaded at start, or after a Lookup missed and until the
+// background search ends (it is retried while the directory cannot be
+// reached). Such a user is neither let in nor signed out: the caller
+// answers 503, and a retry a moment later finds them.
+func (d *Directory) Pending(name string) bool {
+	if !validInput(name) || d.cached(name) != nil || !d.running.Load() {
+		return false
+	}
+	select {
+	case <-d.warm:
+	default:
+		return true
+	}
+	d.mu.Lock()
+	_, ok := d.asked[name]
+	d.mu.Unlock()
+	return ok
+}
+
+// maxAsked bounds the names waiting for a background search.
+const maxAsked = 1024
+
+// ask queues a background search for name, which the cache lacks.
+func (d *Directory) ask(name string) {
+	d.mu.Lock()
+	if _, ok := d.asked[name]; !ok {
+		if len(d.asked) >= maxAsked {
+			d.mu.Unlock()
+			return
+		}
+		d.asked[name] = d.cfg.Now()
+	}
+	d.mu.Unlock()
+	select {
+	case d.wanted <- name:
+	default: // full: a later Lookup asks again
+	}
 }
 
 // Close stops the background work and closes the connections.
@@ -120,7 +175,8 @@ func (d *Directory) Gate() *users.Gate { return d.gate }
 
 // Lookup returns an enabled user from the cache, or nil: for a name the
 // cache lacks (after a restart, or a user who signed in at another
-// gateway) it asks for a fetch in the background and answers nil now; for
+// gateway) it asks for a fetch in the background and answers nil now
+// (Pending then tells that apart from a user who is gone); for
 // an entry older than the TTL (the directory has not confirmed it since,
 // being unreachable) it answers nil too, failing closed. It never waits.
 func (d *Directory) Lookup(name string) *users.User {
@@ -129,10 +185,7 @@ func (d *Directory) Lookup(name string) *users.User {
 	}
 	c := d.cached(name)
 	if c == nil {
-		select {
-		case d.wanted <- name:
-		default: // full: a later Lookup asks again
-		}
+		d.ask(name)
 		return nil
 	}
 	if c.user == nil || c.user.Disabled || d.cfg.Now().Sub(c.checked) > d.cfg.CacheTTL {
@@ -331,6 +384,7 @@ func (t *timings) median() time.Duration {
 func (d *Directory) remember(name string, u *users.User) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	delete(d.asked, name)
 	_, had := d.cache.Load(name)
 	if !had {
 		if u == nil && d.size >= maxNegative {

@@ -211,3 +211,40 @@ func TestGateBoundsChecks(t *testing.T) {
 	close(release)
 	var _ = users.ErrBusy
 }
+
+// TestPendingWhileTheDirectoryHasNotAnswered: a signed-in user the cache
+// lacks is pending (neither let in nor signed out) until the directory
+// answers, also while it cannot be reached; then found, or gone.
+func TestPendingWhileTheDirectoryHasNotAnswered(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	cfg := testConfig(s)
+	cfg.Timeout = 300 * time.Millisecond
+	d := newDir(t, cfg)
+	if d.Lookup("alice") != nil || d.Pending("alice") {
+		t.Fatal("before Start nothing is pending")
+	}
+	s.Stop()
+	d.Start()
+	<-d.Warm()
+	if d.Lookup("alice") != nil {
+		t.Fatal("alice let in with nothing known")
+	}
+	time.Sleep(2 * cfg.Timeout) // the background search fails
+	if !d.Pending("alice") || d.Lookup("alice") != nil {
+		t.Fatal("alice, asked about while the directory is down, must be pending")
+	}
+	if d.Pending("bad\x00name") || d.Pending("") {
+		t.Fatal("a name that is never sent to the directory is never pending")
+	}
+	s.Start()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Lookup("alice") == nil || d.Lookup("nobody") != nil || d.Pending("nobody") {
+		if time.Now().After(deadline) {
+			t.Fatalf("directory back: alice %v, nobody pending %v", d.Lookup("alice"), d.Pending("nobody"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d.Pending("alice") {
+		t.Fatal("alice found, still pending")
+	}
+}

@@ -11,15 +11,10 @@ import (
 // run is the background work of Start, until ctx ends.
 func (d *Directory) run(ctx context.Context) {
 	defer close(d.done)
-	if d.cfg.Seen != nil {
-		names, err := d.cfg.Seen.SetMembers(ctx, SeenKey)
-		if err != nil {
-			d.cfg.Logger.Error("ldap: the record of directory users who signed in could not be read", zap.Error(err))
-		}
-		if err := d.fetch(ctx, names); err != nil {
-			d.logOutage(err)
-		}
+	if err := d.fetch(ctx, d.seenNew(ctx)); err != nil {
+		d.logOutage(err)
 	}
+	close(d.warm)
 	t := time.NewTicker(d.cfg.CacheTTL / 2)
 	defer t.Stop()
 	for {
@@ -36,6 +31,7 @@ func (d *Directory) run(ctx context.Context) {
 			}
 			if err := d.fetch(ctx, []string{name}); err != nil {
 				d.logOutage(err)
+				// Retried at the next miss; not at once, which would spin.
 			}
 		}
 	}
@@ -53,8 +49,30 @@ func (d *Directory) fresh(name string) bool {
 	return c != nil && d.cfg.Now().Sub(c.checked) < d.cfg.CacheTTL/2
 }
 
-// Refresh asks the directory again about every user in the cache, and
-// forgets names it did not have that are older than the TTL. The
+// seenNew lists the users of the record of those who signed in (at any
+// gateway sharing the store) that the cache lacks.
+func (d *Directory) seenNew(ctx context.Context) []string {
+	if d.cfg.Seen == nil {
+		return nil
+	}
+	names, err := d.cfg.Seen.SetMembers(ctx, SeenKey)
+	if err != nil {
+		d.cfg.Logger.Error("ldap: the record of directory users who signed in could not be read", zap.Error(err))
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if d.cached(n) == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Refresh asks the directory again about every user in the cache and
+// about those who signed in at other gateways since, and forgets names it
+// did not have that are older than the TTL (and misses never answered
+// after ten TTLs). The
 // background work calls it every half TTL; an error (the directory
 // unreachable) leaves the cache as it was, whose entries then age past
 // the TTL and are refused.
@@ -62,6 +80,11 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	now := d.cfg.Now()
 	var names []string
 	d.mu.Lock()
+	for name, at := range d.asked {
+		if now.Sub(at) > 10*d.cfg.CacheTTL {
+			delete(d.asked, name)
+		}
+	}
 	d.cache.Range(func(k, v any) bool {
 		name, c := k.(string), v.(*cached)
 		if c.user == nil && now.Sub(c.checked) > d.cfg.CacheTTL {
@@ -73,7 +96,7 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		return true
 	})
 	d.mu.Unlock()
-	return d.fetch(ctx, names)
+	return d.fetch(ctx, append(names, d.seenNew(ctx)...))
 }
 
 // fetch reads names (canonical user names) from the directory into the
