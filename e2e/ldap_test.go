@@ -240,3 +240,59 @@ func TestLDAPLockoutCountsOnceAcrossSpellings(t *testing.T) {
 		t.Fatalf("bob: %d", r.StatusCode)
 	}
 }
+
+// TestLDAPAppPasswords: a directory user's app password works as Basic
+// auth (the hot path's Lookup, no directory call), also after a restart,
+// and stops within cache_ttl once the user is removed from the directory.
+func TestLDAPAppPasswords(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "cache_ttl 2s", gatewayOpts{route: "app_passwords"})
+	b := g.newBrowser()
+	b.firstSignIn("bob", "/")
+	pw := createAppPassword(t, b, "Mail")
+	expectStatus(t, g.basic(t, "bob", pw), http.StatusOK)
+	if h, _ := g.Upstream.Last(); h.Get("Remote-User") != "bob" || h.Get("Remote-Email") != "bob@example.com" {
+		t.Fatalf("upstream headers %v", h)
+	}
+	expectStatus(t, g.basic(t, "bob", testPassword), http.StatusUnauthorized)
+	g.restart()
+	expectStatus(t, g.basic(t, "bob", pw), http.StatusOK)
+	s.Apply("ldapdelete", "uid=bob,ou=people,"+slapdtest.Suffix+"\n")
+	removed := time.Now()
+	for g.basic(t, "bob", pw).StatusCode == http.StatusOK {
+		if time.Since(removed) > 2*time.Second+500*time.Millisecond {
+			t.Fatalf("bob's app password still works %v after his removal (cache_ttl 2s)", time.Since(removed))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLDAPActiveDirectoryShaped: the activedirectory preset against slapd
+// seeded with AD-shaped entries (AD itself cannot run here): sign-in by
+// userPrincipalName, sAMAccountName as the user name, memberOf groups, and
+// an account disabled by userAccountControl losing access within
+// cache_ttl.
+func TestLDAPActiveDirectoryShaped(t *testing.T) {
+	seed := strings.ReplaceAll(slapdtest.ADSeed, "userPassword: dave-password", "userPassword: "+testPassword)
+	s := slapdtest.Start(t, slapdtest.Options{ADSchema: true, LDIF: seed})
+	g := startLDAPGateway(t, s.URL, "implementation activedirectory\n\t\t\tcache_ttl 2s", gatewayOpts{route: "allow_groups engineers"})
+	b := g.newBrowser()
+	expectRedirect(t, b.login("dave@corp.example.com", testPassword, "/app"), "/.mfa/setup")
+	expectStatus(t, g.newBrowser().login("erin", "erin-password", "/app"), http.StatusUnauthorized)
+	b2 := g.newBrowser()
+	b2.firstSignIn("dave", "/app")
+	expectStatus(t, b2.get("/app"), http.StatusOK)
+	h, _ := g.Upstream.Last()
+	if h.Get("Remote-User") != "dave" || h.Get("Remote-Groups") != "engineers" || h.Get("Remote-Name") != "Dave Jones" {
+		t.Fatalf("upstream headers %v", h)
+	}
+	s.Apply("ldapmodify", "dn: cn=Dave Jones,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n")
+	disabled := time.Now()
+	for b2.get("/app").StatusCode == http.StatusOK {
+		if time.Since(disabled) > 2*time.Second+500*time.Millisecond {
+			t.Fatalf("dave, disabled in the directory, still reaches the app %v later (cache_ttl 2s)", time.Since(disabled))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("dave refused %v after userAccountControl 514", time.Since(disabled).Round(time.Millisecond))
+}
