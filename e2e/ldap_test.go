@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +297,59 @@ func TestLDAPActiveDirectoryShaped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("dave refused %v after userAccountControl 514", time.Since(disabled).Round(time.Millisecond))
+}
+
+// TestLDAPBadConfigIsAClearStartupError: `caddy validate` names what is
+// wrong with an ldap block.
+func TestLDAPBadConfigIsAClearStartupError(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.yml")
+	if err := os.WriteFile(users, []byte(usersYAML()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ldap := func(extra string) string {
+		return "ldap {\n url ldaps://ldap.example.com\n bind_dn cn=gw,dc=example,dc=com\n bind_password pw\n base_dn dc=example,dc=com\n " + extra + "\n }"
+	}
+	for _, c := range []struct{ name, global, want string }{
+		{"both", "users_file " + users + "\n " + ldap(""), "users_file and ldap are both set"},
+		{"insecure", ldap("tls {\n insecure_skip_verify\n }"), "only with `development`"},
+		{"plain remote", strings.Replace(ldap(""), "ldaps://", "ldap://", 1), "clear text"},
+		{"implementation", ldap("implementation novell"), "unknown implementation"},
+		{"filter", ldap("user_filter (uid=alice)"), "must contain {input}"},
+		{"missing base", "ldap {\n url ldaps://x\n bind_dn cn=a\n }", "needs url, bind_dn and base_dn"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := validate(t, fmt.Sprintf("{\n admin off\n mfa {\n data_dir %s\n %s\n }\n}\n:0 {\n mfa\n respond ok\n}\n", filepath.Join(dir, "data"), c.global))
+			if err == nil {
+				t.Fatalf("config accepted:\n%s", out)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Fatalf("error does not mention %q:\n%s", c.want, out)
+			}
+		})
+	}
+}
+
+// TestLDAPTestCommand: `caddy mfa test-ldap --config` against the running
+// gateway's configuration prints what the gateway sees of a user.
+func TestLDAPTestCommand(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "", gatewayOpts{})
+	out, err := g.cliWithConfig("mfa", "test-ldap", "--user", "alice@example.com")
+	if err != nil {
+		t.Fatalf("test-ldap: %v\n%s", err, out)
+	}
+	for _, want := range []string{"service bind:   ok", "user search:    ok", "user name:      alice", "mail:           alice@example.com",
+		"groups:         admins, staff", "disabled:       false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, slapdtest.ServicePassword) {
+		t.Error("the output shows the service password")
+	}
+	s.Stop()
+	if out, err := g.cliWithConfig("mfa", "test-ldap"); err == nil || !strings.Contains(out, s.URL[len("ldap://"):]) {
+		t.Fatalf("test-ldap with slapd stopped: %v\n%s", err, out)
+	}
 }
