@@ -154,6 +154,8 @@ func TestLDAPRemovedUserLockedOutWithinTTL(t *testing.T) {
 		r := b.get("/app")
 		if r.StatusCode != http.StatusOK {
 			t.Logf("carol refused %v after her removal (cache_ttl %v)", time.Since(removed).Round(time.Millisecond), ttl)
+			// Gone, not pending: sent to sign in.
+			expectRedirect(t, r, "/.mfa/login?rd=%2Fapp")
 			break
 		}
 		if time.Since(removed) > ttl+500*time.Millisecond {
@@ -191,6 +193,28 @@ func TestLDAPDownIs503AndBack(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusFound {
 		t.Fatalf("the directory is back, but bob's sign-in answers %d", r.StatusCode)
 	}
+}
+
+// TestLDAPDownPastTTLKeepsSessions: with the directory down for longer
+// than cache_ttl (2 s), a signed-in user is answered 503 (not let in: the
+// directory has not confirmed them; not signed out: it has not said they
+// are gone), and passes again by themselves once it is back.
+func TestLDAPDownPastTTLKeepsSessions(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
+	g := startLDAPGateway(t, s.URL, "cache_ttl 2s\n\t\t\ttimeout 500ms", gatewayOpts{})
+	b := g.newBrowser()
+	b.firstSignIn("alice", "/app")
+	expectStatus(t, b.get("/app"), http.StatusOK)
+	s.Stop()
+	time.Sleep(2500 * time.Millisecond)
+	_, hits := g.Upstream.Last()
+	expectStatus(t, b.get("/app"), http.StatusServiceUnavailable)
+	expectStatus(t, b.get("/.mfa/login"), http.StatusServiceUnavailable)
+	if _, after := g.Upstream.Last(); after != hits {
+		t.Fatal("the upstream was reached past cache_ttl with the directory down")
+	}
+	s.Start()
+	expectSignedIn(t, b, "/app")
 }
 
 // TestLDAPSlowDirectoryBoundedByTimeout: a directory that accepts and
@@ -290,7 +314,12 @@ func TestLDAPActiveDirectoryShaped(t *testing.T) {
 	}
 	s.Apply("ldapmodify", "dn: cn=Dave Jones,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n")
 	disabled := time.Now()
-	for b2.get("/app").StatusCode == http.StatusOK {
+	for {
+		r := b2.get("/app")
+		if r.StatusCode != http.StatusOK {
+			expectRedirect(t, r, "/.mfa/login?rd=%2Fapp")
+			break
+		}
 		if time.Since(disabled) > 2*time.Second+500*time.Millisecond {
 			t.Fatalf("dave, disabled in the directory, still reaches the app %v later (cache_ttl 2s)", time.Since(disabled))
 		}

@@ -114,15 +114,19 @@ func (d *Directory) Start() {
 // cache (or found the directory unreachable).
 func (d *Directory) Warm() <-chan struct{} { return d.warm }
 
-// Pending reports whether the directory has not yet answered about name,
-// a user the cache lacks (Lookup is nil): while the users seen before are
-// being loaded at start, or after a Lookup missed and until the
-// background search ends (it is retried while the directory cannot be
-// reached). Such a user is neither let in nor signed out: the caller
-// answers 503, and a retry a moment later finds them.
+// Pending reports whether the directory has not answered about name
+// lately, so that Lookup is nil without the user being gone: a user the
+// cache lacks while the users seen before are being loaded at start, or
+// after a Lookup missed until the background search ends; or a user whose
+// entry is older than the TTL because the directory cannot be reached.
+// Such a user is neither let in nor signed out: the caller answers 503,
+// and once the directory answers they pass again (or are gone).
 func (d *Directory) Pending(name string) bool {
-	if !validInput(name) || d.cached(name) != nil || !d.running.Load() {
+	if !validInput(name) || !d.running.Load() {
 		return false
+	}
+	if c := d.cached(name); c != nil {
+		return c.user != nil && !c.user.Disabled && d.cfg.Now().Sub(c.checked) > d.cfg.CacheTTL
 	}
 	select {
 	case <-d.warm:
