@@ -44,11 +44,11 @@ type Directory struct {
 	// dummyDN is bound against, with the typed password, when no user
 	// matches, so that an unknown name costs what a wrong password does.
 	dummyDN string
-	// known holds what the search and bind of the last found users took;
-	// an unknown name's answer waits until their median has passed (the
-	// dummy bind alone is a little faster: an empty search result, no
-	// password to compare).
-	known timings
+	// bindTimes are Authenticate's search and bind, searchTimes
+	// CanonicalName's search, for found users and unknown names: an unknown
+	// name waits for the difference (the dummy bind is a little faster: an
+	// empty search result, no password to compare).
+	bindTimes, searchTimes stepTimes
 
 	// cache maps a canonical name to its *cached entry; an entry with a
 	// nil user is a name the directory does not have. Reads (the hot path)
@@ -233,7 +233,11 @@ func (d *Directory) CanonicalName(ctx context.Context, typed string) (string, er
 			return
 		}
 		var e *ldap.Entry
+		start := time.Now()
 		e, err = d.find(c, typed)
+		if err == nil {
+			d.evenTime(&d.searchTimes, start, e != nil)
+		}
 		d.pool.put(c, err != nil && isNetwork(err))
 		if e != nil {
 			if n := e.GetAttributeValue(d.cfg.Attributes.Username); validInput(n) {
@@ -288,7 +292,7 @@ func (d *Directory) authenticate(ctx context.Context, typed, password string) (*
 	}
 	c.asService = false
 	berr := c.Bind(dn, password)
-	d.evenTime(start, e != nil)
+	d.evenTime(&d.bindTimes, start, e != nil)
 	if berr != nil {
 		if !ldap.IsErrorWithCode(berr, ldap.LDAPResultInvalidCredentials) {
 			d.pool.put(c, true)
@@ -332,15 +336,18 @@ func (d *Directory) authenticate(ctx context.Context, typed, password string) (*
 	return u, nil
 }
 
-// evenTime records what a found user's search and bind took, or, for an
-// unknown name, waits until the median of those has passed since start.
-func (d *Directory) evenTime(start time.Time, found bool) {
+// evenTime records what a step took since start, for a found user or an
+// unknown name, and for an unknown name then waits for the difference of
+// the two medians: the unknown name's times are shifted onto the found
+// users' (the same median), whatever the load.
+func (d *Directory) evenTime(st *stepTimes, start time.Time, found bool) {
 	took := time.Since(start)
 	if found {
-		d.known.add(took)
+		st.found.add(took)
 		return
 	}
-	wait := min(d.known.median()-took, d.cfg.Timeout)
+	st.unknown.add(took)
+	wait := min(st.found.median()-st.unknown.median(), d.cfg.Timeout)
 	if wait <= 0 {
 		return
 	}
@@ -354,6 +361,10 @@ func (d *Directory) evenTime(start time.Time, found bool) {
 		runtime.Gosched()
 	}
 }
+
+// stepTimes are the recent durations of one step (a search, or a search
+// and a bind) for found users and for unknown names.
+type stepTimes struct{ found, unknown timings }
 
 // timings keeps the last len(ring) durations.
 type timings struct {
