@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/ldapdir"
 )
 
 func ldapBlock(body string) string {
@@ -83,5 +85,36 @@ func TestLDAPProvisionChecks(t *testing.T) {
 	}
 	if err := a.checkFirstFactor(""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLDAPPooledAcrossReloads: a reload with the same ldap settings keeps
+// the directory (its connections and cache); other settings make another.
+func TestLDAPPooledAcrossReloads(t *testing.T) {
+	dir := t.TempDir()
+	conf := func(ttl time.Duration) *App {
+		return &App{DataDir: dir, StorageKey: testStorageKey, LDAP: &LDAPConfig{URL: "ldap://127.0.0.1:1", BindDN: "cn=gw,dc=example,dc=com",
+			BindPassword: "pw", BaseDN: "dc=example,dc=com", CacheTTL: caddy.Duration(ttl)}}
+	}
+	a, b, c := conf(time.Minute), conf(time.Minute), conf(2*time.Minute)
+	for _, x := range []*App{a, b, c} {
+		if err := provision(t, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.engine.Users != b.engine.Users {
+		t.Error("the same ldap settings made a second directory")
+	}
+	if a.engine.Users == c.engine.Users {
+		t.Error("another cache_ttl shares the directory")
+	}
+	k1, err := ldapPoolKey(ldapdir.Config{URL: "ldaps://a", BindPassword: "x"}, "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := ldapPoolKey(ldapdir.Config{URL: "ldaps://a", BindPassword: "y"}, "embedded")
+	k3, _ := ldapPoolKey(ldapdir.Config{URL: "ldaps://a", BindPassword: "x"}, "redis gw:")
+	if k1 == k2 || k1 == k3 {
+		t.Errorf("pool keys do not tell settings apart: %s %s %s", k1, k2, k3)
 	}
 }

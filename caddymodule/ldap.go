@@ -134,12 +134,10 @@ func (a *App) firstFactor(repl *caddy.Replacer, usersFile string, kv store.KV) (
 	if _, err := ldapdir.New(cfg); err != nil { // checked before pooling
 		return nil, fmt.Errorf("mfa: %w", err)
 	}
-	b, _ := json.Marshal(struct {
-		C     ldapdir.Config
-		Store string
-	}{cfg, a.storeName()})
-	sum := sha256.Sum256(b)
-	key := "ldap:" + hex.EncodeToString(sum[:])
+	key, err := ldapPoolKey(cfg, a.storeName())
+	if err != nil {
+		return nil, fmt.Errorf("mfa: %w", err)
+	}
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		d, err := ldapdir.New(cfg)
 		return pooledDirectory{d}, err
@@ -149,6 +147,20 @@ func (a *App) firstFactor(repl *caddy.Replacer, usersFile string, kv store.KV) (
 	}
 	a.pooled = append(a.pooled, key)
 	return v.(pooledDirectory).Directory, nil
+}
+
+// ldapPoolKey names a directory in the pool by every setting it was made
+// with (the password as a hash) and the store its record of users seen is
+// kept in: the same settings share connections and cache across reloads.
+func ldapPoolKey(c ldapdir.Config, store string) (string, error) {
+	b, err := json.Marshal([]any{c.URL, c.StartTLS, c.BindDN, sha256.Sum256([]byte(c.BindPassword)), c.BaseDN, c.UserFilter,
+		c.GroupFilter, c.GroupName, c.Attributes, c.Implementation, c.CAFile, c.ServerName, c.InsecureSkipVerify,
+		c.AllowPlain, c.Timeout, c.CacheTTL, c.PoolSize, store})
+	if err != nil {
+		return "", fmt.Errorf("ldap: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return "ldap:" + hex.EncodeToString(sum[:]), nil
 }
 
 // pooledDirectory closes the directory when no config uses it any more.
