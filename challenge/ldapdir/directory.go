@@ -292,13 +292,16 @@ func (d *Directory) authenticate(ctx context.Context, typed, password string) (*
 	}
 	c.asService = false
 	berr := c.Bind(dn, password)
-	d.evenTime(&d.bindTimes, start, e != nil)
+	d.evenTime(&d.bindTimes, start, dn != d.dummyDN)
 	if berr != nil {
-		if !ldap.IsErrorWithCode(berr, ldap.LDAPResultInvalidCredentials) {
+		if isNetwork(berr) {
 			d.pool.put(c, true)
 			return nil, d.unavailable(fmt.Errorf("bind: %w", berr))
 		}
-		d.pool.put(c, false)
+		// Any answer of the server (invalid credentials; or a locked,
+		// disabled or constrained account, as some servers say) is a
+		// refusal, told as a wrong password.
+		d.pool.put(c, !ldap.IsErrorWithCode(berr, ldap.LDAPResultInvalidCredentials))
 		if e != nil && adExpired(berr) {
 			return nil, users.ErrPasswordExpired
 		}

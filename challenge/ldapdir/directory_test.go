@@ -259,3 +259,20 @@ func TestPendingWhileTheDirectoryHasNotAnswered(t *testing.T) {
 		t.Fatal("alice found, still pending")
 	}
 }
+
+// TestGroupFilter reads groups by a search instead of memberOf.
+func TestGroupFilter(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	cfg := testConfig(s)
+	cfg.GroupFilter = "(&(objectClass=groupOfNames)(member={dn}))"
+	cfg.Attributes.Groups = "description" // not memberOf: the groups come from the search
+	d := newDir(t, cfg)
+	u, err := d.Authenticate(context.Background(), "alice", slapdtest.AlicePassword)
+	if err != nil || u == nil || !slices.Equal(u.Groups, []string{"admins", "staff"}) {
+		t.Fatalf("alice by group_filter: %+v, %v", u, err)
+	}
+	u, err = d.Authenticate(context.Background(), "bob", slapdtest.BobPassword)
+	if err != nil || u == nil || !slices.Equal(u.Groups, []string{"staff"}) {
+		t.Fatalf("bob by group_filter: %+v, %v", u, err)
+	}
+}

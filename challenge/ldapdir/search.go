@@ -100,7 +100,9 @@ func (d *Directory) groups(c *conn, e *ldap.Entry, typed string) ([]string, erro
 		})
 		req := ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0,
 			int(d.cfg.Timeout.Seconds()+1), false, f, []string{d.cfg.GroupName}, nil)
-		res, err := c.Search(req)
+		// Paged: a user of many (nested) groups may pass the server's
+		// size limit of one page (1000 in AD).
+		res, err := c.SearchWithPaging(req, 500)
 		if err != nil {
 			return nil, fmt.Errorf("searching for the groups of %s: %w", e.DN, err)
 		}
