@@ -83,6 +83,14 @@ func TestLDAPSignInGroupsAndHeaders(t *testing.T) {
 	// back from the store; alice's session then still works.
 	g.restart()
 	expectSignedIn(t, b, "/app")
+	// The administrator's commands take directory users too.
+	if out, err := g.cli("mfa", "reset", "alice"); err != nil || !strings.Contains(out, `"sessions_ended":`) || strings.Contains(out, `"sessions_ended":0`) {
+		t.Fatalf("caddy mfa reset alice: %v %s", err, out)
+	}
+	if r := b.get("/app"); r.StatusCode == http.StatusOK {
+		t.Fatal("alice's session outlived her reset")
+	}
+	expectRedirect(t, g.newBrowser().login("alice", testPassword, "/app"), "/.mfa/setup")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, err := g.cli("mfa", "users")
