@@ -199,6 +199,9 @@ type App struct {
 	// redisPassed records, on the pooled client, the start-up checks that
 	// passed in this process (see reopenPassedGate).
 	redisPassed *sync.Map
+	// dirEnder ends the access of directory users gone (ldap_ender.go);
+	// nil with a users file.
+	dirEnder *dirEnder
 }
 
 // SessionConfig configures sign-in sessions.
@@ -482,7 +485,7 @@ func (a *App) Start() error {
 		cancel()
 		return err
 	}
-	a.startDirectory()
+	a.startDirectory(ctx)
 	go a.watchUsers(ctx)
 	go a.buildAppPasswordIndex(ctx)
 	return nil

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -140,13 +141,18 @@ func (a *App) firstFactor(repl *caddy.Replacer, usersFile string, kv store.KV) (
 	}
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		d, err := ldapdir.New(cfg)
-		return pooledDirectory{d}, err
+		if err != nil {
+			return nil, err
+		}
+		return pooledDirectory{d, newDirEnder(d)}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mfa: %w", err)
 	}
 	a.pooled = append(a.pooled, key)
-	return v.(pooledDirectory).Directory, nil
+	p := v.(pooledDirectory)
+	a.dirEnder = p.ender
+	return p.Directory, nil
 }
 
 // ldapPoolKey names a directory in the pool by every setting it was made
@@ -163,8 +169,12 @@ func ldapPoolKey(c ldapdir.Config, store string) (string, error) {
 	return "ldap:" + hex.EncodeToString(sum[:]), nil
 }
 
-// pooledDirectory closes the directory when no config uses it any more.
-type pooledDirectory struct{ *ldapdir.Directory }
+// pooledDirectory is a directory and the ender of its users; it closes
+// the directory when no config uses it any more.
+type pooledDirectory struct {
+	*ldapdir.Directory
+	ender *dirEnder
+}
 
 // Destruct closes the directory's connections and stops its refresh.
 func (p pooledDirectory) Destruct() error { return p.Close() }
@@ -192,11 +202,13 @@ func (c *LDAPConfig) config(repl *caddy.Replacer, development bool) (ldapdir.Con
 }
 
 // startDirectory begins the directory's background refresh (once per
-// pooled directory) and waits, at most its timeout, until the users who
+// pooled directory) and the ending of the access of users it reports gone
+// (until ctx ends), and waits, at most its timeout, until the users who
 // signed in before are loaded, so that a restart signs no one out (those
 // still being loaded meanwhile are answered 503, see Engine.UserPending).
-func (a *App) startDirectory() {
+func (a *App) startDirectory(ctx context.Context) {
 	if d, ok := a.engine.Users.(*ldapdir.Directory); ok {
+		a.watchDirectory(ctx, a.dirEnder)
 		d.Start()
 		t := time.NewTimer(d.Config().Timeout)
 		defer t.Stop()

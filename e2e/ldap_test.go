@@ -280,7 +280,7 @@ func TestLDAPLockoutCountsOnceAcrossSpellings(t *testing.T) {
 // and stops within cache_ttl once the user is removed from the directory.
 func TestLDAPAppPasswords(t *testing.T) {
 	s := slapdtest.Start(t, slapdtest.Options{LDIF: ldapSeed()})
-	g := startLDAPGateway(t, s.URL, "cache_ttl 2s", gatewayOpts{route: "app_passwords"})
+	g := startLDAPGateway(t, s.URL, "cache_ttl 2s", gatewayOpts{route: "app_passwords", global: "users_end_after 1s"})
 	b := g.newBrowser()
 	b.firstSignIn("bob", "/")
 	pw := createAppPassword(t, b, "Mail")
@@ -298,6 +298,11 @@ func TestLDAPAppPasswords(t *testing.T) {
 			t.Fatalf("bob's app password still works %v after his removal (cache_ttl 2s)", time.Since(removed))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// users_end_after (1 s) later, what he held is deleted, as for a user
+	// removed from a users file.
+	if lines := g.waitLog("user_disabled", `"user":"bob"`, `"reason":"directory"`, `"app_passwords":1`); len(lines) != 1 {
+		t.Fatalf("bob's access not ended after users_end_after: %q\n%s", lines, tail(g.log.String(), 3000))
 	}
 }
 

@@ -63,6 +63,8 @@ type Directory struct {
 	// failed); running is set by Start.
 	warm    chan struct{}
 	running atomic.Bool
+	// onGone is OnGone's function.
+	onGone atomic.Pointer[func(names []string, known int)]
 	// wanted are names Lookup missed, to fetch in the background.
 	wanted chan string
 
@@ -71,10 +73,13 @@ type Directory struct {
 	done   chan struct{}
 }
 
-// cached is one user as the directory last described them, and when.
+// cached is one user as the directory last described them, and when;
+// was marks a name that was a user in the cache before (asked about
+// again at each refresh, so that one back soon is seen back).
 type cached struct {
 	user    *users.User
 	checked time.Time
+	was     bool
 }
 
 // New checks cfg and returns a Directory. It does no I/O: Start begins the
@@ -327,7 +332,10 @@ func (d *Directory) authenticate(ctx context.Context, typed, password string) (*
 	if u == nil {
 		return nil, nil
 	}
-	d.remember(u.Name, u)
+	known := d.enabled()
+	if d.remember(u.Name, u) {
+		d.tellGone([]string{u.Name}, known)
+	}
 	if u.Disabled {
 		return nil, nil
 	}
@@ -398,19 +406,64 @@ func (t *timings) median() time.Duration {
 }
 
 // remember puts what the directory said of name in the cache (u nil: no
-// such user, or unusable), now.
-func (d *Directory) remember(name string, u *users.User) {
+// such user, or unusable), now. It reports whether that ends an enabled
+// user's access (removed or disabled since the cache last had them).
+func (d *Directory) remember(name string, u *users.User) (ended bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.asked, name)
-	_, had := d.cache.Load(name)
-	if !had {
+	v, had := d.cache.Load(name)
+	was := false
+	if had {
+		prev := v.(*cached)
+		ended = prev.user != nil && !prev.user.Disabled && (u == nil || u.Disabled)
+		was = prev.was || prev.user != nil
+	} else {
 		if u == nil && d.size >= maxNegative {
-			return
+			return false
 		}
 		d.size++
 	}
-	d.cache.Store(name, &cached{user: u, checked: d.cfg.Now()})
+	d.cache.Store(name, &cached{user: u, checked: d.cfg.Now(), was: was})
+	return ended
+}
+
+// OnGone sets the function told of the users the directory says are gone
+// (removed, or disabled) who were enabled before, with how many enabled
+// users the cache held; each configuration of Caddy sets its own.
+func (d *Directory) OnGone(fn func(names []string, known int)) { d.onGone.Store(&fn) }
+
+// tellGone tells OnGone's function of names.
+func (d *Directory) tellGone(names []string, known int) {
+	if fn := d.onGone.Load(); fn != nil && len(names) > 0 {
+		(*fn)(names, known)
+	}
+}
+
+// enabled counts the enabled users in the cache.
+func (d *Directory) enabled() int {
+	n := 0
+	d.cache.Range(func(_, v any) bool {
+		if u := v.(*cached).user; u != nil && !u.Disabled {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
+// Gone reports whether the directory said name is removed or disabled and
+// has said nothing else since (true also once such an answer has left the
+// cache); false for a user it confirmed, even long ago (an unreachable
+// directory is no proof of anything) and for a name being asked about.
+func (d *Directory) Gone(name string) bool {
+	if c := d.cached(name); c != nil {
+		return c.user == nil || c.user.Disabled
+	}
+	d.mu.Lock()
+	_, asked := d.asked[name]
+	d.mu.Unlock()
+	return !asked
 }
 
 // cached is the cache's entry of name, or nil.

@@ -69,10 +69,15 @@ func (d *Directory) seenNew(ctx context.Context) []string {
 	return out
 }
 
-// Refresh asks the directory again about every user in the cache and
-// about those who signed in at other gateways since, and forgets names it
-// did not have that are older than the TTL (and misses never answered
-// after ten TTLs). The
+// forgetGone is how long a user the directory removed is asked about
+// again at each refresh (one restored is then seen back) before the cache
+// forgets them.
+const forgetGone = 24 * time.Hour
+
+// Refresh asks the directory again about every user in the cache (and
+// those it removed, for forgetGone) and about those who signed in at
+// other gateways since, and forgets names it never had that are older
+// than the TTL (and misses never answered after ten TTLs). The
 // background work calls it every half TTL; an error (the directory
 // unreachable) leaves the cache as it was, whose entries then age past
 // the TTL and are refused.
@@ -87,10 +92,12 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	}
 	d.cache.Range(func(k, v any) bool {
 		name, c := k.(string), v.(*cached)
-		if c.user == nil && now.Sub(c.checked) > d.cfg.CacheTTL {
+		switch {
+		case c.user == nil && !c.was && now.Sub(c.checked) > d.cfg.CacheTTL,
+			c.user == nil && now.Sub(c.checked) > forgetGone:
 			d.cache.Delete(name)
 			d.size--
-		} else if c.user != nil {
+		case c.user != nil || c.was:
 			names = append(names, name)
 		}
 		return true
@@ -110,6 +117,9 @@ func (d *Directory) fetch(ctx context.Context, names []string) error {
 	if err != nil {
 		return d.unavailable(err)
 	}
+	known := d.enabled()
+	var gone []string
+	defer func() { d.tellGone(gone, known) }()
 	for _, name := range names {
 		if ctx.Err() != nil {
 			d.pool.put(c, false)
@@ -124,7 +134,9 @@ func (d *Directory) fetch(ctx context.Context, names []string) error {
 			return d.unavailable(err)
 		}
 		if e == nil || e.GetAttributeValue(d.cfg.Attributes.Username) != name {
-			d.remember(name, nil)
+			if d.remember(name, nil) {
+				gone = append(gone, name)
+			}
 			continue
 		}
 		groups, err := d.groups(c, e, name)
@@ -132,7 +144,9 @@ func (d *Directory) fetch(ctx context.Context, names []string) error {
 			d.pool.put(c, isNetwork(err))
 			return d.unavailable(fmt.Errorf("refreshing %s: %w", name, err))
 		}
-		d.remember(name, d.user(e, groups))
+		if d.remember(name, d.user(e, groups)) {
+			gone = append(gone, name)
+		}
 	}
 	d.pool.put(c, false)
 	return nil
