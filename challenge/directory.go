@@ -20,9 +20,13 @@ type Directory interface {
 	// made. An error wrapping store.ErrUnavailable is a directory that
 	// cannot be reached (the caller answers 503).
 	Authenticate(ctx context.Context, name, password string) (*users.User, error)
+	// Canonical is the canonical user name a typed name stands for, as
+	// far as the first factor knows without I/O (never waits): for app
+	// passwords, the admin API and the log.
+	Canonical(typed string) string
 	// CanonicalName is the canonical user name a typed name stands for,
-	// under which limits and lockouts count (the typed name itself when no
-	// user has it).
+	// under which a sign-in's limits and lockouts count (the typed name
+	// itself when no user has it); a directory asks its server.
 	CanonicalName(ctx context.Context, typed string) (string, error)
 	// All lists the users the directory names, by name: every user of a
 	// users file, or the directory users who have signed in (a directory

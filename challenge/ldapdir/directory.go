@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,9 @@ type Directory struct {
 	running atomic.Bool
 	// onGone is OnGone's function.
 	onGone atomic.Pointer[func(names []string, known int)]
+	// aliases maps the lower-case user name and e-mail of each user in
+	// the cache to the user name (Canonical); written under mu.
+	aliases sync.Map
 	// wanted are names Lookup missed, to fetch in the background.
 	wanted chan string
 
@@ -221,6 +225,23 @@ func (d *Directory) All() []*users.User {
 // the server.
 func (d *Directory) unavailable(err error) error {
 	return fmt.Errorf("%w: ldap server %s: %w", store.ErrUnavailable, d.cfg.URL, err)
+}
+
+// Canonical is the user name typed stands for as far as the cache knows,
+// without asking the directory (for app passwords, the admin API and the
+// log): a cached user's name or e-mail in any case, else typed itself.
+// CanonicalName asks the directory.
+func (d *Directory) Canonical(typed string) string {
+	if !validInput(typed) {
+		return typed
+	}
+	if d.cached(typed) != nil {
+		return typed
+	}
+	if v, ok := d.aliases.Load(strings.ToLower(typed)); ok {
+		return v.(string)
+	}
+	return typed
 }
 
 // CanonicalName is the user name of the entry typed finds (what limits
@@ -418,6 +439,12 @@ func (d *Directory) remember(name string, u *users.User) (ended bool) {
 		prev := v.(*cached)
 		ended = prev.user != nil && !prev.user.Disabled && (u == nil || u.Disabled)
 		was = prev.was || prev.user != nil
+		if prev.user != nil {
+			d.aliases.Delete(strings.ToLower(prev.user.Name))
+			if prev.user.Email != "" {
+				d.aliases.Delete(strings.ToLower(prev.user.Email))
+			}
+		}
 	} else {
 		if u == nil && d.size >= maxNegative {
 			return false
@@ -425,6 +452,12 @@ func (d *Directory) remember(name string, u *users.User) (ended bool) {
 		d.size++
 	}
 	d.cache.Store(name, &cached{user: u, checked: d.cfg.Now(), was: was})
+	if u != nil {
+		d.aliases.Store(strings.ToLower(u.Name), u.Name)
+		if u.Email != "" {
+			d.aliases.Store(strings.ToLower(u.Email), u.Name)
+		}
+	}
 	return ended
 }
 

@@ -276,3 +276,24 @@ func TestGroupFilter(t *testing.T) {
 		t.Fatalf("bob by group_filter: %+v, %v", u, err)
 	}
 }
+
+// TestCanonicalFromTheCache: Canonical answers from the cache alone.
+func TestCanonicalFromTheCache(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	d := newDir(t, testConfig(s))
+	if c := d.Canonical("ALICE@example.com"); c != "ALICE@example.com" {
+		t.Fatalf("before alice is cached: %q", c)
+	}
+	if signIn(t, d, "alice", slapdtest.AlicePassword) != "alice" {
+		t.Fatal("alice")
+	}
+	s.Stop() // no I/O from here
+	for _, typed := range []string{"alice", "ALICE", "Alice@Example.com", "alice@example.com"} {
+		if c := d.Canonical(typed); c != "alice" {
+			t.Errorf("Canonical(%q) = %q, want alice", typed, c)
+		}
+	}
+	if c := d.Canonical("bob"); c != "bob" {
+		t.Errorf("Canonical of a name not cached = %q", c)
+	}
+}
