@@ -34,7 +34,6 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
-	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -46,8 +45,8 @@ func init() {
 // route (users, stores, keys). It is set by the global `mfa` Caddyfile option.
 type App struct {
 	// UsersFile is the path of the users file, in Authelia's format
-	// (displayname, password, email, groups, disabled). Required. It is
-	// re-read when it changes.
+	// (displayname, password, email, groups, disabled). Required unless
+	// ldap is set. It is re-read when it changes.
 	UsersFile string `json:"users_file,omitempty"`
 
 	// UsersFileOptions change how the users file is read: what an
@@ -55,6 +54,10 @@ type App struct {
 	// hashes on sign-in, signing in by email and case-insensitively.
 	// Default: none of them.
 	UsersFileOptions *UsersFileOptions `json:"users_file_options,omitempty"`
+
+	// LDAP takes users from an LDAP directory or Active Directory instead
+	// of a users file (one of the two is required). See LDAPConfig.
+	LDAP *LDAPConfig `json:"ldap,omitempty"`
 
 	// StorageKey is the secret (at least 32 bytes) from which the keys that
 	// encrypt TOTP seeds and sign cookies are derived. Use a placeholder such
@@ -211,6 +214,9 @@ type App struct {
 	// redisPassed records, on the pooled client, the start-up checks that
 	// passed in this process (see reopenPassedGate).
 	redisPassed *sync.Map
+	// dirEnder ends the access of directory users gone (ldap_ender.go);
+	// nil with a users file.
+	dirEnder *dirEnder
 }
 
 // SessionConfig configures sign-in sessions.
@@ -263,8 +269,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	repl := caddy.NewReplacer()
 	usersFile := repl.ReplaceKnown(a.UsersFile, "")
 	a.usersFile = usersFile
-	if usersFile == "" {
-		return errors.New("mfa: users_file is required; set it in the global option: { mfa { users_file /path/users.yml } }")
+	if err := a.checkFirstFactor(usersFile); err != nil {
+		return err
 	}
 	dataDir := repl.ReplaceKnown(a.DataDir, "")
 	if dataDir == "" {
@@ -321,14 +327,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 	}
 
-	usersOpts, err := a.UsersFileOptions.options(repl, a.logger)
-	if err != nil {
-		return fmt.Errorf("mfa: %w", err)
-	}
-	db, err := users.Open(usersFile, usersOpts)
-	if err != nil {
-		return fmt.Errorf("mfa: %w", err)
-	}
 	storageKey := repl.ReplaceKnown(a.StorageKey, "")
 	if a.Redis != nil && storageKey == "" {
 		return errStorageKeyWithRedis
@@ -342,6 +340,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("mfa: %w", err)
 	}
 	accounts, kv, limiter, err := a.stores(repl, dataDir)
+	if err != nil {
+		return err
+	}
+	db, err := a.firstFactor(repl, usersFile, kv)
 	if err != nil {
 		return err
 	}
@@ -501,6 +503,7 @@ func (a *App) Start() error {
 		cancel()
 		return err
 	}
+	a.startDirectory(ctx)
 	go a.watchUsers(ctx)
 	go a.buildAppPasswordIndex(ctx)
 	a.startNotices(ctx)

@@ -43,6 +43,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				search_email                 # sign in with the email too
 //				case_insensitive             # Alice = alice (NFKC + case folding)
 //			}
+//			ldap { ... }  # instead of users_file: see unmarshalLDAP
 //			storage_key   <secret of 32+ bytes, e.g. {env.MFA_STORAGE_KEY}>
 //			data_dir      <path>
 //			organization  <name shown on pages and in authenticator apps>
@@ -133,6 +134,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch d.Val() {
 		case "users_file":
 			err = a.unmarshalUsersFile(d)
+		case "ldap":
+			err = a.unmarshalLDAP(d)
 		case "storage_key":
 			err = providers.OneArg(d, &a.StorageKey)
 		case "data_dir":

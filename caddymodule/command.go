@@ -30,7 +30,7 @@ func init() {
 		Name:  "mfa",
 		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, end sessions",
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), sessionsCommand())
+			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), sessionsCommand(), testLDAPCommand())
 		},
 	})
 }

@@ -160,6 +160,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	u := h.app.engine.Users.Lookup(d.User)
 	if u == nil {
+		if h.app.engine.UserPending(d.User) {
+			// A directory user this gateway has not looked up yet.
+			h.app.pages.Held(w, r, true)
+			return nil
+		}
 		// Removed or disabled in the users file since signing in.
 		h.unauthenticated(w, r, need)
 		return nil

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 func TestUsersFileCaddyfileOptions(t *testing.T) {
@@ -70,7 +72,7 @@ func TestUsersFileOptionsProvision(t *testing.T) {
 	if err := provision(t, a); err != nil {
 		t.Fatalf("with on_bad_hash skip: %v", err)
 	}
-	db := a.engine.Users
+	db := a.engine.Users.(*users.DB)
 	if db.Len() != 1 || db.Canonical("ALICE@example.com") != "Alice" || db.Canonical("alice") != "Alice" {
 		t.Fatalf("users %d, Canonical(ALICE@example.com) = %q", db.Len(), db.Canonical("ALICE@example.com"))
 	}

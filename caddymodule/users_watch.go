@@ -101,12 +101,12 @@ type userEnder struct {
 }
 
 // newUserEnder is the ender of a's users.
-func (a *App) newUserEnder() *userEnder {
+func (a *App) newUserEnder(db *users.DB) *userEnder {
 	grace := time.Duration(a.UsersEndAfter)
 	if grace <= 0 {
 		grace = defaultUsersEndAfter
 	}
-	return &userEnder{db: a.engine.Users, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, events: a.events, grace: grace,
+	return &userEnder{db: db, end: a.engine.EndUser, now: a.engine.Now, log: a.logger, events: a.events, grace: grace,
 		seenPath: filepath.Join(a.dataDir, usersSeenName(a.usersFile, a.storeName())), shared: a.rdb != nil,
 		pending: map[string]*pendingEnd{}}
 }
@@ -114,9 +114,13 @@ func (a *App) newUserEnder() *userEnder {
 // watchUsers watches the users file and ends the access of the users it
 // removes or disables, as userEnder says. It returns when ctx ends.
 func (a *App) watchUsers(ctx context.Context) {
-	u := a.newUserEnder()
+	db, ok := a.engine.Users.(*users.DB)
+	if !ok {
+		return // a directory keeps itself up to date (package ldapdir)
+	}
+	u := a.newUserEnder(db)
 	u.begin()
-	go a.engine.Users.Watch(ctx, usersWatchInterval,
+	go db.Watch(ctx, usersWatchInterval,
 		func(n int, _ []users.Gone) {
 			a.logger.Info("users file reloaded", zap.Int("users", n))
 			u.reloaded()

@@ -18,7 +18,6 @@ import (
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 	"github.com/caddy-mfa/caddy-mfa/challenge/totp"
-	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 // MethodTOTP is the method name of authenticator-app codes.
@@ -31,8 +30,8 @@ var KnownMethods = []string{MethodWebAuthn, MethodTOTP, MethodPush, MethodSMS, M
 // Engine holds what a sign-in needs. It is built once per configuration and
 // shared by every route.
 type Engine struct {
-	// Users is the first factor.
-	Users *users.DB
+	// Users is the first factor: the users file or a directory.
+	Users Directory
 	// Accounts holds registered second factors.
 	Accounts store.Accounts
 	// Sessions is the session store.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (Debian's chromium and a Japanese font for the browser tests, redis-server for the Redis
-# stores, started if none runs), checks formatting and vet, then
+# stores, started if none runs, slapd and ldap-utils for the LDAP tests), checks formatting and vet, then
 # runs every test with the race detector. CI runs this same script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,9 @@ missing=()
 # Japanese glyphs for the screenshots of the page audit (e2e/pages_audit_test.go).
 fc-list :lang=ja 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# A real OpenLDAP server for the LDAP directory tests (internal/slapdtest).
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "test.sh: please install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2

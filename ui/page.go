@@ -35,6 +35,9 @@ const (
 	ErrBadRecovery      = "error.bad_recovery"
 	ErrCSRF             = "error.csrf"
 	ErrEnrolmentExpired = "error.enrolment_expired"
+	// ErrPasswordExpired: the directory refused a right password that has
+	// expired or must be changed.
+	ErrPasswordExpired = "error.password_expired"
 
 	TitleLogin             = "title.login"
 	TitleSetup             = "title.setup"
@@ -203,7 +206,7 @@ const MsgTooManyPasswords = "message.too_many_passwords"
 
 // CodeMessageIDs lists the ids above, for the catalogue tests.
 var CodeMessageIDs = []string{
-	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired,
+	ErrBadCredentials, ErrBadCode, ErrBadRecovery, ErrCSRF, ErrEnrolmentExpired, ErrPasswordExpired,
 	TitleLogin, TitleSetup, TitleSetupTOTP, TitleRecovery, TitleChallenge, TitleChallengeRecovery,
 	TitleForbidden, TitleUnavailable, TitleSignedOut, TitleBadRequest, TitleSignedIn, TitleTooMany,
 	MsgForbidden, MsgUnavailable, MsgSignedOut, MsgBadRequest, MsgUnsupportedForm, MsgSignedIn, MsgTooMany, MsgBlocked,

@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge/regulation"
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 	"github.com/caddy-mfa/caddy-mfa/ui"
 )
 
@@ -55,10 +57,14 @@ func (p *Portal) loginSubmit(q *request) error {
 	}
 	e, ctx := p.engine, q.r.Context()
 	// The user the typed name stands for (exact, or by email and case
-	// with search_email / case_insensitive): what limits and lockouts
-	// count, what is checked and what the upstream gets, so that Alice,
-	// alice and alice@example.com are one user.
-	name := e.Users.Canonical(username)
+	// with search_email / case_insensitive, or the directory's name for
+	// it): what limits and lockouts count, what is checked and what the
+	// upstream gets, so that Alice, alice and alice@example.com are one
+	// user.
+	name, err := e.Users.CanonicalName(ctx, username)
+	if err != nil {
+		return err
+	}
 	key := LimitKey(name)
 	v, attempt, err := e.Regulation.BeforePassword(ctx, key, p.passwordSource(q.r, key))
 	if err != nil {
@@ -79,6 +85,13 @@ func (p *Portal) loginSubmit(q *request) error {
 		return nil
 	}
 	u, err := e.Users.Authenticate(ctx, name, q.r.PostFormValue("password"))
+	if errors.Is(err, users.ErrPasswordExpired) {
+		// The directory said so to the right password only (AD).
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(name), events.Reason("password_expired"), zapSource(attempt))
+		pg := p.page(q, ui.TitleLogin)
+		pg.Return, pg.Username, pg.Error, pg.OneFactor = rd, username, ui.ErrPasswordExpired, oneFactorOK(q.r.PostFormValue("level"))
+		return p.render(q, http.StatusUnauthorized, "login", pg)
+	}
 	if p.pages.HashBusy(q.w, q.r, err) {
 		p.events.Write(q.r, events.SignInRefused, p.TypedName(name), events.Reason("busy"))
 		return nil

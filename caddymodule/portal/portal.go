@@ -160,6 +160,11 @@ func (p *Portal) open(w http.ResponseWriter, r *http.Request) (*request, bool) {
 	}
 	q := &request{w: w, r: r, sess: sess, data: session.DataOf(sess)}
 	if q.data.User != "" && p.engine.Users.Lookup(q.data.User) == nil {
+		if p.engine.UserPending(q.data.User) {
+			// A directory user not looked up yet: not gone.
+			p.pages.Held(w, r, true)
+			return nil, false
+		}
 		// Removed or disabled in the users file since signing in: the
 		// session is worth nothing, so start afresh (or the login page
 		// and the protected app would send the browser to each other).
