@@ -86,6 +86,10 @@ func TestLDAPProvisionChecks(t *testing.T) {
 	if err := a.checkFirstFactor(""); err != nil {
 		t.Fatal(err)
 	}
+	withOpts := &App{LDAP: &c, UsersFileOptions: &UsersFileOptions{CaseInsensitive: true}}
+	if err := withOpts.checkFirstFactor(""); err == nil || !strings.Contains(err.Error(), "users_file_options") {
+		t.Fatalf("users_file_options with ldap (they would do nothing): %v", err)
+	}
 }
 
 // TestLDAPPooledAcrossReloads: a reload with the same ldap settings keeps

@@ -110,6 +110,8 @@ func (a *App) checkFirstFactor(usersFile string) error {
 	switch {
 	case usersFile != "" && a.LDAP != nil:
 		return errors.New("mfa: users_file and ldap are both set; use one of them")
+	case a.LDAP != nil && a.UsersFileOptions != nil:
+		return errors.New("mfa: users_file_options apply to users_file, not to ldap (the directory finds users by its own filter; see user_filter); remove them")
 	case usersFile == "" && a.LDAP == nil:
 		return errors.New("mfa: users_file is required, or ldap; set one in the global option: { mfa { users_file /path/users.yml } } or { mfa { ldap { url ldaps://... } } }")
 	}
