@@ -100,16 +100,5 @@ func (a *App) watchDirectory(ctx context.Context, e *dirEnder) {
 	e.mu.Lock()
 	e.end, e.now, e.log, e.events, e.grace = a.engine.EndUser, a.engine.Now, a.logger, a.events, grace
 	e.mu.Unlock()
-	go func() {
-		t := time.NewTicker(usersWatchInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				e.run(ctx)
-			}
-		}
-	}()
+	go every(ctx, usersWatchInterval, false, func() bool { e.run(ctx); return false })
 }
