@@ -11,10 +11,9 @@ const (
 // ServiceDN is the seeded service account, which may read the directory.
 const ServiceDN = "cn=gateway,ou=services," + Suffix
 
-// Seed is the default directory: a service account; alice (groups staff
-// and admins), bob (staff), carol (no group); groups as groupOfNames in
-// ou=groups, so that the memberof overlay gives users memberOf.
-const Seed = `dn: ou=people,dc=example,dc=org
+// seedBase is what both directories start with: the three branches and
+// the service account.
+const seedBase = `dn: ou=people,dc=example,dc=org
 objectClass: organizationalUnit
 ou: people
 
@@ -32,7 +31,12 @@ objectClass: simpleSecurityObject
 cn: gateway
 userPassword: service-secret
 
-dn: uid=alice,ou=people,dc=example,dc=org
+`
+
+// Seed is the default directory: a service account; alice (groups staff
+// and admins), bob (staff), carol (no group); groups as groupOfNames in
+// ou=groups, so that the memberof overlay gives users memberOf.
+const Seed = seedBase + `dn: uid=alice,ou=people,dc=example,dc=org
 objectClass: inetOrgPerson
 uid: alice
 cn: Alice Liddell
@@ -72,25 +76,7 @@ member: uid=alice,ou=people,dc=example,dc=org
 // sAMAccountName, userPrincipalName and userAccountControl (512 normal,
 // 514 disabled), groups with nested membership (staff contains the group
 // engineers, which contains dave).
-const ADSeed = `dn: ou=people,dc=example,dc=org
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=groups,dc=example,dc=org
-objectClass: organizationalUnit
-ou: groups
-
-dn: ou=services,dc=example,dc=org
-objectClass: organizationalUnit
-ou: services
-
-dn: cn=gateway,ou=services,dc=example,dc=org
-objectClass: organizationalRole
-objectClass: simpleSecurityObject
-cn: gateway
-userPassword: service-secret
-
-dn: cn=Dave Jones,ou=people,dc=example,dc=org
+const ADSeed = seedBase + `dn: cn=Dave Jones,ou=people,dc=example,dc=org
 objectClass: inetOrgPerson
 objectClass: user
 cn: Dave Jones
