@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/netport"
 )
 
 // Cluster is a Redis Cluster of three masters (no replicas) on loopback.
@@ -39,7 +41,7 @@ func StartCluster(t testing.TB, args ...string) *Cluster {
 		// The bus port is set explicitly: the default, port+10000, may lie
 		// beyond 65535 for a port from the ephemeral range.
 		n := StartServer(t, append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-port", strconv.Itoa(FreePort(t)),
+			"--cluster-port", strconv.Itoa(netport.Free(t)),
 			"--cluster-node-timeout", strconv.FormatInt(clusterNodeTimeout.Milliseconds(), 10)}, args...)...)
 		c.Nodes = append(c.Nodes, n)
 		c.Addrs = append(c.Addrs, n.Addr)

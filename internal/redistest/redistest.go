@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/netport"
 )
 
 // Addr is the shared test Redis.
@@ -105,7 +106,7 @@ type Server struct {
 func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
 	needBinary(t, "redis-server")
-	port := FreePort(t)
+	port := netport.Free(t)
 	s := &Server{t: t, dir: t.TempDir(), port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: args}
 	s.Start()
 	t.Cleanup(s.Stop)
@@ -118,17 +119,6 @@ func needBinary(t testing.TB, name string) {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("%s is needed (apt-get install redis-server redis-tools; scripts/test.sh does it): %v", name, err)
 	}
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Start starts (or restarts) the server and waits until it answers.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/netport"
 )
 
 // SentinelOptions shape a Sentinel group.
@@ -65,7 +67,7 @@ func StartSentinel(t testing.TB, o SentinelOptions) *Sentinel {
 	t.Cleanup(s.stop)
 	quorum := n/2 + 1
 	for range n {
-		port := FreePort(t)
+		port := netport.Free(t)
 		dir := t.TempDir()
 		conf := fmt.Sprintf(`port %d
 bind 127.0.0.1

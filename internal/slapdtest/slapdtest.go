@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/netport"
 )
 
 // Suffix, RootDN and RootPassword are the test database's naming context
@@ -74,13 +76,13 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, dir: dir, Port: FreePort(t)}
+	s := &Server{t: t, dir: dir, Port: netport.Free(t)}
 	s.URL = "ldap://127.0.0.1:" + strconv.Itoa(s.Port) + "/"
 	s.urls = s.URL
 	var tlsConf string
 	if opts.TLS {
 		s.CA = NewCA(t, dir)
-		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(FreePort(t)) + "/"
+		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(netport.Free(t)) + "/"
 		s.urls += " " + s.LDAPSURL
 		tlsConf = fmt.Sprintf("olcTLSCACertificateFile: %s\nolcTLSCertificateFile: %s\nolcTLSCertificateKeyFile: %s\n",
 			s.CA.CertFile, s.CA.ServerCertFile, s.CA.ServerKeyFile)
@@ -172,17 +174,6 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.exited
 	s.cmd = nil
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // configLDIF is the cn=config of a test server: the arguments are the pid
