@@ -56,17 +56,31 @@ func (p *Portal) loginSubmit(q *request) error {
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
 	e, ctx := p.engine, q.r.Context()
+	// The address's rate first, before the name is looked up anywhere
+	// costly (a directory search, through the bounded gate): a flood from
+	// one address is refused without a lookup. The source is judged for
+	// the user the name stands for as far as memory knows.
+	if v, err := e.Regulation.BeforeSource(ctx, p.passwordSource(q.r, LimitKey(e.Users.Canonical(username)))); err != nil {
+		return err
+	} else if !v.Allowed {
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(e.Users.Canonical(username)), events.Reason(v.Reason.String()))
+		p.pages.Refused(q.w, q.r, v)
+		return nil
+	}
 	// The user the typed name stands for (exact, or by email and case
 	// with search_email / case_insensitive, or the directory's name for
 	// it): what limits and lockouts count, what is checked and what the
 	// upstream gets, so that Alice, alice and alice@example.com are one
 	// user.
 	name, err := e.Users.CanonicalName(ctx, username)
-	if err != nil {
+	if p.pages.HashBusy(q.w, q.r, err) {
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(e.Users.Canonical(username)), events.Reason("busy"))
+		return nil
+	} else if err != nil {
 		return err
 	}
 	key := LimitKey(name)
-	v, attempt, err := e.Regulation.BeforePassword(ctx, key, p.passwordSource(q.r, key))
+	v, attempt, err := e.Regulation.BeforeUser(ctx, key, p.passwordSource(q.r, key))
 	if err != nil {
 		return err
 	}

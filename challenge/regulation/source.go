@@ -152,18 +152,38 @@ func (r *Regulation) generation(ctx context.Context, user string) (string, error
 // Fraud blocks and second-factor lockouts are not looked at: see
 // AccountVerdict.
 func (r *Regulation) BeforePassword(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
-	a := PasswordAttempt{user: user, src: src}
+	if v, err := r.BeforeSource(ctx, src); err != nil || !v.Allowed {
+		return v, PasswordAttempt{user: user, src: src}, err
+	}
+	return r.BeforeUser(ctx, user, src)
+}
+
+// BeforeSource is the first step of BeforePassword alone: the rate of the
+// client address (login_per_ip; a familiar browser's per address and
+// browser), before any user is looked at. A caller that must look the
+// typed name up somewhere costly (a directory search) takes this step
+// first, so that a flood from one address is refused without a lookup,
+// and then BeforeUser with the name found.
+func (r *Regulation) BeforeSource(ctx context.Context, src PasswordSource) (Verdict, error) {
 	ipKey := prefixLoginIP + src.Addr
 	if src.Familiar() {
 		ipKey = prefixLoginIPFamiliar + src.Addr + "|" + src.Browser
 	}
 	res, err := r.limiter.Allow(ctx, ipKey, r.limits.LoginPerIP)
 	if err != nil {
-		return Verdict{}, a, err
+		return Verdict{}, err
 	}
 	if !res.Allowed {
-		return Verdict{RetryAfter: res.RetryAfter, Reason: ReasonIP}, a, nil
+		return Verdict{RetryAfter: res.RetryAfter, Reason: ReasonIP}, nil
 	}
+	return allowed(), nil
+}
+
+// BeforeUser is the rest of BeforePassword, after BeforeSource allowed
+// the address: the user's locks and rate for this kind of source.
+func (r *Regulation) BeforeUser(ctx context.Context, user string, src PasswordSource) (Verdict, PasswordAttempt, error) {
+	a := PasswordAttempt{user: user, src: src}
+	var err error
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
 	}
@@ -189,7 +209,7 @@ func (r *Regulation) BeforePassword(ctx context.Context, user string, src Passwo
 	if a.Familiarity() == SourceUnfamiliar {
 		ratePart = sideUnfamiliar
 	}
-	res, err = r.limiter.Allow(ctx, a.key(prefixPasswordRate, ratePart), r.limits.LoginPerUser)
+	res, err := r.limiter.Allow(ctx, a.key(prefixPasswordRate, ratePart), r.limits.LoginPerUser)
 	if err != nil {
 		return Verdict{}, a, err
 	}
