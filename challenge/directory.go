@@ -51,3 +51,18 @@ func (e *Engine) UserPending(name string) bool {
 	p, ok := e.Users.(pender)
 	return ok && p.Pending(name)
 }
+
+// peeker is a Directory whose Lookup has a side effect for names it lacks
+// (an LDAP directory asks its server about them in the background): Peek
+// answers from memory alone.
+type peeker interface{ Peek(name string) *users.User }
+
+// KnownUser is Lookup without side effects: for what an unauthenticated
+// request typed (the log's user of a refused sign-in), which must not
+// make the directory search for it or grow its cache.
+func (e *Engine) KnownUser(name string) *users.User {
+	if p, ok := e.Users.(peeker); ok {
+		return p.Peek(name)
+	}
+	return e.Users.Lookup(name)
+}

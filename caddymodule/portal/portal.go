@@ -301,7 +301,7 @@ func IPKey(ip string) string {
 // exists: people type their password into the name field by mistake, and
 // a password must never reach the log.
 func (p *Portal) TypedName(name string) string {
-	if p.engine.Users.Lookup(name) != nil {
+	if p.engine.KnownUser(name) != nil {
 		return name
 	}
 	return "(unknown user)"

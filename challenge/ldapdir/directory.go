@@ -207,6 +207,19 @@ func (d *Directory) Lookup(name string) *users.User {
 	return c.user
 }
 
+// Peek is Lookup without asking: a name the cache lacks is answered nil
+// and nothing is queued (for names an unauthenticated request typed).
+func (d *Directory) Peek(name string) *users.User {
+	if !validInput(name) {
+		return nil
+	}
+	c := d.cached(name)
+	if c == nil || c.user == nil || c.user.Disabled || d.cfg.Now().Sub(c.checked) > d.cfg.CacheTTL {
+		return nil
+	}
+	return c.user
+}
+
 // All lists the directory users in the cache (those who signed in, loaded
 // from Seen at start), disabled ones included, by name.
 func (d *Directory) All() []*users.User {

@@ -297,3 +297,27 @@ func TestCanonicalFromTheCache(t *testing.T) {
 		t.Errorf("Canonical of a name not cached = %q", c)
 	}
 }
+
+// TestPeekAsksNothing: Peek (for names an unauthenticated request typed)
+// answers from the cache alone: a name it lacks is not searched for in
+// the background, so it never becomes pending nor enters the cache,
+// where Lookup would have queued it.
+func TestPeekAsksNothing(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	d := newDir(t, testConfig(s))
+	d.Start()
+	<-d.Warm()
+	if d.Peek("bob") != nil {
+		t.Fatal("bob known before anything was asked")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if d.Pending("bob") || len(d.All()) != 0 {
+		t.Fatalf("Peek(bob) queued a search: pending %v, cache %d", d.Pending("bob"), len(d.All()))
+	}
+	if _, err := d.Authenticate(context.Background(), "alice", slapdtest.AlicePassword); err != nil {
+		t.Fatal(err)
+	}
+	if u := d.Peek("alice"); u == nil || u.Name != "alice" {
+		t.Fatalf("Peek(alice) after her sign-in: %+v", u)
+	}
+}
