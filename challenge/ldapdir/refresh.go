@@ -2,6 +2,7 @@ package ldapdir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -128,7 +129,14 @@ func (d *Directory) fetch(ctx context.Context, names []string) error {
 		if !validInput(name) {
 			continue
 		}
-		e, err := d.find(c, name)
+		e, err := d.findUser(c, name)
+		if errors.Is(err, errAmbiguous) {
+			// Two entries claim this user name: say so, and keep what was
+			// known (ending the user would let whoever made the second
+			// entry end them).
+			d.cfg.Logger.Warn("ldap: more than one entry has this user name; kept as it was", zap.String("user", name), zap.String("url", d.cfg.URL))
+			continue
+		}
 		if err != nil {
 			d.pool.put(c, isNetwork(err))
 			return d.unavailable(err)

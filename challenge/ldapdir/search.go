@@ -1,6 +1,7 @@
 package ldapdir
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,24 +43,68 @@ func (c *Config) attrs() []string {
 	return a
 }
 
-// find searches for the one entry typed names; nil when none does. Two or
-// more matching entries are no user either (and logged): the gateway
-// never guesses which one is meant.
+// maxMatches is how many entries a search of one typed name reads at
+// most: enough to pick out the one whose user name it is among entries
+// that match it otherwise (a mail set to another's name).
+const maxMatches = 8
+
+// errAmbiguous is a name that several entries match, none of them by
+// their own user name.
+var errAmbiguous = errors.New("a user name matches more than one entry")
+
+// find searches for the one entry typed names; nil when none does. Of
+// several matching entries the one whose user name is typed is taken (a
+// user who wrote another's name into their own mail cannot shadow them);
+// otherwise several are no user (and logged): the gateway never guesses
+// which one is meant.
 func (d *Directory) find(c *conn, typed string) (*ldap.Entry, error) {
-	req := ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2,
-		int(d.cfg.Timeout.Seconds()+1), false, d.cfg.userFilter(typed), d.cfg.attrs(), nil)
-	res, err := c.Search(req)
-	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1) {
+	e, err := d.search(c, d.cfg.userFilter(typed), typed)
+	if errors.Is(err, errAmbiguous) {
 		d.cfg.Logger.Warn("ldap: a user name matches more than one entry; refused", zap.String("url", d.cfg.URL))
 		return nil, nil
+	}
+	return e, err
+}
+
+// findUser searches for the entry of the user named name (a canonical
+// user name, for the refresh): user_filter and the user-name attribute
+// both, so that only that user's own entry answers. errAmbiguous if
+// several do: the caller keeps what it knew rather than end the user.
+func (d *Directory) findUser(c *conn, name string) (*ldap.Entry, error) {
+	filter := "(&" + d.cfg.userFilter(name) + "(" + d.cfg.Attributes.Username + "=" + ldap.EscapeFilter(name) + "))"
+	return d.search(c, filter, name)
+}
+
+// search runs filter and returns its one entry (see find), nil for none.
+func (d *Directory) search(c *conn, filter, typed string) (*ldap.Entry, error) {
+	req := ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, maxMatches,
+		int(d.cfg.Timeout.Seconds()+1), false, filter, d.cfg.attrs(), nil)
+	res, err := c.Search(req)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, errAmbiguous
 	}
 	if err != nil {
 		return nil, fmt.Errorf("searching for a user: %w", err)
 	}
-	if len(res.Entries) == 0 {
+	switch len(res.Entries) {
+	case 0:
 		return nil, nil
+	case 1:
+		return res.Entries[0], nil
 	}
-	return res.Entries[0], nil
+	var own *ldap.Entry
+	for _, e := range res.Entries {
+		if strings.EqualFold(e.GetAttributeValue(d.cfg.Attributes.Username), typed) {
+			if own != nil {
+				return nil, errAmbiguous
+			}
+			own = e
+		}
+	}
+	if own == nil {
+		return nil, errAmbiguous
+	}
+	return own, nil
 }
 
 // user is the user an entry describes (groups from its groups attribute;
