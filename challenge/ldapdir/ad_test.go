@@ -41,6 +41,12 @@ func TestActiveDirectoryPreset(t *testing.T) {
 	if u, err := d.Authenticate(context.Background(), "erin", "erin-password"); err != nil || u != nil {
 		t.Fatalf("erin, disabled by userAccountControl 514: %v %v", u, err)
 	}
+	// objectClass user also holds computer accounts (and managed service
+	// and trust accounts); a pre-Windows-2000 computer's password is its
+	// name: only normal user accounts (sAMAccountType 805306368) sign in.
+	if u, err := d.Authenticate(context.Background(), "PC01$", "pc01"); err != nil || u != nil {
+		t.Fatalf("computer account PC01$ signed in: %+v %v", u, err)
+	}
 }
 
 func TestADDisabledBit(t *testing.T) {

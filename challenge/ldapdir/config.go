@@ -137,7 +137,7 @@ var presets = map[string]preset{
 		attrs:      Attributes{Username: "uid", DisplayName: "cn", Mail: "mail", Groups: "memberOf"},
 	},
 	ActiveDirectory: {
-		userFilter:   "(&(|(sAMAccountName={input})(userPrincipalName={input}))(objectClass=user))",
+		userFilter:   "(&(|(sAMAccountName={input})(userPrincipalName={input}))(sAMAccountType=805306368))",
 		groupFilter:  "(member:" + ChainRule + ":={dn})",
 		groupName:    "cn",
 		attrs:        Attributes{Username: "sAMAccountName", DisplayName: "displayName", Mail: "mail", Groups: "memberOf"},

@@ -84,6 +84,7 @@ cn: Fay Gone
 sn: Gone
 sAMAccountName: fay
 userAccountControl: 512
+sAMAccountType: 805306368
 userPassword: fay-password
 `})
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}

@@ -1,6 +1,6 @@
 package slapdtest
 
-// adSchema is a small cn=config schema with the three Active Directory
+// adSchema is a small cn=config schema with the four Active Directory
 // attribute types the activedirectory preset reads (their OIDs are AD's
 // own) and an auxiliary class named as AD's 'user' (AD's OID) that carries them, so that slapd can hold
 // AD-shaped user entries. memberOf comes from the memberof overlay. This is
@@ -17,6 +17,8 @@ olcAttributeTypes: ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 olcAttributeTypes: ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
   EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+olcAttributeTypes: ( 1.2.840.113556.1.4.302 NAME 'sAMAccountType'
+  EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 olcObjectClasses: ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY
-  MAY ( sAMAccountName $ userPrincipalName $ userAccountControl ) )
+  MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ sAMAccountType ) )
 `

@@ -74,7 +74,9 @@ member: uid=alice,ou=people,dc=example,dc=org
 
 // ADSeed is an AD-shaped directory for Options.ADSchema: users with
 // sAMAccountName, userPrincipalName and userAccountControl (512 normal,
-// 514 disabled), groups with nested membership (staff contains the group
+// 514 disabled; sAMAccountType 805306368, a normal account), a computer
+// account PC01$ (sAMAccountType 805306369) whose password is its name as
+// pre-Windows-2000 computers have it, groups with nested membership (staff contains the group
 // engineers, which contains dave).
 const ADSeed = seedBase + `dn: cn=Dave Jones,ou=people,dc=example,dc=org
 objectClass: inetOrgPerson
@@ -86,6 +88,7 @@ sAMAccountName: dave
 userPrincipalName: dave@corp.example.com
 mail: dave@example.com
 userAccountControl: 512
+sAMAccountType: 805306368
 userPassword: dave-password
 
 dn: cn=Erin Old,ou=people,dc=example,dc=org
@@ -98,7 +101,18 @@ sAMAccountName: erin
 userPrincipalName: erin@corp.example.com
 mail: erin@example.com
 userAccountControl: 514
+sAMAccountType: 805306368
 userPassword: erin-password
+
+dn: cn=PC01,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+objectClass: user
+cn: PC01
+sn: PC01
+sAMAccountName: PC01$
+userAccountControl: 4128
+sAMAccountType: 805306369
+userPassword: pc01
 
 dn: cn=engineers,ou=groups,dc=example,dc=org
 objectClass: groupOfNames
