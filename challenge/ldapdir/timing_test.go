@@ -33,18 +33,26 @@ func TestUnknownAndWrongPasswordTakeTheSameTime(t *testing.T) {
 		measure("alice")
 		measure("nobody")
 	}
+	// Up to three rounds of 50 samples each: a machine busy with other
+	// tests can skew one round's medians; a real difference (no dummy
+	// bind, no padding) skews every round.
 	const n = 50
-	var known, unknown []time.Duration
-	for range n {
-		known = append(known, measure("alice"))
-		unknown = append(unknown, measure("nobody"))
+	var ratios []float64
+	for range 3 {
+		var known, unknown []time.Duration
+		for range n {
+			known = append(known, measure("alice"))
+			unknown = append(unknown, measure("nobody"))
+		}
+		slices.Sort(known)
+		slices.Sort(unknown)
+		mk, mu := known[n/2], unknown[n/2]
+		ratio := float64(mu) / float64(mk)
+		t.Logf("median wrong password %v, median unknown user %v, ratio %.3f", mk, mu, ratio)
+		if ratio >= 0.9 && ratio <= 1.1 {
+			return
+		}
+		ratios = append(ratios, ratio)
 	}
-	slices.Sort(known)
-	slices.Sort(unknown)
-	mk, mu := known[n/2], unknown[n/2]
-	ratio := float64(mu) / float64(mk)
-	t.Logf("median wrong password %v, median unknown user %v, ratio %.3f", mk, mu, ratio)
-	if ratio < 0.9 || ratio > 1.1 {
-		t.Fatalf("unknown user median %v vs wrong password median %v: ratio %.3f, outside 10%%", mu, mk, ratio)
-	}
+	t.Fatalf("unknown user vs wrong password medians: ratios %.3f in three rounds of %d samples, each outside 10%%", ratios, n)
 }
