@@ -41,3 +41,23 @@ func TestAnotherEntryCannotEndAUser(t *testing.T) {
 		t.Fatalf("bob's password for the name alice signs in as %q", got)
 	}
 }
+
+// A group whose name holds a comma would read as two groups in
+// Remote-Groups (comma-separated, as Authelia sends it): such a group is
+// left out, so no one gains a group by naming another "eng,superusers".
+func TestGroupNameWithACommaLeftOut(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	s.Apply("ldapadd", `dn: cn=eng\,superusers,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: eng,superusers
+member: uid=bob,ou=people,dc=example,dc=org
+`)
+	d := newDir(t, testConfig(s))
+	u, err := d.Authenticate(context.Background(), "bob", slapdtest.BobPassword)
+	if err != nil || u == nil {
+		t.Fatalf("bob: %v %v", u, err)
+	}
+	if u.GroupsHeader() != "staff" || u.InGroup("superusers") {
+		t.Fatalf("bob's groups %q (Remote-Groups %q), want only staff", u.Groups, u.GroupsHeader())
+	}
+}

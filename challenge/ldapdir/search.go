@@ -128,6 +128,12 @@ func (d *Directory) groups(c *conn, e *ldap.Entry, typed string) ([]string, erro
 	seen := map[string]bool{}
 	var out []string
 	add := func(g string) {
+		if strings.ContainsAny(g, ",\r\n") {
+			// Remote-Groups is comma-separated: "eng,superusers" would
+			// read as two groups there.
+			d.cfg.Logger.Warn("ldap: a group whose name holds a comma or a line break is left out", zap.String("group", g))
+			return
+		}
 		if g != "" && !seen[g] {
 			seen[g] = true
 			out = append(out, g)
