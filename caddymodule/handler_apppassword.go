@@ -50,6 +50,13 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		h.app.pages.Unavailable(w, r, err)
 		return nil
 	}
+	if u == nil && e.UserPending(user) {
+		// A directory user this gateway has not looked up yet (after a
+		// restart, or signed in at another gateway): not a wrong app
+		// password; the client retries in a moment.
+		h.app.pages.Held(w, r, true)
+		return nil
+	}
 	if u == nil {
 		h.app.events.Write(r, events.AppPasswordFailed, h.portal.TypedName(user))
 		ui.SecurityHeaders(w.Header())

@@ -61,3 +61,26 @@ func TestSignedInRequestWithLDAPStopped(t *testing.T) {
 func BenchmarkSignedInRequestLDAP(b *testing.B) {
 	benchSignedIn(b, ldapHandler(b, &Handler{AllowGroups: []string{"staff"}}))
 }
+
+// A directory user this gateway has not looked up yet, and cannot now
+// (after a restart with the directory down, or signed in at another
+// gateway), is not told their app password is wrong: 503 with
+// Retry-After, as for their browser sessions, not 401.
+func TestAppPasswordOfAPendingDirectoryUser(t *testing.T) {
+	h := ldapHandler(t, &Handler{AppPasswords: true})
+	d := h.app.engine.Users.(*ldapdir.Directory)
+	d.Start()
+	<-d.Warm()
+	req := httptest.NewRequest(http.MethodGet, "/dav/x", nil)
+	req.SetBasicAuth("bob", "abcd-efgh-ijkl-mnop")
+	rec := httptest.NewRecorder()
+	if err := h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		t.Fatal("reached the upstream")
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("bob, not looked up yet with the directory down: %d (Retry-After %q), want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
