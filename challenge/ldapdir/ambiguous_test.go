@@ -61,3 +61,19 @@ member: uid=bob,ou=people,dc=example,dc=org
 		t.Fatalf("bob's groups %q (Remote-Groups %q), want only staff", u.Groups, u.GroupsHeader())
 	}
 }
+
+// A connection given back after the pool closed (a sign-in still under
+// way when the config was replaced) is closed, not kept open forever.
+func TestPoolClosesWhatComesBackAfterClose(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{})
+	d := newDir(t, testConfig(s))
+	c, err := d.pool.get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.pool.close()
+	d.pool.put(c, false)
+	if !c.IsClosing() || len(d.pool.idle) != 0 {
+		t.Fatalf("a connection given back after close: closing %v, idle %d", c.IsClosing(), len(d.pool.idle))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -29,6 +30,9 @@ type pool struct {
 	addr  string
 	ldaps bool
 	idle  chan *conn
+	// closed is set by close: a connection given back after it (by a
+	// sign-in still under way) is closed, not kept.
+	closed atomic.Bool
 }
 
 func newPool(cfg *Config) (*pool, error) {
@@ -132,7 +136,7 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 // put gives c back for reuse, or closes it if the pool is full or it
 // failed (broken).
 func (p *pool) put(c *conn, broken bool) {
-	if broken || c.IsClosing() {
+	if broken || c.IsClosing() || p.closed.Load() {
 		_ = c.Close()
 		return
 	}
@@ -143,8 +147,9 @@ func (p *pool) put(c *conn, broken bool) {
 	}
 }
 
-// close closes the idle connections.
+// close closes the idle connections, and those given back later.
 func (p *pool) close() {
+	p.closed.Store(true)
 	for {
 		select {
 		case c := <-p.idle:
