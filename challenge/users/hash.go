@@ -61,10 +61,12 @@ type Hash interface {
 	Weak() bool
 }
 
-// MaxPasswordBytes is the longest password checked. sha2crypt's cost
-// grows with the password's length times its rounds, so a 64 KiB form
-// could make one check take a minute; longer passwords fail at once.
-const MaxPasswordBytes = 1024
+// MaxPasswordBytes is the longest password checked, for every kind alike
+// (a limit per kind would tell the kind by timing): 128 bytes, twice
+// NIST's minimum of 64. sha2crypt's cost grows with the password's length
+// times its rounds: at MaxSHACryptRounds a 128-byte password takes under a
+// second, a 1 KiB one several; longer passwords fail at once, unhashed.
+const MaxPasswordBytes = 128
 
 // decoder reads every kind Authelia's users file accepts (go-crypt's
 // default profile: argon2, bcrypt (with bcrypt-sha256), pbkdf2, scrypt and
