@@ -37,6 +37,10 @@ type DB struct {
 	timingHash atomic.Pointer[hashBox]
 	// gate bounds concurrent hash checks.
 	gate *Gate
+	// pad times the kinds of hash, so that failed checks answer as late as
+	// the slowest kind's (pad.go); after is its clock (time.After).
+	pad   *padder
+	after func(time.Duration) <-chan time.Time
 }
 
 type hashBox struct{ h Hash }
@@ -84,7 +88,8 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
 	}
-	db := &DB{path: path, opts: opts, log: opts.logger(), gate: DefaultGate(), rehashing: make(chan struct{}, 1)}
+	db := &DB{path: path, opts: opts, log: opts.logger(), gate: DefaultGate(), rehashing: make(chan struct{}, 1),
+		pad: newPadder(), after: time.After}
 	if _, err := db.reload(); err != nil {
 		return nil, err
 	}
@@ -127,7 +132,9 @@ func (db *DB) reloadLocked() ([]Gone, error) {
 	if old := db.t.Swap(t); old != nil {
 		ended = gone(old.users, m)
 	}
-	db.timingHash.Store(pickTimingHash(m))
+	th := pickTimingHash(m)
+	db.timingHash.Store(th)
+	db.measureKinds(kindsOf(m, th.h))
 	db.stamp = fileStamp{st.ModTime(), st.Size()}
 	db.sum = sha256.Sum256(data)
 	return ended, nil
@@ -225,8 +232,9 @@ func (db *DB) Gate() *Gate { return db.gate }
 
 // Authenticate checks a canonical user name (see Canonical) and password,
 // and returns the user, or nil if either is wrong. Unknown and disabled
-// users cost the same hash check as known ones, so timing does not tell
-// them apart. Every check passes through the gate: ErrBusy (or ctx's
+// users cost the same hash check as known ones, and every failure answers
+// no sooner than the slowest kind of hash in the file would (pad.go), so
+// timing does not tell them apart. Every check passes through the gate: ErrBusy (or ctx's
 // error) means none was made. With rehash_on_sign_in, a weak hash that
 // matched is upgraded in the background, after the answer (see rehash).
 func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
@@ -236,11 +244,21 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 		h = u.hash
 	}
 	var ok bool
-	if err := db.gate.Do(ctx, func() { ok = h.Matches(password) }); err != nil {
+	var took time.Duration
+	if err := db.gate.Do(ctx, func() {
+		start := time.Now()
+		ok = h.Matches(password)
+		took = time.Since(start)
+	}); err != nil {
 		return nil, err
 	}
+	if len(password) <= MaxPasswordBytes {
+		// (a longer one is refused unhashed: it says nothing of the kind)
+		db.pad.observe(h.Kind(), took)
+	}
 	if !ok || u == nil || u.Disabled {
-		return nil, nil
+		// Every failure answers as late as the slowest kind's check.
+		return nil, db.padFailure(ctx, took)
 	}
 	if db.opts.RehashOnSignIn && u.hash.Weak() {
 		db.startRehash(u, password)
