@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,8 +261,19 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 		// Every failure answers as late as the slowest kind's check.
 		return nil, db.padFailure(ctx, took)
 	}
-	if db.opts.RehashOnSignIn && u.hash.Weak() {
+	if db.opts.RehashOnSignIn && u.hash.Weak() && !truncatedByBcrypt(u.hash, password) {
 		db.startRehash(u, password)
 	}
 	return u, nil
+}
+
+// bcryptMaxBytes is the part of a password bcrypt reads.
+const bcryptMaxBytes = 72
+
+// truncatedByBcrypt reports a password longer than bcrypt reads checked
+// against a bcrypt hash: other passwords of that prefix match too, so the
+// one typed is not the one to rehash (the owner's real one would stop
+// working).
+func truncatedByBcrypt(h Hash, password string) bool {
+	return strings.HasPrefix(h.Kind(), "bcrypt/") && len(password) > bcryptMaxBytes
 }
