@@ -27,12 +27,19 @@ type DB struct {
 	mu    sync.Mutex
 	stamp fileStamp
 	sum   [sha256.Size]byte
+	// rehashFailed is the stamp of the file an upgrade failed on: none is
+	// tried again until the file changes.
+	rehashFailed fileStamp
 	// rehashing holds a slot while a hash upgrade runs: one at a time.
 	rehashing chan struct{}
 	// afterRehash, when set (tests), is told the outcome of each upgrade;
 	// beforeRename runs just before the rewritten file replaces the old.
 	afterRehash  func(user string, err error)
 	beforeRename func()
+	// beforeHash runs before the argon2id hash of an upgrade is made,
+	// afterOwner once the temporary file has its owner (tests).
+	beforeHash func()
+	afterOwner func(f *os.File)
 	// timingHash is checked for unknown users so that they take as long as
 	// known ones: a real user's hash, with that user's cost parameters.
 	timingHash atomic.Pointer[hashBox]
