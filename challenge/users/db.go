@@ -27,9 +27,9 @@ type DB struct {
 	mu    sync.Mutex
 	stamp fileStamp
 	sum   [sha256.Size]byte
-	// rehashFailed is the stamp of the file an upgrade failed on: none is
-	// tried again until the file changes.
-	rehashFailed fileStamp
+	// rehashFailed is the reading of the file an upgrade failed on: none
+	// is tried again until the file is read anew.
+	rehashFailed atomic.Pointer[table]
 	// rehashing holds a slot while a hash upgrade runs: one at a time.
 	rehashing chan struct{}
 	// afterRehash, when set (tests), is told the outcome of each upgrade;

@@ -27,10 +27,9 @@ var ErrFileChanged = errors.New("the users file changed since it was read")
 // the sign-in has been answered: at most one upgrade runs at a time, and
 // one asked while another runs is left for a later sign-in.
 func (db *DB) startRehash(u *User, password string) {
-	db.mu.Lock()
-	failed := db.rehashFailed == db.stamp
-	db.mu.Unlock()
-	if failed {
+	// Lock-free: a sign-in never waits for the rewrite holding db.mu.
+	read := db.t.Load()
+	if db.rehashFailed.Load() == read {
 		// Said once (below); tried again once the file has changed.
 		db.log.Debug("password hash upgrade not tried: one failed on this version of the file", zap.String("user", u.Name))
 		return
@@ -50,9 +49,7 @@ func (db *DB) startRehash(u *User, password string) {
 			if !errors.Is(err, ErrBusy) && !errors.Is(err, context.DeadlineExceeded) {
 				// Not a passing load: remember it until the file changes, so
 				// that each sign-in does not hash and warn again.
-				db.mu.Lock()
-				db.rehashFailed = db.stamp
-				db.mu.Unlock()
+				db.rehashFailed.Store(read)
 			}
 			db.log.Warn("password hash not upgraded; the old one stays in force until the file changes", zap.String("user", u.Name),
 				zap.String("file", db.path), zap.Error(err))
