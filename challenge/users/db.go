@@ -240,9 +240,9 @@ func (db *DB) Gate() *Gate { return db.gate }
 
 // Authenticate checks a canonical user name (see Canonical) and password,
 // and returns the user, or nil if either is wrong. Unknown and disabled
-// users cost the same hash check as known ones, and every failure answers
-// no sooner than the slowest kind of hash in the file would (pad.go), so
-// timing does not tell them apart. Every check passes through the gate: ErrBusy (or ctx's
+// users cost the same hash check as known ones, and every answer comes no
+// sooner than a check of the slowest kind of hash in the file would
+// (pad.go), so timing does not tell them apart. Every check passes through the gate: ErrBusy (or ctx's
 // error) means none was made. With rehash_on_sign_in, a weak hash that
 // matched is upgraded in the background, after the answer (see rehash).
 func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
@@ -264,9 +264,11 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 		// (a longer one is refused unhashed: it says nothing of the kind)
 		db.pad.observe(h.Kind(), took)
 	}
+	// Every answer, right or wrong, comes as late as the slowest kind's
+	// check would (pad.go).
+	db.padAnswer(ctx, took)
 	if !ok || u == nil || u.Disabled {
-		// Every failure answers as late as the slowest kind's check.
-		return nil, db.padFailure(ctx, took)
+		return nil, nil
 	}
 	if db.opts.RehashOnSignIn && u.hash.Weak() && !truncatedByBcrypt(u.hash, password) {
 		db.startRehash(u, password)

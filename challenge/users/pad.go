@@ -2,20 +2,21 @@ package users
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// A failed check (unknown name, disabled user, wrong password) answers no
-// sooner than a check of the slowest kind of hash in the file would, so
-// that timing does not tell apart users whose kind is in the minority (one
-// user rehashed to argon2id among sha512crypt ones) from unknown names.
-// Each kind's check time is measured once when the file is read and then
-// followed from real checks; a right password is not padded (its answer
-// tells what the timing would).
+// Every answer of a check (an unknown name, a disabled user, a wrong or a
+// right password) comes no sooner than a check of the slowest kind of hash
+// in the file would, so that timing does not tell apart users whose kind
+// is in the minority (one user rehashed to argon2id among sha512crypt
+// ones) from unknown names. Right answers are padded too: answered at
+// once, they would let a client drop every request still unanswered by
+// then (a wrong guess) before its failure is counted. Each kind's check
+// time is measured once when the file is read and then followed from real
+// checks. The wait holds no gate slot.
 const (
 	// maxMeasuredKinds bounds the kinds measured when the file is read; the
 	// rest are learnt from the checks sign-ins make.
@@ -122,18 +123,16 @@ func (db *DB) measureKinds(ks *kindSet) {
 	}
 }
 
-// padFailure waits until a failed check that took took has lasted as long
-// as the slowest kind's check, on the DB's clock; it returns ctx's error if
-// ctx ends first.
-func (db *DB) padFailure(ctx context.Context, took time.Duration) error {
+// padAnswer waits until a check that took took has lasted as long as the
+// slowest kind's check, on the DB's clock, or until ctx ends (the answer
+// is then the check's all the same: the caller still counts a failure).
+func (db *DB) padAnswer(ctx context.Context, took time.Duration) {
 	d := db.pad.target() - took
 	if d <= 0 {
-		return nil
+		return
 	}
 	select {
 	case <-db.after(d):
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("answering a failed password check: %w", ctx.Err())
 	}
 }
