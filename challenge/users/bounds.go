@@ -3,6 +3,7 @@ package users
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,13 @@ const (
 	MaxScryptMemory = 1 << 30
 	// MaxKeyBytes is the longest hash output accepted (bytes).
 	MaxKeyBytes = 512
+	// MaxHashBytes is the longest hash string accepted, of any kind,
+	// {CRYPT} prefix included: 1 KiB (Authelia's are under 200 bytes).
+	MaxHashBytes = 1024
+	// MaxSHACryptSalt is the longest sha2crypt salt, in bytes: the 16 of
+	// the sha-crypt specification (go-crypt does not cut a longer one, and
+	// every byte is hashed in every round).
+	MaxSHACryptSalt = 16
 )
 
 // Thresholds under which a hash is weak (Hash.Weak): accepted, and
@@ -204,7 +212,7 @@ func costOf(s string) (cost, error) {
 	case "2", "2a", "2b", "2x", "2y":
 		n, err := strconv.ParseUint(parts[2], 10, 8)
 		if err != nil {
-			return cost{}, fmt.Errorf("bad bcrypt hash: cost %q is not a number", parts[2])
+			return cost{}, fmt.Errorf("bad bcrypt hash: cost %s is not a number", shown(parts[2]))
 		}
 		return cost{alg: "bcrypt", variant: id, rounds: n}, nil
 	case "bcrypt-sha256":
@@ -213,7 +221,7 @@ func costOf(s string) (cost, error) {
 			if v, ok := strings.CutPrefix(kv, "r="); ok {
 				n, err := strconv.ParseUint(v, 10, 8)
 				if err != nil {
-					return cost{}, fmt.Errorf("bad bcrypt-sha256 hash: cost %q is not a number", v)
+					return cost{}, fmt.Errorf("bad bcrypt-sha256 hash: cost %s is not a number", shown(v))
 				}
 				c.rounds = n
 			}
@@ -227,9 +235,12 @@ func costOf(s string) (cost, error) {
 		if v, ok := strings.CutPrefix(parts[2], "rounds="); ok {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				return cost{}, fmt.Errorf("bad sha2crypt hash: rounds %q is not a number", v)
+				return cost{}, fmt.Errorf("bad sha2crypt hash: rounds %s is not a number", shown(v))
 			}
 			c.rounds = n
+		}
+		if n := len(parts[len(parts)-2]); len(parts) >= 4 && n > MaxSHACryptSalt {
+			return cost{}, fmt.Errorf("bad %s hash: a salt of %d bytes is refused: at most %d", c.name(), n, MaxSHACryptSalt)
 		}
 		return c, nil
 	case "pbkdf2", "pbkdf2-sha1", "pbkdf2-sha224", "pbkdf2-sha256", "pbkdf2-sha384", "pbkdf2-sha512":
@@ -239,7 +250,7 @@ func costOf(s string) (cost, error) {
 		}
 		n, err := strconv.ParseUint(parts[2], 10, 32)
 		if err != nil {
-			return cost{}, fmt.Errorf("bad pbkdf2 hash: iterations %q is not a number", parts[2])
+			return cost{}, fmt.Errorf("bad pbkdf2 hash: iterations %s is not a number", shown(parts[2]))
 		}
 		return cost{alg: "pbkdf2", variant: v, rounds: n}, nil
 	case "scrypt":
@@ -248,7 +259,7 @@ func costOf(s string) (cost, error) {
 			k, v, _ := strings.Cut(kv, "=")
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				return cost{}, fmt.Errorf("bad scrypt hash: parameter %q is not a number", kv)
+				return cost{}, fmt.Errorf("bad scrypt hash: parameter %s is not a number", shown(kv))
 			}
 			switch k {
 			case "ln":
@@ -263,7 +274,7 @@ func costOf(s string) (cost, error) {
 	case "y":
 		_, ln, r, err := yescrypt.DecodeSetting([]byte(parts[2]))
 		if err != nil || ln < 0 || r < 0 {
-			return cost{}, fmt.Errorf("bad yescrypt hash: parameters %q: %v", parts[2], err)
+			return cost{}, fmt.Errorf("bad yescrypt hash: parameters %s are not readable", shown(parts[2]))
 		}
 		return cost{alg: "yescrypt", ln: uint64(ln), r: uint64(r), p: 1}, nil
 	case "1", "md5":
@@ -273,39 +284,50 @@ func costOf(s string) (cost, error) {
 	case "plaintext", "base64":
 		return cost{}, fmt.Errorf("$%s$ passwords are not accepted: they are the password itself, not a hash; use argon2id (caddy mfa hash-password)", id)
 	}
-	return cost{}, fmt.Errorf("unsupported password hash $%s$; use argon2id, bcrypt, sha2crypt, pbkdf2 or scrypt (caddy mfa hash-password makes argon2id)", id)
+	return cost{}, fmt.Errorf("unsupported password hash %s; use argon2id, bcrypt, sha2crypt, pbkdf2 or scrypt (caddy mfa hash-password makes argon2id)", shown(id))
 }
 
-// argon2Cost reads m=, t= and p= wherever they are; absent ones take
-// go-crypt's (and so Authelia's) defaults: m=32768, t=1, p=4.
+// argon2Cost reads m=, t= and p=; absent ones take go-crypt's (and so
+// Authelia's) defaults: m=32768, t=1, p=4. The form is exactly
+// $id$v=19$params$salt$hash, with v= alone in its segment and no key twice:
+// go-crypt reads the version segment after the parameters, so a key hidden
+// there, or given twice, would be what a check pays while these bounds saw
+// another value. ParseHash checks the decoded digest against this reading
+// too.
 func argon2Cost(id string, parts []string) (cost, error) {
 	c := cost{alg: "argon2", variant: id, memory: 32 * 1024, time: 1, threads: 4}
-	if len(parts) < 5 {
-		return cost{}, fmt.Errorf("bad %s hash: want $%s$v=19$m=..,t=..,p=..$salt$hash", id, id)
+	if len(parts) != 6 {
+		return cost{}, fmt.Errorf("bad %s hash: %d '$'-separated segments, want $%s$v=19$m=..,t=..,p=..$salt$hash", id, len(parts)-1, id)
 	}
-	for _, seg := range parts[2 : len(parts)-2] {
-		for _, kv := range strings.Split(seg, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			var dst *uint64
-			switch k {
-			case "m":
-				dst = &c.memory
-			case "t":
-				dst = &c.time
-			case "p":
-				dst = &c.threads
-			default:
-				continue // v=, k= and unknown ones: the decoder judges
-			}
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil {
-				return cost{}, fmt.Errorf("bad %s hash parameters %q: %s is not a number", id, seg, k)
-			}
-			if n == 0 {
-				return cost{}, fmt.Errorf("bad %s hash parameters %q: zero value", id, seg)
-			}
-			*dst = n
+	if v, ok := strings.CutPrefix(parts[2], "v="); !ok || strings.ContainsAny(v, ",=") {
+		return cost{}, fmt.Errorf("bad %s hash: the version segment %s must be v= alone, want $%s$v=19$m=..,t=..,p=..$salt$hash", id, shown(parts[2]), id)
+	}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		if seen[k] {
+			return cost{}, fmt.Errorf("bad %s hash parameters %s: %s= is given twice", id, shown(parts[3]), shown(k))
 		}
+		seen[k] = true
+		var dst *uint64
+		switch k {
+		case "m":
+			dst = &c.memory
+		case "t":
+			dst = &c.time
+		case "p":
+			dst = &c.threads
+		default:
+			continue // k= and unknown ones: the decoder judges
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return cost{}, fmt.Errorf("bad %s hash parameters %s: %s is not a number", id, shown(parts[3]), k)
+		}
+		if n == 0 {
+			return cost{}, fmt.Errorf("bad %s hash parameters %s: zero value", id, shown(parts[3]))
+		}
+		*dst = n
 	}
 	return c, nil
 }
@@ -322,4 +344,16 @@ func scryptWithin(ln, r, p uint64) bool {
 	}
 	mem *= r
 	return p <= MaxScryptMemory/mem
+}
+
+// paramLike is what a piece of a hash string must look like to be shown in
+// an error: a parameter, never a password typed into the field by mistake.
+var paramLike = regexp.MustCompile(`^[a-z0-9=,.-]{1,32}$`)
+
+// shown is s quoted if it looks like a parameter, else "(not shown)".
+func shown(s string) string {
+	if paramLike.MatchString(s) {
+		return strconv.Quote(s)
+	}
+	return "(not shown)"
 }

@@ -31,15 +31,20 @@ type claim struct {
 	what string // "name" or "email"
 }
 
-// indexer builds an index and refuses two users answering to one key.
+// indexer builds an index and refuses two users answering to one key:
+// with case_insensitive two names one once folded; with search_email two
+// emails, or a name and another user's email, one once folded (the email
+// is compared folded, so a spelling of the name would reach the other
+// user).
 type indexer struct {
-	opts   Options
-	idx    index
-	claims map[string]claim
+	opts Options
+	idx  index
+	// names and emails are the claims of folded names and emails.
+	names, emails map[string]claim
 }
 
 func newIndexer(opts Options) *indexer {
-	x := &indexer{opts: opts, claims: map[string]claim{}}
+	x := &indexer{opts: opts, names: map[string]claim{}, emails: map[string]claim{}}
 	if opts.CaseInsensitive {
 		x.idx.byName = map[string]string{}
 	}
@@ -50,44 +55,69 @@ func newIndexer(opts Options) *indexer {
 }
 
 // add registers a user's name (line nameLine) and email (line mailLine).
+// Users left out by on_bad_hash skip are added too: their spellings reach
+// themselves, and collisions with them are refused.
 func (x *indexer) add(name string, nameLine int, email string, mailLine int) error {
 	if !x.opts.CaseInsensitive && !x.opts.SearchEmail {
 		return nil
 	}
-	nameKey := name
+	nk := fold(name)
+	nc := claim{name, nameLine, "name"}
 	if x.opts.CaseInsensitive {
-		nameKey = fold(name)
-		x.idx.byName[nameKey] = name
-	}
-	if err := x.claim(nameKey, claim{name, nameLine, "name"}); err != nil {
-		return err
-	}
-	if x.opts.SearchEmail && email != "" {
-		k := fold(email)
-		x.idx.byEmail[k] = name
-		if err := x.claim(k, claim{name, mailLine, "email"}); err != nil {
+		if err := collide(x.names, nk, nc); err != nil {
 			return err
 		}
+		x.idx.byName[nk] = name
 	}
+	if !x.opts.SearchEmail {
+		return nil
+	}
+	if err := check(x.emails, nk, nc); err != nil {
+		return err
+	}
+	x.names[nk] = nc
+	if email == "" {
+		return nil
+	}
+	ek := fold(email)
+	ec := claim{name, mailLine, "email"}
+	if err := check(x.names, ek, ec); err != nil {
+		return err
+	}
+	if err := collide(x.emails, ek, ec); err != nil {
+		return err
+	}
+	x.idx.byEmail[ek] = name
 	return nil
 }
 
-func (x *indexer) claim(key string, c claim) error {
-	if was, ok := x.claims[key]; ok && was.user != c.user {
+// collide refuses key if another user claims it in m, else records c.
+func collide(m map[string]claim, key string, c claim) error {
+	if err := check(m, key, c); err != nil {
+		return err
+	}
+	m[key] = c
+	return nil
+}
+
+// check refuses key if another user claims it in m.
+func check(m map[string]claim, key string, c claim) error {
+	if was, ok := m[key]; ok && was.user != c.user {
 		return fmt.Errorf("line %d: the %s of user %q and line %d: the %s of user %q are the same once normalised (%q): one sign-in name would stand for two users",
 			was.line, was.what, was.user, c.line, c.what, c.user, key)
 	}
-	x.claims[key] = c
 	return nil
 }
 
 // Canonical is the user name the name typed at sign-in stands for: the
 // exact name of a user, or with case_insensitive the user whose name is
 // the same after NFKC and case folding, or with search_email the user
-// whose email is (compared folded). When no user matches it is the typed
-// name normalised the same way, so that unknown names are limited and
-// locked out under one key whatever their case. It is what the upstream
-// gets and what limits and lockouts count.
+// whose email is (the email compared folded; the name folded only with
+// case_insensitive). Users left out by on_bad_hash skip count: their
+// spellings reach themselves. When no user matches it is the typed name,
+// with case_insensitive normalised the same way, so that unknown names are
+// limited and locked out under one key whatever their case. It is what
+// the upstream gets and what limits and lockouts count.
 func (db *DB) Canonical(typed string) string {
 	t := db.t.Load()
 	if _, ok := t.users[typed]; ok {
@@ -103,5 +133,8 @@ func (db *DB) Canonical(typed string) string {
 	if name, ok := t.idx.byEmail[k]; ok {
 		return name
 	}
-	return k
+	if db.opts.CaseInsensitive {
+		return k
+	}
+	return typed
 }

@@ -30,8 +30,8 @@ func TestCanonical(t *testing.T) {
 		}},
 		{"search_email", Options{SearchEmail: true}, map[string]string{
 			"Alice": "Alice", "alice@example.com": "Alice", "ALICE@EXAMPLE.COM": "Alice", "bob@example.com": "bob",
-			"alice":              "alice", // names stay exact without case_insensitive
-			"nobody@example.com": "nobody@example.com", "NOBODY@example.com": "nobody@example.com",
+			"alice":              "alice",                                                          // names stay exact without case_insensitive
+			"nobody@example.com": "nobody@example.com", "NOBODY@example.com": "NOBODY@example.com", // unknown: as typed without case_insensitive
 		}},
 		{"both", Options{SearchEmail: true, CaseInsensitive: true}, map[string]string{
 			"alice": "Alice", "Alice@example.COM": "Alice", "BOB@EXAMPLE.COM": "bob", "Bob": "bob", "Zed@x": "zed@x",

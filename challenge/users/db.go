@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,17 +27,28 @@ type DB struct {
 	mu    sync.Mutex
 	stamp fileStamp
 	sum   [sha256.Size]byte
+	// rehashFailed is the reading of the file an upgrade failed on: none
+	// is tried again until the file is read anew.
+	rehashFailed atomic.Pointer[table]
 	// rehashing holds a slot while a hash upgrade runs: one at a time.
 	rehashing chan struct{}
 	// afterRehash, when set (tests), is told the outcome of each upgrade;
 	// beforeRename runs just before the rewritten file replaces the old.
 	afterRehash  func(user string, err error)
 	beforeRename func()
+	// beforeHash runs before the argon2id hash of an upgrade is made,
+	// afterOwner once the temporary file has its owner (tests).
+	beforeHash func()
+	afterOwner func(f *os.File)
 	// timingHash is checked for unknown users so that they take as long as
 	// known ones: a real user's hash, with that user's cost parameters.
 	timingHash atomic.Pointer[hashBox]
 	// gate bounds concurrent hash checks.
 	gate *Gate
+	// pad times the kinds of hash, so that failed checks answer as late as
+	// the slowest kind's (pad.go); after is its clock (time.After).
+	pad   *padder
+	after func(time.Duration) <-chan time.Time
 }
 
 type hashBox struct{ h Hash }
@@ -84,7 +96,8 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
 	}
-	db := &DB{path: path, opts: opts, log: opts.logger(), gate: DefaultGate(), rehashing: make(chan struct{}, 1)}
+	db := &DB{path: path, opts: opts, log: opts.logger(), gate: DefaultGate(), rehashing: make(chan struct{}, 1),
+		pad: newPadder(), after: time.After}
 	if _, err := db.reload(); err != nil {
 		return nil, err
 	}
@@ -127,7 +140,9 @@ func (db *DB) reloadLocked() ([]Gone, error) {
 	if old := db.t.Swap(t); old != nil {
 		ended = gone(old.users, m)
 	}
-	db.timingHash.Store(pickTimingHash(m))
+	th := pickTimingHash(m)
+	db.timingHash.Store(th)
+	db.measureKinds(kindsOf(m, th.h))
 	db.stamp = fileStamp{st.ModTime(), st.Size()}
 	db.sum = sha256.Sum256(data)
 	return ended, nil
@@ -225,8 +240,9 @@ func (db *DB) Gate() *Gate { return db.gate }
 
 // Authenticate checks a canonical user name (see Canonical) and password,
 // and returns the user, or nil if either is wrong. Unknown and disabled
-// users cost the same hash check as known ones, so timing does not tell
-// them apart. Every check passes through the gate: ErrBusy (or ctx's
+// users cost the same hash check as known ones, and every answer comes no
+// sooner than a check of the slowest kind of hash in the file would
+// (pad.go), so timing does not tell them apart. Every check passes through the gate: ErrBusy (or ctx's
 // error) means none was made. With rehash_on_sign_in, a weak hash that
 // matched is upgraded in the background, after the answer (see rehash).
 func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, error) {
@@ -236,14 +252,37 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (*User, e
 		h = u.hash
 	}
 	var ok bool
-	if err := db.gate.Do(ctx, func() { ok = h.Matches(password) }); err != nil {
+	var took time.Duration
+	if err := db.gate.Do(ctx, func() {
+		start := time.Now()
+		ok = h.Matches(password)
+		took = time.Since(start)
+	}); err != nil {
 		return nil, err
 	}
+	if len(password) <= MaxPasswordBytes {
+		// (a longer one is refused unhashed: it says nothing of the kind)
+		db.pad.observe(h.Kind(), took)
+	}
+	// Every answer, right or wrong, comes as late as the slowest kind's
+	// check would (pad.go).
+	db.padAnswer(ctx, took)
 	if !ok || u == nil || u.Disabled {
 		return nil, nil
 	}
-	if db.opts.RehashOnSignIn && u.hash.Weak() {
+	if db.opts.RehashOnSignIn && u.hash.Weak() && !truncatedByBcrypt(u.hash, password) {
 		db.startRehash(u, password)
 	}
 	return u, nil
+}
+
+// bcryptMaxBytes is the part of a password bcrypt reads.
+const bcryptMaxBytes = 72
+
+// truncatedByBcrypt reports a password longer than bcrypt reads checked
+// against a bcrypt hash: other passwords of that prefix match too, so the
+// one typed is not the one to rehash (the owner's real one would stop
+// working).
+func truncatedByBcrypt(h Hash, password string) bool {
+	return strings.HasPrefix(h.Kind(), "bcrypt/") && len(password) > bcryptMaxBytes
 }

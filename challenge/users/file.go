@@ -105,16 +105,18 @@ func parse(data []byte, opts Options) (*table, error) {
 			return nil, fmt.Errorf("line %d: user %q: %w", v.Line, name, err)
 		}
 		pwLine := keyLine(v, "password")
-		h, err := ParseHash(e.Password)
-		if err != nil {
-			if opts.skip() {
-				t.skipped = append(t.skipped, Skipped{Line: pwLine, User: name, Reason: err})
-				continue
-			}
-			return nil, fmt.Errorf("line %d: user %q: %w", pwLine, name, err)
+		h, herr := ParseHash(e.Password)
+		if herr != nil && !opts.skip() {
+			return nil, fmt.Errorf("line %d: user %q: %w", pwLine, name, herr)
 		}
+		// A user left out keeps their name and email in the index, so
+		// that a collision with them is still refused.
 		if err := x.add(name, k.Line, e.Email, keyLine(v, "email")); err != nil {
 			return nil, err
+		}
+		if herr != nil {
+			t.skipped = append(t.skipped, Skipped{Line: pwLine, User: name, Reason: herr})
+			continue
 		}
 		groups := append([]string(nil), e.Groups...)
 		sort.Strings(groups)

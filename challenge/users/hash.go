@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/go-crypt/crypt"
@@ -60,10 +61,12 @@ type Hash interface {
 	Weak() bool
 }
 
-// MaxPasswordBytes is the longest password checked. sha2crypt's cost
-// grows with the password's length times its rounds, so a 64 KiB form
-// could make one check take a minute; longer passwords fail at once.
-const MaxPasswordBytes = 1024
+// MaxPasswordBytes is the longest password checked, for every kind alike
+// (a limit per kind would tell the kind by timing): 128 bytes, twice
+// NIST's minimum of 64. sha2crypt's cost grows with the password's length
+// times its rounds: at MaxSHACryptRounds a 128-byte password takes under a
+// second, a 1 KiB one several; longer passwords fail at once, unhashed.
+const MaxPasswordBytes = 128
 
 // decoder reads every kind Authelia's users file accepts (go-crypt's
 // default profile: argon2, bcrypt (with bcrypt-sha256), pbkdf2, scrypt and
@@ -92,6 +95,9 @@ func ParseHash(s string) (Hash, error) {
 	if s == "" {
 		return nil, errors.New("password hash is empty")
 	}
+	if len(s) > MaxHashBytes {
+		return nil, fmt.Errorf("a password hash of %d bytes is refused: at most %d", len(s), MaxHashBytes)
+	}
 	norm := crypt.Normalize(s)
 	c, err := costOf(norm)
 	if err != nil {
@@ -110,7 +116,15 @@ func ParseHash(s string) (Hash, error) {
 	}
 	digest, err := d.Decode(norm)
 	if err != nil {
-		return nil, fmt.Errorf("bad %s hash: %w", c.name(), err)
+		return nil, fmt.Errorf("bad %s hash: %w", c.name(), redact(err))
+	}
+	if c.alg == "argon2" {
+		// The cost is the one go-crypt decoded, not only the one read
+		// above: read it again from the digest's own encoding.
+		again, err := costOf(digest.Encode())
+		if err != nil || again.kind() != c.kind() {
+			return nil, fmt.Errorf("bad %s hash: its parameters read as %s but decode otherwise", c.name(), c.kind())
+		}
 	}
 	if n := len(digest.Key()); n > MaxKeyBytes {
 		return nil, fmt.Errorf("%s hash key of %d bytes is refused: at most %d", c.name(), n, MaxKeyBytes)
@@ -162,4 +176,26 @@ func (h *cryptHash) Matches(password string) bool {
 		return false
 	}
 	return h.d.Match(password)
+}
+
+// quoted is a piece go-crypt's errors quote ('…').
+var quoted = regexp.MustCompile(`'[^']*'`)
+
+// redactedError is a go-crypt error with the pieces of the hash it quotes
+// shown only if they look like parameters (see shown).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact hides the pieces of the hash string err quotes unless they look
+// like parameters: a password typed into the field is not echoed.
+func redact(err error) error {
+	msg := quoted.ReplaceAllStringFunc(err.Error(), func(q string) string {
+		return shown(strings.Trim(q, "'"))
+	})
+	return &redactedError{msg: msg, err: err}
 }

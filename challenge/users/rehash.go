@@ -27,6 +27,13 @@ var ErrFileChanged = errors.New("the users file changed since it was read")
 // the sign-in has been answered: at most one upgrade runs at a time, and
 // one asked while another runs is left for a later sign-in.
 func (db *DB) startRehash(u *User, password string) {
+	// Lock-free: a sign-in never waits for the rewrite holding db.mu.
+	read := db.t.Load()
+	if db.rehashFailed.Load() == read {
+		// Said once (below); tried again once the file has changed.
+		db.log.Debug("password hash upgrade not tried: one failed on this version of the file", zap.String("user", u.Name))
+		return
+	}
 	select {
 	case db.rehashing <- struct{}{}:
 	default:
@@ -39,7 +46,12 @@ func (db *DB) startRehash(u *User, password string) {
 		defer cancel()
 		err := db.rehash(ctx, u, password)
 		if err != nil {
-			db.log.Warn("password hash not upgraded; the old one stays in force", zap.String("user", u.Name),
+			if !errors.Is(err, ErrBusy) && !errors.Is(err, context.DeadlineExceeded) {
+				// Not a passing load: remember it until the file changes, so
+				// that each sign-in does not hash and warn again.
+				db.rehashFailed.Store(read)
+			}
+			db.log.Warn("password hash not upgraded; the old one stays in force until the file changes", zap.String("user", u.Name),
 				zap.String("file", db.path), zap.Error(err))
 		} else {
 			db.log.Info("password hash upgraded to argon2id", zap.String("event", "password_hash_upgraded"),
@@ -58,8 +70,17 @@ func (db *DB) startRehash(u *User, password string) {
 // the file on disk is not the one last read (an edit not yet re-read, or
 // one made during the rewrite), nothing is written: ErrFileChanged.
 func (db *DB) rehash(ctx context.Context, u *User, password string) error {
+	// Everything that does not need the new hash is checked before it is
+	// made (an argon2id hash in a gate slot): a rewrite that cannot be
+	// written costs no hashing.
+	if err := db.canRewrite(u); err != nil {
+		return err
+	}
 	var newHash string
 	var herr error
+	if db.beforeHash != nil {
+		db.beforeHash()
+	}
 	if err := db.gate.Do(ctx, func() { newHash, herr = HashPassword(password, DefaultArgon2) }); err != nil {
 		return fmt.Errorf("hashing: %w", err)
 	}
@@ -103,6 +124,36 @@ func (db *DB) rehash(ctx context.Context, u *User, password string) error {
 	return nil
 }
 
+// canRewrite checks, before any hashing, that u's entry is the one in
+// force, that the file is the one last read, that u's password can be
+// rewritten in place and that the file's directory takes a new file.
+func (db *DB) canRewrite(u *User) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if cur := db.t.Load().users[u.Name]; cur != u {
+		return errors.New("the user's entry was re-read since the sign-in")
+	}
+	real, err := filepath.EvalSymlinks(db.path)
+	if err != nil {
+		return fmt.Errorf("users file: %w", err)
+	}
+	data, err := db.unchanged(real)
+	if err != nil {
+		return err
+	}
+	// A stand-in of the new hash's form: the same quoting rules apply.
+	if _, err := replaceHash(data, u.Name, u.rawHash, "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA"); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(real), "."+filepath.Base(real)+".rehash-*")
+	if err != nil {
+		return fmt.Errorf("the users file's directory takes no new file (a read-only or single-file mount?): %w", err)
+	}
+	f.Close()
+	_ = os.Remove(f.Name())
+	return nil
+}
+
 // unchanged reads the file at path and returns it if it is the one last
 // read, else ErrFileChanged.
 func (db *DB) unchanged(path string) ([]byte, error) {
@@ -139,13 +190,19 @@ func (db *DB) writeBeside(path string, data []byte) (err error) {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
-	if err = f.Chmod(st.Mode().Perm()); err != nil {
-		f.Close()
-		return fmt.Errorf("keeping the users file's mode: %w", err)
-	}
+	// The owner first, while the file is still private (0600), then the
+	// mode: it is never open to the gateway's group before it is the
+	// file's owner's.
 	if err = keepOwner(f, st); err != nil {
 		f.Close()
 		return err
+	}
+	if db.afterOwner != nil {
+		db.afterOwner(f)
+	}
+	if err = f.Chmod(st.Mode().Perm()); err != nil {
+		f.Close()
+		return fmt.Errorf("keeping the users file's mode: %w", err)
 	}
 	if err = f.Sync(); err != nil {
 		f.Close()

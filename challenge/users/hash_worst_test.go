@@ -1,0 +1,59 @@
+package users
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-crypt/crypt/algorithm/shacrypt"
+)
+
+// docSHACryptWorst is the worst case docs/users-file.md gives for one
+// sha2crypt check ("Bounds"): rounds at MaxSHACryptRounds, the longest
+// salt and the longest password checked.
+const docSHACryptWorst = time.Second
+
+// The worst sha2crypt check a users file and a typed password can make
+// together (1,000,000 rounds, a 16-byte salt, a password of
+// MaxPasswordBytes) takes less than the documented second, measured: the
+// fastest of three checks (the machine is shared), for sha256crypt (the
+// slower per byte) and sha512crypt. A longer password is refused at once.
+func TestSHACryptWorstCaseIsUnderTheDocumentedBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures seconds of hashing")
+	}
+	if raceEnabled {
+		t.Skip("the race detector slows hashing several fold: a measured cost means nothing")
+	}
+	for _, v := range []shacrypt.Variant{shacrypt.VariantSHA256, shacrypt.VariantSHA512} {
+		hr, err := shacrypt.New(shacrypt.WithVariant(v), shacrypt.WithIterations(MaxSHACryptRounds), shacrypt.WithSaltLength(MaxSHACryptSalt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := hr.Hash("password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := mustParseHash(t, d.Encode())
+		pw := strings.Repeat("a", MaxPasswordBytes)
+		best := time.Hour
+		for range 3 {
+			start := time.Now()
+			if h.Matches(pw) {
+				t.Fatal("a wrong password matched")
+			}
+			best = min(best, time.Since(start))
+		}
+		t.Logf("%s, %d-byte password: %v", h.Kind(), MaxPasswordBytes, best)
+		if best > docSHACryptWorst {
+			t.Errorf("%s with a %d-byte password takes %v; docs/users-file.md says under %v", h.Kind(), MaxPasswordBytes, best, docSHACryptWorst)
+		}
+		start := time.Now()
+		if h.Matches(pw + "a") {
+			t.Fatal("a password over MaxPasswordBytes matched")
+		}
+		if d := time.Since(start); d > 5*time.Millisecond {
+			t.Errorf("a password of %d bytes was hashed (%v)", MaxPasswordBytes+1, d)
+		}
+	}
+}
