@@ -22,9 +22,6 @@ func TestSHACryptWorstCaseIsUnderTheDocumentedBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures seconds of hashing")
 	}
-	if raceEnabled {
-		t.Skip("the race detector slows hashing several fold: a measured cost means nothing")
-	}
 	for _, v := range []shacrypt.Variant{shacrypt.VariantSHA256, shacrypt.VariantSHA512} {
 		hr, err := shacrypt.New(shacrypt.WithVariant(v), shacrypt.WithIterations(MaxSHACryptRounds), shacrypt.WithSaltLength(MaxSHACryptSalt))
 		if err != nil {
@@ -45,14 +42,16 @@ func TestSHACryptWorstCaseIsUnderTheDocumentedBound(t *testing.T) {
 			best = min(best, time.Since(start))
 		}
 		t.Logf("%s, %d-byte password: %v", h.Kind(), MaxPasswordBytes, best)
-		if best > docSHACryptWorst {
+		// Under the race detector (CI) the bound is raceSlowdown times as
+		// long: still under what a 1,024-byte password takes there (about 7 s).
+		if best > docSHACryptWorst*raceSlowdown {
 			t.Errorf("%s with a %d-byte password takes %v; docs/users-file.md says under %v", h.Kind(), MaxPasswordBytes, best, docSHACryptWorst)
 		}
 		start := time.Now()
 		if h.Matches(pw + "a") {
 			t.Fatal("a password over MaxPasswordBytes matched")
 		}
-		if d := time.Since(start); d > 5*time.Millisecond {
+		if d := time.Since(start); d > 5*time.Millisecond*raceSlowdown {
 			t.Errorf("a password of %d bytes was hashed (%v)", MaxPasswordBytes+1, d)
 		}
 	}
