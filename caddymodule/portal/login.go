@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -117,7 +118,9 @@ func (p *Portal) loginSubmit(q *request) error {
 		// wrong password, an unknown name's too: only the right password
 		// is told of the block (below).
 		p.events.Write(q.r, events.SignInFailed, p.TypedName(name), events.Reason("password"), zapSource(attempt))
-		if locked, err := e.Regulation.PasswordFailed(ctx, attempt); err != nil {
+		// Counted even if the client has hung up meanwhile: a guess must
+		// not go uncounted because its answer was not awaited.
+		if locked, err := e.Regulation.PasswordFailed(context.WithoutCancel(ctx), attempt); err != nil {
 			return err
 		} else if locked != "" {
 			p.events.Write(q.r, events.LockedOut, p.TypedName(name), zapLocked(locked), zapSource(attempt))

@@ -38,6 +38,10 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 	if password == "" {
 		return "", errors.New("password is empty")
 	}
+	if len(password) > MaxPasswordBytes {
+		// It could never sign in: longer ones are refused unhashed.
+		return "", fmt.Errorf("password is %d bytes; at most %d are checked at sign-in", len(password), MaxPasswordBytes)
+	}
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("reading salt: %w", err)

@@ -161,3 +161,14 @@ func TestParseHashRefuses(t *testing.T) {
 		})
 	}
 }
+
+// HashPassword refuses a password longer than sign-in checks: it could
+// never sign in.
+func TestHashPasswordRefusesWhatSignInWouldNot(t *testing.T) {
+	if _, err := HashPassword(strings.Repeat("a", MaxPasswordBytes+1), DefaultArgon2); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("a %d-byte password: %v", MaxPasswordBytes+1, err)
+	}
+	if _, err := HashPassword(strings.Repeat("a", MaxPasswordBytes), DefaultArgon2); err != nil {
+		t.Fatalf("a %d-byte password: %v", MaxPasswordBytes, err)
+	}
+}
