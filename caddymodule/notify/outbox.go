@@ -19,6 +19,7 @@ const (
 	noticeKey   = "notify:n:"
 	leaseKey    = "notify:lease:"
 	userRateKey = "notify:rate:"
+	onceKey     = "notify:once:"
 )
 
 // Defaults of an Outbox.
@@ -39,6 +40,19 @@ var ErrFull = errors.New("notify: outbox full")
 // ErrUserRate is returned by Enqueue when a user had their maximum of
 // notices in the hour.
 var ErrUserRate = errors.New("notify: too many notices for this user in the hour")
+
+// ErrRepeated is returned by Enqueue for a notice that others can cause
+// (see unsolicited) when the user already has one of its kind in the hour.
+var ErrRepeated = errors.New("notify: the user was told of this in the last hour")
+
+// unsolicited reports whether a notice of kind k can be caused by someone
+// who has not signed in (a lockout, by guessing the user's password): at
+// most one such notice per user, kind and channel an hour, outside the
+// user's own quota, and never in the last quarter of the outbox, so that
+// a guesser who knows only names can neither bomb a mailbox, nor use up a
+// user's notices before changing their security info, nor fill the
+// outbox for everyone.
+func unsolicited(k Kind) bool { return k == LockedOut }
 
 // Outbox is the durable queue of notices in a KV store: every gateway
 // sharing the store shares it. Its zero values are the defaults.
@@ -82,20 +96,34 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notice) error {
 		n.ID = NewID()
 	}
 	now := o.now()
-	hour := now.UTC().Truncate(time.Hour).Unix()
-	count, err := o.KV.Incr(ctx, userRateKey+strconv.FormatInt(hour, 10)+":"+n.Channel+":"+n.User, time.Hour)
-	if err != nil {
-		return fmt.Errorf("notify: counting notices: %w", err)
-	}
-	if count > int64(orInt(o.PerUserHour, DefaultPerUserHour)) {
-		return ErrUserRate
-	}
+	hour := strconv.FormatInt(now.UTC().Truncate(time.Hour).Unix(), 10)
 	queued, err := o.KV.SetMembers(ctx, queueKey)
 	if err != nil {
 		return fmt.Errorf("notify: reading outbox: %w", err)
 	}
-	if len(queued) >= orInt(o.MaxQueued, DefaultMaxQueued) {
+	limit := orInt(o.MaxQueued, DefaultMaxQueued)
+	if unsolicited(n.Kind) {
+		limit = limit * 3 / 4
+	}
+	if len(queued) >= limit {
 		return ErrFull
+	}
+	if unsolicited(n.Kind) {
+		first, err := o.KV.Create(ctx, onceKey+hour+":"+string(n.Kind)+":"+n.Channel+":"+n.User, []byte{1}, time.Hour)
+		if err != nil {
+			return fmt.Errorf("notify: counting notices: %w", err)
+		}
+		if !first {
+			return ErrRepeated
+		}
+	} else {
+		count, err := o.KV.Incr(ctx, userRateKey+hour+":"+n.Channel+":"+n.User, time.Hour)
+		if err != nil {
+			return fmt.Errorf("notify: counting notices: %w", err)
+		}
+		if count > int64(orInt(o.PerUserHour, DefaultPerUserHour)) {
+			return ErrUserRate
+		}
 	}
 	if err := o.put(ctx, n); err != nil {
 		return err

@@ -122,9 +122,11 @@ func (s *Sink) enqueue(ctx context.Context, n Notice) bool {
 	if err == nil {
 		return true
 	}
+	// A security notice not sent is worth an operator's look; only a
+	// repeated lockout notice, dropped by design, is not.
 	level := zapcore.WarnLevel
-	if errors.Is(err, ErrUserRate) {
-		level = zapcore.InfoLevel // a flood of one user's events: logged once an event, not an outage
+	if errors.Is(err, ErrRepeated) {
+		level = zapcore.InfoLevel
 	}
 	if ce := s.Logger.Check(level, "notice not queued"); ce != nil {
 		ce.Write(zap.String("notice", n.ID), zap.String("event", string(n.Event)), zap.String("kind", string(n.Kind)),
