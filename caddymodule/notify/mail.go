@@ -128,12 +128,12 @@ func (m *Mailer) message(n Notice) (*gomail.Msg, error) {
 		return nil, err
 	}
 	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
-	if err := msg.FromFormat(m.From.Name, m.From.Address); err != nil {
-		return nil, fmt.Errorf("notify: from: %w", err)
-	}
-	if err := msg.AddToFormat(n.Name, n.To); err != nil {
-		return nil, fmt.Errorf("notify: address of %q: %w", n.User, err)
-	}
+	// Addresses as net/mail writes them: a display name with quotes or
+	// backslashes is quoted as RFC 5322 asks (go-mail's *Format pastes it
+	// between quotes, which such a name breaks), and errors never carry
+	// the address.
+	msg.FromMailAddress(m.From)
+	msg.ToMailAddress(&mail.Address{Name: n.Name, Address: n.To})
 	msg.Subject(body.Subject)
 	domain := m.From.Address[strings.LastIndexByte(m.From.Address, '@')+1:]
 	msg.SetMessageIDWithValue(n.ID + "@" + domain)
