@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -89,7 +90,7 @@ func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.
 	if s.Now != nil {
 		now = s.Now
 	}
-	n := Notice{Kind: k, Event: e, User: user, Lang: lang, Time: now().UTC(), Method: f["method"]}
+	n := Notice{Kind: k, Event: e, User: user, Lang: lang, Time: now().UTC(), Method: methodKind(f["method"])}
 	if r != nil {
 		n.IP = events.ClientIP(r)
 		n.Browser = push.Browser(r.UserAgent())
@@ -185,4 +186,17 @@ func fieldMap(fields []zap.Field) map[string]string {
 		}
 	}
 	return m
+}
+
+// methodKind is the kind of the method a security event names, for the
+// notice: the events name a security key or phone by its id (a key's is
+// its WebAuthn credential id), which a notice never shows.
+func methodKind(id string) string {
+	switch {
+	case strings.HasPrefix(id, "key-"):
+		return "webauthn"
+	case strings.HasPrefix(id, "phone-"):
+		return "phone"
+	}
+	return id
 }
