@@ -79,8 +79,11 @@ func (w *Worker) timeout() time.Duration {
 	return 10 * time.Second
 }
 
-// lease is how long a claim holds: longer than a send may take.
-func (w *Worker) lease() time.Duration { return 2*w.timeout() + 5*time.Second }
+// lease is how long a claim holds: longer than a send may take. go-mail
+// applies the timeout to the dial and then again, in full, to the session
+// and to the message (it resets the connection's deadline), so one send
+// may take about three timeouts (measured: 5.1 s at a 2 s timeout).
+func (w *Worker) lease() time.Duration { return 4*w.timeout() + 5*time.Second }
 
 // Run sends notices until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
