@@ -57,7 +57,7 @@ func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Fiel
 		level = zapcore.WarnLevel
 	}
 	if w.sink != nil {
-		defer w.sink.Event(r, e, user, fields)
+		defer w.toSink(r, e, user, fields)
 	}
 	ce := w.log.Check(level, Message)
 	if ce == nil {
@@ -69,6 +69,18 @@ func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Fiel
 		all = append(all, zap.String("client_ip", ClientIP(r)))
 	}
 	ce.Write(append(all, fields...)...)
+}
+
+// toSink hands the event to the sink; a panic there (a bug in a
+// notice's lookup or store) is logged and does not fail the request that
+// wrote the event.
+func (w *Writer) toSink(r *http.Request, e Event, user string, fields []zap.Field) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("security event not handed on: the sink failed", zap.String("event", string(e)), zap.Any("panic", v))
+		}
+	}()
+	w.sink.Event(r, e, user, fields)
 }
 
 // Method is the "method" field: the second-factor method concerned.

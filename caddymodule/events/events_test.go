@@ -107,3 +107,20 @@ func TestSinkReceivesEveryEvent(t *testing.T) {
 		t.Fatalf("sink got %v", s.got)
 	}
 }
+
+// panickingSink fails as a bug in a notice's lookup or store would.
+type panickingSink struct{}
+
+func (panickingSink) Event(*http.Request, Event, string, []zap.Field) { panic("sink bug") }
+
+// A sink that panics does not take the page down with it: the event is
+// still logged, and the failure is logged at error.
+func TestSinkPanicDoesNotFailTheRequest(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	w := New(zap.New(core))
+	w.SetSink(panickingSink{})
+	w.Write(httptest.NewRequest("POST", "/.mfa/login", nil), LockedOut, "bob")
+	if logs.FilterMessage(Message).Len() != 1 || logs.FilterLevelExact(zap.ErrorLevel).Len() != 1 {
+		t.Fatalf("logged %v", logs.All())
+	}
+}
