@@ -38,3 +38,15 @@ func TestDisplayNamesOfEveryShapeDeliver(t *testing.T) {
 		}
 	}
 }
+
+// tls none to "localhost" dials 127.0.0.1 itself, never a lookup of the
+// name (which /etc/hosts or a search domain could point elsewhere).
+func TestPlainSMTPToLocalhostDialsLoopback(t *testing.T) {
+	host, port, err := CheckAddress("localhost:25", TLSNone)
+	if err != nil || host != "127.0.0.1" || port != 25 {
+		t.Fatalf("localhost:25 with tls none: %q %d %v, want 127.0.0.1", host, port, err)
+	}
+	if host, _, err := CheckAddress("localhost:587", TLSStartTLS); err != nil || host != "localhost" {
+		t.Fatalf("localhost:587 with starttls: %q %v (the name is kept for the certificate)", host, err)
+	}
+}

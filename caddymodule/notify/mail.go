@@ -82,6 +82,11 @@ func CheckAddress(address, mode string) (string, int, error) {
 		if !loopback(host) {
 			return "", 0, fmt.Errorf("smtp tls none sends passwords and notices in clear: allowed only to this machine (127.0.0.1, ::1, localhost), not %q", host)
 		}
+		if host == "localhost" {
+			// Dialled as the address, not looked up: /etc/hosts or a
+			// search domain could make "localhost" another machine.
+			host = "127.0.0.1"
+		}
 	default:
 		return "", 0, fmt.Errorf("smtp tls %q: want implicit, starttls or none", mode)
 	}
