@@ -154,6 +154,22 @@ func (o *Outbox) IDs(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
+// nextTry reads when notice id is due, without taking its lease; ok is
+// false if it cannot say (gone, unreadable): claim then finds out.
+func (o *Outbox) nextTry(ctx context.Context, id string) (time.Time, bool) {
+	b, err := o.KV.Get(ctx, noticeKey+id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var n struct {
+		NextAt time.Time `json:"next_at"`
+	}
+	if json.Unmarshal(b, &n) != nil {
+		return time.Time{}, false
+	}
+	return n.NextAt, true
+}
+
 // claim takes the lease of notice id for holder, for lease: while it
 // holds, no other worker takes the notice. It returns the notice, or ok
 // false if another worker holds it or it is gone (then removed from the

@@ -120,6 +120,12 @@ func (w *Worker) RunOnce(ctx context.Context) {
 }
 
 func (w *Worker) try(ctx context.Context, id string) {
+	// Read first: a notice waiting for its retry is passed over without
+	// taking its lease (two writes each, on every poll, while the mail
+	// server is down).
+	if next, ok := w.Outbox.nextTry(ctx, id); ok && w.now().Before(next) {
+		return
+	}
 	n, ok, err := w.Outbox.claim(ctx, id, w.holder, w.lease())
 	if err != nil {
 		w.Logger.Warn("cannot take a notice from the outbox", zap.String("notice", id), zap.Error(err))
