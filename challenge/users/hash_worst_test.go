@@ -19,9 +19,6 @@ const docSHACryptWorst = time.Second
 // fastest of three checks (the machine is shared), for sha256crypt (the
 // slower per byte) and sha512crypt. A longer password is refused at once.
 func TestSHACryptWorstCaseIsUnderTheDocumentedBound(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures seconds of hashing")
-	}
 	for _, v := range []shacrypt.Variant{shacrypt.VariantSHA256, shacrypt.VariantSHA512} {
 		hr, err := shacrypt.New(shacrypt.WithVariant(v), shacrypt.WithIterations(MaxSHACryptRounds), shacrypt.WithSaltLength(MaxSHACryptSalt))
 		if err != nil {

@@ -17,9 +17,6 @@ import (
 // kind of the file. The reviewer's case; medians of 31 interleaved checks
 // each within 20 % of each other.
 func TestFailedChecksTakeAsLongAsTheSlowestKind(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures timing")
-	}
 	hr, err := shacrypt.New(shacrypt.WithVariant(shacrypt.VariantSHA512), shacrypt.WithIterations(5000))
 	if err != nil {
 		t.Fatal(err)
