@@ -38,16 +38,19 @@ func TestLookupOnlyWithinTheAddressRate(t *testing.T) {
 	p.engine.Users = dir
 	srv := portalServer(t, p)
 	perIP := regulation.DefaultLimits().LoginPerIP.Rate
-	refused := 0
-	for i := range perIP + 10 {
+	tries, refused := perIP+10, 0
+	for i := range tries {
 		if code := signInOver(t, srv, fmt.Sprintf("nobody%d", i), "pw"); code == http.StatusTooManyRequests {
 			refused++
 		}
 	}
-	if refused < 10 {
-		t.Fatalf("%d sign-ins over login_per_ip (%d) refused, want 10", refused, perIP)
+	// The rate refills as the sign-ins go on (one a 2 s at 30/1m), so a
+	// slow run refuses a few fewer: what matters is that no refused one
+	// was looked up.
+	if refused < 5 {
+		t.Fatalf("%d of %d sign-ins over login_per_ip (%d) refused, want most of the last 10", refused, tries, perIP)
 	}
-	if n := int(dir.lookups.Load()); n > perIP {
-		t.Errorf("%d names looked up for %d sign-ins from one address, %d of them over its rate: want at most %d", n, perIP+10, refused, perIP)
+	if n := int(dir.lookups.Load()); n != tries-refused {
+		t.Errorf("%d names looked up for %d sign-ins from one address, %d of them refused by its rate: want %d (none for a refused one)", n, tries, refused, tries-refused)
 	}
 }
