@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -228,21 +227,8 @@ func TestLDAPDownPastTTLKeepsSessions(t *testing.T) {
 // TestLDAPSlowDirectoryBoundedByTimeout: a directory that accepts and
 // never answers holds a sign-in for `timeout` (1 s), then 503.
 func TestLDAPSlowDirectoryBoundedByTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	g := startLDAPGateway(t, "ldap://"+l.Addr().String(), "timeout 1s", gatewayOpts{})
+	addr := slapdtest.Silent(t)
+	g := startLDAPGateway(t, "ldap://"+addr, "timeout 1s", gatewayOpts{})
 	b := g.newBrowser()
 	page := b.get("/.mfa/login")
 	expectStatus(t, page, http.StatusOK)

@@ -3,7 +3,6 @@ package ldapdir
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,20 +50,8 @@ func TestLDAPSAndStartTLSWithTestCA(t *testing.T) {
 // TestSlowDirectoryBoundedByTimeout: a server that accepts connections and
 // never answers holds a sign-in for the timeout, not longer.
 func TestSlowDirectoryBoundedByTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, never answered
-		}
-	}()
+	addr := slapdtest.Silent(t)
+	var err error
 	for _, tc := range []struct {
 		name     string
 		scheme   string
@@ -72,7 +59,7 @@ func TestSlowDirectoryBoundedByTimeout(t *testing.T) {
 	}{{"ldap", "ldap", false}, {"ldaps", "ldaps", false}, {"starttls", "ldap", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			timeout := 300 * time.Millisecond
-			d := newDir(t, Config{URL: tc.scheme + "://" + l.Addr().String(), StartTLS: tc.startTLS, BindDN: "cn=x,dc=example,dc=org",
+			d := newDir(t, Config{URL: tc.scheme + "://" + addr, StartTLS: tc.startTLS, BindDN: "cn=x,dc=example,dc=org",
 				BindPassword: "x", BaseDN: "dc=example,dc=org", Timeout: timeout})
 			for _, step := range []string{"CanonicalName", "Authenticate"} {
 				start := time.Now()

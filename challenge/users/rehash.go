@@ -92,14 +92,7 @@ func (db *DB) rehash(ctx context.Context, u *User, password string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if cur := db.t.Load().users[u.Name]; cur != u {
-		return errors.New("the user's entry was re-read since the sign-in")
-	}
-	real, err := filepath.EvalSymlinks(db.path)
-	if err != nil {
-		return fmt.Errorf("users file: %w", err)
-	}
-	data, err := db.unchanged(real)
+	real, data, err := db.asRead(u)
 	if err != nil {
 		return err
 	}
@@ -124,20 +117,31 @@ func (db *DB) rehash(ctx context.Context, u *User, password string) error {
 	return nil
 }
 
+// asRead returns the users file (its path, links followed) and its bytes,
+// if u's entry is the one in force and the file is the one last read.
+// db.mu is held.
+func (db *DB) asRead(u *User) (string, []byte, error) {
+	if cur := db.t.Load().users[u.Name]; cur != u {
+		return "", nil, errors.New("the user's entry was re-read since the sign-in")
+	}
+	real, err := filepath.EvalSymlinks(db.path)
+	if err != nil {
+		return "", nil, fmt.Errorf("users file: %w", err)
+	}
+	data, err := db.unchanged(real)
+	if err != nil {
+		return "", nil, err
+	}
+	return real, data, nil
+}
+
 // canRewrite checks, before any hashing, that u's entry is the one in
 // force, that the file is the one last read, that u's password can be
 // rewritten in place and that the file's directory takes a new file.
 func (db *DB) canRewrite(u *User) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if cur := db.t.Load().users[u.Name]; cur != u {
-		return errors.New("the user's entry was re-read since the sign-in")
-	}
-	real, err := filepath.EvalSymlinks(db.path)
-	if err != nil {
-		return fmt.Errorf("users file: %w", err)
-	}
-	data, err := db.unchanged(real)
+	real, data, err := db.asRead(u)
 	if err != nil {
 		return err
 	}
