@@ -198,6 +198,10 @@ type App struct {
 	voiceName string
 	pooled    []string
 	cancel    context.CancelFunc
+	// background is the work Start began that writes to the stores or the
+	// data dir (the users watch, the app-password index): Stop waits for
+	// it, so that nothing writes after the app has stopped.
+	background *sync.WaitGroup
 	// dataDir and usersFile are DataDir and UsersFile resolved, for the
 	// record of users seen.
 	dataDir, usersFile string
@@ -504,8 +508,9 @@ func (a *App) Start() error {
 		return err
 	}
 	a.startDirectory(ctx)
-	go a.watchUsers(ctx)
-	go a.buildAppPasswordIndex(ctx)
+	a.background = &sync.WaitGroup{}
+	a.background.Go(func() { a.watchUsers(ctx) })
+	a.background.Go(func() { a.buildAppPasswordIndex(ctx) })
 	a.startNotices(ctx)
 	return nil
 }
@@ -514,6 +519,9 @@ func (a *App) Start() error {
 func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.background != nil {
+		a.background.Wait()
 	}
 	a.waitNotices()
 	return nil

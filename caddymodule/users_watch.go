@@ -120,23 +120,27 @@ func (a *App) watchUsers(ctx context.Context) {
 	}
 	u := a.newUserEnder(db)
 	u.begin()
-	go db.Watch(ctx, usersWatchInterval,
-		func(n int, _ []users.Gone) {
-			a.logger.Info("users file reloaded", zap.Int("users", n))
-			u.reloaded()
-			u.run(ctx)
-			// Users the file has gained get their app-password index marked
-			// (the start-up build tries again if this one fails).
-			if a.gate.held() != nil {
-				return // the start-up build does it once the gate opens
-			}
-			if err := a.indexAppPasswords(ctx); err != nil {
-				a.logger.Warn("app-password index not brought up to date with the users file", zap.Error(err))
-			}
-		},
-		func(err error) {
-			a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
-		})
+	// The watch's own loop is waited for too (its reloads write the
+	// record of users seen into the data dir).
+	a.background.Go(func() {
+		db.Watch(ctx, usersWatchInterval,
+			func(n int, _ []users.Gone) {
+				a.logger.Info("users file reloaded", zap.Int("users", n))
+				u.reloaded()
+				u.run(ctx)
+				// Users the file has gained get their app-password index marked
+				// (the start-up build tries again if this one fails).
+				if a.gate.held() != nil {
+					return // the start-up build does it once the gate opens
+				}
+				if err := a.indexAppPasswords(ctx); err != nil {
+					a.logger.Warn("app-password index not brought up to date with the users file", zap.Error(err))
+				}
+			},
+			func(err error) {
+				a.logger.Error("users file not reloaded; the previous users stay in force", zap.Error(err))
+			})
+	})
 	every(ctx, usersWatchInterval, true, func() bool { u.run(ctx); return false })
 }
 
