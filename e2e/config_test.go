@@ -99,13 +99,7 @@ func TestBadConfigIsAClearStartupError(t *testing.T) {
 		{"bad duration", "users_file " + good + "\n session {\n idle_timeout soon\n }", "not a duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := validate(t, fmt.Sprintf("{\n admin off\n mfa {\n data_dir %s\n %s\n }\n}\n:0 {\n mfa\n respond ok\n}\n", filepath.Join(dir, "data"), c.global))
-			if err == nil {
-				t.Fatalf("config accepted:\n%s", out)
-			}
-			if !strings.Contains(out, c.want) {
-				t.Fatalf("error does not mention %q:\n%s", c.want, out)
-			}
+			expectRefusedConfig(t, dir, c.global, c.want)
 		})
 	}
 }
@@ -130,5 +124,19 @@ func TestHashPasswordCommand(t *testing.T) {
 	empty.Stdin = strings.NewReader("")
 	if msg, err := empty.CombinedOutput(); err == nil || !strings.Contains(string(msg), "empty") {
 		t.Fatalf("empty password accepted: %s", msg)
+	}
+}
+
+// expectRefusedConfig validates, with the built binary, a configuration
+// whose global mfa block holds global (and data_dir under dir), and fails
+// the test unless it is refused with an error that mentions want.
+func expectRefusedConfig(t *testing.T, dir, global, want string) {
+	t.Helper()
+	out, err := validate(t, fmt.Sprintf("{\n admin off\n mfa {\n data_dir %s\n %s\n }\n}\n:0 {\n mfa\n respond ok\n}\n", filepath.Join(dir, "data"), global))
+	if err == nil {
+		t.Fatalf("config accepted:\n%s", out)
+	}
+	if !strings.Contains(out, want) {
+		t.Fatalf("error does not mention %q:\n%s", want, out)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/caddy-mfa/caddy-mfa/internal/twiliotest"
 )
 
 // TestDestructiveActionsAskFirst: Remove, Revoke, Forget, Get new
@@ -16,16 +14,7 @@ import (
 // its button posts the action with confirm=1 and the CSRF token.
 func TestDestructiveActionsAskFirst(t *testing.T) {
 	t.Parallel()
-	f := twiliotest.New(t, twilioSID, twilioToken)
-	g, _ := startPhoneGateway(t, twilioBlock("sms", f)+"remember_device 1h\n"+limitsBlock("resend_after 1s", "login_per_user 100/1m"))
-	e := g.newBrowser().firstSignIn("alice", "/")
-	b := g.newBrowser()
-	b.signInRemembering("alice", e.Codes[0], true)
-	// A phone as a second method, so that one can be removed.
-	expectRedirect(t, b.submitNumber("sms", jpRegion, jpTyped, ""), "/.mfa/setup/phone/code")
-	c := codeOf(t, f.WaitMessage(t, jpE164, sendTimeout).Body)
-	page := b.get("/.mfa/setup/phone/code")
-	expectRedirect(t, b.post("/.mfa/setup/phone/code", url.Values{"csrf": {csrfOf(t, page.Body)}, "code": {c}}), "/.mfa/security?added=1")
+	_, b := twoMethodsSignedIn(t)
 	sec := b.get("/.mfa/security")
 	csrf := csrfOf(t, sec.Body)
 	create := b.post("/.mfa/security/app-passwords", url.Values{"csrf": {csrf}, "name": {"Mail"}})

@@ -47,14 +47,12 @@ func (b *browser) confirmed(path string, form url.Values) *response {
 	return b.follow(b.post(path, form))
 }
 
-// TestEveryActionRedirectsAndReloadChangesNothing walks every
-// state-changing POST of the security-info page (and sign-out): each
-// answers 303 on success, and loading the page it leads to again (a
-// reload) shows the same and changes nothing on the server: the security
-// page reads the same before and after, a new set of recovery codes is
-// issued once (the codes shown still work), one app password is made.
-func TestEveryActionRedirectsAndReloadChangesNothing(t *testing.T) {
-	t.Parallel()
+// twoMethodsSignedIn starts a gateway with texts and remembered devices
+// and returns it with a browser where alice is signed in (a remembered
+// device) with two methods, the app and a phone, so that one can be
+// removed.
+func twoMethodsSignedIn(t *testing.T) (*gateway, *browser) {
+	t.Helper()
 	f := twiliotest.New(t, twilioSID, twilioToken)
 	g, _ := startPhoneGateway(t, twilioBlock("sms", f)+"remember_device 1h\n"+limitsBlock("resend_after 1s", "login_per_user 100/1m"))
 	e := g.newBrowser().firstSignIn("alice", "/")
@@ -65,6 +63,18 @@ func TestEveryActionRedirectsAndReloadChangesNothing(t *testing.T) {
 	c := codeOf(t, f.WaitMessage(t, jpE164, sendTimeout).Body)
 	page := b.get("/.mfa/setup/phone/code")
 	expectRedirect(t, b.post("/.mfa/setup/phone/code", url.Values{"csrf": {csrfOf(t, page.Body)}, "code": {c}}), "/.mfa/security?added=1")
+	return g, b
+}
+
+// TestEveryActionRedirectsAndReloadChangesNothing walks every
+// state-changing POST of the security-info page (and sign-out): each
+// answers 303 on success, and loading the page it leads to again (a
+// reload) shows the same and changes nothing on the server: the security
+// page reads the same before and after, a new set of recovery codes is
+// issued once (the codes shown still work), one app password is made.
+func TestEveryActionRedirectsAndReloadChangesNothing(t *testing.T) {
+	t.Parallel()
+	g, b := twoMethodsSignedIn(t)
 
 	state := func() string {
 		t.Helper()
