@@ -61,10 +61,11 @@ func (p *Portal) loginSubmit(q *request) error {
 	// costly (a directory search, through the bounded gate): a flood from
 	// one address is refused without a lookup. The source is judged for
 	// the user the name stands for as far as memory knows.
-	if v, err := e.Regulation.BeforeSource(ctx, p.passwordSource(q.r, LimitKey(e.Users.Canonical(username)))); err != nil {
+	known := e.Users.Canonical(username) // from memory: no I/O before the rate
+	if v, err := e.Regulation.BeforeSource(ctx, p.passwordSource(q.r, LimitKey(known))); err != nil {
 		return err
 	} else if !v.Allowed {
-		p.events.Write(q.r, events.SignInRefused, p.TypedName(e.Users.Canonical(username)), events.Reason(v.Reason.String()))
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(known), events.Reason(v.Reason.String()))
 		p.pages.Refused(q.w, q.r, v)
 		return nil
 	}
@@ -75,7 +76,7 @@ func (p *Portal) loginSubmit(q *request) error {
 	// user.
 	name, err := e.Users.CanonicalName(ctx, username)
 	if p.pages.HashBusy(q.w, q.r, err) {
-		p.events.Write(q.r, events.SignInRefused, p.TypedName(e.Users.Canonical(username)), events.Reason("busy"))
+		p.events.Write(q.r, events.SignInRefused, p.TypedName(known), events.Reason("busy"))
 		return nil
 	} else if err != nil {
 		return err
