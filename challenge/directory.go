@@ -2,6 +2,8 @@ package challenge
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
@@ -65,4 +67,26 @@ func (e *Engine) KnownUser(name string) *users.User {
 		return p.Peek(name)
 	}
 	return e.Users.Lookup(name)
+}
+
+// FindUser is the enabled user a typed name stands for, asking the
+// directory if it must (a directory user who has never signed in), or nil
+// if there is none: for an administrator's action on a user who may not
+// have signed in yet. It waits at most until ctx ends for a directory's
+// answer.
+func (e *Engine) FindUser(ctx context.Context, typed string) (*users.User, error) {
+	name, err := e.Users.CanonicalName(ctx, typed)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %q: %w", typed, err)
+	}
+	for {
+		if u := e.Users.Lookup(name); u != nil || !e.UserPending(name) {
+			return u, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("looking up %q: %w", typed, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -37,24 +37,29 @@ func Generate(hash Hasher) (codes []string, hashes [][]byte, err error) {
 	return codes, hashes, nil
 }
 
-func newCode() (string, error) {
+func newCode() (string, error) { return Random(groups) }
+
+// Random returns a new code of n groups of four symbols of the recovery
+// codes' alphabet (easy to read aloud: no 0/o, 1/i/l or u), about 4.9
+// bits a symbol: "k7fq-2mzp" for n = 2.
+func Random(n int) (string, error) {
 	var b strings.Builder
 	buf := make([]byte, 1)
 	// Rejection sampling: bytes at or above the largest multiple of
 	// len(alphabet) are drawn again, so every symbol is equally likely.
 	limit := byte(256 / len(alphabet) * len(alphabet))
-	for n := 0; n < groupLen*groups; {
+	for i := 0; i < groupLen*n; {
 		if _, err := rand.Read(buf); err != nil {
-			return "", fmt.Errorf("generating recovery code: %w", err)
+			return "", fmt.Errorf("generating a code: %w", err)
 		}
 		if buf[0] >= limit {
 			continue
 		}
-		if n > 0 && n%groupLen == 0 {
+		if i > 0 && i%groupLen == 0 {
 			b.WriteByte('-')
 		}
 		b.WriteByte(alphabet[int(buf[0])%len(alphabet)])
-		n++
+		i++
 	}
 	return b.String(), nil
 }
@@ -74,12 +79,16 @@ func Normalize(code string) string {
 }
 
 // Looks reports whether s has the shape of a recovery code (not whether it is right).
-func Looks(s string) bool {
-	n := Normalize(s)
-	if len(n) != groupLen*groups {
+func Looks(s string) bool { return LooksLike(s, groups) }
+
+// LooksLike reports whether s has the shape of a code of Random(n) (not
+// whether it is right).
+func LooksLike(s string, n int) bool {
+	c := Normalize(s)
+	if len(c) != groupLen*n {
 		return false
 	}
-	return strings.Trim(n, alphabet) == ""
+	return strings.Trim(c, alphabet) == ""
 }
 
 // Match returns the index of the stored hash that code matches, or -1. Every
