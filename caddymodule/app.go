@@ -24,6 +24,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/notify"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/limit"
@@ -178,8 +179,20 @@ type App struct {
 	// Default: every notice, by e-mail only (when SMTP is set).
 	Notify *NotifyConfig `json:"notify,omitempty"`
 
-	engine   *challenge.Engine
-	notices  *notices
+	// Registration is who may register a first second factor right after
+	// the password (a route's mfa handler may have its own). Default:
+	// anyone who has the password (open), with a warning at start.
+	Registration *RegistrationConfig `json:"registration,omitempty"`
+
+	engine *challenge.Engine
+	// registration is Registration checked; codeMail sends its e-mailed
+	// codes (nil without smtp), sends are those under way.
+	registration *portal.Registration
+	codeMail     portal.CodeMailer
+	sends        *sync.WaitGroup
+	notices      *notices
+	// mailer is the smtp server's (nil without smtp).
+	mailer   *notify.Mailer
 	renderer *ui.Renderer
 	logger   *zap.Logger
 	prefix   string
@@ -384,6 +397,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.buildNotices(repl, kv, a.usersDirectory()); err != nil {
 		return err
 	}
+	if a.registration, err = a.Registration.policy(repl, a.mailer != nil); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
+	a.warnRegistration("global", a.registration, time.Now())
+	a.sends = &sync.WaitGroup{}
+	if a.mailer != nil {
+		a.codeMail = codeMailer{mailer: a.mailer, sends: a.sends, logger: a.logger.Named("registration"), now: time.Now}
+	}
 	a.reopenPassedGate()
 	return nil
 }
@@ -524,6 +545,9 @@ func (a *App) Stop() error {
 		a.background.Wait()
 	}
 	a.waitNotices()
+	if a.sends != nil {
+		a.sends.Wait()
+	}
 	return nil
 }
 

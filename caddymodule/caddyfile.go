@@ -188,6 +188,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.unmarshalSMTP(d)
 		case "notify":
 			err = a.unmarshalNotify(d)
+		case "registration":
+			err = unmarshalRegistration(d, &a.Registration)
 		case "sms_countries":
 			a.SMSCountries = append(a.SMSCountries, d.RemainingArgs()...)
 			if len(a.SMSCountries) == 0 {
@@ -398,6 +400,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		policy           one_factor|two_factor  # default two_factor
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
 //		app_passwords                          # HTTP Basic auth with app passwords
+//		registration { require ... }           # who may register here (default: the global one)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -441,6 +444,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.TrustedNetworks = append(h.TrustedNetworks, args...)
+		case "registration":
+			if err := unmarshalRegistration(d, &h.Registration); err != nil {
+				return err
+			}
 		default:
 			return d.Errf("unknown mfa directive option %q", d.Val())
 		}

@@ -56,6 +56,7 @@ func (a *App) buildNotices(repl *caddy.Replacer, kv store.KV, lookup directory) 
 		}
 		senders[notify.ChannelMail] = m
 		timeout = m.Timeout
+		a.mailer = m
 	}
 	if a.Notify != nil && a.Notify.Webhook != nil {
 		c, err := a.Notify.Webhook.build("notify webhook", repl)

@@ -342,6 +342,8 @@ type browser struct {
 	g      *gateway
 	client *http.Client
 	lang   string
+	// header is sent with every request (e.g. X-Forwarded-For).
+	header http.Header
 }
 
 func (g *gateway) newBrowser() *browser {
@@ -367,6 +369,9 @@ func (b *browser) do(req *http.Request) *response {
 	}
 	if b.lang != "" {
 		req.Header.Set("Accept-Language", b.lang)
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {

@@ -199,6 +199,20 @@ const (
 	VoiceDeniedEnrol   = "voice.denied_enrol"
 )
 
+// The words the portal passes for registration under a policy.
+const (
+	// TitleRegister heads the page before registration.
+	TitleRegister = "title.register"
+	// TitleTemporaryPass heads the page of a temporary access pass.
+	TitleTemporaryPass = "title.temporary_pass"
+	// ErrBadPass: not the user's pass (mistyped, used, replaced).
+	ErrBadPass = "error.bad_pass"
+	// ErrPassExpired: the user's pass, too late.
+	ErrPassExpired = "error.pass_expired"
+	// ErrBadEmailCode: not the code e-mailed.
+	ErrBadEmailCode = "error.bad_email_code"
+)
+
 // MsgTooManyPasswords is the page of a password source locked out (smart
 // lockout): too many wrong passwords from here (this address, or every
 // unfamiliar source); a browser where the user signed in before still works.
@@ -232,6 +246,7 @@ var CodeMessageIDs = []string{
 	TitleSetupAdd, TitleChangePhone, MsgNumberChanged, ErrResendWaitCall, VoiceApprovedEnrol, VoiceDeniedEnrol,
 	ErrCallNotConfirmed, ErrPushNotConfirmed,
 	codesFileTitle, codesFileNote,
+	TitleRegister, TitleTemporaryPass, ErrBadPass, ErrPassExpired, ErrBadEmailCode,
 }
 
 // Page is the data of one portal page. Strings that users read are message
@@ -355,6 +370,8 @@ type Page struct {
 	AppPassword string
 	// Confirm is what a confirmation page asks to confirm; nil elsewhere.
 	Confirm *Confirm
+	// Register is what the registration gate offers; nil elsewhere.
+	Register *Register
 
 	// KeyOptions are the options of a security-key ceremony, as JSON for
 	// navigator.credentials; "" when this site cannot use keys.
@@ -384,6 +401,24 @@ type Confirm struct {
 	Fields []Field
 	// Button is the message id of the form's button.
 	Button string
+}
+
+// Register is what the page before registration (or the page of a
+// temporary access pass) offers a user the registration policy does not
+// let register straight away.
+type Register struct {
+	// PassOnly asks for a temporary access pass only: the page of a user
+	// who has methods but lost them.
+	PassOnly bool
+	// Email is the user's address, masked, when a code may be e-mailed
+	// to it (verified_email); "" otherwise. EmailSent: a code was sent
+	// and the page asks for it.
+	Email     string
+	EmailSent bool
+	// PassError and EmailError are the message ids of an error next to
+	// the pass or the code; ErrorData fills them.
+	PassError, EmailError string
+	ErrorData             map[string]any
 }
 
 // Field is a hidden form value (of a confirmation, or of a change kept

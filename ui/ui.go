@@ -32,7 +32,7 @@ var Languages = []string{"en", "ja"}
 var Pages = []string{"login", "setup", "setup_totp", "recovery", "challenge", "message",
 	"setup_phone", "phone_code", "phone_start", "phone_wait",
 	"setup_push", "push_start", "push_wait", "push_open", "push_approve", "security", "app_password",
-	"setup_key", "key_challenge", "step_up", "recovery_left", "confirm", "step_up_confirm", "forbidden"}
+	"setup_key", "key_challenge", "step_up", "recovery_left", "confirm", "step_up_confirm", "forbidden", "register"}
 
 // Renderer renders portal pages. It is safe for concurrent use.
 type Renderer struct {

@@ -150,6 +150,7 @@ var pageTitles = map[string]string{
 	"confirm":         TitleConfirmRecovery,
 	"step_up_confirm": TitleStepUpConfirm,
 	"forbidden":       TitleForbidden,
+	"register":        TitleRegister,
 }
 
 // fullPage sets every optional field.
@@ -197,6 +198,7 @@ func fullPage(page string, recovery bool) *Page {
 		Confirm: &Confirm{Text: MsgConfirmForget, Data: map[string]any{"Name": "Firefox on Linux"}, Action: "/.mfa/security/app-passwords/revoke",
 			Fields: []Field{{Name: "id", Value: "a1"}}, Button: ConfirmRevokeButton},
 		PushStatus: "pending",
+		Register:   &Register{Email: "alice•••@example.com", EmailSent: recovery, PassError: ErrBadPass, EmailError: ErrBadEmailCode},
 		Prompt: &Prompt{Token: "tok", User: "alice", Site: "wiki.example.com", IP: "192.0.2.1",
 			Browser: "Firefox on Linux", Time: "2026-01-02 03:04 UTC", Expires: "2026-01-02 03:06:00 UTC", Enrol: recovery},
 	}

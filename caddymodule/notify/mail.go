@@ -103,10 +103,29 @@ func loopback(host string) bool {
 
 // Send implements Sender.
 func (m *Mailer) Send(ctx context.Context, n Notice) error {
-	msg, err := m.message(n)
+	msg, err := m.message(n, "")
 	if err != nil {
 		return err
 	}
+	return m.send(ctx, n, msg)
+}
+
+// SendCode e-mails a registration code (verified_email) at once, outside
+// the outbox: the code is a secret the store must not hold, and worth
+// nothing once its ten minutes are over. n says to whom, in which
+// language, and where the request came from.
+func (m *Mailer) SendCode(ctx context.Context, n Notice, code string) error {
+	if n.ID == "" {
+		n.ID = NewID()
+	}
+	msg, err := m.message(n, code)
+	if err != nil {
+		return err
+	}
+	return m.send(ctx, n, msg)
+}
+
+func (m *Mailer) send(ctx context.Context, n Notice, msg *gomail.Msg) error {
 	c, err := m.client()
 	if err != nil {
 		return err
@@ -119,7 +138,7 @@ func (m *Mailer) Send(ctx context.Context, n Notice) error {
 
 // message builds the e-mail of n. An address with a line break is
 // refused, a display name with one left out; non-ASCII names are encoded (RFC 2047) by go-mail.
-func (m *Mailer) message(n Notice) (*gomail.Msg, error) {
+func (m *Mailer) message(n Notice, code string) (*gomail.Msg, error) {
 	if checkHeader(n.Name) != nil {
 		// A name that would break the header: the notice goes out
 		// without it (the user still hears of the event).
@@ -128,7 +147,7 @@ func (m *Mailer) message(n Notice) (*gomail.Msg, error) {
 	if err := checkHeader(n.To); err != nil || strings.ContainsAny(n.To, "<>\" ,") {
 		return nil, fmt.Errorf("notify: e-mail address of %q is not a plain address", n.User)
 	}
-	body, err := m.Composer.Compose(n)
+	body, err := m.Composer.compose(n, code)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,11 @@ func FormatTime(lang string, t time.Time) string {
 }
 
 // Compose writes n in its language.
-func (c *Composer) Compose(n Notice) (Message, error) {
+func (c *Composer) Compose(n Notice) (Message, error) { return c.compose(n, "") }
+
+// compose writes n, with code (a registration code, "" for a notice) on a
+// line of its own after what happened.
+func (c *Composer) compose(n Notice, code string) (Message, error) {
 	lang := n.Lang
 	if lang == "" {
 		lang = "en"
@@ -94,9 +98,14 @@ func (c *Composer) Compose(n Notice) (Message, error) {
 		"Org": c.Org, "Method": method, "Name": name, "User": n.User,
 		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser,
 	}
-	v := map[string]any{"Lang": lang, "SecurityURL": c.SecurityURL, "HelpURL": c.HelpURL}
+	v := map[string]any{"Lang": lang, "SecurityURL": c.SecurityURL, "HelpURL": c.HelpURL, "Code": code}
+	subject, what := "notice."+string(n.Kind)+".subject", "notice."+string(n.Kind)+".what"
+	if code != "" {
+		d["Code"] = code
+		subject, what = "email_code.subject", "email_code.what"
+	}
 	for key, id := range map[string]string{
-		"Subject": "notice." + string(n.Kind) + ".subject", "What": "notice." + string(n.Kind) + ".what",
+		"Subject": subject, "What": what,
 		"Greeting": "notice.greeting", "When": "notice.when", "Footer": "notice.footer",
 		"Help": "notice.help", "SecurityLink": "notice.security_link",
 	} {
@@ -107,7 +116,10 @@ func (c *Composer) Compose(n Notice) (Message, error) {
 		v[key] = s
 	}
 	notYou := "notice.not_you_admin"
-	if c.SecurityURL != "" {
+	switch {
+	case code != "":
+		notYou = "email_code.not_you"
+	case c.SecurityURL != "":
 		notYou = "notice.not_you"
 	}
 	var err error

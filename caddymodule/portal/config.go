@@ -76,6 +76,24 @@ type Providers struct {
 // the form) and returns its form.
 type CallbackVerifier = phone.CallbackVerifier
 
+// CodeMailer e-mails a one-time code to a user who registers with
+// verified_email. It must not block the page: a slow mail server delays
+// the e-mail, not the answer.
+type CodeMailer interface {
+	// SendCode e-mails code to the address to of user (display name
+	// name) in language lang.
+	SendCode(ctx context.Context, m CodeMail) error
+}
+
+// CodeMail is one e-mailed registration code.
+type CodeMail struct {
+	User, To, Name, Lang, Code string
+	// Expires is when the code stops working; IP and Browser are where
+	// the request for it came from.
+	Expires     time.Time
+	IP, Browser string
+}
+
 // FraudNotifier posts a fraud report as JSON.
 type FraudNotifier interface {
 	PostJSON(ctx context.Context, v any) error
@@ -91,6 +109,12 @@ type Options struct {
 	// HelpURL is the operator's help link, shown on every page; "" for
 	// none.
 	HelpURL string
+	// Registration is who may register a first method right after the
+	// password; nil lets everyone (open registration).
+	Registration *Registration
+	// CodeMail sends the codes of verified_email registration; nil if the
+	// gateway has no smtp (then Registration has no VerifiedEmail).
+	CodeMail CodeMailer
 }
 
 // New builds the portal from cfg.

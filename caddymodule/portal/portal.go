@@ -257,6 +257,9 @@ func (p *Portal) nextStep(q *request) (string, error) {
 	if acct.HasSecondFactor() {
 		return p.prefix + "challenge", nil
 	}
+	if ok, err := p.mayRegister(q); err != nil || !ok {
+		return p.prefix + registerPath, err
+	}
 	return p.prefix + "setup", nil
 }
 

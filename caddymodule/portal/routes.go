@@ -28,6 +28,12 @@ const (
 	// yet (registering a first one), or a fully signed-in user adding
 	// another one from the security-info page.
 	enroller
+	// registrant: a user who gave the password, has no second factor,
+	// and may not register one yet under the registration policy.
+	registrant
+	// passHolder: a user who gave the password and no second factor yet,
+	// with or without a method (a temporary access pass stands for it).
+	passHolder
 	// signedIn: a fully signed-in user (password and second factor);
 	// others sign in first and come back to the security-info page.
 	signedIn
@@ -102,6 +108,8 @@ var (
 	view      = guard{who: signedIn}
 	change    = guard{who: signedIn, recent: true}
 	enrolAny  = guard{who: enroller, recent: true}
+	gate      = guard{who: registrant}
+	usePass   = guard{who: passHolder}
 	enrolTOTP = guard{who: enroller, recent: true, method: challenge.MethodTOTP}
 	enrolKey  = guard{who: enroller, recent: true, method: challenge.MethodWebAuthn}
 	enrolPush = guard{who: enroller, recent: true, method: challenge.MethodPush}
@@ -125,6 +133,11 @@ func (p *Portal) routeTable() map[string]route {
 		"challenge/push":                {get: p.challengePushPage, post: p.challengePushSubmit, guard: signIn},
 		"call/status":                   {get: p.callStatus, guard: public},
 		"push/status":                   {get: p.pushStatus, guard: public},
+		registerPath:                    {get: p.registerPage, guard: gate},
+		"register/pass":                 {get: p.toRegister, post: p.passSubmit, guard: usePass},
+		"register/email":                {get: p.toRegister, post: p.emailSend, guard: gate},
+		"register/email/code":           {get: p.toRegister, post: p.emailCheck, guard: gate},
+		"pass":                          {get: p.passPage, guard: signIn},
 		"setup":                         {get: p.setupPage, guard: enrolAny},
 		"setup/totp":                    {get: p.totpPage, post: p.totpSubmit, guard: enrolTOTP},
 		"setup/totp/qr.png":             {get: p.totpQR, guard: enrolTOTP},
@@ -162,6 +175,10 @@ func (p *Portal) pass(q *request, g guard) (ok bool, err error) {
 		ok, err = p.mayChallenge(q)
 	case enroller:
 		ok, err = p.mayEnrol(q, g.recent)
+	case registrant:
+		ok, err = p.mayAskToRegister(q)
+	case passHolder:
+		ok, err = p.mayUsePass(q)
 	case signedIn:
 		if g.recent {
 			ok, err = p.securityChange(q)

@@ -45,6 +45,14 @@ func (p *Portal) mayEnrol(q *request, recent bool) (bool, error) {
 		p.renderForbidden(q.w, q.r, "s:"+q.sess.ID, u, ui.MsgForbiddenBeforeSetup, p.returnPath(q.data.Return))
 		return false, nil
 	}
+	// The registration policy: not from here, not now, or not yet
+	// proven with a temporary access pass or an e-mailed code.
+	if ok, err := p.mayRegister(q); err != nil || !ok {
+		if err != nil {
+			return false, err
+		}
+		return false, p.redirect(q, p.prefix+registerPath)
+	}
 	return true, nil
 }
 
@@ -56,6 +64,9 @@ func (p *Portal) adding(q *request) bool { return q.data.Level == session.TwoFac
 // and goes back to the security-info page, which says so.
 func (p *Portal) methodAdded(q *request, method string) error {
 	p.events.Write(q.r, events.MethodAdded, q.data.User, events.Method(method))
+	if err := p.registeredBy(q, method); err != nil {
+		return err
+	}
 	return p.redirect(q, p.prefix+securityPath+"?added=1")
 }
 
@@ -211,6 +222,10 @@ func (p *Portal) firstMethodAdded(q *request, method string, codes []string) err
 	user := q.data.User
 	p.events.Write(q.r, events.MethodAdded, user, events.Method(method))
 	p.events.Write(q.r, events.RecoveryCodesCreated, user)
+	// Under the session's id of before: the sign-in below rotates it.
+	if err := p.registeredBy(q, method); err != nil {
+		return err
+	}
 	if err := p.secondFactorPassed(q, user, method); err != nil {
 		return err
 	}

@@ -65,6 +65,8 @@ const (
 	ChannelText = "text"
 	// ChannelCall is a phone call.
 	ChannelCall = "call"
+	// ChannelEmail is an e-mailed registration code (verified_email).
+	ChannelEmail = "email"
 )
 
 // BeforeSend decides whether a text or call (channel: ChannelText or
@@ -133,9 +135,9 @@ func (r *Regulation) BeforeSend(ctx context.Context, user, purpose, channel, num
 }
 
 // resendKey is the key of the wait before the next send on channel to
-// user. A channel other than the two known counts as a text.
+// user. A channel other than those known counts as a text.
 func resendKey(channel, user string) string {
-	if channel != ChannelCall {
+	if channel != ChannelCall && channel != ChannelEmail {
 		channel = ChannelText
 	}
 	return prefixSendWait + channel + ":" + user
