@@ -1,0 +1,113 @@
+package caddymodule
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
+)
+
+// One case per registration option, in the global block and a route's.
+func TestRegistrationCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name, block string
+		want        *RegistrationConfig
+	}{
+		{"require", "registration {\n\trequire temporary_pass\n}", &RegistrationConfig{Require: []string{"temporary_pass"}}},
+		{"require several", "registration {\n\trequire trusted_networks temporary_pass\n\trequire verified_email\n\tnetworks 10.0.0.0/8\n}",
+			&RegistrationConfig{Require: []string{"trusted_networks", "temporary_pass", "verified_email"}, Networks: []string{"10.0.0.0/8"}}},
+		{"networks", "registration {\n\trequire trusted_networks\n\tnetworks 10.0.0.0/8 192.0.2.7 private_ranges {env.OFFICE}\n}",
+			&RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"10.0.0.0/8", "192.0.2.7", "private_ranges", "{env.OFFICE}"}}},
+		{"until", "registration {\n\trequire open\n\tuntil 2027-01-31T00:00:00Z\n}", &RegistrationConfig{Require: []string{"open"}, Until: "2027-01-31T00:00:00Z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a App
+			if err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser("mfa {\n" + tc.block + "\n}")); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a.Registration, tc.want) {
+				t.Errorf("global: %+v, want %+v", a.Registration, tc.want)
+			}
+			var h Handler
+			if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("mfa {\n" + tc.block + "\n}")); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(h.Registration, tc.want) {
+				t.Errorf("route: %+v, want %+v", h.Registration, tc.want)
+			}
+		})
+	}
+}
+
+func TestRegistrationCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct{ name, block, says string }{
+		{"twice", "registration {\n\trequire open\n}\nregistration {\n\trequire open\n}", "only once"},
+		{"argument", "registration open", "wrong argument count"},
+		{"no require", "registration {\n\tuntil 2027-01-31T00:00:00Z\n}", "registration needs require"},
+		{"empty require", "registration {\n\trequire\n}", "require needs one or more"},
+		{"unknown requirement", "registration {\n\trequire office\n}", `require "office"`},
+		{"bad network", "registration {\n\trequire trusted_networks\n\tnetworks office\n}", `"office" is not a CIDR`},
+		{"no networks", "registration {\n\trequire trusted_networks\n\tnetworks\n}", "networks needs at least one"},
+		{"bad until", "registration {\n\trequire open\n\tuntil 31/01/2027\n}", "RFC 3339"},
+		{"until two values", "registration {\n\trequire open\n\tuntil 2027-01-31 00:00\n}", "until needs one"},
+		{"unknown option", "registration {\n\trequire open\n\tfrom 10.0.0.0/8\n}", `unknown registration option "from"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a App
+			err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser("mfa {\n" + tc.block + "\n}"))
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("global: %v, want %q", err, tc.says)
+			}
+			var h Handler
+			err = h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("mfa {\n" + tc.block + "\n}"))
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("route: %v, want %q", err, tc.says)
+			}
+		})
+	}
+}
+
+// The checked policy: what each requirement turns into, placeholders
+// replaced, and the combinations that mean nothing refused.
+func TestRegistrationPolicy(t *testing.T) {
+	t.Setenv("MFA_TEST_OFFICE", "198.51.100.0/24")
+	repl := caddy.NewReplacer()
+	g, err := (*RegistrationConfig)(nil).policy(repl, false)
+	if err != nil || !g.Open {
+		t.Fatalf("no policy: %+v, %v; want open", g, err)
+	}
+	g, err = (&RegistrationConfig{Require: []string{"trusted_networks", "verified_email", "temporary_pass"},
+		Networks: []string{"10.0.0.0/8", "{env.MFA_TEST_OFFICE}"}, Until: "2027-01-31T00:00:00Z"}).policy(repl, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &portal.Registration{VerifiedEmail: true, Until: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC),
+		Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("198.51.100.0/24")}}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("policy %+v, want %+v", g, want)
+	}
+	for _, c := range []struct {
+		c    RegistrationConfig
+		mail bool
+		says string
+	}{
+		{RegistrationConfig{}, false, "require needs at least one"},
+		{RegistrationConfig{Require: []string{"verified_email"}}, false, "needs smtp"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}}, false, "needs networks"},
+		{RegistrationConfig{Require: []string{"open", "verified_email"}}, true, "keep open alone"},
+		{RegistrationConfig{Require: []string{"temporary_pass"}, Networks: []string{"10.0.0.0/8"}}, false, "does not list trusted_networks"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"{env.MFA_TEST_NOWHERE}"}}, false, "not a CIDR"},
+		{RegistrationConfig{Require: []string{"open"}, Until: "soon"}, false, "RFC 3339"},
+		{RegistrationConfig{Require: []string{"sometimes"}}, false, `unknown requirement "sometimes"`},
+	} {
+		if _, err := c.c.policy(repl, c.mail); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%+v: %v, want %q", c.c, err, c.says)
+		}
+	}
+}
