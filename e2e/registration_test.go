@@ -364,3 +364,35 @@ func readDataDir(t *testing.T, dir string) string {
 	})
 	return b.String()
 }
+
+// The user hears of a registration by temporary access pass, by e-mail,
+// in the language of the sign-in; the pass is not in it.
+func TestRegistrationWithTemporaryPassIsNoticed(t *testing.T) {
+	s := smtptest.Start(t, smtptest.Options{Username: "gw", Password: "e2e-smtp-password"})
+	g := startGateway(t, gatewayOpts{global: smtpGlobal(t, s) + `
+		registration {
+			require temporary_pass
+		}
+		notify {
+			events registered_with_temporary_pass
+		}`})
+	b := g.newBrowser()
+	b.lang = "ja"
+	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
+	pass := g.issuePass("alice", "1h", 1)
+	expectRedirect(t, b.postPass(pass), "/.mfa/setup")
+	b.registerTOTP()
+	p := parsed(t, s, 1, 10*time.Second)
+	if p.Subject != "アカウントで一時アクセスパスが使われました" || p.To != `"Alice Example" <alice@example.com>` {
+		t.Errorf("notice %q to %q", p.Subject, p.To)
+	}
+	for _, part := range []string{p.Text, p.HTML} {
+		if strings.Contains(part, pass) || !strings.Contains(part, "127.0.0.1") {
+			t.Errorf("the notice shows the pass, or not where from:\n%s", part)
+		}
+	}
+	time.Sleep(time.Second)
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("%d notices, want 1", n)
+	}
+}
