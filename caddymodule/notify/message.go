@@ -92,7 +92,10 @@ func (c *Composer) Compose(n Notice) (Message, error) {
 	}
 	d := map[string]any{
 		"Org": c.Org, "Method": method, "Name": name, "User": n.User,
-		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser,
+		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser, "Until": "",
+	}
+	if !n.Until.IsZero() {
+		d["Until"] = FormatTime(lang, n.Until)
 	}
 	v := map[string]any{"Lang": lang, "SecurityURL": c.SecurityURL, "HelpURL": c.HelpURL}
 	for key, id := range map[string]string{
