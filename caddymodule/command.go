@@ -28,9 +28,9 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mfa",
-		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, end sessions",
+		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, issue temporary access passes, end sessions",
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), sessionsCommand(), testLDAPCommand())
+			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), temporaryPassCommand(), sessionsCommand(), testLDAPCommand())
 		},
 	})
 }
