@@ -27,11 +27,18 @@ import (
 // and its security events observed.
 func tapApp(t *testing.T) (*App, *observer.ObservedLogs) {
 	t.Helper()
+	return tapAppWith(t, nil)
+}
+
+// tapAppWith is tapApp with the users file read with o.
+func tapAppWith(t *testing.T, o *UsersFileOptions) (*App, *observer.ObservedLogs) {
+	t.Helper()
 	dir := t.TempDir()
 	uf := writeUsersFile(t, dir, "users:\n  alice:\n    displayname: Alice\n    password: \""+testHash(t)+"\"\n    email: alice@example.com\n"+
 		"  carol:\n    displayname: Carol\n    password: \""+testHash(t)+"\"\n    email: carol@example.com\n    disabled: true\n")
 	a := &App{UsersFile: uf, DataDir: filepath.Join(dir, "mfa"), StorageKey: testStorageKey,
-		SMTP: &SMTPConfig{Address: "127.0.0.1:1", From: "mfa@example.com", TLS: "none"}}
+		UsersFileOptions: o,
+		SMTP:             &SMTPConfig{Address: "127.0.0.1:1", From: "mfa@example.com", TLS: "none"}}
 	if err := provision(t, a); err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +136,21 @@ func TestAdminTemporaryPassIssued(t *testing.T) {
 		}
 		if regexp.MustCompile(`[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}`).Match(raw) {
 			t.Errorf("notice %s holds something like a pass: %s", id, raw)
+		}
+	}
+}
+
+// The user is found as at the sign-in page: with case_insensitive and
+// search_email, ALICE and alice's address are alice, and the pass is hers.
+func TestAdminTemporaryPassCanonicalUser(t *testing.T) {
+	a, _ := tapAppWith(t, &UsersFileOptions{CaseInsensitive: true, SearchEmail: true})
+	for _, typed := range []string{"ALICE", "alice@example.com"} {
+		res, err := tapDo(t, a, "/mfa/temporary-pass/"+typed)
+		if err != nil || res.User != "alice" {
+			t.Fatalf("%s: %+v, %v; want alice's pass", typed, res, err)
+		}
+		if got, err := a.engine.UseTemporaryPass(context.Background(), "alice", res.TemporaryPass); err != nil || got != challenge.PassOK {
+			t.Errorf("%s: alice's use of the pass: %v, %v", typed, got, err)
 		}
 	}
 }
