@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -244,5 +245,20 @@ func TestPrintTemporaryPass(t *testing.T) {
 	}
 	if err := printTemporaryPass(io.Discard, adminResult{User: "alice"}); err == nil {
 		t.Error("an answer without a pass printed as one")
+	}
+}
+
+// An error answer of the gateway reads as its message, not as raw JSON
+// nor as a gateway that is not running.
+func TestAdminRefusal(t *testing.T) {
+	got, ok := adminRefusal(errors.New(`caddy responded with error: HTTP 404: {"error":"no such user \"mallory\", or the user is disabled"}` + "\n"))
+	if want := `the gateway refused (HTTP 404): no such user "mallory", or the user is disabled`; !ok || got.Error() != want {
+		t.Errorf("adminRefusal = %v, %v; want %q", got, ok, want)
+	}
+	for _, err := range []error{nil, errors.New("performing request: dial tcp 127.0.0.1:1: connection refused"),
+		errors.New("caddy responded with error: HTTP 502: bad gateway"), errors.New(`caddy responded with error: HTTP 500: {"other":1}`)} {
+		if got, ok := adminRefusal(err); ok {
+			t.Errorf("adminRefusal(%v) = %v, want no refusal", err, got)
+		}
 	}
 }

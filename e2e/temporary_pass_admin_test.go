@@ -177,8 +177,8 @@ func TestTemporaryPassAdminUsersFile(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"mallory"}, `no such user \"mallory\", or the user is disabled`},
-		{[]string{"carol"}, `no such user \"carol\", or the user is disabled`},
+		{[]string{"mallory"}, `the gateway refused (HTTP 404): no such user "mallory", or the user is disabled`},
+		{[]string{"carol"}, `the gateway refused (HTTP 404): no such user "carol", or the user is disabled`},
 		{[]string{"alice", "--for", "25h"}, "--for \"25h\": give a duration such as 8h, more than 0 and at most 24h"},
 		{[]string{"alice", "--uses", "11"}, "--uses 11: give a number of sign-ins from 1 to 10"},
 		{[]string{"alice", "--revoke", "--uses", "2"}, "--revoke removes the pass: it takes no --for or --uses"},
@@ -227,7 +227,7 @@ func TestTemporaryPassAdminLDAPUserWhoNeverSignedIn(t *testing.T) {
 	expectPassNotice(t, parsed(t, s, 1, 10*time.Second), `"Carol Danvers" <carol@example.com>`, ip)
 
 	out, err := g.cli("mfa", "temporary-pass", "nobody")
-	if err == nil || !strings.Contains(out, `no such user \"nobody\", or the user is disabled`) {
+	if err == nil || !strings.Contains(out, `the gateway refused (HTTP 404): no such user "nobody", or the user is disabled`) {
 		t.Errorf("caddy mfa temporary-pass nobody: %v\n%s", err, out)
 	}
 	time.Sleep(500 * time.Millisecond)
