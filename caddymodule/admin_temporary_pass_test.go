@@ -19,7 +19,9 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
+	"github.com/caddy-mfa/caddy-mfa/challenge/ldapdir"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/internal/slapdtest"
 )
 
 // tapApp is a provisioned app with alice (with an e-mail address) and a
@@ -247,5 +249,28 @@ func TestShortDuration(t *testing.T) {
 		if got := shortDuration(d); got != want {
 			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A directory that accepts and never answers: 503 once its timeout has
+// run (well within findUserTimeout), and no pass.
+func TestAdminTemporaryPassDirectorySilent(t *testing.T) {
+	a, logs := tapApp(t)
+	d, err := ldapdir.New(ldapdir.Config{URL: "ldap://" + slapdtest.Silent(t), BindDN: slapdtest.ServiceDN,
+		BindPassword: slapdtest.ServicePassword, BaseDN: slapdtest.Suffix, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	a.engine.Users = d
+	start := time.Now()
+	_, err = tapDo(t, a, "/mfa/temporary-pass/bob")
+	expectAPIError(t, "silent directory", err, http.StatusServiceUnavailable, "bob")
+	t.Logf("answer: %v", err)
+	if took := time.Since(start); took > findUserTimeout {
+		t.Errorf("answered after %v", took)
+	}
+	if n := logs.FilterField(zap.String("event", string(events.TemporaryPassIssued))).Len(); n != 0 {
+		t.Errorf("%d passes issued", n)
 	}
 }
