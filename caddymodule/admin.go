@@ -29,6 +29,13 @@ func init() {
 //	POST /mfa/sessions/revoke/<user>[?app_passwords=revoke]
 //	POST /mfa/reset/<user>
 //	POST /mfa/bypass/<user>?for=<duration, at most 1h>
+//	POST /mfa/temporary-pass/<user>[?for=<duration, default 8h, at most 24h>][&uses=<n, default 1, at most 10>]
+//	POST /mfa/temporary-pass/revoke/<user>
+//
+// A temporary access pass is answered once, in "temporary_pass", and is
+// kept only as a hash; the user is found as at the sign-in page (asking
+// the directory about one who has never signed in). Its revoke has a path
+// of its own, so that a mistyped parameter cannot issue a pass instead.
 type adminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -53,9 +60,18 @@ type adminResult struct {
 	// app_passwords=revoke removed.
 	AppPasswordsRevoked *int       `json:"app_passwords_revoked,omitempty"`
 	BypassUntil         *time.Time `json:"bypass_until,omitempty"`
+	// TemporaryPass is the temporary access pass just issued, shown only
+	// in this answer; Expires and Uses are its end and its sign-ins.
+	TemporaryPass string     `json:"temporary_pass,omitempty"`
+	Expires       *time.Time `json:"expires,omitempty"`
+	Uses          *int       `json:"uses,omitempty"`
+	// TemporaryPassRevoked is true after a revoke: no pass of the user
+	// is left (whether or not one was).
+	TemporaryPassRevoked *bool `json:"temporary_pass_revoked,omitempty"`
 }
 
-const adminUsage = "use GET /mfa/users, or POST /mfa/unlock/<user>, /mfa/sessions/revoke/<user>, /mfa/reset/<user> or /mfa/bypass/<user>?for=<duration>"
+const adminUsage = "use GET /mfa/users, or POST /mfa/unlock/<user>, /mfa/sessions/revoke/<user>, /mfa/reset/<user>, /mfa/bypass/<user>?for=<duration>, " +
+	"/mfa/temporary-pass/<user>?for=<duration>&uses=<n> or /mfa/temporary-pass/revoke/<user>"
 
 func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	action, user, ok := parseAdminPath(r.URL.Path)
@@ -90,6 +106,8 @@ func (adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// A temporary access pass is in the answer: no cache keeps it.
+	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(res)
 }
 
@@ -158,6 +176,10 @@ func (a *App) adminAction(r *http.Request, action, user string) (adminResult, er
 		until := e.Now().Add(d).UTC().Truncate(time.Second)
 		res.BypassUntil = &until
 		a.events.Write(r, events.BypassGranted, user, zap.Duration("for", d), zap.String("by", "admin"))
+	case "temporary-pass":
+		return a.issueTemporaryPass(r, user)
+	case "temporary-pass-revoke":
+		return a.revokeTemporaryPass(r, user)
 	}
 	return res, nil
 }
@@ -169,6 +191,7 @@ func parseAdminPath(p string) (action, user string, ok bool) {
 	}
 	for prefix, action := range map[string]string{
 		"/mfa/unlock/": "unlock", "/mfa/sessions/revoke/": "revoke", "/mfa/reset/": "reset", "/mfa/bypass/": "bypass",
+		"/mfa/temporary-pass/": "temporary-pass", "/mfa/temporary-pass/revoke/": "temporary-pass-revoke",
 	} {
 		if u, found := strings.CutPrefix(p, prefix); found && u != "" && !strings.Contains(u, "/") {
 			return action, u, true

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,9 +29,9 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mfa",
-		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, end sessions",
+		Short: "Administer caddy-mfa: hash passwords, list, unlock, reset and let in users, issue temporary access passes, end sessions",
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), sessionsCommand(), testLDAPCommand())
+			cmd.AddCommand(hashPasswordCommand(), usersCommand(), unlockCommand(), resetCommand(), bypassCommand(), temporaryPassCommand(), sessionsCommand(), testLDAPCommand())
 		},
 	})
 }
@@ -130,6 +131,9 @@ func adminRequest(cmd *cobra.Command, method, path string) ([]byte, error) {
 		return nil, fmt.Errorf("finding the admin API: %w", err)
 	}
 	resp, err := caddycmd.AdminAPIRequest(addr, method, path, nil, nil)
+	if refused, ok := adminRefusal(err); ok {
+		return nil, refused
+	}
 	if err != nil {
 		return nil, fmt.Errorf("admin API on %s (is the gateway running?): %w", addr, err)
 	}
@@ -139,6 +143,29 @@ func adminRequest(cmd *cobra.Command, method, path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	return body, nil
+}
+
+// adminRefusalRE is how caddycmd.AdminAPIRequest reports an error answer.
+var adminRefusalRE = regexp.MustCompile(`(?s)^caddy responded with error: HTTP (\d{3}): (\{.*\})\s*$`)
+
+// adminRefusal is an error answer of the running gateway as a person
+// reads it: its message (the JSON {"error": ...} unwrapped) and status.
+// ok is false for any other error (no answer at all).
+func adminRefusal(err error) (refused error, ok bool) {
+	if err == nil {
+		return nil, false
+	}
+	m := adminRefusalRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil, false
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal([]byte(m[2]), &body) != nil || body.Error == "" {
+		return nil, false
+	}
+	return fmt.Errorf("the gateway refused (HTTP %s): %s", m[1], body.Error), true
 }
 
 func unlockCommand() *cobra.Command {

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -116,7 +117,7 @@ func TestMFACommandRegistered(t *testing.T) {
 	}
 	parent := &cobra.Command{Use: "mfa"}
 	cmd.CobraFunc(parent)
-	for _, name := range []string{"hash-password", "users", "unlock", "reset", "bypass", "sessions"} {
+	for _, name := range []string{"hash-password", "users", "unlock", "reset", "bypass", "temporary-pass", "sessions"} {
 		sub, _, err := parent.Find([]string{name})
 		if err != nil || sub == nil || sub.Name() != name {
 			t.Errorf("mfa has no %s subcommand (found %v, err %v)", name, sub, err)
@@ -155,6 +156,109 @@ func TestBypassCommandRefusesLongPasses(t *testing.T) {
 		err := c.Execute()
 		if err == nil || !strings.Contains(err.Error(), "at most 1h") {
 			t.Errorf("bypass alice %s: %v, want a refusal naming the limit", d, err)
+		}
+	}
+}
+
+// runTemporaryPass runs the temporary-pass command against an address
+// where no gateway listens: a flag refused before any request says so,
+// one accepted ends at the connection.
+func runTemporaryPass(t *testing.T, args ...string) error {
+	t.Helper()
+	c := temporaryPassCommand()
+	c.SetArgs(append(args, "--address", "127.0.0.1:1"))
+	c.SetOut(io.Discard)
+	c.SetErr(io.Discard)
+	return c.Execute()
+}
+
+func TestTemporaryPassCommandChecksFlagsFirst(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"alice", "--for", "25h"}, "at most 24h"},
+		{[]string{"alice", "--for", "0s"}, "more than 0"},
+		{[]string{"alice", "--for", "soon"}, "a duration such as 8h"},
+		{[]string{"alice", "--uses", "0"}, "from 1 to 10"},
+		{[]string{"alice", "--uses", "11"}, "from 1 to 10"},
+		{[]string{"alice", "--uses", "two"}, `invalid argument "two"`},
+		{[]string{"alice", "--revoke", "--for", "1h"}, "takes no --for or --uses"},
+		{[]string{"alice", "--revoke", "--uses", "2"}, "takes no --for or --uses"},
+		{[]string{}, "accepts 1 arg"},
+		{[]string{"alice", "bob"}, "accepts 1 arg"},
+	} {
+		err := runTemporaryPass(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("temporary-pass %q: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+	// Good flags get as far as the admin API.
+	for _, args := range [][]string{{"alice"}, {"alice", "--for", "24h", "--uses", "10"}, {"alice", "--for", "1d"}, {"alice", "--revoke"}, {"alice", "--json"}} {
+		if err := runTemporaryPass(t, args...); err == nil || !strings.Contains(err.Error(), "is the gateway running?") {
+			t.Errorf("temporary-pass %q: %v, want the admin API not reached", args, err)
+		}
+	}
+}
+
+func TestTemporaryPassCommandPath(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"alice"}, "/mfa/temporary-pass/alice?for=8h0m0s&uses=1"},
+		{[]string{"a b/c", "--for", "90m", "--uses", "3"}, "/mfa/temporary-pass/a%20b%2Fc?for=1h30m0s&uses=3"},
+		{[]string{"alice", "--revoke"}, "/mfa/temporary-pass/revoke/alice"},
+	} {
+		c := temporaryPassCommand()
+		if err := c.ParseFlags(tc.args[1:]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := temporaryPassPath(c, tc.args[0])
+		if err != nil || got != tc.want {
+			t.Errorf("%q: path %q, %v; want %q", tc.args, got, err, tc.want)
+		}
+	}
+}
+
+func TestPrintTemporaryPass(t *testing.T) {
+	exp := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		uses int
+		want string
+	}{
+		{1, "Temporary access pass for alice: k7fq-2mzp-x9ab-4tnc\nValid until 2026-12-01T20:00:00Z for 1 sign-in. Give it to the user by a channel you trust; it is shown only this once.\n"},
+		{3, "Temporary access pass for alice: k7fq-2mzp-x9ab-4tnc\nValid until 2026-12-01T20:00:00Z for 3 sign-ins. Give it to the user by a channel you trust; it is shown only this once.\n"},
+	} {
+		var buf bytes.Buffer
+		if err := printTemporaryPass(&buf, adminResult{User: "alice", TemporaryPass: "k7fq-2mzp-x9ab-4tnc", Expires: &exp, Uses: &tc.uses}); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != tc.want {
+			t.Errorf("printed %q, want %q", buf.String(), tc.want)
+		}
+	}
+	var buf bytes.Buffer
+	revoked := true
+	if err := printTemporaryPass(&buf, adminResult{User: "alice", TemporaryPassRevoked: &revoked}); err != nil || !strings.Contains(buf.String(), "Revoked the temporary access pass of alice") {
+		t.Errorf("revoke printed %q, %v", buf.String(), err)
+	}
+	if err := printTemporaryPass(io.Discard, adminResult{User: "alice"}); err == nil {
+		t.Error("an answer without a pass printed as one")
+	}
+}
+
+// An error answer of the gateway reads as its message, not as raw JSON
+// nor as a gateway that is not running.
+func TestAdminRefusal(t *testing.T) {
+	got, ok := adminRefusal(errors.New(`caddy responded with error: HTTP 404: {"error":"no such user \"mallory\", or the user is disabled"}` + "\n"))
+	if want := `the gateway refused (HTTP 404): no such user "mallory", or the user is disabled`; !ok || got.Error() != want {
+		t.Errorf("adminRefusal = %v, %v; want %q", got, ok, want)
+	}
+	for _, err := range []error{nil, errors.New("performing request: dial tcp 127.0.0.1:1: connection refused"),
+		errors.New("caddy responded with error: HTTP 502: bad gateway"), errors.New(`caddy responded with error: HTTP 500: {"other":1}`)} {
+		if got, ok := adminRefusal(err); ok {
+			t.Errorf("adminRefusal(%v) = %v, want no refusal", err, got)
 		}
 	}
 }

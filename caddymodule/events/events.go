@@ -11,6 +11,7 @@ package events
 import (
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -96,6 +97,16 @@ const NewBrowserKey = "new_browser"
 // the browser was not familiar for the user before this sign-in (the
 // new-browser security notice is sent for it).
 func NewBrowser(isNew bool) zap.Field { return zap.Bool(NewBrowserKey, isNew) }
+
+// ExpiresKey is the key of the Expires field.
+const ExpiresKey = "expires"
+
+// Expires is the "expires" field of an event that grants something for a
+// while (a temporary access pass): when it ends, in UTC as RFC 3339 (the
+// notice of a temporary pass says it).
+func Expires(t time.Time) zap.Field {
+	return zap.String(ExpiresKey, t.UTC().Format(time.RFC3339))
+}
 
 // ClientIP is the client address of r as Caddy determined it (honouring
 // the server's trusted_proxies), without a port.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -122,5 +123,19 @@ func TestSinkPanicDoesNotFailTheRequest(t *testing.T) {
 	w.Write(httptest.NewRequest("POST", "/.mfa/login", nil), LockedOut, "bob")
 	if logs.FilterMessage(Message).Len() != 1 || logs.FilterLevelExact(zap.ErrorLevel).Len() != 1 {
 		t.Fatalf("logged %v", logs.All())
+	}
+}
+
+// A temporary access pass issued or used lets someone in without a
+// second factor: warn level, as a bypass. Its revoke and expiry are not.
+func TestTemporaryPassEventsLevel(t *testing.T) {
+	for e, warn := range map[Event]bool{TemporaryPassIssued: true, TemporaryPassUsed: true, TemporaryPassExpired: false,
+		TemporaryPassRevoked: false, BypassGranted: true} {
+		if e.Warn() != warn {
+			t.Errorf("%s.Warn() = %v, want %v", e, e.Warn(), warn)
+		}
+	}
+	if f := Expires(time.Date(2026, 12, 1, 21, 0, 0, 0, time.FixedZone("JST", 9*3600))); f.Key != ExpiresKey || f.String != "2026-12-01T12:00:00Z" {
+		t.Errorf("Expires field %q = %q", f.Key, f.String)
 	}
 }

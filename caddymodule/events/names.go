@@ -67,10 +67,14 @@ const (
 	UserDisabled  Event = "user_disabled"
 )
 
-// Temporary access passes (issue 18). Nothing emits them yet: they are
-// named now so that security notices cover them from the start.
+// Temporary access passes (issue 18): issued and revoked by an
+// administrator (fields "for", "uses", "expires", "by"; never the pass
+// itself), used or found expired at a sign-in.
 const (
 	TemporaryPassIssued         Event = "temporary_pass_issued"
+	TemporaryPassUsed           Event = "temporary_pass_used"
+	TemporaryPassExpired        Event = "temporary_pass_expired"
+	TemporaryPassRevoked        Event = "temporary_pass_revoked"
 	RegisteredWithTemporaryPass Event = "registered_with_temporary_pass"
 )
 
@@ -80,7 +84,8 @@ const (
 func (e Event) Warn() bool {
 	switch e {
 	case LockedOut, FraudReported, CallCallbackRejected, CallCallbackRefused, PushLinkReused,
-		PushAnswerFromOtherDevice, PushOpenedElsewhere, KeyCloneWarning, KeyWrongOrigin, UserReset, BypassGranted, BypassUsed:
+		PushAnswerFromOtherDevice, PushOpenedElsewhere, KeyCloneWarning, KeyWrongOrigin, UserReset, BypassGranted, BypassUsed,
+		TemporaryPassIssued, TemporaryPassUsed:
 		return true
 	}
 	return false

@@ -96,7 +96,10 @@ func (c *Composer) compose(n Notice, code string) (Message, error) {
 	}
 	d := map[string]any{
 		"Org": c.Org, "Method": method, "Name": name, "User": n.User,
-		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser,
+		"Time": FormatTime(lang, n.Time), "Address": n.IP, "Browser": browser, "Until": "",
+	}
+	if !n.Until.IsZero() {
+		d["Until"] = FormatTime(lang, n.Until)
 	}
 	v := map[string]any{"Lang": lang, "SecurityURL": c.SecurityURL, "HelpURL": c.HelpURL, "Code": code}
 	subject, what := "notice."+string(n.Kind)+".subject", "notice."+string(n.Kind)+".what"

@@ -76,6 +76,9 @@ type Notice struct {
 	Browser string `json:"browser,omitempty"`
 	// Method is the sign-in method concerned, if any.
 	Method string `json:"method,omitempty"`
+	// Until is when what the notice tells of ends, if it does (a
+	// temporary access pass's expiry).
+	Until time.Time `json:"until,omitzero"`
 	// Attempts is how many sends failed; NextAt is when to try again.
 	Attempts int       `json:"attempts,omitempty"`
 	NextAt   time.Time `json:"next_at,omitzero"`

@@ -91,6 +91,9 @@ func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.
 		now = s.Now
 	}
 	n := Notice{Kind: k, Event: e, User: user, Lang: lang, Time: now().UTC(), Method: methodKind(f["method"])}
+	if until, err := time.Parse(time.RFC3339, f[events.ExpiresKey]); err == nil {
+		n.Until = until.UTC()
+	}
 	if r != nil {
 		n.IP = events.ClientIP(r)
 		n.Browser = push.Browser(r.UserAgent())

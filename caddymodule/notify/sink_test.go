@@ -49,9 +49,13 @@ var eventCases = []eventCase{
 	{NewBrowser, events.SignedIn, []zap.Field{events.Method("totp"), zap.Bool(NewBrowserField, true)}, false},
 	{FraudReported, events.FraudReported, []zap.Field{events.Method("push")}, false},
 	{LockedOut, events.LockedOut, nil, false},
-	{TemporaryPassIssued, events.TemporaryPassIssued, nil, true},
+	{TemporaryPassIssued, events.TemporaryPassIssued, []zap.Field{zap.Duration("for", 8*time.Hour), zap.Int("uses", 1),
+		events.Expires(passExpires), zap.String("by", "admin")}, true},
 	{RegisteredWithTemporaryPass, events.RegisteredWithTemporaryPass, nil, false},
 }
+
+// passExpires is the expiry of the temporary access pass of eventCases.
+var passExpires = time.Date(2026, 12, 2, 4, 30, 0, 0, time.UTC)
 
 func request(lang string) *http.Request {
 	r := httptest.NewRequest("POST", "/.mfa/security?code=123456", strings.NewReader("password=hunter2-secret&phone=%2B819012345678"))
@@ -109,7 +113,8 @@ func TestEveryNoticeAsReceived(t *testing.T) {
 			if got.To != `"Alice Liddell" <`+user+`@example.com>` || got.From != `"Example Sign-in" <mfa@example.com>` {
 				t.Errorf("%s %s: from %q to %q", lang, c.kind, got.From, got.To)
 			}
-			what := strings.NewReplacer("{{.Org}}", "Example Corp", "{{.Method}}", "").Replace(cat["notice."+string(c.kind)+".what"])
+			what := strings.NewReplacer("{{.Org}}", "Example Corp", "{{.Method}}", "", "{{.Until}}", FormatTime(lang, passExpires)).
+				Replace(cat["notice."+string(c.kind)+".what"])
 			what, _, _ = strings.Cut(what, ":")
 			date := map[string]string{"en": "December 2026", "ja": "2026年12月"}[lang]
 			for _, part := range []string{got.Text, got.HTML} {

@@ -29,12 +29,19 @@ type WebhookNotice struct {
 	Address string `json:"address,omitempty"`
 	Browser string `json:"browser,omitempty"`
 	Method  string `json:"method,omitempty"`
+	// Until is when what the notice tells of ends (a temporary access
+	// pass's expiry), if it does.
+	Until string `json:"until,omitempty"`
 }
 
 // Body is the JSON body of n.
 func Body(n Notice) WebhookNotice {
-	return WebhookNotice{Type: "security_notice", ID: n.ID, Notice: n.Kind, Event: string(n.Event), User: n.User,
+	b := WebhookNotice{Type: "security_notice", ID: n.ID, Notice: n.Kind, Event: string(n.Event), User: n.User,
 		Time: n.Time.UTC().Format(time.RFC3339), Address: n.IP, Browser: n.Browser, Method: n.Method}
+	if !n.Until.IsZero() {
+		b.Until = n.Until.UTC().Format(time.RFC3339)
+	}
+	return b
 }
 
 // Send implements Sender.
