@@ -98,6 +98,10 @@ func (s *Sink) Event(r *http.Request, e events.Event, user string, fields []zap.
 		n.IP = events.ClientIP(r)
 		n.Browser = push.Browser(r.UserAgent())
 	}
+	if e == events.FraudReported && f["sign_in_ip"] != "" {
+		// Reported from the user's phone: where the sign-in came from.
+		n.IP, n.Browser = f["sign_in_ip"], f["sign_in_browser"]
+	}
 	if s.Lookup == nil || s.partOfPhoneChange(ctx, k, user, f["method"]) {
 		return
 	}
@@ -157,8 +161,17 @@ func (s *Sink) partOfPhoneChange(ctx context.Context, k Kind, user, method strin
 
 // language is the language of the notice: the request's (and, at a
 // sign-in, remembered as the user's), else the user's last sign-in's,
-// else English.
+// else English. For an event someone else may have caused (notByUser),
+// the user's last sign-in's comes first.
 func (s *Sink) language(ctx context.Context, r *http.Request, e events.Event, user string) string {
+	if notByUser(e) {
+		// Whoever caused it may not be the user (their browser's language
+		// would tell the notice's reader nothing, or mislead): the user's
+		// own, when known.
+		if b, err := s.Outbox.KV.Get(ctx, langKey+user); err == nil {
+			return string(b)
+		}
+	}
 	if r != nil && s.Languages != nil {
 		if _, lang, err := s.Languages.Localize(r, "notice.greeting", map[string]any{"Name": ""}); err == nil && lang != "" {
 			if e == events.SignedIn {
@@ -175,6 +188,13 @@ func (s *Sink) language(ctx context.Context, r *http.Request, e events.Event, us
 		s.Logger.Warn("cannot read a user's language for notices", zap.String("user", user), zap.Error(err))
 	}
 	return "en"
+}
+
+// notByUser reports an event whose request may be someone else's than the
+// user's (wrong codes typed with a stolen password, a pass used by whoever
+// holds it).
+func notByUser(e events.Event) bool {
+	return e == events.LockedOut || e == events.RegisteredWithTemporaryPass
 }
 
 // fieldMap is the string and bool fields of an event by key.
