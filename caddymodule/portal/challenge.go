@@ -13,22 +13,7 @@ import (
 
 // mayChallenge lets a user who gave the password and has a second factor
 // prove it; others are sent where they belong.
-func (p *Portal) mayChallenge(q *request) (bool, error) {
-	switch q.data.Level {
-	case session.Anonymous:
-		return false, p.redirect(q, p.prefix+"login")
-	case session.TwoFactor:
-		return false, p.redirect(q, p.returnPath(q.data.Return))
-	}
-	next, err := p.nextStep(q)
-	if err != nil {
-		return false, err
-	}
-	if next != p.prefix+"challenge" {
-		return false, p.redirect(q, next)
-	}
-	return true, nil
-}
+func (p *Portal) mayChallenge(q *request) (bool, error) { return p.atStep(q, p.prefix+"challenge") }
 
 // renderChallenge asks for a code from the app or a recovery code, with
 // links to user a's other ways to sign in.

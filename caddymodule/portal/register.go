@@ -26,32 +26,38 @@ const methodTemporaryPass = "temporary_pass"
 // mayAskToRegister lets through a user who gave the password, has no
 // method, and may not register yet: the others are sent on (to the
 // challenge, to registration, to the login page).
-func (p *Portal) mayAskToRegister(q *request) (bool, error) {
+func (p *Portal) mayAskToRegister(q *request) (bool, error) { return p.atStep(q, p.prefix+registerPath) }
+
+// mayUsePass lets through a user who gave the password and has not
+// given a second factor: a pass replaces it, whether or not they have a
+// method.
+func (p *Portal) mayUsePass(q *request) (bool, error) { return p.betweenFactors(q) }
+
+// betweenFactors lets through a user who gave the password and not the
+// second factor; the others go to the login page or back to the app.
+func (p *Portal) betweenFactors(q *request) (bool, error) {
 	switch q.data.Level {
 	case session.Anonymous:
 		return false, p.redirect(q, p.prefix+"login")
 	case session.TwoFactor:
 		return false, p.redirect(q, p.returnPath(q.data.Return))
+	}
+	return true, nil
+}
+
+// atStep lets through a user between the factors whose next step is want
+// (the challenge, or the page before registration); the others are sent
+// to theirs.
+func (p *Portal) atStep(q *request, want string) (bool, error) {
+	if ok, err := p.betweenFactors(q); !ok {
+		return false, err
 	}
 	next, err := p.nextStep(q)
 	if err != nil {
 		return false, err
 	}
-	if next != p.prefix+registerPath {
+	if next != want {
 		return false, p.redirect(q, next)
-	}
-	return true, nil
-}
-
-// mayUsePass lets through a user who gave the password and has not
-// given a second factor: a pass replaces it, whether or not they have a
-// method.
-func (p *Portal) mayUsePass(q *request) (bool, error) {
-	switch q.data.Level {
-	case session.Anonymous:
-		return false, p.redirect(q, p.prefix+"login")
-	case session.TwoFactor:
-		return false, p.redirect(q, p.returnPath(q.data.Return))
 	}
 	return true, nil
 }
@@ -180,19 +186,29 @@ func (p *Portal) passSubmit(q *request) error {
 	return p.redirect(q, p.prefix+"setup")
 }
 
+// emailForm checks the CSRF token of an e-mail form and finds the address
+// its code goes to; when ok is false it has answered (403, or back to the
+// page when no code can be e-mailed) and the caller returns err.
+func (p *Portal) emailForm(q *request) (to, name string, ok bool, err error) {
+	if !p.csrfOK(q.r, q.sess) {
+		p.events.Write(q.r, events.CSRFRejected, q.data.User)
+		return "", "", false, p.renderRegister(q, http.StatusForbidden, ui.Register{EmailError: ui.ErrCSRF})
+	}
+	if to, name = p.codeAddress(q); to == "" {
+		return "", "", false, p.redirect(q, p.prefix+registerPath)
+	}
+	return to, name, true, nil
+}
+
 // emailSend e-mails a registration code to the address the directory has
 // for the user, within the send limits of texts.
 func (p *Portal) emailSend(q *request) error {
 	e, ctx, user := p.engine, q.r.Context(), q.data.User
-	if !p.csrfOK(q.r, q.sess) {
-		p.events.Write(q.r, events.CSRFRejected, user)
-		return p.renderRegister(q, http.StatusForbidden, ui.Register{EmailError: ui.ErrCSRF})
+	to, name, ok, err := p.emailForm(q)
+	if !ok {
+		return err
 	}
-	to, name := p.codeAddress(q)
-	if to == "" {
-		return p.redirect(q, p.prefix+registerPath)
-	}
-	err := e.CheckEmailSend(ctx, LimitKey(user), to, IPKey(events.ClientIP(q.r)))
+	err = e.CheckEmailSend(ctx, LimitKey(user), to, IPKey(events.ClientIP(q.r)))
 	if sent, err := p.sendResult(q, "email", err); err != nil {
 		return err
 	} else if sent.errID != "" {
@@ -220,18 +236,14 @@ func (p *Portal) emailSend(q *request) error {
 // session register; a wrong one counts toward the second-factor lockout.
 func (p *Portal) emailCheck(q *request) error {
 	e, ctx, user := p.engine, q.r.Context(), q.data.User
-	if !p.csrfOK(q.r, q.sess) {
-		p.events.Write(q.r, events.CSRFRejected, user)
-		return p.renderRegister(q, http.StatusForbidden, ui.Register{EmailError: ui.ErrCSRF})
-	}
-	to, _ := p.codeAddress(q)
-	if to == "" {
-		return p.redirect(q, p.prefix+registerPath)
+	to, _, ok, err := p.emailForm(q)
+	if !ok {
+		return err
 	}
 	if ok, err := p.codeAllowed(q); !ok {
 		return err
 	}
-	err := e.CheckEmailCode(ctx, user, to, p.sessionTag(q), strings.TrimSpace(q.r.PostFormValue("code")))
+	err = e.CheckEmailCode(ctx, user, to, p.sessionTag(q), strings.TrimSpace(q.r.PostFormValue("code")))
 	switch {
 	case errors.Is(err, challenge.ErrBadCode), errors.Is(err, challenge.ErrCodeExpired):
 		errID := ui.ErrBadEmailCode
