@@ -400,7 +400,6 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		policy           one_factor|two_factor  # default two_factor
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
 //		app_passwords                          # HTTP Basic auth with app passwords
-//		registration { require ... }           # who may register here (default: the global one)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -445,9 +444,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.TrustedNetworks = append(h.TrustedNetworks, args...)
 		case "registration":
-			if err := unmarshalRegistration(d, &h.Registration); err != nil {
-				return err
-			}
+			// A method registered on one site signs in on every site: a
+			// route's own policy would be bypassed on any other.
+			return d.Err("registration belongs in the global mfa block: a method registered on one site signs in on every site, so one policy must hold for all of them")
 		default:
 			return d.Errf("unknown mfa directive option %q", d.Val())
 		}

@@ -50,11 +50,6 @@ type Handler struct {
 	// name and one of that user's app passwords, never their password.
 	// Default: off.
 	AppPasswords bool `json:"app_passwords,omitempty"`
-	// Registration, if set, is who may register a first second factor on
-	// this site's portal, instead of the global registration policy. A
-	// method registered here signs in on every route, so this should be
-	// stricter than the global one, not looser. Default: the global one.
-	Registration *RegistrationConfig `json:"registration,omitempty"`
 
 	app       *App
 	policy    challenge.Policy
@@ -87,13 +82,6 @@ func (h *Handler) setup(app *App) error {
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
 	h.setupPolicy()
 	reg := app.registration
-	if h.Registration != nil {
-		var err error
-		if reg, err = h.Registration.policy(caddy.NewReplacer(), app.mailer != nil); err != nil {
-			return fmt.Errorf("mfa handler: %w", err)
-		}
-		app.warnRegistration("route", reg, time.Now())
-	}
 	p, err := portal.New(portal.Config{
 		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
 		Prefix: app.prefix, Org: app.org, PublicURL: app.public, Cookies: app.cookies,

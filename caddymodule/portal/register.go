@@ -26,7 +26,9 @@ const methodTemporaryPass = "temporary_pass"
 // mayAskToRegister lets through a user who gave the password, has no
 // method, and may not register yet: the others are sent on (to the
 // challenge, to registration, to the login page).
-func (p *Portal) mayAskToRegister(q *request) (bool, error) { return p.atStep(q, p.prefix+registerPath) }
+func (p *Portal) mayAskToRegister(q *request) (bool, error) {
+	return p.atStep(q, p.prefix+registerPath)
+}
 
 // mayUsePass lets through a user who gave the password and has not
 // given a second factor: a pass replaces it, whether or not they have a
