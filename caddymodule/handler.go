@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -51,7 +52,10 @@ type Handler struct {
 	// Default: off.
 	AppPasswords bool `json:"app_passwords,omitempty"`
 
-	app       *App
+	app *App
+	// looseOnce logs once that trusted networks met a loose proxy chain.
+	// (A pointer: Caddy copies the handler's value.)
+	looseOnce *sync.Once
 	policy    challenge.Policy
 	oneFactor bool
 	trusted   []netip.Prefix
@@ -81,6 +85,7 @@ func (h *Handler) setup(app *App) error {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
 	h.setupPolicy()
+	h.looseOnce = new(sync.Once)
 	reg := app.registration
 	p, err := portal.New(portal.Config{
 		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
@@ -192,12 +197,13 @@ func (h *Handler) needs(r *http.Request) session.Level {
 		return session.OneFactor
 	}
 	if len(h.trusted) > 0 {
-		if ip, err := netip.ParseAddr(events.ClientIP(r)); err == nil {
-			ip = ip.Unmap()
-			for _, n := range h.trusted {
-				if n.Contains(ip) {
-					return session.OneFactor
-				}
+		ip, loose := events.NetworkIP(r)
+		if loose && h.looseOnce != nil {
+			h.looseOnce.Do(func() { h.logger.Warn(events.LooseProxiesWarning) })
+		}
+		for _, n := range h.trusted {
+			if ip.IsValid() && n.Contains(ip) {
+				return session.OneFactor
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func TestTrustedNetworks(t *testing.T) {
 	b.notSignedIn("/app")
 
 	// Behind a proxy Caddy trusts, the forwarded address counts.
-	g = startGateway(t, gatewayOpts{options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t}", route: "trusted_networks 10.0.0.0/8"})
+	g = startGateway(t, gatewayOpts{options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t\ttrusted_proxies_strict\n\t}", route: "trusted_networks 10.0.0.0/8"})
 	b = g.newBrowser()
 	r = b.get("/app", "X-Forwarded-For", office)
 	expectRedirect(t, r, "/.mfa/login?rd=%2Fapp&level=1")

@@ -132,3 +132,37 @@ func TestTemporaryPassRacedByTwoSessions(t *testing.T) {
 		t.Errorf("%d temporary_pass_used events, want 1", got)
 	}
 }
+
+// Behind a proxy that appends to X-Forwarded-For (nginx's
+// $proxy_add_x_forwarded_for, HAProxy, cloud load balancers), Caddy
+// without trusted_proxies_strict takes the left-most address, which the
+// client wrote: trusted networks (of registration or of a route) would
+// trust a spoofed address. There the gateway trusts no address that came
+// through a proxy for trusted networks, and says what to fix; with
+// trusted_proxies_strict the client's own spoof is refused and the proxy's
+// address for the client counts.
+func TestTrustedNetworksNeedStrictProxies(t *testing.T) {
+	reg := "registration {\n\t\t\trequire trusted_networks\n\t\t\tnetworks 10.0.0.0/8\n\t\t}"
+	g := startGateway(t, gatewayOpts{options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t}", global: reg,
+		route: "trusted_networks 10.0.0.0/8"})
+	spoof := g.newBrowser()
+	// The client wrote 10.1.2.3; the proxy (here: the test, from
+	// 127.0.0.1) appended the address it saw.
+	spoof.header = http.Header{"X-Forwarded-For": {"10.1.2.3, 203.0.113.9"}}
+	if r := spoof.get("/app"); r.StatusCode != http.StatusFound || !strings.Contains(r.Header.Get("Location"), "/.mfa/login") ||
+		strings.Contains(r.Header.Get("Location"), "level=1") {
+		t.Errorf("a spoofed office address on the route: %d to %q, want the full sign-in", r.StatusCode, r.Header.Get("Location"))
+	}
+	expectRedirect(t, spoof.login("alice", testPassword, "/"), "/.mfa/register")
+	if !strings.Contains(g.log.String(), "trusted_proxies_strict") {
+		t.Errorf("the log does not say to set trusted_proxies_strict:\n%s", tail(g.log.String(), 2000))
+	}
+
+	g = startGateway(t, gatewayOpts{options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t\ttrusted_proxies_strict\n\t}", global: reg})
+	b := g.newBrowser()
+	b.header = http.Header{"X-Forwarded-For": {"10.1.2.3, 203.0.113.9"}}
+	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
+	office := g.newBrowser()
+	office.header = http.Header{"X-Forwarded-For": {"10.1.2.3"}}
+	expectRedirect(t, office.login("bob", testPassword, "/"), "/.mfa/setup")
+}

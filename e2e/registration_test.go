@@ -202,7 +202,7 @@ func TestRegistrationFromTrustedNetworks(t *testing.T) {
 	b.header = http.Header{"X-Forwarded-For": {"10.1.2.3"}}
 	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
 
-	g = startGateway(t, gatewayOpts{global: reg, options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t}"})
+	g = startGateway(t, gatewayOpts{global: reg, options: "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t\ttrusted_proxies_strict\n\t}"})
 	office := g.newBrowser()
 	office.header = http.Header{"X-Forwarded-For": {"10.1.2.3"}}
 	expectRedirect(t, office.login("alice", testPassword, "/"), "/.mfa/setup")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/gorilla/sessions"
@@ -29,6 +30,9 @@ const maxFormBytes = 64 << 10
 // assets. It is built from a Config; the Caddy handler keeps the hot path
 // and hands it every request under the prefix.
 type Portal struct {
+	// looseOnce logs once that registration networks met a loose proxy
+	// chain (events.NetworkIP).
+	looseOnce sync.Once
 	engine    *challenge.Engine
 	renderer  *ui.Renderer
 	pages     *Pages

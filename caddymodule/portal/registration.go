@@ -31,22 +31,18 @@ type Registration struct {
 // selfOpen reports whether self-registration is still open at now.
 func (g Registration) selfOpen(now time.Time) bool { return g.Until.IsZero() || now.Before(g.Until) }
 
-// fromHere reports whether the policy lets a request from ip register
-// without further proof at now.
-func (g Registration) fromHere(now time.Time, ip string) bool {
+// fromHere reports whether the policy lets a request from ip (unmapped;
+// the zero address when it cannot be trusted) register without further
+// proof at now.
+func (g Registration) fromHere(now time.Time, ip netip.Addr) bool {
 	if !g.selfOpen(now) {
 		return false
 	}
 	if g.Open {
 		return true
 	}
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
 	for _, n := range g.Networks {
-		if n.Contains(a) {
+		if ip.IsValid() && n.Contains(ip) {
 			return true
 		}
 	}
@@ -104,7 +100,15 @@ func (p *Portal) registrationGrant(q *request) (string, error) {
 // no method, may register one now: the policy lets this request, or a
 // temporary access pass or an e-mailed code let this session.
 func (p *Portal) mayRegister(q *request) (bool, error) {
-	if g := p.opts.Registration; g == nil || g.fromHere(p.engine.Now(), events.ClientIP(q.r)) {
+	g := p.opts.Registration
+	if g == nil {
+		return true, nil
+	}
+	ip, loose := events.NetworkIP(q.r)
+	if loose && len(g.Networks) > 0 {
+		p.looseOnce.Do(func() { p.logger.Warn(events.LooseProxiesWarning) })
+	}
+	if g.fromHere(p.engine.Now(), ip) {
 		return true, nil
 	}
 	how, err := p.registrationGrant(q)

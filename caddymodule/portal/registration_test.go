@@ -31,7 +31,8 @@ func TestRegistrationFromHere(t *testing.T) {
 		{"e-mail", Registration{VerifiedEmail: true}, "10.1.2.3", false, true},
 		{"e-mail after until", Registration{VerifiedEmail: true, Until: now}, "10.1.2.3", false, false},
 	} {
-		if got := c.g.fromHere(now, c.ip); got != c.want {
+		ip, _ := netip.ParseAddr(c.ip)
+		if got := c.g.fromHere(now, ip.Unmap()); got != c.want {
 			t.Errorf("%s: fromHere(%q) = %v, want %v", c.name, c.ip, got, c.want)
 		}
 		if got := c.g.byEmail(now); got != c.email {
