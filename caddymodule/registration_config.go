@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -34,8 +35,9 @@ type RegistrationConfig struct {
 	// users file or directory has; needs smtp). A temporary access pass is
 	// accepted whatever this lists. Default: ["open"].
 	Require []string `json:"require,omitempty"`
-	// Networks are the client networks (CIDRs, single addresses, or
-	// "private_ranges") of trusted_networks. The client address is the
+	// Networks are the client networks (CIDRs or single addresses; not
+	// "private_ranges", and none holding a loopback address) of
+	// trusted_networks. The client address is the
 	// one Caddy determines, honouring the server's trusted_proxies.
 	Networks []string `json:"networks,omitempty"`
 	// Until, an RFC 3339 time such as "2027-01-31T00:00:00Z", ends
@@ -80,11 +82,26 @@ func (c *RegistrationConfig) policy(repl *caddy.Replacer, hasMail bool) (*portal
 		return nil, errors.New("registration: networks are given but require does not list trusted_networks")
 	}
 	for _, n := range c.Networks {
-		p := parseNetworks(repl.ReplaceKnown(n, ""))
+		v := repl.ReplaceKnown(n, "")
+		if v == "private_ranges" {
+			// Loopback and the ranges of Docker and Kubernetes are in it:
+			// behind a proxy on this machine or a source NAT, every
+			// client on the Internet has such an address.
+			return nil, errors.New("registration: networks: give explicit networks such as 10.20.0.0/16, not private_ranges (which holds loopback and the ranges of Docker and Kubernetes, where every client may appear behind a proxy or a NAT)")
+		}
+		p := parseNetworks(v)
 		if p == nil {
-			return nil, fmt.Errorf("registration: networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", n)
+			return nil, fmt.Errorf("registration: networks: %q is not a CIDR such as 10.0.0.0/8 or an address", n)
+		}
+		for _, q := range p {
+			if q.Contains(netip.MustParseAddr("127.0.0.1")) || q.Contains(netip.IPv6Loopback()) {
+				return nil, fmt.Errorf("registration: networks: %s holds a loopback address: behind a proxy on this machine every client would have it", q)
+			}
 		}
 		g.Networks = append(g.Networks, p...)
+	}
+	if c.Until != "" && repl.ReplaceKnown(c.Until, "") == "" {
+		return nil, fmt.Errorf("registration: until %q is empty once its placeholders are replaced: self-registration would never end", c.Until)
 	}
 	if u := repl.ReplaceKnown(c.Until, ""); u != "" {
 		t, err := time.Parse(time.RFC3339, u)
@@ -112,7 +129,7 @@ func (a *App) warnRegistration(where string, g *portal.Registration, now time.Ti
 //
 //	registration {
 //		require  open|temporary_pass|trusted_networks|verified_email...
-//		networks <cidr...|private_ranges>
+//		networks <cidr...>
 //		until    <RFC 3339 time>
 //	}
 func unmarshalRegistration(d *caddyfile.Dispenser, dst **RegistrationConfig) error {
@@ -141,11 +158,11 @@ func unmarshalRegistration(d *caddyfile.Dispenser, dst **RegistrationConfig) err
 		case "networks":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return d.Err("networks needs at least one network, e.g. 10.0.0.0/8 or private_ranges")
+				return d.Err("networks needs at least one network, e.g. 10.20.0.0/16")
 			}
 			for _, n := range args {
 				if !strings.Contains(n, "{") && parseNetworks(n) == nil {
-					return d.Errf("networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", n)
+					return d.Errf("networks: %q is not a CIDR such as 10.20.0.0/16 or an address", n)
 				}
 			}
 			c.Networks = append(c.Networks, args...)

@@ -22,8 +22,8 @@ func TestRegistrationCaddyfile(t *testing.T) {
 		{"require", "registration {\n\trequire temporary_pass\n}", &RegistrationConfig{Require: []string{"temporary_pass"}}},
 		{"require several", "registration {\n\trequire trusted_networks temporary_pass\n\trequire verified_email\n\tnetworks 10.0.0.0/8\n}",
 			&RegistrationConfig{Require: []string{"trusted_networks", "temporary_pass", "verified_email"}, Networks: []string{"10.0.0.0/8"}}},
-		{"networks", "registration {\n\trequire trusted_networks\n\tnetworks 10.0.0.0/8 192.0.2.7 private_ranges {env.OFFICE}\n}",
-			&RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"10.0.0.0/8", "192.0.2.7", "private_ranges", "{env.OFFICE}"}}},
+		{"networks", "registration {\n\trequire trusted_networks\n\tnetworks 10.0.0.0/8 192.0.2.7 {env.OFFICE}\n}",
+			&RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"10.0.0.0/8", "192.0.2.7", "{env.OFFICE}"}}},
 		{"until", "registration {\n\trequire open\n\tuntil 2027-01-31T00:00:00Z\n}", &RegistrationConfig{Require: []string{"open"}, Until: "2027-01-31T00:00:00Z"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +104,11 @@ func TestRegistrationPolicy(t *testing.T) {
 		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"{env.MFA_TEST_NOWHERE}"}}, false, "not a CIDR"},
 		{RegistrationConfig{Require: []string{"open"}, Until: "soon"}, false, "RFC 3339"},
 		{RegistrationConfig{Require: []string{"sometimes"}}, false, `unknown requirement "sometimes"`},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"private_ranges"}}, false, "explicit networks"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"127.0.0.1"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"0.0.0.0/0"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"::/0"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"open"}, Until: "{env.MFA_TEST_UNSET_UNTIL}"}, false, "until"},
 	} {
 		if _, err := c.c.policy(repl, c.mail); err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%+v: %v, want %q", c.c, err, c.says)
