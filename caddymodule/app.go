@@ -400,7 +400,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.registration, err = a.Registration.policy(repl, a.mailer != nil); err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
-	a.warnRegistration("global", a.registration, time.Now())
+	a.warnRegistration(a.registration, time.Now())
 	a.sends = &sync.WaitGroup{}
 	if a.mailer != nil {
 		a.codeMail = codeMailer{mailer: a.mailer, sends: a.sends, logger: a.logger.Named("registration"), now: time.Now}

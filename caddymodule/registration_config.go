@@ -10,7 +10,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"go.uber.org/zap"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 )
@@ -113,16 +112,29 @@ func (c *RegistrationConfig) policy(repl *caddy.Replacer, hasMail bool) (*portal
 	return g, nil
 }
 
-// warnRegistration says at start what an open registration means.
-func (a *App) warnRegistration(where string, g *portal.Registration, now time.Time) {
-	if !g.Open || (!g.Until.IsZero() && !now.Before(g.Until)) {
-		return
+// warnRegistration says at start what the registration policy g leaves
+// open.
+func (a *App) warnRegistration(g *portal.Registration, now time.Time) {
+	for _, msg := range registrationWarnings(g, a.LDAP != nil, now) {
+		a.logger.Warn(msg)
 	}
-	msg := "registration is open: whoever first signs in with a user's password registers the second factor, so a stolen password of a user who has not registered yet is enough to take the account; set registration { require temporary_pass } (or trusted_networks, verified_email, until)"
-	if !g.Until.IsZero() {
-		msg = "registration is open until " + g.Until.UTC().Format(time.RFC3339) + ": until then, whoever first signs in with a user's password registers the second factor"
+}
+
+// registrationWarnings are the weaknesses of policy g at now (with users
+// from a directory if directory).
+func registrationWarnings(g *portal.Registration, directory bool, now time.Time) []string {
+	var out []string
+	if g.Open && (g.Until.IsZero() || now.Before(g.Until)) {
+		msg := "registration is open: whoever first signs in with a user's password registers the second factor, so a stolen password of a user who has not registered yet is enough to take the account; set registration { require temporary_pass } (or trusted_networks, verified_email, until)"
+		if !g.Until.IsZero() {
+			msg = "registration is open until " + g.Until.UTC().Format(time.RFC3339) + ": until then, whoever first signs in with a user's password registers the second factor"
+		}
+		out = append(out, msg)
 	}
-	a.logger.Warn(msg, zapWhere(where))
+	if g.VerifiedEmail && directory {
+		out = append(out, "registration verified_email with ldap: the mailbox usually takes the same directory password, so whoever has the password reads the code too; prefer temporary_pass or trusted_networks")
+	}
+	return out
 }
 
 // unmarshalRegistration reads
@@ -187,6 +199,3 @@ func unmarshalRegistration(d *caddyfile.Dispenser, dst **RegistrationConfig) err
 	*dst = c
 	return nil
 }
-
-// zapWhere names where a registration policy is set: global or route.
-func zapWhere(where string) zap.Field { return zap.String("registration", where) }

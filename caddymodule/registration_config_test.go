@@ -115,3 +115,34 @@ func TestRegistrationPolicy(t *testing.T) {
 		}
 	}
 }
+
+// What the start-up log warns of: an open registration (until when), and
+// an e-mailed code with a directory, whose mailbox usually takes the same
+// password.
+func TestRegistrationWarnings(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name      string
+		g         portal.Registration
+		directory bool
+		want      []string
+	}{
+		{"open", portal.Registration{Open: true}, false, []string{"registration is open: whoever"}},
+		{"open until later", portal.Registration{Open: true, Until: now.Add(time.Hour)}, false, []string{"registration is open until 2026-12-01T01:00:00Z"}},
+		{"open, ended", portal.Registration{Open: true, Until: now}, false, nil},
+		{"pass", portal.Registration{}, true, nil},
+		{"e-mail, users file", portal.Registration{VerifiedEmail: true}, false, nil},
+		{"e-mail, directory", portal.Registration{VerifiedEmail: true}, true, []string{"verified_email with ldap"}},
+	} {
+		got := registrationWarnings(&c.g, c.directory, now)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %q, want %d warnings", c.name, got, len(c.want))
+			continue
+		}
+		for i := range got {
+			if !strings.Contains(got[i], c.want[i]) {
+				t.Errorf("%s: %q, want %q", c.name, got[i], c.want[i])
+			}
+		}
+	}
+}
