@@ -166,3 +166,21 @@ func TestTrustedNetworksNeedStrictProxies(t *testing.T) {
 	office.header = http.Header{"X-Forwarded-For": {"10.1.2.3"}}
 	expectRedirect(t, office.login("bob", testPassword, "/"), "/.mfa/setup")
 }
+
+// A sign-in with a temporary access pass never leaves a remembered
+// device: the pass's single use and short life must end the access it
+// gave (the form has no such box, but a request can carry remember=1).
+func TestTemporaryPassRemembersNoDevice(t *testing.T) {
+	g := startGateway(t, gatewayOpts{global: "remember_device 30d\n\t\tregistration {\n\t\t\trequire temporary_pass\n\t\t}"})
+	b := g.newBrowser()
+	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
+	expectRedirect(t, b.postPass(g.issuePass("alice", "1h", 1)), "/.mfa/setup")
+	b.registerTOTP()
+
+	holder := g.newBrowser()
+	expectRedirect(t, holder.login("alice", testPassword, "/"), "/.mfa/challenge")
+	pp := holder.get("/.mfa/pass")
+	expectRedirect(t, holder.post("/.mfa/register/pass", url.Values{"csrf": {csrfOf(t, pp.Body)}, "pass": {g.issuePass("alice", "1h", 1)}, "remember": {"1"}}), "/.mfa/setup")
+	holder.signOut()
+	expectRedirect(t, holder.login("alice", testPassword, "/"), "/.mfa/challenge")
+}

@@ -170,7 +170,11 @@ func (p *Portal) passSubmit(q *request) error {
 	}
 	p.events.Write(q.r, events.TemporaryPassUsed, user)
 	if has {
-		// Signed in as with a second factor, to register a new one.
+		// Signed in as with a second factor, to register a new one; never
+		// remembered (the pass's one use and short life end the access it
+		// gives), whatever the request carries.
+		q.r.PostForm.Del("remember")
+		q.r.Form.Del("remember")
 		if err := p.secondFactorPassed(q, user, methodTemporaryPass); err != nil {
 			return err
 		}
