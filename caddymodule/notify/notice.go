@@ -90,7 +90,7 @@ type Notice struct {
 func mayNotify(e events.Event) bool {
 	switch e {
 	case events.MethodAdded, events.MethodRemoved, events.RecoveryCodesCreated, events.AppPasswordCreated,
-		events.SignedIn, events.FraudReported, events.LockedOut, events.TemporaryPassIssued, events.RegisteredWithTemporaryPass:
+		events.SignedIn, events.FraudReported, events.LockedOut, events.TemporaryPassIssued, events.TemporaryPassUsed:
 		return true
 	}
 	return false
@@ -120,7 +120,9 @@ func kindOf(e events.Event, fields map[string]string) Kind {
 		return LockedOut
 	case events.TemporaryPassIssued:
 		return TemporaryPassIssued
-	case events.RegisteredWithTemporaryPass:
+	case events.TemporaryPassUsed:
+		// Told when used, whether or not a method is registered after it
+		// (registered_with_temporary_pass is no second notice).
 		return RegisteredWithTemporaryPass
 	}
 	return ""

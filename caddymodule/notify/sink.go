@@ -194,7 +194,7 @@ func (s *Sink) language(ctx context.Context, r *http.Request, e events.Event, us
 // user's (wrong codes typed with a stolen password, a pass used by whoever
 // holds it).
 func notByUser(e events.Event) bool {
-	return e == events.LockedOut || e == events.RegisteredWithTemporaryPass
+	return e == events.LockedOut || e == events.TemporaryPassUsed
 }
 
 // fieldMap is the string and bool fields of an event by key.

@@ -50,7 +50,7 @@ func TestLockoutNoticeInTheUsersLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []events.Event{events.LockedOut, events.RegisteredWithTemporaryPass} {
+	for _, e := range []events.Event{events.LockedOut, events.TemporaryPassUsed} {
 		o := &Outbox{KV: store.NewMemoryKV()}
 		sink := &Sink{Outbox: o, Mail: true, Languages: renderer, Logger: zap.NewNop(),
 			Lookup: func(string) (string, string, bool) { return "a@example.com", "", true }}
@@ -59,5 +59,19 @@ func TestLockoutNoticeInTheUsersLanguage(t *testing.T) {
 		if n := queued(t, o); n.Lang != "ja" {
 			t.Errorf("%s notice in %q, want the user's ja", e, n.Lang)
 		}
+	}
+}
+
+// Every use of a temporary access pass is told once: when it is used (an
+// account with methods may register nothing after it); the registration
+// that follows is no second notice.
+func TestTemporaryPassUseIsOneNotice(t *testing.T) {
+	o := &Outbox{KV: store.NewMemoryKV()}
+	sink := &Sink{Outbox: o, Mail: true, Logger: zap.NewNop(),
+		Lookup: func(string) (string, string, bool) { return "a@example.com", "", true }}
+	sink.Event(request("en"), events.TemporaryPassUsed, "alice", nil)
+	sink.Event(request("en"), events.RegisteredWithTemporaryPass, "alice", []zap.Field{events.Method("totp")})
+	if n := queued(t, o); n.Kind != RegisteredWithTemporaryPass || n.Event != events.TemporaryPassUsed {
+		t.Errorf("notice %s of %s", n.Kind, n.Event)
 	}
 }

@@ -51,7 +51,7 @@ var eventCases = []eventCase{
 	{LockedOut, events.LockedOut, nil, false},
 	{TemporaryPassIssued, events.TemporaryPassIssued, []zap.Field{zap.Duration("for", 8*time.Hour), zap.Int("uses", 1),
 		events.Expires(passExpires), zap.String("by", "admin")}, true},
-	{RegisteredWithTemporaryPass, events.RegisteredWithTemporaryPass, nil, false},
+	{RegisteredWithTemporaryPass, events.TemporaryPassUsed, nil, false},
 }
 
 // passExpires is the expiry of the temporary access pass of eventCases.

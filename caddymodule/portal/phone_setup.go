@@ -256,6 +256,9 @@ func (p *Portal) phoneEnrolled(q *request, method string, n phone.Number) error 
 	}
 	p.events.Write(q.r, events.MethodRemoved, user, events.Method(id), events.Reason("number_changed"))
 	p.events.Write(q.r, events.MethodAdded, user, events.Method(method))
+	if err := p.registeredBy(q, method); err != nil {
+		return err
+	}
 	return p.redirect(q, p.prefix+securityPath+"?added="+addedNumber)
 }
 
