@@ -142,9 +142,15 @@ func (e *Engine) UseTemporaryPass(ctx context.Context, user, code string) (PassR
 	return PassOK, nil
 }
 
-// RevokeTemporaryPass removes the pass of user, if any.
+// revokedPass is what a revoked pass's record holds: no pass (it does not
+// decode), and it keeps a use in flight from writing the pass's remaining
+// uses back (Create fails while it is there). A new pass replaces it.
+const revokedPass = "revoked"
+
+// RevokeTemporaryPass removes the pass of user, if any, for good: a use in
+// flight does not bring it back.
 func (e *Engine) RevokeTemporaryPass(ctx context.Context, user string) error {
-	if err := e.KV.Delete(ctx, temporaryPassKey(user)); err != nil {
+	if err := e.KV.Set(ctx, temporaryPassKey(user), []byte(revokedPass), MaxTemporaryPass+keepExpired); err != nil {
 		return fmt.Errorf("%w: removing the temporary access pass of %q: %w", store.ErrUnavailable, user, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/recovery"
+	"github.com/caddy-mfa/caddy-mfa/challenge/store"
 )
 
 func TestTemporaryPassIsBoundedAndForKnownUsers(t *testing.T) {
@@ -132,4 +133,50 @@ func TestTemporaryPassRacedOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// revokeDuringUse is a KV that revokes alice's pass right after a use
+// took it (between the take and the write-back of its remaining uses).
+type revokeDuringUse struct {
+	store.KV
+	e *Engine
+}
+
+func (k revokeDuringUse) DeleteIf(ctx context.Context, key string, value []byte) (bool, error) {
+	ok, err := k.KV.DeleteIf(ctx, key, value)
+	if ok && key == temporaryPassKey("alice") {
+		if err := k.e.RevokeTemporaryPass(ctx, "alice"); err != nil {
+			return ok, err
+		}
+	}
+	return ok, err
+}
+
+// A revocation that lands while a pass of several uses is being used is
+// not undone by the write-back of its remaining uses.
+func TestTemporaryPassRevokedDuringAUseStaysRevoked(t *testing.T) {
+	f := newPhoneFixture(t, shortStoreKinds[0], nil)
+	withUsers(t, f.fixture)
+	ctx := context.Background()
+	pass, _, err := f.e.IssueTemporaryPass(ctx, "alice", time.Hour, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := f.e.KV
+	f.e.KV = revokeDuringUse{KV: plain, e: f.e}
+	if r, err := f.e.UseTemporaryPass(ctx, "alice", pass); err != nil || r != PassOK {
+		t.Fatalf("the use in flight: %v, %v", r, err)
+	}
+	f.e.KV = plain
+	if r, err := f.e.UseTemporaryPass(ctx, "alice", pass); err != nil || r != PassWrong {
+		t.Errorf("after the revocation the pass gives %v, %v; want PassWrong", r, err)
+	}
+	// A new pass after a revocation works.
+	pass, _, err = f.e.IssueTemporaryPass(ctx, "alice", time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.e.UseTemporaryPass(ctx, "alice", pass); err != nil || r != PassOK {
+		t.Errorf("a pass issued after a revocation: %v, %v", r, err)
+	}
 }
