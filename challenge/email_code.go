@@ -31,7 +31,8 @@ type emailCodeRecord struct {
 
 func (r emailCodeRecord) expiry() time.Time { return time.Unix(r.Expires, 0) }
 
-// emailCodes are the e-mailed codes waiting, by user.
+// emailCodes are the e-mailed codes waiting, by session (a code asked for
+// in another session of the same user replaces nothing of this one's).
 func (e *Engine) emailCodes() record[emailCodeRecord] {
 	return record[emailCodeRecord]{kv: e.KV, now: e.Now, prefix: "email-code:", what: "e-mailed code", expires: emailCodeRecord.expiry}
 }
@@ -44,7 +45,7 @@ func (e *Engine) emailCodeHash(user, address, session, code string) []byte {
 
 // NewEmailCode makes a code for user to e-mail to address, good for
 // EmailCodeTTL and once, in the session tagged session only; a new one
-// replaces the last. The caller applies the send limits first.
+// replaces the session's last. The caller applies the send limits first.
 func (e *Engine) NewEmailCode(ctx context.Context, user, address, session string) (string, time.Time, error) {
 	code, err := newPhoneCode()
 	if err != nil {
@@ -52,7 +53,7 @@ func (e *Engine) NewEmailCode(ctx context.Context, user, address, session string
 	}
 	exp := e.Now().Add(EmailCodeTTL)
 	rec := emailCodeRecord{Hash: e.emailCodeHash(user, address, session, code), Expires: exp.Unix()}
-	if err := e.emailCodes().Put(ctx, user, rec); err != nil {
+	if err := e.emailCodes().Put(ctx, session, rec); err != nil {
 		return "", time.Time{}, err
 	}
 	return code, exp, nil
@@ -66,7 +67,7 @@ func (e *Engine) CheckEmailCode(ctx context.Context, user, address, session, cod
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
 	h := e.emailCodeHash(user, address, session, code)
 	found := false
-	_, taken, err := e.emailCodes().TakeIf(ctx, user, func(r emailCodeRecord) bool {
+	_, taken, err := e.emailCodes().TakeIf(ctx, session, func(r emailCodeRecord) bool {
 		found = true
 		return e.Now().Before(r.expiry()) && subtle.ConstantTimeCompare(r.Hash, h) == 1
 	})

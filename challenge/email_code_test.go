@@ -66,3 +66,20 @@ func TestEmailCodeRacedOnce(t *testing.T) {
 		}
 	})
 }
+
+// A code asked for in another session (someone else with the password)
+// does not replace this session's.
+func TestEmailCodeOfAnotherSessionReplacesNothing(t *testing.T) {
+	f := newPhoneFixture(t, shortStoreKinds[0], nil)
+	ctx := context.Background()
+	mine, _, err := f.e.NewEmailCode(ctx, "alice", "a@example.com", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.e.NewEmailCode(ctx, "alice", "a@example.com", "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.e.CheckEmailCode(ctx, "alice", "a@example.com", "s1", mine); err != nil {
+		t.Errorf("the first session's code after another session asked: %v", err)
+	}
+}
