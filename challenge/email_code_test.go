@@ -31,9 +31,9 @@ func TestEmailCodeOnceInItsSessionForItsAddress(t *testing.T) {
 			wrong = "111111"
 		}
 		check("alice", "a@example.com", "s1", wrong, ErrBadCode)
-		check("alice", "a@example.com", "s2", code, ErrBadCode)           // another session
+		check("alice", "a@example.com", "s2", code, ErrCodeExpired)       // another session has none
 		check("alice", "mallory@example.com", "s1", code, ErrBadCode)     // the address changed
-		check("bob", "a@example.com", "s1", code, ErrCodeExpired)         // another user has none
+		check("bob", "a@example.com", "s1", code, ErrBadCode)             // not bob's
 		check("alice", "a@example.com", "s1", code[:3]+" "+code[3:], nil) // typed with a space
 		check("alice", "a@example.com", "s1", code, ErrCodeExpired)       // used
 
