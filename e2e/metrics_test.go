@@ -85,6 +85,15 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
+	// A reload keeps the counts (Caddy makes a new registry per config).
+	if out, err := g.cliWithConfig("reload", "--force"); err != nil {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	for k, v := range mfaSeries(t, scrape(t, g)) {
+		if v != got[k] {
+			t.Errorf("after a reload, %s = %v, was %v", k, v, got[k])
+		}
+	}
 	var others []string
 	for k, v := range got {
 		if _, counted := want[k]; !counted && v != 0 {
