@@ -3,17 +3,21 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge/ldapdir"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // metricsApp provisions an app that texts through the log provider on
@@ -91,5 +95,32 @@ func TestMetricsSendsAndStoreErrors(t *testing.T) {
 	}
 	if de, dl := testutil.ToFloat64(embedded)-e0, testutil.ToFloat64(ldap)-l0; de != 1 || dl != 2 {
 		t.Errorf("store errors embedded +%v ldap +%v, want +1 and +2", de, dl)
+	}
+}
+
+// A signed-in request that finds Redis gone is failed closed (503) and
+// counted as an outage of redis, on the app's collectors.
+func TestMetricsRedisOutageOnTheHotPath(t *testing.T) {
+	srv := redistest.StartServer(t)
+	h := testHandlerOn(t, &Handler{}, &RedisConfig{URL: "redis://" + srv.Addr, KeyPrefix: "metrics-test:", Timeout: caddy.Duration(300 * time.Millisecond)})
+	c := signedInCookie(t, h, "alice")
+	redisErrors := h.app.metrics.StoreErrors.WithLabelValues("redis")
+	before := testutil.ToFloat64(redisErrors)
+	srv.Stop()
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.AddCookie(c)
+	rec := httptest.NewRecorder()
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		t.Error("passed on with Redis down")
+		return nil
+	})
+	if err := h.ServeHTTP(rec, req, next); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", rec.Code)
+	}
+	if d := testutil.ToFloat64(redisErrors) - before; d != 1 {
+		t.Fatalf("redis store errors +%v, want +1", d)
 	}
 }
