@@ -24,6 +24,7 @@ import (
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/cookies"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/notify"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/portal"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
@@ -234,6 +235,9 @@ type App struct {
 	// dirEnder ends the access of directory users gone (ldap_ender.go);
 	// nil with a users file.
 	dirEnder *dirEnder
+	// metrics are the collectors, registered with the config's registry
+	// (metrics_app.go).
+	metrics *metrics.Collectors
 }
 
 // SessionConfig configures sign-in sessions.
@@ -315,6 +319,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("mfa: %w", err)
 	}
+	if err := a.provisionMetrics(ctx, &providers); err != nil {
+		return err
+	}
 	a.voiceCallbacks, a.voiceName = providers.callbacks, providers.voiceName
 	notifier := providers.notifier
 	if a.FraudWebhook != nil {
@@ -393,7 +400,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("mfa: %w", err)
 	}
 	a.pages = &portal.Pages{Renderer: a.renderer, Org: a.org, Prefix: a.prefix, HelpURL: a.help, Logger: a.logger,
-		BusyRetry: a.engine.Users.Gate().RetryAfter}
+		BusyRetry: a.engine.Users.Gate().RetryAfter, Outage: a.storeError}
 	if err := a.buildNotices(repl, kv, a.usersDirectory()); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 )
 
@@ -64,7 +65,7 @@ func TestUnsignedVoiceInDevelopment(t *testing.T) {
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if _, ok := a.engine.Phone.Voice.(*unsignedVoice); !ok || a.voiceCallbacks != nil {
+	if _, ok := metrics.Unwrap(a.engine.Phone.Voice).(*unsignedVoice); !ok || a.voiceCallbacks != nil {
 		t.Errorf("voice = %T, callbacks = %v; want the module, with no callback check", a.engine.Phone.Voice, a.voiceCallbacks)
 	}
 }

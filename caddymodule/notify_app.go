@@ -70,7 +70,7 @@ func (a *App) buildNotices(repl *caddy.Replacer, kv store.KV, lookup directory) 
 	w.Timeout = timeout
 	sink := &notify.Sink{Outbox: o, Kinds: kinds, Mail: a.SMTP != nil, Webhook: senders[notify.ChannelWebhook] != nil,
 		Lookup: lookup, Languages: a.renderer, Logger: log, Wake: w.Wake}
-	a.events.SetSink(sink)
+	a.events.AddSink(sink)
 	a.notices = &notices{sink: sink, worker: w}
 	return nil
 }

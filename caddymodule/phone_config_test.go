@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
@@ -85,12 +86,12 @@ func TestPhoneProvision(t *testing.T) {
 	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "sms", "voice"}) {
 		t.Errorf("methods = %q; want webauthn, totp and both configured phone methods", a.engine.Methods)
 	}
-	if _, ok := a.engine.Phone.Text.(*providers.WebhookSMS); !ok {
+	if _, ok := metrics.Unwrap(a.engine.Phone.Text).(*providers.WebhookSMS); !ok {
 		t.Errorf("text provider = %T, want the webhook", a.engine.Phone.Text)
 	}
 	// The placeholders of the modules' settings are replaced in their own
 	// Provision (tested in package providers).
-	tw, ok := a.engine.Phone.Voice.(*providers.TwilioVoice)
+	tw, ok := metrics.Unwrap(a.engine.Phone.Voice).(*providers.TwilioVoice)
 	if !ok || a.voiceCallbacks != phone.CallbackVerifier(tw) || a.voiceName != "twilio" {
 		t.Fatalf("voice provider = %T, want the twilio module kept for callbacks", a.engine.Phone.Voice)
 	}

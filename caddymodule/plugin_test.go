@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule"
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
@@ -110,7 +111,7 @@ func TestPluginProviderSendsTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := caddymodule.EngineOf(app.(*caddymodule.App))
-	sms, ok := e.Phone.Text.(*testSMS)
+	sms, ok := metrics.Unwrap(e.Phone.Text).(*testSMS)
 	if !ok || sms.Sender != "Acme" {
 		t.Fatalf("text provider = %T %+v, want the plugin's, with its setting", e.Phone.Text, e.Phone.Text)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-mfa/caddy-mfa/caddymodule/metrics"
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/providers"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
@@ -65,7 +66,7 @@ func TestPushProvision(t *testing.T) {
 	if !reflect.DeepEqual(a.engine.Methods, []string{"webauthn", "totp", "push"}) {
 		t.Errorf("methods = %q; want webauthn, totp and push by default", a.engine.Methods)
 	}
-	c, ok := a.engine.Notifier.(*providers.NtfyPush)
+	c, ok := metrics.Unwrap(a.engine.Notifier).(*providers.NtfyPush)
 	if !ok {
 		t.Fatalf("notifier = %T, want the ntfy module", a.engine.Notifier)
 	}
@@ -85,7 +86,7 @@ func TestPushProvision(t *testing.T) {
 	if err := provision(t, w); err != nil {
 		t.Fatalf("Provision webhook: %v", err)
 	}
-	if _, ok := w.engine.Notifier.(*providers.WebhookPush); !ok {
+	if _, ok := metrics.Unwrap(w.engine.Notifier).(*providers.WebhookPush); !ok {
 		t.Fatalf("notifier = %T, want the push webhook module", w.engine.Notifier)
 	}
 	if _, ok := w.engine.Notifier.(push.Subscriber); ok {

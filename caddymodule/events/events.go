@@ -28,8 +28,8 @@ const Message = "security event"
 // Writer writes security events. Never pass it secrets: no password,
 // code, token or phone number goes into a field.
 type Writer struct {
-	log  *zap.Logger
-	sink Sink
+	log   *zap.Logger
+	sinks []Sink
 }
 
 // Sink receives every event a Writer writes, after it is logged (and
@@ -41,9 +41,13 @@ type Sink interface {
 	Event(r *http.Request, e Event, user string, fields []zap.Field)
 }
 
-// SetSink makes w hand each event to s as well. Call it once, while the
-// app is built, before w is used.
-func (w *Writer) SetSink(s Sink) { w.sink = s }
+// AddSink makes w hand each event to s as well, after the sinks added
+// before it (the security notices, the metrics). Call it while the app is
+// built, before w is used.
+func (w *Writer) AddSink(s Sink) { w.sinks = append(w.sinks, s) }
+
+// SetSink is AddSink, for the callers written when a writer had one sink.
+func (w *Writer) SetSink(s Sink) { w.AddSink(s) }
 
 // New makes the writer that logs to l.Named(LoggerName).
 func New(l *zap.Logger) *Writer { return &Writer{log: l.Named(LoggerName)} }
@@ -57,8 +61,8 @@ func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Fiel
 	if e.Warn() {
 		level = zapcore.WarnLevel
 	}
-	if w.sink != nil {
-		defer w.toSink(r, e, user, fields)
+	if len(w.sinks) != 0 {
+		defer w.toSinks(r, e, user, fields)
 	}
 	ce := w.log.Check(level, Message)
 	if ce == nil {
@@ -72,16 +76,23 @@ func (w *Writer) Write(r *http.Request, e Event, user string, fields ...zap.Fiel
 	ce.Write(append(all, fields...)...)
 }
 
-// toSink hands the event to the sink; a panic there (a bug in a
-// notice's lookup or store) is logged and does not fail the request that
-// wrote the event.
-func (w *Writer) toSink(r *http.Request, e Event, user string, fields []zap.Field) {
+// toSinks hands the event to each sink in turn.
+func (w *Writer) toSinks(r *http.Request, e Event, user string, fields []zap.Field) {
+	for _, s := range w.sinks {
+		w.toSink(s, r, e, user, fields)
+	}
+}
+
+// toSink hands the event to s; a panic there (a bug in a notice's lookup
+// or store) is logged and does not fail the request that wrote the event,
+// nor keep it from the other sinks.
+func (w *Writer) toSink(s Sink, r *http.Request, e Event, user string, fields []zap.Field) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.log.Error("security event not handed on: the sink failed", zap.String("event", string(e)), zap.Any("panic", v))
 		}
 	}()
-	w.sink.Event(r, e, user, fields)
+	s.Event(r, e, user, fields)
 }
 
 // Method is the "method" field: the second-factor method concerned.

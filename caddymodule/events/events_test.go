@@ -139,3 +139,23 @@ func TestTemporaryPassEventsLevel(t *testing.T) {
 		t.Errorf("Expires field %q = %q", f.Key, f.String)
 	}
 }
+
+// Every sink added receives every event, in the order added, and one that
+// panics keeps the event from none of the others.
+func TestEverySinkReceivesEveryEvent(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	w := New(zap.New(core))
+	a, b := &recordingSink{}, &recordingSink{}
+	w.AddSink(a)
+	w.AddSink(panickingSink{})
+	w.AddSink(b)
+	w.Write(nil, SignedIn, "alice", Method("totp"))
+	w.Write(nil, LockedOut, "bob", Reason("x"))
+	want := "signed_in/alice/method,locked_out/bob/reason"
+	if strings.Join(a.got, ",") != want || strings.Join(b.got, ",") != want {
+		t.Fatalf("sinks got %v and %v", a.got, b.got)
+	}
+	if n := logs.FilterLevelExact(zap.ErrorLevel).Len(); n != 2 {
+		t.Fatalf("%d sink failures logged, want 2", n)
+	}
+}

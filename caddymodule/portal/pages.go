@@ -31,6 +31,9 @@ type Pages struct {
 	// BusyRetry is how long a client refused by the password-check gate
 	// should wait.
 	BusyRetry func() time.Duration
+	// Outage, if set, is told of every request Unavailable fails closed,
+	// with its error (the metrics count them by store).
+	Outage func(err error)
 }
 
 // WantsHTML reports whether r is a browser navigation.
@@ -106,6 +109,9 @@ func (pg *Pages) Unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	pg.Logger.Error("sign-in store unavailable; failing closed", zap.Error(err), zap.String("path", r.URL.Path))
+	if pg.Outage != nil {
+		pg.Outage(err)
+	}
 	w.Header().Set("Retry-After", "30")
 	pg.Message(w, r, http.StatusServiceUnavailable, ui.TitleUnavailable, ui.MsgUnavailable)
 }

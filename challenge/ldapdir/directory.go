@@ -2,7 +2,7 @@ package ldapdir
 
 import (
 	"context"
-
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -234,10 +234,15 @@ func (d *Directory) All() []*users.User {
 	return out
 }
 
+// ErrServer is in every error of a directory server that could not be
+// reached (with store.ErrUnavailable), so that callers can tell its
+// outages from the stores' (the metrics count them apart).
+var ErrServer = errors.New("ldap server")
+
 // unavailable wraps an error of the directory as the outage it is, naming
 // the server.
 func (d *Directory) unavailable(err error) error {
-	return fmt.Errorf("%w: ldap server %s: %w", store.ErrUnavailable, d.cfg.URL, err)
+	return fmt.Errorf("%w: %w %s: %w", store.ErrUnavailable, ErrServer, d.cfg.URL, err)
 }
 
 // Canonical is the user name typed stands for as far as the cache knows,

@@ -144,6 +144,9 @@ func TestStaleCacheFailsClosedAndOutageIs503(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), s.URL) {
 		t.Fatalf("sign-in with the directory down: %v", err)
 	}
+	if !errors.Is(err, ErrServer) {
+		t.Fatalf("sign-in with the directory down: %v; want ErrServer, for the metrics", err)
+	}
 	if strings.Contains(err.Error(), slapdtest.AlicePassword) {
 		t.Fatal("the error holds the password")
 	}
