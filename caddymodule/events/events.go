@@ -120,9 +120,19 @@ func Expires(t time.Time) zap.Field {
 }
 
 // ClientIP is the client address of r as Caddy determined it (honouring
-// the server's trusted_proxies), without a port.
+// the server's trusted_proxies), without a port: what limits count,
+// lockouts judge, notices and the log say. On a server without
+// trusted_proxies_strict a request through a trusted proxy is the
+// exception: Caddy took the left-most address of X-Forwarded-For, which
+// the client writes itself whenever the proxy appends to the header, so
+// the right-most one (the address the proxy itself saw) is used instead.
 func ClientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		if viaLooseProxy(r) {
+			if last := rightmostForwarded(r); last != "" {
+				return last
+			}
+		}
 		return ip
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {

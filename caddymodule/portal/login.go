@@ -57,6 +57,9 @@ func (p *Portal) loginSubmit(q *request) error {
 		return p.render(q, http.StatusForbidden, "login", pg)
 	}
 	e, ctx := p.engine, q.r.Context()
+	if events.ViaLooseProxy(q.r) {
+		p.looseOnce.Do(func() { p.logger.Warn(events.LooseProxiesWarning) })
+	}
 	// The address's rate first, before the name is looked up anywhere
 	// costly (a directory search, through the bounded gate): a flood from
 	// one address is refused without a lookup. The source is judged for
