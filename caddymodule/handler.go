@@ -85,6 +85,9 @@ func (h *Handler) setup(app *App) error {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
 	h.setupPolicy()
+	if msg := loopbackTrusted(h.trusted); msg != "" {
+		h.logger.Warn(msg)
+	}
 	h.looseOnce = new(sync.Once)
 	reg := app.registration
 	p, err := portal.New(portal.Config{

@@ -42,3 +42,19 @@ func parseNetworks(s string) []netip.Prefix {
 	}
 	return nil
 }
+
+// loopbackTrusted is the start-up warning for a route's trusted networks
+// that hold loopback addresses (private_ranges does): behind a proxy on
+// the same machine without trusted_proxies, or Docker's userland proxy,
+// every client has one, and the password alone would open the route to
+// all. "" when none does.
+func loopbackTrusted(nets []netip.Prefix) string {
+	for _, n := range nets {
+		for _, l := range loopbackNets() {
+			if n.Overlaps(l) {
+				return "trusted_networks holds loopback addresses (" + n.String() + "): behind a proxy on this machine without trusted_proxies, or Docker's userland proxy, every client has one, and the password alone opens the route to everyone; list the office's networks rather than private_ranges"
+			}
+		}
+	}
+	return ""
+}

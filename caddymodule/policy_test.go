@@ -54,3 +54,16 @@ func TestHandlerValidatePolicy(t *testing.T) {
 		}
 	}
 }
+
+// A route's trusted networks that hold loopback addresses are warned of
+// at start.
+func TestLoopbackTrustedNetworksWarned(t *testing.T) {
+	for _, c := range []struct {
+		nets string
+		warn bool
+	}{{"private_ranges", true}, {"127.0.0.1", true}, {"::1", true}, {"10.0.0.0/8", false}, {"192.0.2.0/24", false}} {
+		if got := loopbackTrusted(parseNetworks(c.nets)) != ""; got != c.warn {
+			t.Errorf("%s: warned %v, want %v", c.nets, got, c.warn)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func (c *RegistrationConfig) policy(repl *caddy.Replacer, hasMail bool) (*portal
 		case requireTemporaryPass:
 		case requireTrustedNetworks:
 			if len(c.Networks) == 0 {
-				return nil, errors.New("registration: require trusted_networks needs networks <cidr...>, e.g. networks 10.0.0.0/8")
+				return nil, errors.New("registration: require trusted_networks needs networks <cidr...>, e.g. networks 10.20.0.0/16")
 			}
 		case requireVerifiedEmail:
 			if !hasMail {
@@ -93,8 +93,8 @@ func (c *RegistrationConfig) policy(repl *caddy.Replacer, hasMail bool) (*portal
 			return nil, fmt.Errorf("registration: networks: %q is not a CIDR such as 10.0.0.0/8 or an address", n)
 		}
 		for _, q := range p {
-			if q.Contains(netip.MustParseAddr("127.0.0.1")) || q.Contains(netip.IPv6Loopback()) {
-				return nil, fmt.Errorf("registration: networks: %s holds a loopback address: behind a proxy on this machine every client would have it", q)
+			if err := registrationNetwork(q); err != nil {
+				return nil, err
 			}
 		}
 		g.Networks = append(g.Networks, p...)
@@ -110,6 +110,27 @@ func (c *RegistrationConfig) policy(repl *caddy.Replacer, hasMail bool) (*portal
 		g.Until = t
 	}
 	return g, nil
+}
+
+// loopbackNets are the loopback networks: behind a proxy on the same
+// machine (without trusted_proxies) every client has such an address.
+func loopbackNets() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
+// registrationNetwork refuses a registration network that holds loopback
+// addresses, or is wider than a /8 (IPv4) or a /16 (IPv6): such a network
+// is no office.
+func registrationNetwork(q netip.Prefix) error {
+	for _, l := range loopbackNets() {
+		if q.Overlaps(l) {
+			return fmt.Errorf("registration: networks: %s holds loopback addresses: behind a proxy on this machine every client would have one", q)
+		}
+	}
+	if q.Addr().Is4() && q.Bits() < 8 || !q.Addr().Is4() && q.Bits() < 16 {
+		return fmt.Errorf("registration: networks: %s is too wide for trusted networks: give the office's networks (a /8 at most for IPv4, a /16 for IPv6)", q)
+	}
+	return nil
 }
 
 // warnRegistration says at start what the registration policy g leaves

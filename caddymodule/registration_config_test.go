@@ -108,6 +108,10 @@ func TestRegistrationPolicy(t *testing.T) {
 		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"127.0.0.1"}}, false, "loopback"},
 		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"0.0.0.0/0"}}, false, "loopback"},
 		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"::/0"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"127.1.0.0/16"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"127.0.0.2"}}, false, "loopback"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"2000::/3"}}, false, "too wide"},
+		{RegistrationConfig{Require: []string{"trusted_networks"}, Networks: []string{"10.0.0.0/7"}}, false, "too wide"},
 		{RegistrationConfig{Require: []string{"open"}, Until: "{env.MFA_TEST_UNSET_UNTIL}"}, false, "until"},
 	} {
 		if _, err := c.c.policy(repl, c.mail); err == nil || !strings.Contains(err.Error(), c.says) {
