@@ -27,11 +27,14 @@ const (
 	LockedOut                   Kind = "locked_out"
 	TemporaryPassIssued         Kind = "temporary_pass_issued"
 	RegisteredWithTemporaryPass Kind = "registered_with_temporary_pass"
+	// BypassUsed: a sign-in with the password alone, on a pass an
+	// administrator granted (`caddy mfa bypass`).
+	BypassUsed Kind = "bypass_used"
 )
 
 // Kinds are all the notices, in the order the documentation lists them.
 var Kinds = []Kind{MethodAdded, MethodRemoved, PhoneChanged, RecoveryCodesCreated, AppPasswordCreated,
-	NewBrowser, FraudReported, LockedOut, TemporaryPassIssued, RegisteredWithTemporaryPass}
+	NewBrowser, FraudReported, LockedOut, TemporaryPassIssued, RegisteredWithTemporaryPass, BypassUsed}
 
 // Known reports whether k is one of Kinds.
 func (k Kind) Known() bool {
@@ -90,7 +93,7 @@ type Notice struct {
 func mayNotify(e events.Event) bool {
 	switch e {
 	case events.MethodAdded, events.MethodRemoved, events.RecoveryCodesCreated, events.AppPasswordCreated,
-		events.SignedIn, events.FraudReported, events.LockedOut, events.TemporaryPassIssued, events.TemporaryPassUsed:
+		events.SignedIn, events.FraudReported, events.LockedOut, events.TemporaryPassIssued, events.TemporaryPassUsed, events.BypassUsed:
 		return true
 	}
 	return false
@@ -124,6 +127,8 @@ func kindOf(e events.Event, fields map[string]string) Kind {
 		// Told when used, whether or not a method is registered after it
 		// (registered_with_temporary_pass is no second notice).
 		return RegisteredWithTemporaryPass
+	case events.BypassUsed:
+		return BypassUsed
 	}
 	return ""
 }

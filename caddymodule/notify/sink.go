@@ -191,10 +191,10 @@ func (s *Sink) language(ctx context.Context, r *http.Request, e events.Event, us
 }
 
 // notByUser reports an event whose request may be someone else's than the
-// user's (wrong codes typed with a stolen password, a pass used by whoever
-// holds it).
+// user's (wrong codes typed with a stolen password, a pass or a bypass used
+// by whoever holds it).
 func notByUser(e events.Event) bool {
-	return e == events.LockedOut || e == events.TemporaryPassUsed
+	return e == events.LockedOut || e == events.TemporaryPassUsed || e == events.BypassUsed
 }
 
 // fieldMap is the string and bool fields of an event by key.

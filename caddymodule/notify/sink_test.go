@@ -52,6 +52,7 @@ var eventCases = []eventCase{
 	{TemporaryPassIssued, events.TemporaryPassIssued, []zap.Field{zap.Duration("for", 8*time.Hour), zap.Int("uses", 1),
 		events.Expires(passExpires), zap.String("by", "admin")}, true},
 	{RegisteredWithTemporaryPass, events.TemporaryPassUsed, nil, false},
+	{BypassUsed, events.BypassUsed, nil, false},
 }
 
 // passExpires is the expiry of the temporary access pass of eventCases.
