@@ -155,3 +155,17 @@ func (e *Engine) RevokeTemporaryPass(ctx context.Context, user string) error {
 	}
 	return nil
 }
+
+// TemporaryPassRevoked reports whether the pass of user was revoked (and
+// no new one issued since): what a pass let a session do and has not
+// done yet (register a method) ends with it.
+func (e *Engine) TemporaryPassRevoked(ctx context.Context, user string) (bool, error) {
+	v, err := e.KV.Get(ctx, temporaryPassKey(user))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: reading the temporary access pass of %q: %w", store.ErrUnavailable, user, err)
+	}
+	return string(v) == revokedPass, nil
+}

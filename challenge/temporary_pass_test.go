@@ -171,10 +171,16 @@ func TestTemporaryPassRevokedDuringAUseStaysRevoked(t *testing.T) {
 	if r, err := f.e.UseTemporaryPass(ctx, "alice", pass); err != nil || r != PassWrong {
 		t.Errorf("after the revocation the pass gives %v, %v; want PassWrong", r, err)
 	}
+	if revoked, err := f.e.TemporaryPassRevoked(ctx, "alice"); !revoked || err != nil {
+		t.Errorf("TemporaryPassRevoked = %v, %v after a revocation", revoked, err)
+	}
 	// A new pass after a revocation works.
 	pass, _, err = f.e.IssueTemporaryPass(ctx, "alice", time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if revoked, err := f.e.TemporaryPassRevoked(ctx, "alice"); revoked || err != nil {
+		t.Errorf("TemporaryPassRevoked = %v, %v after a new pass", revoked, err)
 	}
 	if r, err := f.e.UseTemporaryPass(ctx, "alice", pass); err != nil || r != PassOK {
 		t.Errorf("a pass issued after a revocation: %v, %v", r, err)

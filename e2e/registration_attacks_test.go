@@ -184,3 +184,19 @@ func TestTemporaryPassRemembersNoDevice(t *testing.T) {
 	holder.signOut()
 	expectRedirect(t, holder.login("alice", testPassword, "/"), "/.mfa/challenge")
 }
+
+// A pass revoked after it was used, before a method was registered with
+// it: the registration it allowed ends too.
+func TestTemporaryPassRevokedEndsItsRegistration(t *testing.T) {
+	g := startGateway(t, gatewayOpts{global: "registration {\n\t\t\trequire temporary_pass\n\t\t}"})
+	b := g.newBrowser()
+	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
+	expectRedirect(t, b.postPass(g.issuePass("alice", "1h", 2)), "/.mfa/setup")
+	expectStatus(t, b.get("/.mfa/setup"), http.StatusOK)
+	if out, err := g.cli("mfa", "temporary-pass", "alice", "--revoke"); err != nil {
+		t.Fatalf("revoke: %v\n%s", err, out)
+	}
+	if r := b.get("/.mfa/setup/totp"); r.Header.Get("Location") != "/.mfa/register" {
+		t.Errorf("after the revocation setup/totp answers %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}

@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
@@ -85,15 +86,18 @@ func (p *Portal) registrationGrant(q *request) (string, error) {
 	if err != nil {
 		return "", errors.Join(store.ErrUnavailable, err)
 	}
-	for i, b := range v {
-		if b == 0 {
-			if string(v[i+1:]) == q.data.User {
-				return string(v[:i]), nil
-			}
-			break
+	how, user, ok := strings.Cut(string(v), "\x00")
+	if !ok || user != q.data.User {
+		return "", nil
+	}
+	if how == grantedByPass {
+		// Revoked meanwhile: what the pass allowed and was not done yet
+		// ends with it.
+		if revoked, err := p.engine.TemporaryPassRevoked(q.r.Context(), user); err != nil || revoked {
+			return "", err
 		}
 	}
-	return "", nil
+	return how, nil
 }
 
 // mayRegister reports whether the user of q, who gave the password and has
