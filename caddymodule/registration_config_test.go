@@ -150,3 +150,11 @@ func TestRegistrationWarnings(t *testing.T) {
 		}
 	}
 }
+
+// The same in JSON: a route's registration is refused with the reason.
+func TestRegistrationIsGlobalOnlyInJSON(t *testing.T) {
+	h := Handler{Registration: []byte(`{"require":["temporary_pass"]}`)}
+	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "belongs in the mfa app") {
+		t.Errorf("a route's registration in JSON: %v", err)
+	}
+}
