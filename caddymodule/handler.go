@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -51,6 +53,11 @@ type Handler struct {
 	// name and one of that user's app passwords, never their password.
 	// Default: off.
 	AppPasswords bool `json:"app_passwords,omitempty"`
+
+	// Registration is refused here: the registration policy is the mfa
+	// app's (apps.mfa.registration) for every site, since a method
+	// registered on one site signs in on all of them.
+	Registration json.RawMessage `json:"registration,omitempty"`
 
 	app *App
 	// looseOnce logs once that trusted networks met a loose proxy chain.
@@ -119,6 +126,9 @@ func (h *Handler) setupPolicy() {
 
 // Validate checks the handler's configuration.
 func (h *Handler) Validate() error {
+	if len(h.Registration) > 0 {
+		return errors.New("mfa: registration belongs in the mfa app (apps.mfa.registration), not in a route: a method registered on one site signs in on every site, so one policy must hold for all of them")
+	}
 	for _, u := range h.AllowUsers {
 		if u == "" || strings.ContainsAny(u, " \t") {
 			return fmt.Errorf("mfa: allow_users: bad user name %q", u)
