@@ -401,6 +401,12 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
 //		app_passwords                          # HTTP Basic auth with app passwords
 //		registration { require ... }           # who may register here (default: the global one)
+//		headers {                              # identity header names (see unmarshalIdentityHeaders)
+//			user   <name>                      # default Remote-User
+//			groups <name>                      # default Remote-Groups
+//			name   <name>                      # default Remote-Name
+//			email  <name>                      # default Remote-Email
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -446,6 +452,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.TrustedNetworks = append(h.TrustedNetworks, args...)
 		case "registration":
 			if err := unmarshalRegistration(d, &h.Registration); err != nil {
+				return err
+			}
+		case "headers":
+			if err := unmarshalIdentityHeaders(d, &h.Headers); err != nil {
 				return err
 			}
 		default:

@@ -27,7 +27,8 @@ func init() {
 // Handler guards one route: it serves the portal under the portal prefix and
 // lets any other request through only with a signed-in, allowed user, to
 // whom it adds the identity headers Remote-User, Remote-Groups, Remote-Name
-// and Remote-Email (removing any a client sent), and from whose request it
+// and Remote-Email or the names Headers gives (removing any a client sent)
+// and Caddy's {http.auth.user.*} placeholders, and from whose request it
 // removes the gateway's session cookie.
 type Handler struct {
 	// AllowUsers, if set, lists the users who may use this route.
@@ -55,8 +56,15 @@ type Handler struct {
 	// method registered here signs in on every route, so this should be
 	// stricter than the global one, not looser. Default: the global one.
 	Registration *RegistrationConfig `json:"registration,omitempty"`
+	// Headers, if set, renames the identity headers sent to the upstream
+	// (user, groups, name, email; each left out keeps its Remote-* name).
+	// Client-sent copies of these names and of the Remote-* ones are always
+	// removed. Default: Remote-User, Remote-Groups, Remote-Name,
+	// Remote-Email.
+	Headers *IdentityHeaders `json:"headers,omitempty"`
 
 	app       *App
+	ids       *identityNames
 	policy    challenge.Policy
 	oneFactor bool
 	trusted   []netip.Prefix
@@ -85,6 +93,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(app *App) error {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+	if err := h.Headers.check(); err != nil {
+		return fmt.Errorf("mfa handler: %w", err)
+	}
+	h.ids = newIdentityNames(h.Headers)
 	h.setupPolicy()
 	reg := app.registration
 	if h.Registration != nil {
@@ -141,6 +153,9 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("mfa: trusted_networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", n)
 		}
 	}
+	if err := h.Headers.check(); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	return nil
 }
 
@@ -154,8 +169,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.app.answerHeld(w, r) {
 		return nil
 	}
-	stripIdentityHeaders(r.Header)
-	stripIdentityTrailers(r)
+	h.ids.stripFrom(r.Header)
+	h.ids.stripTrailers(r)
 	if h.AppPasswords {
 		if user, secret, ok := r.BasicAuth(); ok {
 			return h.serveAppPassword(w, r, next, user, secret)
@@ -188,7 +203,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.portal.Forbidden(w, r, sessID, u)
 		return nil
 	}
-	setIdentityHeaders(r.Header, u)
+	h.ids.setOn(r.Header, u)
+	setUserPlaceholders(r, u, levelMethod(d.Level))
 	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)
 }
