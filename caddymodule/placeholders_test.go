@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/session"
+	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
 // sessionCookieAt makes a session for user at level and returns its cookie.
@@ -35,8 +36,8 @@ func withReplacer(req *http.Request) (*http.Request, *caddy.Replacer) {
 	return req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, repl)), repl
 }
 
-// userPlaceholders are the {http.auth.user.*} placeholders the handler sets.
-var userPlaceholders = []string{"id", "name", "email", "groups", "method"}
+// userPlaceholderNames are the {http.auth.user.*} placeholders the handler sets.
+var userPlaceholderNames = []string{"id", "name", "email", "groups", "method"}
 
 // servePlaceholders runs req through h and returns the placeholders the
 // next handler saw (nil if the request did not pass), and those the
@@ -46,7 +47,7 @@ func servePlaceholders(t *testing.T, h *Handler, req *http.Request) (seen, after
 	req, repl := withReplacer(req)
 	read := func() map[string]string {
 		m := map[string]string{}
-		for _, k := range userPlaceholders {
+		for _, k := range userPlaceholderNames {
 			if v, ok := repl.GetString("http.auth.user." + k); ok {
 				m[k] = v
 			}
@@ -120,4 +121,57 @@ func TestHandlerSetsUserPlaceholders(t *testing.T) {
 	req.SetBasicAuth("alice", secret)
 	seen, _ = servePlaceholders(t, ap, req)
 	expectPlaceholders(t, "app password", seen, "app_password")
+}
+
+// BenchmarkUserPlaceholders is the cost of the placeholders on the hot
+// path: each op is a new replacer (as Caddy makes per request), with and
+// without the five placeholders set on it.
+func BenchmarkUserPlaceholders(b *testing.B) {
+	u := &users.User{Name: "alice", DisplayName: "Alice", Email: "a@example.com"}
+	req, repl := withReplacer(httptest.NewRequest(http.MethodGet, "/", nil))
+	b.Run("replacer only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			*repl = *caddy.NewReplacer()
+			repl.Map(httpVarsStandIn)
+		}
+	})
+	b.Run("with placeholders", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			*repl = *caddy.NewReplacer()
+			repl.Map(httpVarsStandIn)
+			setUserPlaceholders(req, u, methodTwoFactor)
+		}
+	})
+}
+
+// TestUserPlaceholdersPrecedence: what an earlier handler set under
+// http.auth.user. (basic_auth's user and metadata) gives way to the mfa
+// user; what a later one sets (vars http.auth.user.id ...) wins, as it
+// does over Caddy's own authentication; ReplaceAll sees the values too.
+func TestUserPlaceholdersPrecedence(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	req, repl := withReplacer(httptest.NewRequest(http.MethodGet, "/x", nil))
+	req.AddCookie(signedInCookie(t, h, "alice"))
+	repl.Set("http.auth.user.id", "bob")
+	repl.Set("http.auth.user.role", "admin")
+	var seen string
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		seen = repl.ReplaceAll("{http.auth.user.id} <{http.auth.user.email}> {http.auth.user.method} [{http.auth.user.role}]", "-")
+		return nil
+	})
+	if err := h.ServeHTTP(httptest.NewRecorder(), req, next); err != nil {
+		t.Fatal(err)
+	}
+	if want := "alice <a@example.com> two_factor [-]"; seen != want {
+		t.Errorf("after an earlier handler's user: %q, want %q", seen, want)
+	}
+	repl.Set("http.auth.user.id", "carol")
+	if v, _ := repl.GetString("http.auth.user.id"); v != "carol" {
+		t.Errorf("a later Set: http.auth.user.id = %q, want carol", v)
+	}
+	if _, ok := repl.Get("http.auth.user.other"); ok {
+		t.Error("an unknown http.auth.user placeholder is known")
+	}
 }
