@@ -400,6 +400,12 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		policy           one_factor|two_factor  # default two_factor
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
 //		app_passwords                          # HTTP Basic auth with app passwords
+//		headers {                              # identity header names (see unmarshalIdentityHeaders)
+//			user   <name>                      # default Remote-User
+//			groups <name>                      # default Remote-Groups
+//			name   <name>                      # default Remote-Name
+//			email  <name>                      # default Remote-Email
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -447,6 +453,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			// A method registered on one site signs in on every site: a
 			// route's own policy would be bypassed on any other.
 			return d.Err("registration belongs in the global mfa block: a method registered on one site signs in on every site, so one policy must hold for all of them")
+		case "headers":
+			if err := unmarshalIdentityHeaders(d, &h.Headers); err != nil {
+				return err
+			}
 		default:
 			return d.Errf("unknown mfa directive option %q", d.Val())
 		}

@@ -343,6 +343,12 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 		{"policy two_factor", "mfa {\n\tpolicy two_factor\n}", Handler{Policy: "two_factor"}},
 		{"trusted_networks", "mfa {\n\ttrusted_networks 10.0.0.0/8 192.0.2.7 2001:db8::/32\n\ttrusted_networks private_ranges\n}",
 			Handler{TrustedNetworks: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "private_ranges"}}},
+		{"headers user", "mfa {\n\theaders {\n\t\tuser X-WEBAUTH-USER\n\t}\n}", Handler{Headers: &IdentityHeaders{User: "X-WEBAUTH-USER"}}},
+		{"headers groups", "mfa {\n\theaders {\n\t\tgroups X-Forwarded-Groups\n\t}\n}", Handler{Headers: &IdentityHeaders{Groups: "X-Forwarded-Groups"}}},
+		{"headers name", "mfa {\n\theaders {\n\t\tname X-Forwarded-Name\n\t}\n}", Handler{Headers: &IdentityHeaders{Name: "X-Forwarded-Name"}}},
+		{"headers email", "mfa {\n\theaders {\n\t\temail X-Forwarded-Email\n\t}\n}", Handler{Headers: &IdentityHeaders{Email: "X-Forwarded-Email"}}},
+		{"headers all, with other options", "mfa {\n\tallow_groups staff\n\theaders {\n\t\tuser X-Forwarded-User\n\t\tgroups X-Forwarded-Groups\n\t\tname X-Forwarded-Name\n\t\temail X-Forwarded-Email\n\t}\n\tapp_passwords\n}",
+			Handler{AllowGroups: []string{"staff"}, AppPasswords: true, Headers: &IdentityHeaders{User: "X-Forwarded-User", Groups: "X-Forwarded-Groups", Name: "X-Forwarded-Name", Email: "X-Forwarded-Email"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -361,6 +367,9 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			}
 			if got.Policy != tc.want.Policy || !reflect.DeepEqual(got.TrustedNetworks, tc.want.TrustedNetworks) {
 				t.Errorf("Policy %q, TrustedNetworks %q; want %q, %q", got.Policy, got.TrustedNetworks, tc.want.Policy, tc.want.TrustedNetworks)
+			}
+			if !reflect.DeepEqual(got.Headers, tc.want.Headers) {
+				t.Errorf("Headers = %+v, want %+v", got.Headers, tc.want.Headers)
 			}
 		})
 	}
@@ -383,6 +392,24 @@ func TestHandlerUnmarshalCaddyfileErrors(t *testing.T) {
 		{"trusted_networks bad", "mfa {\n\ttrusted_networks 10.0.0.0/33\n}", []string{`"10.0.0.0/33" is not a CIDR`}},
 		{"trusted_networks name", "mfa {\n\ttrusted_networks office\n}", []string{`"office" is not a CIDR`}},
 		{"args after mfa with block", "mfa staff {\n\tallow_groups staff\n}", []string{"wrong argument count"}},
+		{"headers without block", "mfa {\n\theaders\n}", []string{"headers needs at least one of user, groups, name, email"}},
+		{"headers empty block", "mfa {\n\theaders {\n\t}\n}", []string{"headers needs at least one of"}},
+		{"headers with an argument", "mfa {\n\theaders X-User\n}", []string{`headers takes a block`, `"X-User"`}},
+		{"headers twice", "mfa {\n\theaders {\n\t\tuser A\n\t}\n\theaders {\n\t\tname B\n\t}\n}", []string{"headers may be given only once", "Testfile:5"}},
+		{"headers unknown option", "mfa {\n\theaders {\n\t\trole X-Role\n\t}\n}", []string{`unknown headers option "role"`, "Testfile:3"}},
+		{"headers user without name", "mfa {\n\theaders {\n\t\tuser\n\t}\n}", []string{"headers: user needs a header name, e.g. user X-Forwarded-User"}},
+		{"headers empty name", "mfa {\n\theaders {\n\t\tgroups \"\"\n\t}\n}", []string{"headers: groups needs a header name"}},
+		{"headers two names", "mfa {\n\theaders {\n\t\tuser A B\n\t}\n}", []string{"wrong argument count"}},
+		{"headers field twice", "mfa {\n\theaders {\n\t\tuser A\n\t\tuser B\n\t}\n}", []string{"headers: user may be given only once"}},
+		{"headers not a token", "mfa {\n\theaders {\n\t\tname \"X Name\"\n\t}\n}", []string{`headers: name "X Name" is not a header name`}},
+		{"headers colon", "mfa {\n\theaders {\n\t\temail X-Email:\n\t}\n}", []string{`headers: email "X-Email:" is not a header name`}},
+		{"headers duplicate", "mfa {\n\theaders {\n\t\tuser X-User\n\t\tname x_user\n\t}\n}", []string{`headers: user and name would both be`}},
+		{"headers duplicate of a default", "mfa {\n\theaders {\n\t\temail Remote-User\n\t}\n}", []string{`headers: user and email would both be "Remote-User"`}},
+		{"headers hop-by-hop", "mfa {\n\theaders {\n\t\tuser Connection\n\t}\n}", []string{`headers: user "Connection" is a header HTTP or the proxy needs`}},
+		{"headers host", "mfa {\n\theaders {\n\t\tuser Host\n\t}\n}", []string{`headers: user "Host" is a header`}},
+		{"headers cookie", "mfa {\n\theaders {\n\t\tgroups Cookie\n\t}\n}", []string{`headers: groups "Cookie" is a header`}},
+		{"headers authorization", "mfa {\n\theaders {\n\t\tname authorization\n\t}\n}", []string{`headers: name "authorization" is a header`}},
+		{"headers transfer-encoding", "mfa {\n\theaders {\n\t\temail Transfer-Encoding\n\t}\n}", []string{`headers: email "Transfer-Encoding" is a header`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

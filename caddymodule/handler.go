@@ -30,7 +30,8 @@ func init() {
 // Handler guards one route: it serves the portal under the portal prefix and
 // lets any other request through only with a signed-in, allowed user, to
 // whom it adds the identity headers Remote-User, Remote-Groups, Remote-Name
-// and Remote-Email (removing any a client sent), and from whose request it
+// and Remote-Email or the names Headers gives (removing any a client sent)
+// and Caddy's {http.auth.user.*} placeholders, and from whose request it
 // removes the gateway's session cookie.
 type Handler struct {
 	// AllowUsers, if set, lists the users who may use this route.
@@ -58,8 +59,15 @@ type Handler struct {
 	// app's (apps.mfa.registration) for every site, since a method
 	// registered on one site signs in on all of them.
 	Registration json.RawMessage `json:"registration,omitempty"`
+	// Headers, if set, renames the identity headers sent to the upstream
+	// (user, groups, name, email; each left out keeps its Remote-* name).
+	// Client-sent copies of these names and of the Remote-* ones are always
+	// removed. Default: Remote-User, Remote-Groups, Remote-Name,
+	// Remote-Email.
+	Headers *IdentityHeaders `json:"headers,omitempty"`
 
 	app *App
+	ids *identityNames
 	// looseOnce logs once that trusted networks met a loose proxy chain.
 	// (A pointer: Caddy copies the handler's value.)
 	looseOnce *sync.Once
@@ -91,6 +99,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(app *App) error {
 	h.app = app
 	h.policy = challenge.Policy{AllowUsers: h.AllowUsers, AllowGroups: h.AllowGroups}
+	if err := h.Headers.check(); err != nil {
+		return fmt.Errorf("mfa handler: %w", err)
+	}
+	h.ids = newIdentityNames(h.Headers)
 	h.setupPolicy()
 	if msg := loopbackTrusted(h.trusted); msg != "" {
 		h.logger.Warn(msg)
@@ -147,6 +159,9 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("mfa: trusted_networks: %q is not a CIDR such as 10.0.0.0/8, an address, or private_ranges", n)
 		}
 	}
+	if err := h.Headers.check(); err != nil {
+		return fmt.Errorf("mfa: %w", err)
+	}
 	return nil
 }
 
@@ -160,8 +175,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.app.answerHeld(w, r) {
 		return nil
 	}
-	stripIdentityHeaders(r.Header)
-	stripIdentityTrailers(r)
+	h.ids.stripFrom(r.Header)
+	h.ids.stripTrailers(r)
 	if h.AppPasswords {
 		if user, secret, ok := r.BasicAuth(); ok {
 			return h.serveAppPassword(w, r, next, user, secret)
@@ -194,7 +209,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.portal.Forbidden(w, r, sessID, u)
 		return nil
 	}
-	setIdentityHeaders(r.Header, u)
+	h.ids.setOn(r.Header, u)
+	setUserPlaceholders(r, u, levelMethod(d.Level))
 	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)
 }

@@ -85,7 +85,8 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		h.app.pages.Message(w, r, http.StatusForbidden, ui.TitleForbidden, ui.MsgForbidden)
 		return nil
 	}
-	setIdentityHeaders(r.Header, u)
+	h.ids.setOn(r.Header, u)
+	setUserPlaceholders(r, u, methodAppPassword)
 	r.Header.Del("Authorization")
 	h.app.cookies.StripOwn(r.Header)
 	return next.ServeHTTP(w, r)

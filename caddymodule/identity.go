@@ -3,50 +3,102 @@ package caddymodule
 import (
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/users"
 )
 
-// stripIdentityHeaders removes every client-sent copy of the identity
-// headers, in any case and also with underscores (Remote_User), which some
-// back ends (CGI, PHP, nginx with underscores_in_headers) read as the same.
-func stripIdentityHeaders(h http.Header) {
+// identityNames are the identity headers of one route: the names it sets
+// (user, groups, name, email) and the folded names it strips from what a
+// client sends, which are those and the default Remote-* ones.
+type identityNames struct {
+	set   [4]string
+	strip []string
+	// lens has bit n set when a name to strip is n bytes long: most
+	// header names are rejected on their length alone.
+	lens uint64
+}
+
+// newIdentityNames makes the names of a route from its configuration (nil
+// for the defaults).
+func newIdentityNames(c *IdentityHeaders) *identityNames {
+	n := &identityNames{set: c.resolved()}
+	defaults := (*IdentityHeaders)(nil).resolved()
+	for _, name := range append(defaults[:], n.set[:]...) {
+		f := foldHeaderName(name)
+		if !containsString(n.strip, f) {
+			n.strip = append(n.strip, f)
+		}
+		if len(f) < 64 {
+			n.lens |= 1 << len(f)
+		}
+	}
+	return n
+}
+
+// containsString reports whether s is in list.
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stripFrom removes every client-sent copy of the identity headers, in any
+// case and also with underscores or dots (Remote_User), which some back
+// ends (CGI, PHP, nginx with underscores_in_headers) read as the same.
+func (n *identityNames) stripFrom(h http.Header) {
 	for k := range h {
-		if len(k) < len("remote-user") || !strings.EqualFold(k[:7], "remote-") && !strings.EqualFold(k[:7], "remote_") {
+		if len(k) < 64 && n.lens&(1<<len(k)) == 0 {
 			continue
 		}
-		rest := k[7:]
-		if strings.EqualFold(rest, "user") || strings.EqualFold(rest, "groups") ||
-			strings.EqualFold(rest, "name") || strings.EqualFold(rest, "email") {
-			delete(h, k)
+		for _, f := range n.strip {
+			if sameFolded(k, f) {
+				delete(h, k)
+				break
+			}
 		}
 	}
 }
 
-// setIdentityHeaders tells the upstream who the user is.
-func setIdentityHeaders(h http.Header, u *users.User) {
-	h["Remote-User"] = []string{u.Name}
-	h["Remote-Groups"] = []string{u.GroupsHeader()}
-	h["Remote-Name"] = []string{u.DisplayName}
-	h["Remote-Email"] = []string{u.Email}
+// sameFolded reports whether foldHeaderName(k) == folded, without making
+// the folded copy.
+func sameFolded(k, folded string) bool {
+	if len(k) != len(folded) {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if foldByte(k[i]) != folded[i] {
+			return false
+		}
+	}
+	return true
 }
 
-// stripIdentityTrailers removes identity names from the request's trailers
-// as stripIdentityHeaders does from its headers: Caddy's reverse proxy
-// forwards the trailers a client sends after a chunked body. The other
-// trailers (checksums, digests) stay. Go fills r.Trailer only when the body
-// has been read to its end, with every field the client sent there,
-// declared or not, so the names declared up front go now and the body is
-// wrapped to remove them again at its end. A request of known length
-// without declared trailers (every signed-in GET) costs a comparison.
-func stripIdentityTrailers(r *http.Request) {
+// setOn tells the upstream who the user is.
+func (n *identityNames) setOn(h http.Header, u *users.User) {
+	h[n.set[0]] = []string{u.Name}
+	h[n.set[1]] = []string{u.GroupsHeader()}
+	h[n.set[2]] = []string{u.DisplayName}
+	h[n.set[3]] = []string{u.Email}
+}
+
+// stripTrailers removes identity names from the request's trailers as
+// stripFrom does from its headers: Caddy's reverse proxy forwards the
+// trailers a client sends after a chunked body. The other trailers
+// (checksums, digests) stay. Go fills r.Trailer only when the body has been
+// read to its end, with every field the client sent there, declared or
+// not, so the names declared up front go now and the body is wrapped to
+// remove them again at its end. A request of known length without declared
+// trailers (every signed-in GET) costs a comparison.
+func (n *identityNames) stripTrailers(r *http.Request) {
 	if r.Trailer == nil && r.ContentLength >= 0 {
 		return
 	}
-	stripIdentityHeaders(r.Trailer)
+	n.stripFrom(r.Trailer)
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &trailerStripper{ReadCloser: r.Body, r: r}
+		r.Body = &trailerStripper{ReadCloser: r.Body, r: r, names: n}
 	}
 }
 
@@ -54,14 +106,15 @@ func stripIdentityTrailers(r *http.Request) {
 // its request once the body ends, before anything downstream sees them.
 type trailerStripper struct {
 	io.ReadCloser
-	r *http.Request
+	r     *http.Request
+	names *identityNames
 }
 
 // Read reads the body; at its end the trailers are in, and are cleaned.
 func (b *trailerStripper) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		stripIdentityHeaders(b.r.Trailer)
+		b.names.stripFrom(b.r.Trailer)
 	}
 	return n, err
 }
