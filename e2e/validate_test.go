@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddy-mfa/caddy-mfa/internal/redistest"
 )
 
 // `caddy validate` and `caddy adapt` have no side effects: beside a
@@ -200,4 +202,48 @@ func TestValidateContactsNoServer(t *testing.T) {
 			t.Errorf("caddy validate wrote into the data dir:\n%s", s)
 		}
 	})
+}
+
+// TestConfigReloadKeepsSessions: a config reload (`caddy reload` with a
+// changed Caddyfile) shares the open stores of the config it replaces: a
+// signed-in browser stays signed in, from the first request after the
+// reload on, the new config is in force, and a second sign-in reads the
+// account registered before. On the embedded stores (whose accounts file
+// the new config must not try to open again) and on Redis.
+func TestConfigReloadKeepsSessions(t *testing.T) {
+	for _, backend := range []string{"embedded", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			o, key := gatewayOpts{}, ""
+			if backend == "redis" {
+				o.global, _, _ = redisGlobal(t, redistest.Addr())
+				key = testStorageKey
+			}
+			g := writeGateway(t, o, key)
+			g.start()
+			b := g.newBrowser()
+			e := b.firstSignIn("alice", "/")
+			expectStatus(t, b.get("/app"), http.StatusOK)
+
+			cf, err := os.ReadFile(g.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := strings.Replace(string(cf), `organization "E2E Corp"`, `organization "E2E Reloaded"`, 1)
+			if err := os.WriteFile(g.config, []byte(changed), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(caddyBin, "reload", "--config", g.config, "--adapter", g.adapter).CombinedOutput(); err != nil {
+				t.Fatalf("caddy reload: %v\n%s", err, out)
+			}
+			// At once: no request is refused while the new config starts.
+			expectStatus(t, b.get("/app"), http.StatusOK)
+			if r := g.newBrowser().get("/.mfa/login"); !strings.Contains(r.Body, "E2E Reloaded") {
+				t.Errorf("the reloaded config is not in force: the sign-in page does not show the new organization:\n%s", tail(r.Body, 1500))
+			}
+			expectRedirect(t, g.newBrowser().secondSignIn("alice", e, "/", 1), "/")
+			if l := g.log.String(); strings.Contains(l, "accounts.db: timeout") || strings.Contains(l, "not open") {
+				t.Errorf("the reload tried to open the accounts file again:\n%s", tail(l, 3000))
+			}
+		})
+	}
 }
