@@ -65,8 +65,9 @@ type App struct {
 	// as {env.MFA_STORAGE_KEY}. Required with Redis, where every gateway
 	// must have the same key (a gateway whose key differs from the one the
 	// others on that Redis use does not start). Without Redis, if empty, a
-	// key is generated into `storage.key` in DataDir with mode 0600 and a
-	// warning is logged.
+	// key is generated into `storage.key` in DataDir with mode 0600 when
+	// the gateway starts (never by `caddy validate`), and a warning is
+	// logged.
 	StorageKey string `json:"storage_key,omitempty"`
 
 	// DataDir holds the accounts file (and the generated storage key).
