@@ -121,3 +121,34 @@ func listDir(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestRequestBeforeStartWaits: Caddy may start the HTTP server before the
+// mfa app; a request that reaches the stores in between waits for Start to
+// open the accounts file, then is served.
+func TestRequestBeforeStartWaits(t *testing.T) {
+	a := &App{UsersFile: validUsersFile(t), DataDir: t.TempDir()}
+	if err := provision(t, a); err != nil {
+		t.Fatalf("Provision: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := a.engine.Accounts.Get(context.Background(), "alice")
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("Get before Start returned at once: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := a.startEmbedded(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get that waited for Start: %v, want ErrNotFound", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Get still waits after Start")
+	}
+}
