@@ -44,6 +44,9 @@ func tapAppWith(t *testing.T, o *UsersFileOptions) (*App, *observer.ObservedLogs
 	if err := provision(t, a); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.startEmbedded(); err != nil { // as Start does
+		t.Fatal(err)
+	}
 	core, logs := observer.New(zapcore.InfoLevel)
 	a.events = events.New(zap.New(core))
 	a.events.SetSink(a.notices.sink)

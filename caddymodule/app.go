@@ -66,8 +66,9 @@ type App struct {
 	// as {env.MFA_STORAGE_KEY}. Required with Redis, where every gateway
 	// must have the same key (a gateway whose key differs from the one the
 	// others on that Redis use does not start). Without Redis, if empty, a
-	// key is generated into `storage.key` in DataDir with mode 0600 and a
-	// warning is logged.
+	// key is generated into `storage.key` in DataDir with mode 0600 when
+	// the gateway starts (never by `caddy validate`), and a warning is
+	// logged.
 	StorageKey string `json:"storage_key,omitempty"`
 
 	// DataDir holds the accounts file (and the generated storage key).
@@ -238,6 +239,14 @@ type App struct {
 	// metrics are the collectors, registered with the config's registry
 	// (metrics_app.go).
 	metrics *metrics.Collectors
+	// embedded is the pooled accounts file, opened by Start (pool.go);
+	// nil with Redis.
+	embedded *pooledEmbedded
+	// newKeyFile is where Start writes newKey, the storage key generated
+	// at Provision for a data dir that has none yet (storage_key.go);
+	// empty when the key is configured or read from the file.
+	newKeyFile string
+	newKey     []byte
 }
 
 // SessionConfig configures sign-in sessions.
@@ -282,7 +291,12 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets up the stores, keys and templates.
+// Provision checks the configuration and builds, in memory, everything
+// the handlers use: the stores, keys and templates. It opens no store,
+// writes no file and contacts no server (`caddy validate` runs it, beside
+// a gateway that may be running on the same config): it only reads the
+// users file and, if any, the storage key file and TLS files. Start opens
+// the stores and connections.
 func (a *App) Provision(ctx caddy.Context) error {
 	var err error
 	a.logger = ctx.Logger()
@@ -416,7 +430,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// stores opens Redis or the embedded stores.
+// stores returns the stores over Redis or the embedded accounts file,
+// without opening anything: the embedded file is opened by Start, and a
+// Redis client connects on its first command (Start's checks).
 func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, store.KV, limit.Limiter, error) {
 	if a.Redis == nil {
 		accounts, kv, limiter, err := a.poolEmbedded(filepath.Join(dataDir, "accounts.db"))
@@ -434,13 +450,9 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// Not reaching Redis now does not stop Caddy: requests fail closed
-	// until it answers, and then work again by themselves.
-	ctx, cancel := context.WithTimeout(context.Background(), o.DialTimeout)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		a.logger.Error("redis is not reachable; sign-in fails closed until it is", zap.Strings("addresses", o.Addrs), zap.Error(err))
-	}
+	// Whether Redis answers is Start's to find out (startRedis): not
+	// reaching it does not stop Caddy, requests fail closed until it
+	// answers, and then work again by themselves.
 	p := a.Redis.prefix()
 	a.rdb, a.redisPrefix, a.redisPassed = rdb, p, passed
 	// Closed until Start's checks pass: Caddy may start serving before it
@@ -456,16 +468,21 @@ func durationOr(d caddy.Duration, def time.Duration) time.Duration {
 	return time.Duration(d)
 }
 
+// loadKeys derives the keys from the configured storage key or, without
+// one, from the key file in dataDir, which it only reads: for a data dir
+// without one it generates a key that Start writes (startStorageKey).
 func (a *App) loadKeys(key, dataDir string) (*seal.Keys, error) {
 	if key == "" {
 		path := filepath.Join(dataDir, "storage.key")
-		k, created, err := seal.LoadOrCreateKeyFile(path)
+		k, ok, err := seal.ReadKeyFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("mfa: %w", err)
 		}
-		if created {
-			a.logger.Warn("no storage_key configured: generated one beside the accounts it protects; set storage_key (e.g. {env.MFA_STORAGE_KEY}) to keep it elsewhere",
-				zap.String("path", path))
+		if !ok {
+			if k, err = seal.NewKey(); err != nil {
+				return nil, fmt.Errorf("mfa: %w", err)
+			}
+			a.newKeyFile, a.newKey = path, k
 		}
 		key = string(k)
 	}
@@ -526,9 +543,18 @@ func isKnownMethod(m string) bool {
 	return false
 }
 
-// Start runs the start-up checks on Redis and begins watching the users
-// file (see watchUsers).
+// Start writes the storage key generated at Provision (if any), opens
+// the embedded stores, runs the start-up checks on Redis and begins
+// watching the users file (see watchUsers). Caddy calls it only to run a
+// config, never for `caddy validate`: everything that opens, writes or
+// connects is here, not in Provision.
 func (a *App) Start() error {
+	if err := a.startStorageKey(); err != nil {
+		return err
+	}
+	if err := a.startEmbedded(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.startRedis(ctx); err != nil {

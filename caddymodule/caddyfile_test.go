@@ -797,6 +797,17 @@ func TestAppProvisionGeneratesStorageKey(t *testing.T) {
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
+	// Provision and Validate (`caddy validate`) write nothing, not even
+	// the data dir; Start writes the key and opens the accounts file.
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Provision wrote the data dir (stat: %v)", err)
+	}
+	if err := a.startStorageKey(); err != nil {
+		t.Fatalf("startStorageKey: %v", err)
+	}
+	if err := a.startEmbedded(); err != nil {
+		t.Fatalf("startEmbedded: %v", err)
+	}
 	st, err := os.Stat(filepath.Join(dir, "storage.key"))
 	if err != nil {
 		t.Fatalf("no storage.key in data_dir: %v", err)

@@ -51,6 +51,10 @@ func testHandlerOn(tb testing.TB, h *Handler, rc *RedisConfig) *Handler {
 	if err := app.Validate(); err != nil {
 		tb.Fatal(err)
 	}
+	// As Caddy's Start does: the embedded stores open there.
+	if err := app.startEmbedded(); err != nil {
+		tb.Fatal(err)
+	}
 	if rc != nil {
 		// As Caddy's Start does: until the checks on Redis pass, the
 		// gateway serves nothing.

@@ -141,6 +141,10 @@ func (b *browser) enrolPush(f *ntfytest.Fake, user string) (string, []string) {
 	topic := m[1]
 	expectRedirect(t, b.post("/.mfa/setup/push", url.Values{"csrf": {csrfOf(t, setup.Body)}}), "/.mfa/setup/push/wait")
 	msg := f.WaitMessage(t, topic, sendTimeout)
+	if msg.Cached {
+		// A prompt lives two minutes; ntfy would keep it readable for 12 h.
+		t.Errorf("the test prompt was published to ntfy without X-Cache: no: %+v", msg)
+	}
 	wait := b.get("/.mfa/setup/push/wait")
 	expectStatus(t, wait, http.StatusOK)
 	expectStatus(t, newPhone(t).answer(msg.Click, "approve", numberOf(t, wait)), http.StatusOK)

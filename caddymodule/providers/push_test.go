@@ -1,17 +1,21 @@
 package providers
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/push"
+	"github.com/caddy-mfa/caddy-mfa/internal/ntfytest"
 )
 
 func TestNtfyCaddyfile(t *testing.T) {
 	expectCaddyfile(t, []caddyfileCase[NtfyPush]{
 		{"url", "ntfy https://ntfy.example.com", NtfyPush{URL: "https://ntfy.example.com"}},
 		{"token", "ntfy https://ntfy.example.com {\n\ttoken {env.NTFY_TOKEN}\n}", NtfyPush{URL: "https://ntfy.example.com", Token: "{env.NTFY_TOKEN}"}},
+		{"cache_prompts", "ntfy https://ntfy.example.com {\n\ttoken t\n\tcache_prompts\n}", NtfyPush{URL: "https://ntfy.example.com", Token: "t", CachePrompts: true}},
 	})
 }
 
@@ -21,7 +25,34 @@ func TestNtfyCaddyfileErrors(t *testing.T) {
 		{"two URLs", "ntfy https://a.example https://b.example", []string{"wrong argument count"}},
 		{"secret", "ntfy https://a.example {\n\tsecret x\n}", []string{`unknown push ntfy option "secret"`}},
 		{"token without value", "ntfy https://a.example {\n\ttoken\n}", []string{"token needs a value"}},
+		{"cache_prompts with a value", "ntfy https://a.example {\n\tcache_prompts 12h\n}", []string{"cache_prompts takes no value"}},
 	})
+}
+
+// Prompts reach the ntfy server kept out of its cache (a prompt lives two
+// minutes, ntfy would keep it 12 h); with cache_prompts, cached.
+func TestNtfyPromptsNotCached(t *testing.T) {
+	for _, cache := range []bool{false, true} {
+		f := ntfytest.New(t, "")
+		raw := `{"url":"` + f.URL() + `"}`
+		if cache {
+			raw = `{"url":"` + f.URL() + `","cache_prompts":true}`
+		}
+		n := mustLoad[*NtfyPush](t, "mfa.push.ntfy", raw)
+		topic, err := push.NewTopic()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if err := n.Notify(context.Background(), push.Notification{Topic: topic, User: "alice", Title: "Approve sign-in?", Message: "wiki.example.com",
+			Action: "Review sign-in", URL: "https://login.example.com/.mfa/push/approve?r=x", Site: "wiki.example.com", IP: "203.0.113.7",
+			Time: now, Expires: now.Add(2 * time.Minute)}); err != nil {
+			t.Fatalf("cache_prompts %v: Notify: %v", cache, err)
+		}
+		if m := f.WaitMessage(t, topic, 5*time.Second); m.Cached != cache {
+			t.Errorf("cache_prompts %v: the prompt was cached: %v", cache, m.Cached)
+		}
+	}
 }
 
 func TestNtfyProvision(t *testing.T) {

@@ -19,7 +19,7 @@ func init() {
 //	sms twilio {
 //		account_sid <AC...>   # e.g. {env.TWILIO_SID}
 //		auth_token  <token>   # e.g. {env.TWILIO_TOKEN}
-//		from        <+E.164 number or MG... Messaging Service SID>
+//		from        <+E.164 number, MG... Messaging Service SID, alphanumeric sender ID or short code>
 //		api_url     <url>     # default https://api.twilio.com
 //	}
 type TwilioSMS struct {

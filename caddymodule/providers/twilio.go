@@ -19,8 +19,13 @@ type TwilioAccount struct {
 	// Twilio's callbacks. Use a placeholder such as {env.TWILIO_TOKEN}.
 	// Required.
 	AuthToken string `json:"auth_token,omitempty"`
-	// From is the Twilio number texts and calls come from (E.164), or for
-	// texts a Messaging Service SID ("MG..."). Required.
+	// From is who texts and calls come from: a Twilio number of the
+	// account (E.164, such as +15005550006); or, for texts only, a
+	// Messaging Service SID ("MG..."), an alphanumeric sender ID (1 to 11
+	// letters, digits and spaces, at least one letter, such as
+	// "Example Co"; where the destination country allows them, and
+	// registered where it requires) or a short code (5 or 6 digits).
+	// Calls need a number. Required.
 	From string `json:"from,omitempty"`
 	// APIURL replaces Twilio's base URL: for tests and for
 	// Twilio-compatible providers. Default: https://api.twilio.com.

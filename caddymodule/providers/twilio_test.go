@@ -150,3 +150,29 @@ func TestTwilioVoiceVerifiesCallbacks(t *testing.T) {
 		t.Error("a callback signed with another token is accepted")
 	}
 }
+
+// Texts may come from an alphanumeric sender ID or a short code, sent to
+// the fake (which checks From as Twilio's API documents it); calls refuse
+// both, and a Messaging Service SID, when the config is loaded.
+func TestTwilioTextSendersAndCalls(t *testing.T) {
+	f := twiliotest.New(t, testSID, testToken)
+	to, err := phone.Parse("", "+447400123456", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"Example Co", "12345"} {
+		cfg := `{"account_sid":"` + testSID + `","auth_token":"` + testToken + `","from":"` + from + `","api_url":"` + f.URL() + `"}`
+		s := mustLoad[*TwilioSMS](t, "mfa.sms.twilio", cfg)
+		if err := s.SendText(context.Background(), phone.Text{To: to, Body: "Your code is 123456"}); err != nil {
+			t.Fatalf("from %q: SendText: %v", from, err)
+		}
+		if m := f.WaitMessage(t, to.E164, 5*time.Second); m.From != from || m.MessagingServiceSID != "" {
+			t.Errorf("from %q: message %+v", from, m)
+		}
+	}
+	expectLoadErrors(t, "mfa.voice.twilio", []errorCase{
+		{"alphanumeric sender ID", `{"account_sid":"` + testSID + `","auth_token":"t","from":"Example Co"}`, []string{"voice twilio", "alphanumeric sender ID", "E.164"}},
+		{"short code", `{"account_sid":"` + testSID + `","auth_token":"t","from":"12345"}`, []string{"voice twilio", "short code", "E.164"}},
+		{"messaging service", `{"account_sid":"` + testSID + `","auth_token":"t","from":"MG0123456789abcdef0123456789abcdef"}`, []string{"voice twilio", "Messaging Service SID", "E.164"}},
+	})
+}

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
+	"github.com/caddy-mfa/caddy-mfa/challenge/phone/twilio"
 )
 
 func init() {
@@ -41,8 +43,18 @@ func (v *TwilioVoice) Provision(caddy.Context) error {
 	return nil
 }
 
-// Validate checks the account SID, auth token, number and API URL.
-func (v *TwilioVoice) Validate() error { return v.validate(v) }
+// Validate checks the account SID, auth token, number and API URL: calls
+// need from to be a number (not a Messaging Service SID, an alphanumeric
+// sender ID or a short code, which send texts only).
+func (v *TwilioVoice) Validate() error {
+	if err := v.validate(v); err != nil {
+		return err
+	}
+	if err := twilio.CheckCaller(v.resolved.from); err != nil {
+		return fmt.Errorf("%s: %w", label(v), err)
+	}
+	return nil
+}
 
 // PlaceCall implements phone.Caller.
 func (v *TwilioVoice) PlaceCall(ctx context.Context, c phone.Call) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,39 @@ func TestFingerprint(t *testing.T) {
 	}
 	if strings.Contains(a.Fingerprint(), hex.EncodeToString(k1[:8])) || strings.Contains(a.Fingerprint(), string(k1[:8])) {
 		t.Fatal("the fingerprint shows the key")
+	}
+}
+
+// TestReadKeyFileWritesNothing: reading a key file that does not exist
+// creates neither it nor its folder; CreateKeyFile then writes the key
+// given, and keeps a file that exists (handing back what it holds).
+func TestReadKeyFileWritesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sub")
+	path := filepath.Join(dir, "storage.key")
+	if _, ok, err := ReadKeyFile(path); err != nil || ok {
+		t.Fatalf("ReadKeyFile of no file: ok=%v err=%v", ok, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadKeyFile created the folder (stat: %v)", err)
+	}
+	k1, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, created, err := CreateKeyFile(path, k1)
+	if err != nil || !created || !bytes.Equal(stored, k1) {
+		t.Fatalf("CreateKeyFile: created=%v err=%v same=%v", created, err, bytes.Equal(stored, k1))
+	}
+	k2, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, created, err = CreateKeyFile(path, k2)
+	if err != nil || created || !bytes.Equal(stored, k1) {
+		t.Fatalf("CreateKeyFile over a key file: created=%v err=%v kept=%v", created, err, bytes.Equal(stored, k1))
+	}
+	got, ok, err := ReadKeyFile(path)
+	if err != nil || !ok || !bytes.Equal(got, k1) {
+		t.Fatalf("ReadKeyFile: ok=%v err=%v same=%v", ok, err, bytes.Equal(got, k1))
 	}
 }

@@ -56,6 +56,11 @@ type Message struct {
 	Click string
 	// Actions are its action buttons.
 	Actions []Action
+	// Cached is whether ntfy would keep the message in its cache, for
+	// anyone who can read the topic to fetch until it expires (ntfy's
+	// cache-duration, 12 h by default): true unless the request said
+	// "X-Cache: no" (https://docs.ntfy.sh/publish/#message-caching).
+	Cached bool
 }
 
 // Fake is a fake ntfy server. Its methods are safe for concurrent use.

@@ -65,6 +65,7 @@ func TestPublishAsJSON(t *testing.T) {
 		ID: a.ID, Time: time.Unix(a.Time, 0), Topic: "mfa-topic_1", Title: "Approve sign-in?", Message: "wiki.example.com",
 		Tags: []string{"lock"}, Priority: 4, Click: "https://wiki.example.com/.mfa/push/x",
 		Actions: []Action{{Action: "view", Label: "Review sign-in", URL: "https://wiki.example.com/.mfa/push/x", Clear: true}},
+		Cached:  true,
 	}
 	if !m.Time.Equal(want.Time) {
 		t.Errorf("time %v, want %v", m.Time, want.Time)
@@ -83,6 +84,59 @@ func TestPublishAsJSON(t *testing.T) {
 	}
 	if n := len(f.Messages()); n != 2 {
 		t.Errorf("%d messages", n)
+	}
+}
+
+// TestCacheHeader: "X-Cache: no" (or its aliases, in any case) keeps a
+// message out of ntfy's cache, and the answer then has no expiry; one
+// cached by default expires after ntfy's cache-duration; a value ntfy does
+// not document fails the test.
+func TestCacheHeader(t *testing.T) {
+	publish := func(t *testing.T, f *Fake, path, header, value string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, f.URL()+path, strings.NewReader(`{"topic":"mfa-cache","message":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if header != "" {
+			req.Header.Set(header, value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	f := New(t, "")
+	for _, c := range []struct {
+		path, header, value string
+		cached              bool
+	}{
+		{"/", "", "", true},
+		{"/", "X-Cache", "no", false},
+		{"/", "Cache", "NO", false},
+		{"/?cache=false", "", "", false},
+		{"/", "X-Cache", "yes", true},
+	} {
+		status, body := publish(t, f, c.path, c.header, c.value)
+		if status != http.StatusOK {
+			t.Fatalf("%s %s: %s: answer %d %s", c.path, c.header, c.value, status, body)
+		}
+		if m := f.WaitMessage(t, "mfa-cache", time.Second); m.Cached != c.cached {
+			t.Errorf("%s %s: %s: cached %v, want %v", c.path, c.header, c.value, m.Cached, c.cached)
+		}
+		if has := strings.Contains(body, `"expires"`); has != c.cached {
+			t.Errorf("%s %s: %s: answer %s: expiry given %v, want %v", c.path, c.header, c.value, body, has, c.cached)
+		}
+	}
+	rec := fakectl.NewRecorder(t)
+	defer rec.Finish()
+	g := New(rec, "")
+	if status, _ := publish(t, g, "/", "X-Cache", "2m"); status != http.StatusBadRequest || len(rec.Errors()) != 1 {
+		t.Errorf("X-Cache: 2m answered %d, reported %q; want 400 and a failed test", status, rec.Errors())
 	}
 }
 

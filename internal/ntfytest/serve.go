@@ -19,7 +19,7 @@ const maxBody = 64 << 10
 type answer struct {
 	ID       string   `json:"id"`
 	Time     int64    `json:"time"`
-	Expires  int64    `json:"expires"`
+	Expires  int64    `json:"expires,omitempty"`
 	Event    string   `json:"event"`
 	Topic    string   `json:"topic"`
 	Title    string   `json:"title,omitempty"`
@@ -68,6 +68,11 @@ func (f *Fake) serve(w http.ResponseWriter, req *http.Request) {
 		f.bad(w, http.StatusBadRequest, "%s", problem)
 		return
 	}
+	cached, problem := cacheParam(req)
+	if problem != "" {
+		f.bad(w, http.StatusBadRequest, "%s", problem)
+		return
+	}
 	if status, problem := f.checkAuth(req.Header.Get("Authorization")); problem != "" {
 		f.refuse(w, status, "%s", problem)
 		return
@@ -79,15 +84,47 @@ func (f *Fake) serve(w http.ResponseWriter, req *http.Request) {
 
 	now := time.Now()
 	m := p.message(rand.Text()[:12], now.Truncate(time.Second))
+	m.Cached = cached
 	f.mu.Lock()
 	f.messages = append(f.messages, m)
 	f.mu.Unlock()
+	var expires int64 // ntfy gives an expiry only to a message it caches
+	if cached {
+		expires = now.Add(cacheDuration).Unix()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(answer{
-		ID: m.ID, Time: now.Unix(), Expires: now.Add(12 * time.Hour).Unix(), Event: "message",
+		ID: m.ID, Time: now.Unix(), Expires: expires, Event: "message",
 		Topic: p.Topic, Title: p.Title, Message: p.Message, Tags: p.Tags, Priority: m.Priority,
 		Click: p.Click, Actions: p.Actions,
 	})
+}
+
+// cacheDuration is how long ntfy keeps a cached message by default (its
+// cache-duration).
+const cacheDuration = 12 * time.Hour
+
+// cacheParam reads whether the publisher lets ntfy cache the message: the
+// X-Cache header, or its aliases Cache and the cache query parameter, as
+// ntfy reads them ("yes", "true" or "1"; "no", "false" or "0"; any case);
+// absent, the message is cached. Another value is a problem.
+func cacheParam(req *http.Request) (cached bool, problem string) {
+	v := req.Header.Get("X-Cache")
+	if v == "" {
+		v = req.Header.Get("Cache")
+	}
+	if v == "" {
+		v = req.URL.Query().Get("cache")
+	}
+	switch strings.ToLower(v) {
+	case "":
+		return true, ""
+	case "yes", "true", "1":
+		return true, ""
+	case "no", "false", "0":
+		return false, ""
+	}
+	return false, fmt.Sprintf("cache %q, want yes or no", v)
 }
 
 // checkAuth compares a request's Authorization header with the one

@@ -146,6 +146,11 @@ func TestViolations(t *testing.T) {
 		{"To not E.164", "POST", messagesPath, formType, sid, token, with(goodMessage(), "To", "09012345678"), 400, 21211},
 		{"no sender", "POST", messagesPath, formType, sid, token, without(goodMessage(), "From"), 400, 21603},
 		{"no Body", "POST", messagesPath, formType, sid, token, without(goodMessage(), "Body"), 400, 21602},
+		{"From sender ID too long", "POST", messagesPath, formType, sid, token, with(goodMessage(), "From", "Example Corp"), 400, 21212},
+		{"From sender ID digits only", "POST", messagesPath, formType, sid, token, with(goodMessage(), "From", "1234567"), 400, 21212},
+		{"From sender ID punctuation", "POST", messagesPath, formType, sid, token, with(goodMessage(), "From", "Example-Co"), 400, 21212},
+		{"call from sender ID", "POST", callsPath, formType, sid, token, with(goodCall(), "From", "ExampleCo"), 400, 21212},
+		{"call from short code", "POST", callsPath, formType, sid, token, with(goodCall(), "From", "12345"), 400, 21212},
 		{"call without instructions", "POST", callsPath, formType, sid, token, without(goodCall(), "Twiml"), 400, 21205},
 		{"call with Url and Twiml", "POST", callsPath, formType, sid, token, with(goodCall(), "Url", "https://x.example/t"), 400, 21205},
 		{"call without From", "POST", callsPath, formType, sid, token, without(goodCall(), "From"), 400, 21213},
@@ -175,13 +180,17 @@ func TestViolations(t *testing.T) {
 }
 
 func TestValidRequestsAreNoViolation(t *testing.T) {
+	// from2 sends from another sender a text may come from: an
+	// alphanumeric sender ID or a short code.
+	from2 := func(v url.Values, sender string) url.Values { v.Set("From", sender); return v }
 	rec := fakectl.NewRecorder(t)
 	defer rec.Finish()
 	f := New(rec, sid, token)
 	for _, r := range []struct {
 		path string
 		form url.Values
-	}{{messagesPath, goodMessage()}, {callsPath, goodCall()}} {
+	}{{messagesPath, goodMessage()}, {callsPath, goodCall()},
+		{messagesPath, from2(goodMessage(), "Example Co")}, {messagesPath, from2(goodMessage(), "12345")}} {
 		resp, body := post(t, f, http.MethodPost, r.path, formType+"; charset=utf-8", sid, token, r.form)
 		if resp.StatusCode != http.StatusCreated || body["sid"] == "" || body["account_sid"] != sid {
 			t.Errorf("answer %d %v", resp.StatusCode, body)

@@ -10,6 +10,14 @@ import (
 var (
 	// e164 is a number in E.164 form.
 	e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+	// shortCode is a short code: 5 or 6 digits.
+	shortCode = regexp.MustCompile(`^[0-9]{5,6}$`)
+	// alphanumericSenderID is what an alphanumeric sender ID may hold: at
+	// most 11 ASCII letters, digits and spaces (and, checked apart, at
+	// least one letter: not numbers only).
+	alphanumericSenderID = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
+	// letter is an ASCII letter.
+	letter = regexp.MustCompile(`[A-Za-z]`)
 	// messagingServiceSID is a Messaging Service SID.
 	messagingServiceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 	// sendDigits is what SendDigits may hold: keys, and w or W to wait
@@ -83,8 +91,8 @@ func checkMessage(form url.Values) *APIError {
 		return errorf(http.StatusBadRequest, 21211, "The 'To' number %s is not a valid phone number.", to)
 	case from == "" && service == "":
 		return errorf(http.StatusBadRequest, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.")
-	case from != "" && !e164.MatchString(from):
-		return errorf(http.StatusBadRequest, 21212, "The 'From' number %s is not a valid phone number.", from)
+	case from != "" && !textSender(from):
+		return errorf(http.StatusBadRequest, 21212, "The 'From' number %s is not a valid phone number, shortcode, or alphanumeric sender ID.", from)
 	case service != "" && !messagingServiceSID.MatchString(service):
 		return errorf(http.StatusBadRequest, 20001, "Invalid MessagingServiceSid %q", service)
 	case body == "":
@@ -93,6 +101,14 @@ func checkMessage(form url.Values) *APIError {
 		return errorf(http.StatusBadRequest, 21617, "The concatenated message body exceeds the 1600 character limit.")
 	}
 	return nil
+}
+
+// textSender reports whether from may send a text as From: a number in
+// E.164 form, a short code, or an alphanumeric sender ID (which calls
+// cannot use: checkCall takes numbers only).
+func textSender(from string) bool {
+	return e164.MatchString(from) || shortCode.MatchString(from) ||
+		alphanumericSenderID.MatchString(from) && letter.MatchString(from)
 }
 
 // checkCall applies the Calls resource's rules.

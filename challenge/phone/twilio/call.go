@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
@@ -28,11 +27,12 @@ const (
 // inline (Twiml, see TwiML), a StatusCallback posted to call.StatusURL when
 // the call ends, a ring time of RingSeconds and, for an extension, SendDigits
 // so that Twilio dials it once connected. It returns the call's SID, which
-// Twilio sends back as CallSid with every callback. A Messaging Service SID
-// cannot place calls: c.From must then be a number.
+// Twilio sends back as CallSid with every callback. Only a number can
+// place calls (CheckCaller): not a Messaging Service SID, an alphanumeric
+// sender ID or a short code.
 func (c *Client) PlaceCall(ctx context.Context, call phone.Call) (string, error) {
-	if strings.HasPrefix(c.From, "MG") {
-		return "", errors.New("twilio: placing call: from is a Messaging Service SID, which only sends texts; calls need from to be a phone number of the account")
+	if err := CheckCaller(c.From); err != nil {
+		return "", err
 	}
 	if err := checkCall(call); err != nil {
 		return "", fmt.Errorf("twilio: placing call: %w", err)

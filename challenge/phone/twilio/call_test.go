@@ -212,6 +212,19 @@ func TestPlaceCallMessagingServiceRefused(t *testing.T) {
 	noRequest(t, got)
 }
 
+// TestPlaceCallTextSendersRefused: an alphanumeric sender ID or a short
+// code cannot place calls; nothing is sent.
+func TestPlaceCallTextSendersRefused(t *testing.T) {
+	for from, want := range map[string]string{"ExampleCo": "alphanumeric sender ID", "12345": "short code"} {
+		c, got := checkedAPI(t, from, "Calls", answerJSON(http.StatusCreated, callAnswer))
+		_, err := c.PlaceCall(context.Background(), testCall())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("from %q: error %v, want one about the %s", from, err, want)
+		}
+		noRequest(t, got)
+	}
+}
+
 func TestPlaceCallTwiMLTooLong(t *testing.T) {
 	c, got := checkedAPI(t, testFrom, "Calls", answerJSON(http.StatusCreated, callAnswer))
 	call := testCall()

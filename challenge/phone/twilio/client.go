@@ -23,9 +23,11 @@ type Client struct {
 	AccountSID string
 	// AuthToken is the account's secret; it signs requests both ways.
 	AuthToken string
-	// From is the sender: an E.164 number the account owns, or a
-	// Messaging Service SID ("MG" and 32 hexadecimal digits), which can send
-	// texts but not place calls.
+	// From is the sender: an E.164 number the account owns; or, for
+	// texts only, a Messaging Service SID ("MG" and 32 hexadecimal
+	// digits), an alphanumeric sender ID (1 to 11 ASCII letters, digits
+	// and spaces, at least one a letter) or a short code (5 or 6 digits).
+	// Calls need a number (CheckCaller).
 	From string
 	// BaseURL is the API's scheme and host, without a trailing slash.
 	BaseURL string
@@ -50,8 +52,8 @@ func New(accountSID, authToken, from, baseURL string) (*Client, error) {
 	if authToken == "" {
 		return nil, errors.New("twilio: auth token is empty")
 	}
-	if !isE164(from) && !isSID(from, "MG") {
-		return nil, errors.New(`twilio: from must be an E.164 number such as "+15005550006" or a Messaging Service SID ("MG" followed by 32 hexadecimal digits)`)
+	if err := checkFrom(from); err != nil {
+		return nil, err
 	}
 	base, err := checkBaseURL(baseURL)
 	if err != nil {
@@ -87,6 +89,82 @@ func checkBaseURL(raw string) (string, error) {
 		return "", fmt.Errorf("twilio: API URL %q must not have a query or fragment", raw)
 	}
 	return base, nil
+}
+
+// checkFrom accepts the senders of texts that Twilio's Messages resource
+// documents: an E.164 number, a Messaging Service SID (sent as
+// MessagingServiceSid), an alphanumeric sender ID, a short code.
+func checkFrom(from string) error {
+	switch {
+	case isE164(from), isSID(from, "MG"), isShortCode(from):
+		return nil
+	case looksLikeServiceSID(from):
+		return fmt.Errorf(`twilio: from %q looks like a Messaging Service SID cut short: one is "MG" followed by 32 hexadecimal digits`, from)
+	case isAlphanumericSenderID(from):
+		return nil
+	}
+	return fmt.Errorf(`twilio: from %q must be an E.164 number such as "+15005550006", or, for texts, a Messaging Service SID ("MG" followed by 32 hexadecimal digits), `+
+		`an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter, such as "Example Co") or a short code (5 or 6 digits)`, from)
+}
+
+// CheckCaller checks that from can place calls: only a phone number
+// (E.164) can; a Messaging Service SID, an alphanumeric sender ID or a
+// short code sends texts only.
+func CheckCaller(from string) error {
+	if isE164(from) {
+		return nil
+	}
+	what := "not an E.164 number"
+	switch {
+	case isSID(from, "MG"):
+		what = "a Messaging Service SID, which sends texts only"
+	case isShortCode(from):
+		what = "a short code, which sends texts only"
+	case isAlphanumericSenderID(from) && !looksLikeServiceSID(from):
+		what = "an alphanumeric sender ID, which sends texts only"
+	}
+	return fmt.Errorf(`twilio: calls need from to be a phone number of the account in E.164 form, such as "+15005550006": %q is %s`, from, what)
+}
+
+// isShortCode reports whether s is a short code: 5 or 6 digits.
+func isShortCode(s string) bool {
+	return (len(s) == 5 || len(s) == 6) && isDigits(s)
+}
+
+// isAlphanumericSenderID reports whether s is an alphanumeric sender ID as
+// Twilio documents it: at most 11 characters, each an ASCII letter, a
+// digit or a space, and at least one a letter (not numbers only).
+func isAlphanumericSenderID(s string) bool {
+	if s == "" || len(s) > 11 {
+		return false
+	}
+	letter := false
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			letter = true
+		case '0' <= c && c <= '9', c == ' ':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// looksLikeServiceSID reports whether s is "MG" and hexadecimal digits
+// only, too few for a Messaging Service SID: a SID cut short when copied,
+// rather than a sender ID.
+func looksLikeServiceSID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "MG")
+	if !ok || len(rest) >= 32 {
+		return false
+	}
+	for _, c := range []byte(rest) {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // isSID reports whether s is prefix followed by 32 hexadecimal digits.

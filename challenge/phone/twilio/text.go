@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/phone"
 )
 
-// SendText sends t through the Messages resource: To, Body, and From, or
+// SendText sends t through the Messages resource: To, Body, and From (a
+// number, an alphanumeric sender ID or a short code), or
 // MessagingServiceSid when c.From is a Messaging Service SID. Twilio answers
 // 201 Created once it has queued the message; delivery happens later.
 func (c *Client) SendText(ctx context.Context, t phone.Text) error {
@@ -24,7 +24,7 @@ func (c *Client) SendText(ctx context.Context, t phone.Text) error {
 		"To":   {t.To.E164},
 		"Body": {t.Body},
 	}
-	if strings.HasPrefix(c.From, "MG") {
+	if isSID(c.From, "MG") {
 		form.Set("MessagingServiceSid", c.From)
 	} else {
 		form.Set("From", c.From)

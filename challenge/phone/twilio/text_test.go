@@ -50,6 +50,22 @@ func TestSendTextMessagingService(t *testing.T) {
 	})
 }
 
+// TestSendTextFromSenderIDAndShortCode: an alphanumeric sender ID (even
+// one that begins with MG) and a short code go as From.
+func TestSendTextFromSenderIDAndShortCode(t *testing.T) {
+	for _, from := range []string{"Example Co", "MGM Resorts", "12345"} {
+		c, got := checkedAPI(t, from, "Messages", answerJSON(http.StatusCreated, messageAnswer))
+		if err := c.SendText(context.Background(), phone.Text{To: testNumber, Body: messageBody}); err != nil {
+			t.Fatalf("from %q: %v", from, err)
+		}
+		sameForm(t, receive(t, got).Form, url.Values{
+			"To":   {"+819012345678"},
+			"From": {from},
+			"Body": {messageBody},
+		})
+	}
+}
+
 func TestSendTextTwilioError(t *testing.T) {
 	c, got := checkedAPI(t, testFrom, "Messages", answerJSON(http.StatusBadRequest,
 		`{"code": 21211, "message": "The 'To' number is not a valid phone number", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`))

@@ -27,6 +27,15 @@ type Client struct {
 	// HTTP sends the requests; New sets phone.HTTPClient(), which does not
 	// follow redirects.
 	HTTP *http.Client
+	// Cache lets the server keep each prompt in its message cache, for its
+	// cache-duration (12 h by default), readable to anyone who may read the
+	// topic. ntfy takes no lifetime per message, only "X-Cache: no", so by
+	// default (false) prompts are sent with it and never cached: they reach
+	// the phones subscribed at that moment. Set it only for phones that
+	// fetch each message from the cache (iPhones on a self-hosted server,
+	// woken through upstream-base-url), with the server's cache-duration
+	// set to the prompts' lifetime (challenge.PushTTL).
+	Cache bool
 
 	base *url.URL // the server's URL, path without trailing slash
 	auth string   // the Authorization header, or ""

@@ -55,9 +55,28 @@ func TestNotify(t *testing.T) {
 		ID: m.ID, Time: m.Time, Topic: n.Topic, Title: n.Title, Message: n.Message,
 		Tags: []string{"lock"}, Priority: 4, Click: approval,
 		Actions: []ntfytest.Action{{Action: "view", Label: "Review sign-in", URL: approval, Clear: true}},
+		// Not kept in ntfy's cache: a prompt lives PushTTL, ntfy would
+		// keep it readable to anyone who can read the topic for 12 h.
+		Cached: false,
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("published\n %+v\nwant\n %+v", m, want)
+	}
+}
+
+// TestNotifyCached: a client told to (Cache, for phones that fetch
+// prompts from the cache: iPhones on a self-hosted server) lets ntfy
+// cache them.
+func TestNotifyCached(t *testing.T) {
+	f := ntfytest.New(t, "")
+	n := notification(t)
+	c := newClient(t, f.URL(), "")
+	c.Cache = true
+	if err := c.Notify(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.WaitMessage(t, n.Topic, time.Second); !m.Cached {
+		t.Errorf("a client with Cache set published a prompt kept out of the cache: %+v", m)
 	}
 }
 

@@ -46,7 +46,8 @@ type action struct {
 }
 
 // Notify publishes n to its topic: a high-priority message with a lock tag,
-// which opens n.URL when tapped or through its one button. A refusal,
+// which opens n.URL when tapped or through its one button, kept out of the
+// server's cache unless c.Cache. A refusal,
 // network error or time-out (c.Timeout, or what ctx allows) wraps
 // push.ErrNotifier and gives the HTTP status and ntfy's error text, never
 // the token, topic or URL; an invalid n gives an error that does not.
@@ -89,6 +90,11 @@ func (c *Client) publish(ctx context.Context, body []byte) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "caddy-mfa")
+	if !c.Cache {
+		// A prompt lives minutes; ntfy would keep it for its
+		// cache-duration (https://docs.ntfy.sh/publish/#message-caching).
+		req.Header.Set("X-Cache", "no")
+	}
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
