@@ -203,6 +203,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.WebAuthn.unmarshal(d)
 		case "public_url":
 			err = providers.OneArg(d, &a.PublicURL)
+		case "allowed_return_hosts":
+			a.AllowedReturnHosts = append(a.AllowedReturnHosts, d.RemainingArgs()...)
+			if len(a.AllowedReturnHosts) == 0 {
+				return d.Err("allowed_return_hosts needs at least one host name")
+			}
 		case "remember_device":
 			err = durationArg(d, &a.RememberDevice)
 		case "users_end_after":
@@ -400,6 +405,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		policy           one_factor|two_factor  # default two_factor
 //		trusted_networks <cidr...|private_ranges>  # password alone from these
 //		app_passwords                          # HTTP Basic auth with app passwords
+//		verify           forward_auth|auth_request  # a verify endpoint for other proxies (docs/verify.md)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -443,6 +449,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.TrustedNetworks = append(h.TrustedNetworks, args...)
+		case "verify":
+			if err := providers.OneArg(d, &h.Verify); err != nil {
+				return err
+			}
+			if err := checkVerify(h.Verify); err != nil {
+				return d.Err(err.Error())
+			}
 		case "registration":
 			// A method registered on one site signs in on every site: a
 			// route's own policy would be bypassed on any other.

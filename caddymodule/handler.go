@@ -51,6 +51,12 @@ type Handler struct {
 	// name and one of that user's app passwords, never their password.
 	// Default: off.
 	AppPasswords bool `json:"app_passwords,omitempty"`
+	// Verify makes this handler a verify endpoint for another proxy
+	// instead of a guard: "forward_auth" (Caddy's forward_auth, Traefik's
+	// forwardAuth) or "auth_request" (nginx). It answers 200 with the
+	// identity headers, 403, or the way to the portal, and never passes
+	// the request on (verify.go, docs/verify.md). Default: off.
+	Verify string `json:"verify,omitempty"`
 
 	app *App
 	// looseOnce logs once that trusted networks met a loose proxy chain.
@@ -126,6 +132,9 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("mfa: allow_groups: bad group name %q", g)
 		}
 	}
+	if err := checkVerify(h.Verify); err != nil {
+		return err
+	}
 	if h.Policy != "" && h.Policy != policyOneFactor && h.Policy != policyTwoFactor {
 		return fmt.Errorf("mfa: policy %q: use one_factor or two_factor", h.Policy)
 	}
@@ -140,6 +149,9 @@ func (h *Handler) Validate() error {
 // ServeHTTP implements caddyhttp.MiddlewareHandler. This is the hot path for
 // signed-in requests: one cookie check, one store read, a map lookup.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.Verify != "" {
+		return h.serveVerify(w, r)
+	}
 	prefix := h.app.prefix
 	if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == prefix[:len(prefix)-1] {
 		return h.portal.Serve(w, r)
