@@ -95,7 +95,7 @@ func (h *Handler) setup(app *App) error {
 	reg := app.registration
 	p, err := portal.New(portal.Config{
 		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
-		Prefix: app.prefix, Org: app.org, PublicURL: app.public, Cookies: app.cookies,
+		Prefix: app.prefix, Org: app.org, PublicURL: app.public, ReturnHosts: app.returnHosts, Cookies: app.cookies,
 		Providers: app.portalProviders(),
 		Options: portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development, HelpURL: app.help,
 			Registration: reg, CodeMail: app.codeMail},

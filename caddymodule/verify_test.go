@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -186,6 +187,28 @@ func TestVerifyCaddyfile(t *testing.T) {
 		a := App{AllowedReturnHosts: []string{bad}}
 		if _, err := a.buildReturnHosts(caddy.NewReplacer()); err == nil {
 			t.Errorf("allowed_return_hosts %q accepted", bad)
+		}
+	}
+}
+
+func TestPortalReturnsToAllowedHostsOnly(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	h.app.returnHosts = challenge.ReturnHosts{Domain: "example.com"}
+	if err := h.setup(h.app); err != nil { // the portal takes the app's hosts
+		t.Fatal(err)
+	}
+	for rd, want := range map[string]string{
+		"https://app.example.com/page?x=1": `value="https://app.example.com/page?x=1"`,
+		"https://evil.com/":                `name="rd" value="/"`,
+		"https://app.example.com.evil.com": `name="rd" value="/"`,
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/.mfa/login?rd="+url.QueryEscape(rd), nil)
+		rec := httptest.NewRecorder()
+		if err := h.ServeHTTP(rec, req, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("login page for rd=%s lacks %s", rd, want)
 		}
 	}
 }
