@@ -75,6 +75,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				timeout           <duration>   # default 5m
 //			}
 //			public_url    <https://host>       # required with push and voice twilio
+//			allowed_return_hosts <host...>    # sites outside cookie_domain a verify endpoint sends back to (docs/verify.md)
 //			remember_device <duration>         # "Don't ask again on this device", e.g. 14d
 //			users_end_after <duration>         # removed/disabled users lose access for good after; default 1m
 //			development                        # allows the log providers
