@@ -247,6 +247,8 @@ func TestVerifyEndpointForCaddyAndNginx(t *testing.T) {
 	if h, _ := g.Upstream.Last(); h.Get("Remote-Groups") != "admins,staff" || h.Get("Remote-Email") != "alice@example.com" {
 		t.Fatalf("forward_auth app got identity %v", h)
 	}
+	// Signed in, the portal sends a browser straight back to the app.
+	expectRedirect(t, alice.get("/.mfa/login?rd="+url.QueryEscape(appURL)), appURL)
 	r = alice.getURL(nginxURL, "Remote-User", "mallory")
 	expectStatus(t, r, http.StatusOK)
 	if !strings.Contains(r.Body, `hello to "alice" at /doc?y=2`) {
@@ -270,6 +272,9 @@ func TestVerifyEndpointForCaddyAndNginx(t *testing.T) {
 		}
 	}
 	expectRedirect(t, bob2.secondSignIn("bob", eb, fmt.Sprintf("http://evil.localhost:%d/x", port), 1), "/")
+	for _, evil := range []string{"https://evil.example.com/", fmt.Sprintf("http://app.test.localhost.evil.localhost:%d/", port)} {
+		expectRedirect(t, bob2.get("/.mfa/login?rd="+url.QueryEscape(evil)), "/")
+	}
 	r = bob2.getURL(appURL)
 	expectStatus(t, r, http.StatusForbidden)
 	if strings.Contains(r.Body, "hello") {
