@@ -139,6 +139,13 @@ type App struct {
 	// and `voice twilio`; plain http only to this machine.
 	PublicURL string `json:"public_url,omitempty"`
 
+	// AllowedReturnHosts are hosts, besides those under the session's
+	// cookie_domain and public_url's own, to which the portal may send a
+	// user back after sign-in with an absolute URL: the sites a verify
+	// endpoint (forward_auth, auth_request) protects. Any other absolute
+	// return URL is refused (no open redirect). Default: none.
+	AllowedReturnHosts []string `json:"allowed_return_hosts,omitempty"`
+
 	// RememberDevice, if set, offers "Don't ask again on this device" at
 	// sign-in: that browser then skips the second factor for that user for
 	// this long (e.g. 14d), until forgotten on the security-info page or
@@ -202,6 +209,8 @@ type App struct {
 	help     string
 	public   string
 	cookies  *cookies.Policy
+	// returnHosts are where absolute return URLs may lead (return_hosts.go).
+	returnHosts challenge.ReturnHosts
 	// pages are the message pages; events writes the security events.
 	pages  *portal.Pages
 	events *events.Writer
@@ -384,6 +393,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	db, err := a.firstFactor(repl, usersFile, kv)
 	if err != nil {
 		return err
+	}
+	if a.returnHosts, err = a.buildReturnHosts(repl); err != nil {
+		return fmt.Errorf("mfa: %w", err)
 	}
 	a.cookies = cookies.New(a.Session.CookieName, repl.ReplaceKnown(a.Session.CookieDomain, ""),
 		a.Session.SecureCookies, strings.HasPrefix(a.public, "https:"))

@@ -75,6 +75,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				timeout           <duration>   # default 5m
 //			}
 //			public_url    <https://host>       # required with push and voice twilio
+//			allowed_return_hosts <host...>    # sites outside cookie_domain a verify endpoint sends back to (docs/verify.md)
 //			remember_device <duration>         # "Don't ask again on this device", e.g. 14d
 //			users_end_after <duration>         # removed/disabled users lose access for good after; default 1m
 //			development                        # allows the log providers
@@ -203,6 +204,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.WebAuthn.unmarshal(d)
 		case "public_url":
 			err = providers.OneArg(d, &a.PublicURL)
+		case "allowed_return_hosts":
+			a.AllowedReturnHosts = append(a.AllowedReturnHosts, d.RemainingArgs()...)
+			if len(a.AllowedReturnHosts) == 0 {
+				return d.Err("allowed_return_hosts needs at least one host name")
+			}
 		case "remember_device":
 			err = durationArg(d, &a.RememberDevice)
 		case "users_end_after":
@@ -406,6 +412,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //			name   <name>                      # default Remote-Name
 //			email  <name>                      # default Remote-Email
 //		}
+//		verify           forward_auth|auth_request  # a verify endpoint for other proxies (docs/verify.md)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -449,6 +456,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.TrustedNetworks = append(h.TrustedNetworks, args...)
+		case "verify":
+			if err := providers.OneArg(d, &h.Verify); err != nil {
+				return err
+			}
+			if err := checkVerify(h.Verify); err != nil {
+				return d.Err(err.Error())
+			}
 		case "registration":
 			// A method registered on one site signs in on every site: a
 			// route's own policy would be bypassed on any other.

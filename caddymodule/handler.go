@@ -54,6 +54,12 @@ type Handler struct {
 	// name and one of that user's app passwords, never their password.
 	// Default: off.
 	AppPasswords bool `json:"app_passwords,omitempty"`
+	// Verify makes this handler a verify endpoint for another proxy
+	// instead of a guard: "forward_auth" (Caddy's forward_auth, Traefik's
+	// forwardAuth) or "auth_request" (nginx). It answers 200 with the
+	// identity headers, 403, or the way to the portal, and never passes
+	// the request on (verify.go, docs/verify.md). Default: off.
+	Verify string `json:"verify,omitempty"`
 
 	// Registration is refused here: the registration policy is the mfa
 	// app's (apps.mfa.registration) for every site, since a method
@@ -111,7 +117,7 @@ func (h *Handler) setup(app *App) error {
 	reg := app.registration
 	p, err := portal.New(portal.Config{
 		Engine: app.engine, Renderer: app.renderer, Pages: app.pages, Events: app.events, Logger: h.logger,
-		Prefix: app.prefix, Org: app.org, PublicURL: app.public, Cookies: app.cookies,
+		Prefix: app.prefix, Org: app.org, PublicURL: app.public, ReturnHosts: app.returnHosts, Cookies: app.cookies,
 		Providers: app.portalProviders(),
 		Options: portal.Options{RememberDevice: time.Duration(app.RememberDevice), Development: app.Development, HelpURL: app.help,
 			Registration: reg, CodeMail: app.codeMail},
@@ -151,6 +157,9 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("mfa: allow_groups: bad group name %q", g)
 		}
 	}
+	if err := checkVerify(h.Verify); err != nil {
+		return err
+	}
 	if h.Policy != "" && h.Policy != policyOneFactor && h.Policy != policyTwoFactor {
 		return fmt.Errorf("mfa: policy %q: use one_factor or two_factor", h.Policy)
 	}
@@ -168,6 +177,9 @@ func (h *Handler) Validate() error {
 // ServeHTTP implements caddyhttp.MiddlewareHandler. This is the hot path for
 // signed-in requests: one cookie check, one store read, a map lookup.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.Verify != "" {
+		return h.serveVerify(w, r)
+	}
 	prefix := h.app.prefix
 	if strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == prefix[:len(prefix)-1] {
 		return h.portal.Serve(w, r)

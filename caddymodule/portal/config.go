@@ -38,6 +38,9 @@ type Config struct {
 	// PublicURL is the https URL at which phones and outside services
 	// reach the portal ("" if not configured).
 	PublicURL string
+	// ReturnHosts are the other hosts to which sign-in may go back with an
+	// absolute URL (a verify endpoint's sites); none if empty.
+	ReturnHosts challenge.ReturnHosts
 	// Cookies is the gateway's cookie policy.
 	Cookies *cookies.Policy
 	// Providers are the outside services the portal itself talks to.
@@ -140,7 +143,7 @@ func New(cfg Config) (*Portal, error) {
 		logger = zap.NewNop()
 	}
 	p := &Portal{engine: cfg.Engine, renderer: cfg.Renderer, pages: cfg.Pages, events: cfg.Events, logger: logger,
-		prefix: cfg.Prefix, org: cfg.Org, public: cfg.PublicURL, cookies: cfg.Cookies, providers: cfg.Providers,
+		prefix: cfg.Prefix, org: cfg.Org, public: cfg.PublicURL, returnHosts: cfg.ReturnHosts, cookies: cfg.Cookies, providers: cfg.Providers,
 		opts: cfg.Options, held: cfg.Held, storeUp: cfg.StoreUp, owner: cfg.Owner}
 	p.routes = p.routeTable()
 	return p, nil

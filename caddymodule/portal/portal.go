@@ -48,6 +48,9 @@ type Portal struct {
 	storeUp   func(context.Context) error
 	owner     caddyhttp.MiddlewareHandler
 	routes    map[string]route
+
+	// returnHosts are where absolute return URLs may lead.
+	returnHosts challenge.ReturnHosts
 }
 
 // request is one portal request with its session.
@@ -272,6 +275,9 @@ func (p *Portal) nextStep(q *request) (string, error) {
 func (p *Portal) returnPath(raw string) string {
 	if raw == p.prefix+securityPath || p.isStepUpReturn(raw) {
 		return raw
+	}
+	if abs := challenge.SafeReturnURL(raw, p.prefix, p.returnHosts); abs != "" {
+		return abs // a site behind a verify endpoint (returnurl.go)
 	}
 	return challenge.SafeReturn(raw, p.prefix)
 }

@@ -6,7 +6,7 @@ import (
 )
 
 func TestCheckURL(t *testing.T) {
-	for _, ok := range []string{"https://sms.example.com/send", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/"} {
+	for _, ok := range []string{"https://sms.example.com/send", "http://127.0.0.1:8080/x", "http://localhost/x", "http://login.test.localhost:8080/", "http://[::1]:9/"} {
 		if _, err := CheckURL(ok); err != nil {
 			t.Errorf("CheckURL(%q): %v", ok, err)
 		}
@@ -14,6 +14,7 @@ func TestCheckURL(t *testing.T) {
 	for _, tc := range []struct{ raw, want string }{
 		{"http://sms.example.com/send", "https"},
 		{"http://10.0.0.5/send", "https"},
+		{"http://localhost.example.com/", "https"},
 		{"/send", "absolute"},
 		{"ftp://example.com/", "absolute"},
 		{"https:///nohost", "absolute"},
