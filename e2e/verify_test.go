@@ -50,7 +50,10 @@ http://app.test.localhost:%[1]d {
 		header_up Host login.test.localhost
 		copy_headers Remote-User Remote-Groups Remote-Name Remote-Email
 	}
-	reverse_proxy %[2]s
+	reverse_proxy %[2]s {
+		# The gateway's session cookie is no business of the app's.
+		header_up Cookie "(^|;\s*)caddy_mfa=[^;]*" ""
+	}
 }
 `
 
@@ -123,6 +126,11 @@ http {
 	fastcgi_temp_path %[2]s/tmp/fastcgi;
 	uwsgi_temp_path %[2]s/tmp/uwsgi;
 	scgi_temp_path %[2]s/tmp/scgi;
+	# The gateway's session cookie is no business of the app's.
+	map $http_cookie $cookie_without_mfa {
+		default $http_cookie;
+		"~^(?<before>.*?)(^|;\s*)caddy_mfa=[^;]*(?<after>.*)$" "$before$after";
+	}
 	server {
 		listen 127.0.0.1:%[3]d;
 		location = /internal/verify {
@@ -145,6 +153,7 @@ http {
 			auth_request_set $login $upstream_http_location;
 			proxy_set_header Remote-User $user;
 			proxy_set_header Remote-Groups $groups;
+			proxy_set_header Cookie $cookie_without_mfa;
 			error_page 401 = @login;
 			proxy_pass %[5]s;
 		}
@@ -247,6 +256,15 @@ func TestVerifyEndpointForCaddyAndNginx(t *testing.T) {
 	if h, _ := g.Upstream.Last(); h.Get("Remote-Groups") != "admins,staff" || h.Get("Remote-Email") != "alice@example.com" {
 		t.Fatalf("forward_auth app got identity %v", h)
 	}
+	noGatewayCookie := func(via string) {
+		t.Helper()
+		h, _ := g.Upstream.Last()
+		if c := h.Get("Cookie"); strings.Contains(c, "caddy_mfa") || !strings.Contains(c, "app_session=keep") {
+			t.Errorf("the app behind %s got the cookies %q: want its own, not the gateway's", via, c)
+		}
+	}
+	expectStatus(t, alice.getURL(appURL, "Cookie", "app_session=keep"), http.StatusOK)
+	noGatewayCookie("forward_auth")
 	// Signed in, the portal sends a browser straight back to the app.
 	expectRedirect(t, alice.get("/.mfa/login?rd="+url.QueryEscape(appURL)), appURL)
 	r = alice.getURL(nginxURL, "Remote-User", "mallory")
@@ -254,6 +272,8 @@ func TestVerifyEndpointForCaddyAndNginx(t *testing.T) {
 	if !strings.Contains(r.Body, `hello to "alice" at /doc?y=2`) {
 		t.Fatalf("nginx app: %s", r.Body)
 	}
+	expectStatus(t, alice.getURL(nginxURL, "Cookie", "app_session=keep"), http.StatusOK)
+	noGatewayCookie("nginx auth_request")
 
 	// Another browser signs in from nginx's redirect and lands back there.
 	alice2 := hostsBrowser(g)
