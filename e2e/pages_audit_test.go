@@ -154,14 +154,37 @@ func TestPagesAudit(t *testing.T) {
 		{"signed in", signedIn, []string{"", "security", "setup", "setup/totp", "recovery-left", "security/recovery", "security/signout",
 			"security/recovery/codes", "security/app-passwords/new"}},
 	}
+	newAuditor(t, g, site).audit(states)
+}
+
+// auditor opens pages of g's site in one Chromium and audits them.
+type auditor struct {
+	t       *testing.T
+	g       *gateway
+	site    string
+	script  string
+	dir     string
+	browser page
+}
+
+// newAuditor starts the Chromium of an audit of pages on site (g's URL
+// or another name of it).
+func newAuditor(t *testing.T, g *gateway, site string) *auditor {
+	t.Helper()
 	allowed, _ := json.Marshal(auditAllowedLatin())
-	script := fmt.Sprintf(auditScript, allowed)
-	dir := t.ArtifactDir()
-	ctx := newChromium(t)
+	a := &auditor{t: t, g: g, site: site, script: fmt.Sprintf(auditScript, allowed), dir: t.ArtifactDir(), browser: page{t, newChromium(t)}}
+	t.Cleanup(func() { t.Logf("screenshots in %s", a.dir) })
+	return a
+}
+
+// audit renders and checks every page of each state, in both languages,
+// on a phone and a desktop, light and dark.
+func (a *auditor) audit(states []auditState) {
+	t, ctx := a.t, a.browser.ctx
 	for _, lang := range []string{"en", "ja"} {
-		setBrowserLang(t, page{t, ctx}, lang)
+		setBrowserLang(t, a.browser, lang)
 		for _, s := range states {
-			copyCookies(t, page{t, ctx}, g, s.b, site)
+			copyCookies(t, a.browser, a.g, s.b, a.site)
 			for _, width := range []int64{390, 1280} {
 				for _, scheme := range []string{"light", "dark"} {
 					if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
@@ -174,14 +197,13 @@ func TestPagesAudit(t *testing.T) {
 					}
 					for _, pg := range s.pages {
 						where := fmt.Sprintf("%s, %s, %d px, %s: /.mfa/%s", lang, s.name, width, scheme, pg)
-						auditPage(t, page{t, ctx}, site+"/.mfa/"+pg, script, where,
-							filepath.Join(dir, fmt.Sprintf("%s-%d-%s-%s.png", lang, width, scheme, auditFileName(s.name+"-"+pg))))
+						auditPage(t, a.browser, a.site+"/.mfa/"+pg, a.script, where,
+							filepath.Join(a.dir, fmt.Sprintf("%s-%d-%s-%s.png", lang, width, scheme, auditFileName(s.name+"-"+pg))))
 					}
 				}
 			}
 		}
 	}
-	t.Logf("screenshots in %s", dir)
 }
 
 // auditPage opens target, saves its screenshot to png and reports what
