@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (Debian's chromium and a Japanese font for the browser tests, redis-server for the Redis
-# stores, started if none runs, slapd and ldap-utils for the LDAP tests), checks formatting and vet, then
+# stores, started if none runs, slapd and ldap-utils for the LDAP tests, nginx for the
+# verify endpoint's test), checks formatting and vet, then
 # runs every test with the race detector. CI runs this same script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # A real OpenLDAP server for the LDAP directory tests (internal/slapdtest).
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
+# A real nginx for the verify endpoint's auth_request test (e2e/verify_test.go),
+# which starts its own on a free port.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "test.sh: please install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
@@ -22,6 +26,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: installing ${missing[*]}" >&2
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	# Debian starts the nginx it installs on port 80: the tests need none.
+	if [[ " ${missing[*]} " == *" nginx "* ]]; then
+		service nginx stop >/dev/null 2>&1 || pkill -x nginx || true
+	fi
 fi
 
 # The store and limiter tests use the shared Redis on 127.0.0.1:6379 (each
