@@ -91,15 +91,10 @@ func signedInCookie(tb testing.TB, h *Handler, user string) *http.Cookie {
 	return cookies[0]
 }
 
-func TestHandlerStripsSpoofedHeadersAndSetsIdentity(t *testing.T) {
-	h := testHandler(t, &Handler{})
-	c := signedInCookie(t, h, "alice")
-	req := httptest.NewRequest(http.MethodGet, "/x", nil)
-	req.AddCookie(c)
-	for _, k := range []string{"Remote-User", "REMOTE-USER", "Remote_User", "remote_groups", "Remote-Name", "Remote_Email"} {
-		req.Header[k] = []string{"mallory"}
-	}
-	req.Header.Set("Remote-Address", "kept") // not an identity header
+// passedHeaders serves req, a signed-in request, through h and returns the
+// headers the upstream got.
+func passedHeaders(t *testing.T, h *Handler, req *http.Request) http.Header {
+	t.Helper()
 	var got http.Header
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		got = r.Header.Clone()
@@ -111,6 +106,19 @@ func TestHandlerStripsSpoofedHeadersAndSetsIdentity(t *testing.T) {
 	if got == nil {
 		t.Fatal("signed-in request not passed on")
 	}
+	return got
+}
+
+func TestHandlerStripsSpoofedHeadersAndSetsIdentity(t *testing.T) {
+	h := testHandler(t, &Handler{})
+	c := signedInCookie(t, h, "alice")
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.AddCookie(c)
+	for _, k := range []string{"Remote-User", "REMOTE-USER", "Remote_User", "remote_groups", "Remote-Name", "Remote_Email"} {
+		req.Header[k] = []string{"mallory"}
+	}
+	req.Header.Set("Remote-Address", "kept") // not an identity header
+	got := passedHeaders(t, h, req)
 	want := map[string]string{"Remote-User": "alice", "Remote-Groups": "staff", "Remote-Name": "Alice", "Remote-Email": "a@example.com", "Remote-Address": "kept"}
 	for k, v := range want {
 		if vs := got[k]; len(vs) != 1 || vs[0] != v {

@@ -19,18 +19,7 @@ func serveHeaders(t *testing.T, h *Handler, client map[string]string) http.Heade
 	for k, v := range client {
 		req.Header[k] = []string{v}
 	}
-	var got http.Header
-	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		got = r.Header.Clone()
-		return nil
-	})
-	if err := h.ServeHTTP(httptest.NewRecorder(), req, next); err != nil {
-		t.Fatal(err)
-	}
-	if got == nil {
-		t.Fatal("signed-in request not passed on")
-	}
-	return got
+	return passedHeaders(t, h, req)
 }
 
 // expectOnly checks that each of want's names reached the upstream once

@@ -172,10 +172,7 @@ func TestTrustedNetworksNeedStrictProxies(t *testing.T) {
 // gave (the form has no such box, but a request can carry remember=1).
 func TestTemporaryPassRemembersNoDevice(t *testing.T) {
 	g := startGateway(t, gatewayOpts{global: "remember_device 30d\n\t\tregistration {\n\t\t\trequire temporary_pass\n\t\t}"})
-	b := g.newBrowser()
-	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
-	expectRedirect(t, b.postPass(g.issuePass("alice", "1h", 1)), "/.mfa/setup")
-	b.registerTOTP()
+	g.newBrowser().registerWithPass("alice")
 
 	holder := g.newBrowser()
 	expectRedirect(t, holder.login("alice", testPassword, "/"), "/.mfa/challenge")

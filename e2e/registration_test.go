@@ -62,6 +62,15 @@ func (b *browser) postPass(pass string) *response {
 	return b.post("/.mfa/register/pass", url.Values{"csrf": {csrfOf(b.t, page.Body)}, "pass": {pass}})
 }
 
+// registerWithPass signs user in for the first time with a temporary
+// access pass issued for it and registers an authenticator app.
+func (b *browser) registerWithPass(user string) {
+	b.t.Helper()
+	expectRedirect(b.t, b.login(user, testPassword, "/"), "/.mfa/register")
+	expectRedirect(b.t, b.postPass(b.g.issuePass(user, "1h", 1)), "/.mfa/setup")
+	b.registerTOTP()
+}
+
 // registerTOTP registers an authenticator app from the setup page, ending
 // on the recovery codes, and returns its seed.
 func (b *browser) registerTOTP() string {
@@ -165,10 +174,7 @@ func TestTemporaryPassForAUserWhoLostTheirMethods(t *testing.T) {
 			require temporary_pass
 		}`})
 	// Registered once with a pass.
-	b := g.newBrowser()
-	expectRedirect(t, b.login("alice", testPassword, "/"), "/.mfa/register")
-	expectRedirect(t, b.postPass(g.issuePass("alice", "1h", 1)), "/.mfa/setup")
-	b.registerTOTP()
+	g.newBrowser().registerWithPass("alice")
 
 	// Her phone is gone: the challenge links to the pass page.
 	b2 := g.newBrowser()
