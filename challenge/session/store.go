@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/caddy-mfa/caddy-mfa/challenge/store"
@@ -17,6 +16,10 @@ import (
 
 // dataKey is the key of *Data in sessions.Session.Values.
 const dataKey = "mfa"
+
+// sessionKeyPrefix starts the store key of every session: the key is the
+// prefix and the session id.
+const sessionKeyPrefix = "session:"
 
 // CookiePolicy names and makes the session cookie. The gateway has one
 // policy for all its cookies (caddymodule/cookies.go); the store asks it
@@ -55,7 +58,7 @@ type Store struct {
 	// it has one (a durable embedded store need not sync the disk for it),
 	// else Replace.
 	refresh func(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error)
-	codecs  []securecookie.Codec
+	ids     *signedIDs
 	now     func() time.Time
 	touch   time.Duration
 }
@@ -81,12 +84,7 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 	if t, ok := kv.(store.Toucher); ok {
 		s.refresh = t.Touch
 	}
-	for _, k := range cfg.HashKeys {
-		c := securecookie.New(k, nil)
-		c.SetSerializer(securecookie.NopEncoder{})
-		c.MaxAge(int(cfg.Lifetime / time.Second))
-		s.codecs = append(s.codecs, c)
-	}
+	s.ids = newSignedIDs(cfg.HashKeys, cfg.Lifetime)
 	// Refresh LastSeen at most this often, so most signed-in requests need
 	// one read and no write. With the embedded store the refresh reaches
 	// the accounts file within store.FlushEvery more; after a crash, a
@@ -154,16 +152,17 @@ func (s *Store) fresh() *Data {
 // checks its expiry, refreshing LastSeen when it is stale. It returns a nil
 // Data (and no error) when there is no live session.
 func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
-	c, err := r.Cookie(s.CookieName(r))
-	if err != nil {
+	c, ok := cookieValue(r.Header, s.CookieName(r))
+	if !ok {
 		return "", nil, nil
 	}
-	var raw []byte
-	if err := securecookie.DecodeMulti(s.cfg.CookieName, c.Value, &raw, s.codecs...); err != nil {
+	now := s.now()
+	key, ok := s.ids.verifyPrefixed(s.cfg.CookieName, c, now, sessionKeyPrefix)
+	if !ok {
 		return "", nil, nil
 	}
-	id := string(raw)
-	v, err := s.kv.Get(r.Context(), "session:"+id)
+	id := key[len(sessionKeyPrefix):]
+	v, err := s.kv.Get(r.Context(), key)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil, nil
 	}
@@ -174,9 +173,8 @@ func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
 	if err := d.UnmarshalBinary(v); err != nil {
 		return "", nil, nil
 	}
-	now := s.now()
 	if d.Expired(now, s.cfg.Idle, s.cfg.Lifetime) {
-		_ = s.kv.Delete(r.Context(), "session:"+id)
+		_ = s.kv.Delete(r.Context(), key)
 		return "", nil, nil
 	}
 	if time.Duration(now.Unix()-d.LastSeen)*time.Second >= s.touch {
@@ -187,7 +185,7 @@ func (s *Store) Lookup(r *http.Request) (string, *Data, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		ok, err := s.refresh(r.Context(), "session:"+id, v, ttl)
+		ok, err := s.refresh(r.Context(), key, v, ttl)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: refreshing session: %w", store.ErrUnavailable, err)
 		}
@@ -223,7 +221,7 @@ func (s *Store) remove(ctx context.Context, id, user string) error {
 	if id == "" {
 		return nil
 	}
-	if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+	if err := s.kv.Delete(ctx, sessionKeyPrefix+id); err != nil {
 		return fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
 	}
 	if user != "" {
@@ -247,10 +245,10 @@ func (s *Store) RevokeUser(ctx context.Context, user string) (int, error) {
 	}
 	n := 0
 	for _, id := range ids {
-		if _, err := s.kv.Get(ctx, "session:"+id); err == nil {
+		if _, err := s.kv.Get(ctx, sessionKeyPrefix+id); err == nil {
 			n++
 		}
-		if err := s.kv.Delete(ctx, "session:"+id); err != nil {
+		if err := s.kv.Delete(ctx, sessionKeyPrefix+id); err != nil {
 			return n, fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
 		}
 	}
@@ -286,10 +284,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
 		}
 	}
-	enc, err := securecookie.EncodeMulti(s.cfg.CookieName, []byte(sess.ID), s.codecs...)
-	if err != nil {
-		return fmt.Errorf("signing session cookie: %w", err)
-	}
+	enc := s.ids.sign(s.cfg.CookieName, sess.ID, s.now())
 	http.SetCookie(w, s.cfg.Cookies.Cookie(r, enc, sess.Options.MaxAge))
 	return nil
 }
@@ -312,7 +307,7 @@ func (s *Store) write(ctx context.Context, id string, d *Data) error {
 	if ttl <= 0 {
 		return nil
 	}
-	if err := s.kv.Set(ctx, "session:"+id, v, ttl); err != nil {
+	if err := s.kv.Set(ctx, sessionKeyPrefix+id, v, ttl); err != nil {
 		return fmt.Errorf("%w: writing session: %w", store.ErrUnavailable, err)
 	}
 	return nil
