@@ -76,12 +76,16 @@ func sameFolded(k, folded string) bool {
 	return true
 }
 
-// setOn tells the upstream who the user is.
+// setOn tells the upstream who the user is. The four values share one
+// allocation; each header gets a slice capped at its one value, so a later
+// Add to one of them copies instead of writing into the next.
 func (n *identityNames) setOn(h http.Header, u *users.User) {
-	h[n.set[0]] = []string{u.Name}
-	h[n.set[1]] = []string{u.GroupsHeader()}
-	h[n.set[2]] = []string{u.DisplayName}
-	h[n.set[3]] = []string{u.Email}
+	v := make([]string, 4)
+	v[0], v[1], v[2], v[3] = u.Name, u.GroupsHeader(), u.DisplayName, u.Email
+	h[n.set[0]] = v[0:1:1]
+	h[n.set[1]] = v[1:2:2]
+	h[n.set[2]] = v[2:3:3]
+	h[n.set[3]] = v[3:4:4]
 }
 
 // stripTrailers removes identity names from the request's trailers as

@@ -202,8 +202,37 @@ func (p *Policy) carriesOwn(v string) bool {
 	return false
 }
 
-// removeOwn drops the gateway's pairs (and empty ones) from v.
+// removeOwn drops the gateway's pairs (and empty ones) from v. When the
+// pairs kept are one run of v (the gateway's cookie first or last, the
+// common case), the result is that part of v, with no allocation.
 func (p *Policy) removeOwn(v string) string {
+	start, end := -1, -1 // the span of v from the first pair kept to the last
+	dropped, gap := false, false
+	for pos := 0; pos < len(v); {
+		pair, _, found := strings.Cut(v[pos:], ";")
+		at := pos
+		pos += len(pair)
+		if found {
+			pos++
+		}
+		t := strings.TrimSpace(pair)
+		if t == "" || p.owns(pairName(t)) {
+			dropped = start >= 0
+			continue
+		}
+		gap = gap || dropped
+		at += strings.Index(pair, t)
+		if start < 0 {
+			start = at
+		}
+		end = at + len(t)
+	}
+	if start < 0 {
+		return ""
+	}
+	if !gap {
+		return v[start:end]
+	}
 	var b strings.Builder
 	for v != "" {
 		var pair string
