@@ -46,6 +46,11 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		return nil
 	}
 	u, name, recorded, err := e.CheckUserAppPassword(ctx, user, secret)
+	if u == nil || err != nil {
+		// Not right: the check ends with its token spent (a right one's
+		// ends in AppPasswordOK, with the token back).
+		e.Regulation.AppPasswordDone(attempt)
+	}
 	if err != nil {
 		h.app.pages.Unavailable(w, r, err)
 		return nil

@@ -165,11 +165,12 @@ func TestAppPasswordGuessesRace(t *testing.T) {
 			wg.Go(func() {
 				ip := fmt.Sprintf("192.0.2.%d", i%250)
 				<-start
-				v, _, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
+				v, a, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", ip)
 				if err != nil || !v.Allowed {
 					return
 				}
 				checked.Add(1) // here the gateway checks the app password: wrong
+				f.e.Regulation.AppPasswordDone(a)
 			})
 		}
 		close(start)
@@ -180,6 +181,50 @@ func TestAppPasswordGuessesRace(t *testing.T) {
 		}
 		if n := checked.Load(); n > bound {
 			t.Fatalf("%d of 300 concurrent wrong app passwords were checked, want at most %d", n, bound)
+		}
+	})
+}
+
+// TestAppPasswordRightOnesAtOnce: more right app passwords of one user at
+// once than the per-user limit's burst (a sync client with 16 transfers)
+// are all let through: a right one's token comes back within the check, so
+// the ones past the burst wait for it rather than being refused. Wrong
+// ones still use the limit up (TestAppPasswordGuessesRace).
+func TestAppPasswordRightOnesAtOnce(t *testing.T) {
+	eachShortStore(t, func(t *testing.T, s shortStores) {
+		f := newPhoneFixture(t, s, nil)
+		f.regulate(func(l *regulation.Limits) {
+			l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
+			l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
+		})
+		ctx := context.Background()
+		var refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 16 {
+			wg.Go(func() {
+				<-start
+				for range 5 {
+					v, a, err := f.e.Regulation.BeforeAppPassword(ctx, "alice", "192.0.2.1")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !v.Allowed {
+						refused.Add(1)
+						continue
+					}
+					time.Sleep(20 * time.Millisecond) // the check: right
+					if err := f.e.Regulation.AppPasswordOK(ctx, a); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := refused.Load(); n > 0 {
+			t.Fatalf("%d of 80 right app passwords (16 at a time) were refused", n)
 		}
 	})
 }

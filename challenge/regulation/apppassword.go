@@ -38,6 +38,9 @@ type AppPasswordAttempt struct {
 	gen string
 	// known: a right app password of user came from ip lately.
 	known bool
+	// flight is the check in flight, ended by AppPasswordOK or
+	// AppPasswordDone.
+	flight *flightTicket
 }
 
 // userKey is the key of the per-user limit the attempt counts against:
@@ -79,7 +82,7 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
 	}
-	if res, err = r.limiter.Allow(ctx, a.userKey(), r.limits.AppPasswordPerUser); err != nil {
+	if res, err = r.allowUser(ctx, a.userKey()); err != nil {
 		return Verdict{}, a, err
 	}
 	if !res.Allowed {
@@ -89,13 +92,43 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 		}
 		return Verdict{RetryAfter: retryAfter(res), Reason: ReasonUser}, a, nil
 	}
+	a.flight = r.checking.begin(a.userKey())
 	return allowed(), a, nil
 }
+
+// allowUser takes a token of the per-user limit under key. Refused while
+// checks under key are in flight on this gateway, it waits for one to end
+// and asks again (flights.go): right ones give their token back.
+func (r *Regulation) allowUser(ctx context.Context, key string) (limit.Result, error) {
+	var deadline <-chan time.Time
+	for {
+		res, err := r.limiter.Allow(ctx, key, r.limits.AppPasswordPerUser)
+		if err != nil || res.Allowed {
+			return res, err
+		}
+		if deadline == nil {
+			t := time.NewTimer(maxFlightWait)
+			defer t.Stop()
+			deadline = t.C
+		}
+		if !r.checking.await(ctx, key, deadline) {
+			return res, nil
+		}
+	}
+}
+
+// AppPasswordDone ends the check of a that BeforeAppPassword allowed, when
+// it was not right (AppPasswordOK ends a right one). Calling it again, or
+// after AppPasswordOK, does nothing.
+func (r *Regulation) AppPasswordDone(a AppPasswordAttempt) { a.flight.end() }
 
 // AppPasswordOK gives back the tokens BeforeAppPassword took for a, a
 // right app password, and makes its address familiar for the user (once:
 // a client that syncs often writes nothing more).
 func (r *Regulation) AppPasswordOK(ctx context.Context, a AppPasswordAttempt) error {
+	// The token is back before the check counts as ended, so that whoever
+	// waits for it finds it.
+	defer a.flight.end()
 	if err := r.limiter.Refund(ctx, a.userKey(), r.limits.AppPasswordPerUser); err != nil {
 		return err
 	}

@@ -17,12 +17,14 @@ type Regulation struct {
 	limiter limit.Limiter
 	kv      store.KV
 	now     func() time.Time
+	// checking is the app-password checks in flight (flights.go).
+	checking *flights
 }
 
 // New returns a Regulation that applies l, counting in limiter and kv, on
 // the clock now (the engine's: time.Now, or a test's).
 func New(l Limits, limiter limit.Limiter, kv store.KV, now func() time.Time) *Regulation {
-	return &Regulation{limits: l, limiter: limiter, kv: kv, now: now}
+	return &Regulation{limits: l, limiter: limiter, kv: kv, now: now, checking: &flights{}}
 }
 
 // Verdict says whether an attempt may go ahead.
