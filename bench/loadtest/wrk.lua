@@ -47,15 +47,15 @@ function response(status, headers, body)
 	else
 		if headers["X-Bench-User"] ~= want_user or headers["X-Bench-Identity"] ~= want_identity then
 			wrong_user = wrong_user + 1
-			sample("wrong_user", status, headers, body)
+			sample("wrong_user", status, headers, nil)
 		end
 		if headers["X-Bench-Cookie"] ~= want_cookie then
 			wrong_cookie = wrong_cookie + 1
-			sample("wrong_cookie", status, headers, body)
+			sample("wrong_cookie", status, headers, nil)
 		end
 		if headers["X-Bench-Auth"] ~= "ok" then
 			leaked_auth = leaked_auth + 1
-			sample("leaked_auth", status, headers, body)
+			sample("leaked_auth", status, headers, nil)
 		end
 	end
 	if n >= max then
