@@ -15,10 +15,12 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +46,11 @@ func main() {
 	if b.appPwLimit == "auto" {
 		b.appPwLimit = fmt.Sprintf("%d/1m", max(10, 4**conns))
 	}
-	if err := b.run(os.Stdout, *rounds); err != nil {
+	// An interrupt ends the run in progress and stops what it started.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := b.run(ctx, os.Stdout, *rounds)
+	cancel()
+	if err != nil {
 		log.Fatal(err)
 	}
 }
@@ -73,7 +79,7 @@ const warmUp = 2 * time.Second
 // session must be used again within it, so a round must be shorter.
 const sessionIdle = 30 * time.Minute
 
-func (b *bench) run(w io.Writer, rounds int) (err error) {
+func (b *bench) run(ctx context.Context, w io.Writer, rounds int) (err error) {
 	if b.tick, err = clockTick(); err != nil {
 		return err
 	}
@@ -88,7 +94,7 @@ func (b *bench) run(w io.Writer, rounds int) (err error) {
 		return err
 	}
 	defer b.upstream.stop()
-	all, err := b.setUp()
+	all, err := b.setUp(ctx)
 	defer func() {
 		for _, r := range all {
 			r.stop()
@@ -118,7 +124,7 @@ func (b *bench) run(w io.Writer, rounds int) (err error) {
 	for i := 1; i <= rounds; i++ {
 		ms := map[string]measurement{}
 		for _, r := range rows {
-			m, err := b.measure(r, i)
+			m, err := b.measure(ctx, r, i)
 			if err != nil {
 				return fmt.Errorf("round %d: %w", i, err)
 			}
@@ -138,7 +144,7 @@ func (b *bench) run(w io.Writer, rounds int) (err error) {
 
 // setUp starts every row's Caddy and signs in, once for all rounds. On
 // error it returns the rows started so far, to stop.
-func (b *bench) setUp() ([]*row, error) {
+func (b *bench) setUp(ctx context.Context) ([]*row, error) {
 	rows := []*row{b.upstreamRow()}
 	add := func(r *row, err error) error {
 		if err == nil {
@@ -149,7 +155,7 @@ func (b *bench) setUp() ([]*row, error) {
 	if err := add(b.plainRow()); err != nil {
 		return rows, err
 	}
-	embeddedRow, cookie, err := b.gatewayRow(embedded)
+	embeddedRow, cookie, err := b.gatewayRow(ctx, embedded)
 	if err != nil {
 		return rows, err
 	}
@@ -160,20 +166,20 @@ func (b *bench) setUp() ([]*row, error) {
 	}
 	rows = append(rows, floor, embeddedRow)
 	if b.redisURL != "" {
-		r, _, err := b.gatewayRow(withRedis)
+		r, _, err := b.gatewayRow(ctx, withRedis)
 		if err := add(r, err); err != nil {
 			return rows, err
 		}
 	}
-	r, _, err := b.gatewayRow(appPassword)
+	r, _, err := b.gatewayRow(ctx, appPassword)
 	return rows, add(r, err)
 }
 
 // measure runs a warm-up and then the measured run of r, reading the CPU
 // of r's processes just before and just after the measured one.
-func (b *bench) measure(r *row, round int) (measurement, error) {
-	if _, err := b.wrk(r, warmUp); err != nil {
-		return measurement{}, fmt.Errorf("warm-up: %w%s", err, r.caddyLog())
+func (b *bench) measure(ctx context.Context, r *row, round int) (measurement, error) {
+	if _, err := b.wrk(ctx, r, warmUp); err != nil {
+		return measurement{}, b.failed(ctx, r, "warm-up", err)
 	}
 	meter := cpuMeter{tick: b.tick, pids: map[string]int{"upstream": b.upstream.pid()}}
 	if r.caddy != nil {
@@ -184,7 +190,7 @@ func (b *bench) measure(r *row, round int) (measurement, error) {
 	}
 	if b.profile != "" && r.caddy != nil && r.caddy.admin != "" {
 		done := make(chan error, 1)
-		go func() { done <- b.cpuProfile(r, round) }()
+		go func() { done <- b.cpuProfile(ctx, r, round) }()
 		defer func() {
 			if err := <-done; err != nil {
 				log.Printf("profile of %s: %v", r.name, err)
@@ -195,9 +201,9 @@ func (b *bench) measure(r *row, round int) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	res, err := b.wrk(r, b.duration)
+	res, err := b.wrk(ctx, r, b.duration)
 	if err != nil {
-		return measurement{}, fmt.Errorf("%w%s", err, r.caddyLog())
+		return measurement{}, b.failed(ctx, r, "measured run", err)
 	}
 	cpu1, err := meter.read()
 	if err != nil {
@@ -213,10 +219,19 @@ func (b *bench) measure(r *row, round int) (measurement, error) {
 	return m, nil
 }
 
+// failed is the error of r's failed run (what), with the end of its
+// Caddy's log unless the run was interrupted.
+func (b *bench) failed(ctx context.Context, r *row, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return fmt.Errorf("%s: %w%s", what, err, r.caddyLog())
+}
+
 // cpuProfile saves a CPU profile of r's Caddy during a measured run.
-func (b *bench) cpuProfile(r *row, round int) error {
+func (b *bench) cpuProfile(ctx context.Context, r *row, round int) error {
 	secs := max(1, int(b.duration.Seconds())-2)
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet,
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
 		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.caddy.admin, secs), nil)
 	if err != nil {
 		return err

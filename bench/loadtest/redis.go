@@ -13,8 +13,8 @@ import (
 // redisPID is the process id of the redis-server rdb talks to (INFO
 // server's process_id), checked to be a redis-server process on this
 // machine, whose CPU /proc shows.
-func redisPID(rdb *redis.Client) (int, error) {
-	info, err := rdb.Info(context.Background(), "server").Result()
+func redisPID(ctx context.Context, rdb *redis.Client) (int, error) {
+	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return 0, fmt.Errorf("INFO server: %w", err)
 	}

@@ -124,7 +124,7 @@ const (
 // signed in once with password and code (its cookie after the app's), or
 // (appPassword) with an app password as HTTP Basic auth on a route with
 // app_passwords and no cookie. It returns the row and the session cookie.
-func (b *bench) gatewayRow(kind gatewayKind) (*row, string, error) {
+func (b *bench) gatewayRow(ctx context.Context, kind gatewayKind) (*row, string, error) {
 	id, name, dirName := "4", "4 Caddy + mfa, embedded stores", "mfa-embedded"
 	route := "allow_groups " + benchGroups
 	extra := ""
@@ -171,7 +171,7 @@ func (b *bench) gatewayRow(kind gatewayKind) (*row, string, error) {
 	r.stop = func() {
 		stopCaddy()
 		if rdb != nil {
-			ctx := context.Background()
+			ctx := context.Background() // also after an interrupt cancelled the run's
 			iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
 			for iter.Next(ctx) {
 				rdb.Del(ctx, iter.Val())
@@ -184,17 +184,17 @@ func (b *bench) gatewayRow(kind gatewayKind) (*row, string, error) {
 		return nil, "", fmt.Errorf("%s: %s: %w", name, what, err)
 	}
 	if rdb != nil {
-		if r.redisPID, err = redisPID(rdb); err != nil {
+		if r.redisPID, err = redisPID(ctx, rdb); err != nil {
 			return fail("finding redis-server", err)
 		}
 	}
-	cookie, err := signIn(context.Background(), r.target, benchUser, benchPassword)
+	cookie, err := signIn(ctx, r.target, benchUser, benchPassword)
 	if err != nil {
 		return fail("signing in", err)
 	}
 	r.expect = signedIn
 	if kind == appPassword {
-		header, err := appPasswordHeader(context.Background(), r.target, cookie, benchUser)
+		header, err := appPasswordHeader(ctx, r.target, cookie, benchUser)
 		if err != nil {
 			return fail("making an app password", err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,13 +28,13 @@ var (
 // wrk runs the load generator for d against r's target, with r's headers
 // and expectations; any socket error, response other than 200, or 200
 // that did not reach the upstream as r expects fails it.
-func (b *bench) wrk(r *row, d time.Duration) (wrkResult, error) {
+func (b *bench) wrk(ctx context.Context, r *row, d time.Duration) (wrkResult, error) {
 	args := []string{"-t1", "-c" + strconv.Itoa(b.conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--timeout", "5s", "-s", b.script}
 	for _, h := range r.headers {
 		args = append(args, "-H", h)
 	}
 	args = append(args, r.target+"/bench/page")
-	cmd := exec.Command("wrk", args...)
+	cmd := exec.CommandContext(ctx, "wrk", args...)
 	cmd.Env = append(os.Environ(), "MAX_REQUESTS="+strconv.Itoa(b.maxReq),
 		"EXPECT_USER="+r.expect.user, "EXPECT_IDENTITY="+r.expect.identity, "EXPECT_COOKIE="+r.expect.cookie)
 	out, err := cmd.CombinedOutput()
