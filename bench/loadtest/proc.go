@@ -2,77 +2,66 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"time"
 )
 
-// The CPU a process has used, read from /proc/PID/stat just before and just
-// after a measured run: its user and system time (fields 14 and 15), in
-// clock ticks of CLK_TCK (normally 100 a second, so 10 ms granularity:
-// some hundredths of a per cent of a 10-second run).
+// proc is a child process of the bench.
+type proc struct {
+	cmd  *exec.Cmd
+	logf *os.File
+	// addr is where it serves (host:port).
+	addr string
+	// logPath is the file of its output.
+	logPath string
+}
 
-// clockTick is the length of one clock tick of /proc/PID/stat.
-func clockTick() (time.Duration, error) {
-	out, err := exec.Command("getconf", "CLK_TCK").Output()
+// logTail is the last n lines of the process's output.
+func (p *proc) logTail(n int) string {
+	b, err := os.ReadFile(p.logPath)
 	if err != nil {
-		return 0, fmt.Errorf("getconf CLK_TCK: %w", err)
+		return err.Error()
 	}
-	hz, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil || hz <= 0 {
-		return 0, fmt.Errorf("getconf CLK_TCK: %q", out)
-	}
-	return time.Second / time.Duration(hz), nil
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// procCPU is the user+system CPU time process pid has used so far.
-func procCPU(pid int, tick time.Duration) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// stop interrupts the process and waits for it.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Wait()
+	p.logf.Close()
+}
+
+// pid is the process's id, for its CPU.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// startProc starts cmd with its output in dir/name.log and waits until
+// url answers.
+func startProc(cmd *exec.Cmd, dir, name, addr, url string) (*proc, error) {
+	logPath := filepath.Join(dir, name+".log")
+	logf, err := os.Create(logPath)
 	if err != nil {
-		return 0, fmt.Errorf("CPU of process %d: %w", pid, err)
+		return nil, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// the fields to count start after its closing one.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("CPU of process %d: no command name in %q", pid, s)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state), so fields 14 and 15 are f[11] and f[12].
-	if len(f) < 13 {
-		return 0, fmt.Errorf("CPU of process %d: %d fields in its stat", pid, len(f)+2)
-	}
-	var ticks int64
-	for _, v := range f[11:13] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("CPU of process %d: %w", pid, err)
+	p := &proc{cmd: cmd, logf: logf, addr: addr, logPath: logPath}
+	c := &http.Client{Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			return p, nil
 		}
-		ticks += n
 	}
-	return time.Duration(ticks) * tick, nil
-}
-
-// cpuMeter reads the CPU of the processes of one row.
-type cpuMeter struct {
-	tick time.Duration
-	// pids by role: "caddy", "upstream", "redis"; a role without a
-	// process in the row is absent.
-	pids map[string]int
-}
-
-// read is each role's CPU so far.
-func (m cpuMeter) read() (map[string]time.Duration, error) {
-	out := make(map[string]time.Duration, len(m.pids))
-	for role, pid := range m.pids {
-		t, err := procCPU(pid, m.tick)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", role, err)
-		}
-		out[role] = t
-	}
-	return out, nil
+	p.stop()
+	out, _ := os.ReadFile(logPath)
+	return nil, fmt.Errorf("%s did not start:\n%s", name, out)
 }
