@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The hot-path load benchmark: builds Caddy with the plugin, starts one
-# upstream, and measures in one run, with wrk and the same settings, the
-# upstream directly, plain Caddy reverse_proxy, and Caddy + mfa (embedded
-# stores, and Redis) with a signed-in client. Prints req/s, p50 and p99 and
-# each row's ratio to plain reverse_proxy. Every run is bounded in time and
-# request count and targets only 127.0.0.1.
+# upstream (its own process), and measures with wrk, the same settings for
+# every row, in interleaved rounds: the upstream directly, plain Caddy
+# reverse_proxy, the floor (reverse_proxy that sets the identity headers and
+# strips a gateway-named cookie), and Caddy + mfa (embedded stores, Redis,
+# and an app password) with a signed-in client. Prints, per round and as
+# medians, req/s, p50, p99, the CPU per request of Caddy, the upstream,
+# redis-server and wrk, and each row's ratios to plain reverse_proxy and to
+# the floor. Every run is bounded in time and request count and targets
+# only 127.0.0.1.
 #
-#   bench/run.sh [-duration 10s] [-connections 16] [-runs 2] [-redis URL|""]
+#   bench/run.sh [-duration 10s] [-connections 16] [-rounds 3] [-redis URL|""] [-pprof DIR]
+#                [-rows 2,3,6] [-app-password-per-user auto|""|n/duration]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

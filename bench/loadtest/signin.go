@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -150,5 +149,3 @@ func find(re *regexp.Regexp, page, what string) (string, error) {
 	}
 	return m[1], nil
 }
-
-func numCPU() int { return runtime.NumCPU() }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// measure runs a warm-up and then the measured run of r, reading the CPU
+// of r's processes just before and just after the measured one.
+func (b *bench) measure(ctx context.Context, r *row, round int) (measurement, error) {
+	if _, err := b.wrk(ctx, r, warmUp); err != nil {
+		return measurement{}, b.failed(ctx, r, "warm-up", err)
+	}
+	meter := cpuMeter{tick: b.tick, pids: map[string]int{"upstream": b.upstream.pid()}}
+	if r.caddy != nil {
+		meter.pids["caddy"] = r.caddy.pid()
+	}
+	if r.redisPID != 0 {
+		meter.pids["redis"] = r.redisPID
+	}
+	if b.profile != "" && r.caddy != nil && r.caddy.admin != "" {
+		done := make(chan error, 1)
+		go func() { done <- b.cpuProfile(ctx, r, round) }()
+		defer func() {
+			if err := <-done; err != nil {
+				log.Printf("profile of %s: %v", r.name, err)
+			}
+		}()
+	}
+	cpu0, err := meter.read()
+	if err != nil {
+		return measurement{}, err
+	}
+	res, err := b.wrk(ctx, r, b.duration)
+	if err != nil {
+		return measurement{}, b.failed(ctx, r, "measured run", err)
+	}
+	cpu1, err := meter.read()
+	if err != nil {
+		return measurement{}, err
+	}
+	m := measurement{wrkResult: res, perReq: map[string]time.Duration{}}
+	if res.requests > 0 {
+		for role, t := range cpu1 {
+			m.perReq[role] = (t - cpu0[role]) / time.Duration(res.requests)
+		}
+		m.perReq["wrk"] = res.cpu / time.Duration(res.requests)
+	}
+	return m, nil
+}
+
+// failed is the error of r's failed run (what), with the end of its
+// Caddy's log unless the run was interrupted.
+func (b *bench) failed(ctx context.Context, r *row, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return fmt.Errorf("%s: %w%s", what, err, r.caddyLog())
+}
+
+// cpuProfile saves a CPU profile of r's Caddy during a measured run.
+func (b *bench) cpuProfile(ctx context.Context, r *row, round int) error {
+	secs := max(1, int(b.duration.Seconds())-2)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.caddy.admin, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(b.profile, 0o755); err != nil {
+		return err
+	}
+	name := strings.NewReplacer(" ", "-", ",", "", "+", "", ":", "").Replace(r.name)
+	f, err := os.Create(filepath.Join(b.profile, fmt.Sprintf("%s-round%d.pprof", name, round)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
