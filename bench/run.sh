@@ -11,7 +11,7 @@
 # only 127.0.0.1.
 #
 #   bench/run.sh [-duration 10s] [-connections 16] [-rounds 3] [-redis URL|""] [-pprof DIR]
-#                [-rows 2,3,6] [-app-password-per-user auto|""|n/duration]
+#                [-rows 2,3,6] [-app-password-per-user n/duration]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -32,7 +32,7 @@ func main() {
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/0", "Redis for the Redis row (row 5); empty to leave the row out")
 	profile := flag.String("pprof", "", "folder to write a CPU profile of Caddy during each measured run")
 	only := flag.String("rows", "", "comma-separated row numbers to measure (all are set up), e.g. 2,3,6; empty for all")
-	appPwLimit := flag.String("app-password-per-user", "auto", "row 6's limits app_password_per_user: \"auto\" for 4 per connection per minute (the default 10/1m refuses a right app password when more than 10 of one user's are checked at once), \"\" for the gateway's default, or n/duration")
+	appPwLimit := flag.String("app-password-per-user", "", "row 6's limits app_password_per_user as n/duration; empty for the gateway's default (10/1m)")
 	upstream := flag.String("serve-upstream", "", "") // internal: run as the upstream at this address
 	flag.Parse()
 	if *upstream != "" {
@@ -42,9 +42,6 @@ func main() {
 		log.Fatal("-caddy is required, -rounds at least 1, -duration at least 1s")
 	}
 	b := &bench{caddy: *caddyBin, duration: *duration, conns: *conns, maxReq: *maxReq, redisURL: *redisURL, profile: *profile, only: *only, appPwLimit: *appPwLimit}
-	if b.appPwLimit == "auto" {
-		b.appPwLimit = fmt.Sprintf("%d/1m", max(10, 4**conns))
-	}
 	// An interrupt ends the run in progress and stops what it started.
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := b.run(ctx, os.Stdout, *rounds)
@@ -114,7 +111,7 @@ func (b *bench) run(ctx context.Context, w io.Writer, rounds int) (err error) {
 	fmt.Fprintln(w, "every row's Caddy (and the upstream, its own process) runs through all rounds; each gateway row signed in once")
 	fmt.Fprintln(w, "caddy, upstream, redis, wrk: CPU (user+system, /proc/PID/stat) of that process per request, in µs")
 	if b.appPwLimit != "" {
-		fmt.Fprintf(w, "row 6: HTTP Basic auth with an app password, no cookie; limits app_password_per_user %s (default 10/1m: a token is taken for every check in flight)\n", b.appPwLimit)
+		fmt.Fprintf(w, "row 6: HTTP Basic auth with an app password, no cookie; limits app_password_per_user %s (not the default 10/1m)\n", b.appPwLimit)
 	} else {
 		fmt.Fprintln(w, "row 6: HTTP Basic auth with an app password, no cookie; the gateway's default limits")
 	}
