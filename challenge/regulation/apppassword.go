@@ -82,7 +82,7 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 	if a.gen, err = r.generation(ctx, user); err != nil {
 		return Verdict{}, a, err
 	}
-	if res, err = r.allowUser(ctx, a.userKey()); err != nil {
+	if res, a.flight, err = r.allowUser(ctx, a.userKey()); err != nil {
 		return Verdict{}, a, err
 	}
 	if !res.Allowed {
@@ -92,27 +92,32 @@ func (r *Regulation) BeforeAppPassword(ctx context.Context, user, ip string) (Ve
 		}
 		return Verdict{RetryAfter: retryAfter(res), Reason: ReasonUser}, a, nil
 	}
-	a.flight = r.checking.begin(a.userKey())
 	return allowed(), a, nil
 }
 
-// allowUser takes a token of the per-user limit under key. Refused while
-// checks under key are in flight on this gateway, it waits for one to end
-// and asks again (flights.go): right ones give their token back.
-func (r *Regulation) allowUser(ctx context.Context, key string) (limit.Result, error) {
+// allowUser takes a token of the per-user limit under key, and returns
+// the check in flight that holds it. Refused while checks under key are in
+// flight on this gateway, it waits for one to end and asks again
+// (flights.go): right ones give their token back.
+func (r *Regulation) allowUser(ctx context.Context, key string) (limit.Result, *flightTicket, error) {
 	var deadline <-chan time.Time
-	for {
+	for try := 1; ; try++ {
+		t := r.checking.begin(key)
 		res, err := r.limiter.Allow(ctx, key, r.limits.AppPasswordPerUser)
-		if err != nil || res.Allowed {
-			return res, err
+		if err == nil && res.Allowed {
+			return res, t, nil
+		}
+		t.drop()
+		if err != nil || try >= maxFlightTries {
+			return res, nil, err
 		}
 		if deadline == nil {
-			t := time.NewTimer(maxFlightWait)
-			defer t.Stop()
-			deadline = t.C
+			timer := time.NewTimer(maxFlightWait)
+			defer timer.Stop()
+			deadline = timer.C
 		}
 		if !r.checking.await(ctx, key, deadline) {
-			return res, nil
+			return res, nil, nil
 		}
 	}
 }

@@ -15,6 +15,15 @@ import (
 // limit's burst, so a refused attempt waits for those checks to end and
 // asks again; with none in flight here, the limit was used up by wrong
 // ones and it is refused at once.
+//
+// An attempt is counted from before it asks the limiter, so that one whose
+// token was just taken is never missed by another that was refused
+// meanwhile. An attempt refused stops counting without waking anyone,
+// unless it was the last: so refused attempts do not wake each other into
+// asking again (but for the last, which ends the waits), and an attempt
+// asks again only after a check let through has ended. With the limit used
+// up by wrong ones none is let through, so none waits; each asks at most
+// maxFlightTries times.
 type flights struct {
 	mu sync.Mutex
 	m  map[string]*flight
@@ -33,6 +42,10 @@ type flight struct {
 // a stall.
 const maxFlightWait = 2 * time.Second
 
+// maxFlightTries bounds how often one attempt asks the limiter: each
+// check that ends wakes every waiter, and only one gets its token.
+const maxFlightTries = 64
+
 // begin counts a check under key and returns what ends it (once).
 func (f *flights) begin(key string) *flightTicket {
 	f.mu.Lock()
@@ -49,8 +62,9 @@ func (f *flights) begin(key string) *flightTicket {
 	return &flightTicket{f: f, key: key}
 }
 
-// end ends one check under key.
-func (f *flights) end(key string) {
+// end ends one check under key, waking who waits for it if wake or if it
+// was the last.
+func (f *flights) end(key string, wake bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fl := f.m[key]
@@ -58,12 +72,15 @@ func (f *flights) end(key string) {
 		return
 	}
 	fl.n--
-	close(fl.ended)
 	if fl.n <= 0 {
+		close(fl.ended)
 		delete(f.m, key)
 		return
 	}
-	fl.ended = make(chan struct{})
+	if wake {
+		close(fl.ended)
+		fl.ended = make(chan struct{})
+	}
 }
 
 // busy returns a channel closed when one of key's checks in flight ends,
@@ -102,8 +119,15 @@ type flightTicket struct {
 	done atomic.Bool
 }
 
-func (t *flightTicket) end() {
+// end ends a check that was let through: a token was taken, and who
+// waits for one may find it now.
+func (t *flightTicket) end() { t.finish(true) }
+
+// drop ends an attempt the limiter refused.
+func (t *flightTicket) drop() { t.finish(false) }
+
+func (t *flightTicket) finish(wake bool) {
 	if t != nil && t.done.CompareAndSwap(false, true) {
-		t.f.end(t.key)
+		t.f.end(t.key, wake)
 	}
 }
