@@ -122,10 +122,17 @@ func (f *enderFixture) endedSoFar() []string {
 func (f *enderFixture) write(content string) {
 	f.t.Helper()
 	f.mtime = f.mtime.Add(time.Second)
-	if err := os.WriteFile(f.path, []byte(content), 0o600); err != nil {
+	// Whole, by rename: the watcher looks every 5 ms, and on a busy machine
+	// a file written in place can stay empty longer than that (the
+	// watcher's half-written-file rule is tested in challenge/users).
+	tmp := f.path + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := os.Chtimes(f.path, f.mtime, f.mtime); err != nil {
+	if err := os.Chtimes(tmp, f.mtime, f.mtime); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
 		f.t.Fatal(err)
 	}
 }
