@@ -18,7 +18,7 @@ import (
 // about this, plus the session read.
 func BenchmarkFloorHeaderOps(b *testing.B) {
 	ops := &headers.HeaderOps{
-		Set: http.Header{"Remote-User": {"alice"}, "Remote-Groups": {"staff"}, "Remote-Name": {"Alice"}, "Remote-Email": {"a@example.com"}},
+		Set:     http.Header{"Remote-User": {"alice"}, "Remote-Groups": {"staff"}, "Remote-Name": {"Alice"}, "Remote-Email": {"a@example.com"}},
 		Replace: map[string][]headers.Replacement{"Cookie": {{SearchRegexp: "; ?caddy_mfa[^;]*", Replace: ""}}},
 	}
 	if err := ops.Provision(caddy.Context{}); err != nil {
