@@ -68,8 +68,8 @@ func (e embeddedAccounts) Delete(ctx context.Context, user string) error {
 	return s.accounts.Delete(ctx, user)
 }
 
-// embeddedKV is store.KV (and store.Toucher) over the in-memory state kept
-// in the accounts file.
+// embeddedKV is store.KV (and store.Toucher, store.Deferrer) over the
+// in-memory state kept in the accounts file.
 type embeddedKV struct{ p *pooledEmbedded }
 
 // Get implements store.KV.
@@ -180,6 +180,33 @@ func (e embeddedKV) SetRemove(ctx context.Context, key, member string) error {
 	return s.kv.SetRemove(ctx, key, member)
 }
 
+// DeferDelete implements store.Deferrer.
+func (e embeddedKV) DeferDelete(ctx context.Context, key string) error {
+	s, err := e.p.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.kv.DeferDelete(ctx, key)
+}
+
+// DeferSetAdd implements store.Deferrer.
+func (e embeddedKV) DeferSetAdd(ctx context.Context, key, member string, ttl time.Duration) error {
+	s, err := e.p.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.kv.DeferSetAdd(ctx, key, member, ttl)
+}
+
+// DeferSetRemove implements store.Deferrer.
+func (e embeddedKV) DeferSetRemove(ctx context.Context, key, member string) error {
+	s, err := e.p.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.kv.DeferSetRemove(ctx, key, member)
+}
+
 // embeddedLimiter is limit.Limiter over the in-memory limits kept in the
 // accounts file.
 type embeddedLimiter struct{ p *pooledEmbedded }
@@ -216,5 +243,6 @@ var (
 	_ store.Accounts = embeddedAccounts{}
 	_ store.KV       = embeddedKV{}
 	_ store.Toucher  = embeddedKV{}
+	_ store.Deferrer = embeddedKV{}
 	_ limit.Limiter  = embeddedLimiter{}
 )

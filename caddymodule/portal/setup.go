@@ -1,15 +1,9 @@
 package portal
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"html/template"
-	"image/png"
 	"net/http"
-
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
 
 	"github.com/caddy-mfa/caddy-mfa/caddymodule/events"
 	"github.com/caddy-mfa/caddy-mfa/challenge"
@@ -139,26 +133,6 @@ func (p *Portal) totpQR(q *request) error {
 		return nil
 	}
 	return p.writeQR(q, en.URL)
-}
-
-// writeQR answers with a 200×200 PNG QR code of content.
-func (p *Portal) writeQR(q *request, content string) error {
-	code, err := qr.Encode(content, qr.M, qr.Auto)
-	if err != nil {
-		return fmt.Errorf("drawing QR code: %w", err)
-	}
-	img, err := barcode.Scale(code, 200, 200)
-	if err != nil {
-		return fmt.Errorf("scaling QR code: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return fmt.Errorf("encoding QR code: %w", err)
-	}
-	ui.SecurityHeaders(q.w.Header())
-	q.w.Header().Set("Content-Type", "image/png")
-	_, err = q.w.Write(buf.Bytes())
-	return err
 }
 
 // totpSubmit confirms the new app with its first code, then shows the

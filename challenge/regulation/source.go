@@ -123,6 +123,13 @@ const unfamiliarWindow = 24 * time.Hour
 // a complete sign-in from it.
 const KnownAddressFor = 30 * 24 * time.Hour
 
+// knownRefresh is how old the record of a familiar address must be before
+// a sign-in from it writes it again (for KnownAddressFor from then): the
+// users who sign in every day from the office write it once a day, not at
+// every sign-in, so the address stays familiar for KnownAddressFor less
+// at most this much.
+const knownRefresh = 24 * time.Hour
+
 func knownKey(user, addr string) string { return prefixKnownAddress + user + "|" + addrSide(addr) }
 
 // generation is the current generation of user's password keys ("0" at first).
@@ -322,9 +329,18 @@ func (r *Regulation) PasswordOK(ctx context.Context, a PasswordAttempt) error {
 
 // SignedInFrom records that user completed a sign-in (both factors) from
 // the address addr (as PasswordSource.Addr), which is then familiar for
-// KnownAddressFor.
+// KnownAddressFor (from the last record, renewed at most every
+// knownRefresh).
 func (r *Regulation) SignedInFrom(ctx context.Context, user, addr string) error {
-	if err := r.kv.Set(ctx, knownKey(user, addr), []byte(r.now().UTC().Format(time.RFC3339)), KnownAddressFor); err != nil {
+	key, now := knownKey(user, addr), r.now()
+	v, err := r.kv.Get(ctx, key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: reading %s: %w", store.ErrUnavailable, key, err)
+	}
+	if at, perr := time.Parse(time.RFC3339, string(v)); err == nil && perr == nil && now.Sub(at) < knownRefresh {
+		return nil
+	}
+	if err := r.kv.Set(ctx, key, []byte(now.UTC().Format(time.RFC3339)), KnownAddressFor); err != nil {
 		return fmt.Errorf("%w: remembering the address of a sign-in: %w", store.ErrUnavailable, err)
 	}
 	return nil

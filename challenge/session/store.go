@@ -58,9 +58,14 @@ type Store struct {
 	// it has one (a durable embedded store need not sync the disk for it),
 	// else Replace.
 	refresh func(ctx context.Context, key string, v []byte, ttl time.Duration) (bool, error)
-	ids     *signedIDs
-	now     func() time.Time
-	touch   time.Duration
+	// deferred is the KV's deferred changes, nil if it has none (Redis):
+	// a change of level (Rotate, then Save) and a sign-out then sync the
+	// embedded store's disk once, with the session's own write or
+	// deletion, which comes last.
+	deferred store.Deferrer
+	ids      *signedIDs
+	now      func() time.Time
+	touch    time.Duration
 }
 
 // Interface guard.
@@ -84,6 +89,7 @@ func NewStore(cfg Config, kv store.KV) (*Store, error) {
 	if t, ok := kv.(store.Toucher); ok {
 		s.refresh = t.Touch
 	}
+	s.deferred, _ = kv.(store.Deferrer)
 	s.ids = newSignedIDs(cfg.HashKeys, cfg.Lifetime)
 	// Refresh LastSeen at most this often, so most signed-in requests need
 	// one read and no write. With the embedded store the refresh reaches
@@ -208,17 +214,36 @@ func DataOf(sess *sessions.Session) *Data {
 
 // Rotate gives the session a new id at its next Save and removes the old
 // one now, so a cookie captured before a change of level is worthless after.
+// (With the embedded store the removal reaches the file with that Save,
+// before it returns: the new level is never answered before.)
 func (s *Store) Rotate(ctx context.Context, sess *sessions.Session) error {
-	if err := s.remove(ctx, sess.ID, DataOf(sess).User); err != nil {
+	if err := s.remove(ctx, sess.ID, DataOf(sess).User, true); err != nil {
 		return err
 	}
 	sess.ID = ""
 	return nil
 }
 
-// remove deletes session id and takes it out of user's index.
-func (s *Store) remove(ctx context.Context, id, user string) error {
+// remove deletes session id and takes it out of user's index. With a KV
+// that defers, the index's change is deferred and goes to the file with
+// the session's deletion, which is deferred too if deferred is set.
+func (s *Store) remove(ctx context.Context, id, user string, deferred bool) error {
 	if id == "" {
+		return nil
+	}
+	if s.deferred != nil {
+		if user != "" {
+			if err := s.deferred.DeferSetRemove(ctx, userIndex(user), id); err != nil {
+				return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
+			}
+		}
+		del := s.kv.Delete
+		if deferred {
+			del = s.deferred.DeferDelete
+		}
+		if err := del(ctx, sessionKeyPrefix+id); err != nil {
+			return fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
+		}
 		return nil
 	}
 	if err := s.kv.Delete(ctx, sessionKeyPrefix+id); err != nil {
@@ -261,7 +286,7 @@ func (s *Store) RevokeUser(ctx context.Context, user string) (int, error) {
 // Save writes the session and its cookie. A negative MaxAge deletes both.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options.MaxAge < 0 {
-		if err := s.remove(r.Context(), sess.ID, DataOf(sess).User); err != nil {
+		if err := s.remove(r.Context(), sess.ID, DataOf(sess).User, false); err != nil {
 			return err
 		}
 		http.SetCookie(w, s.cfg.Cookies.Cookie(r, "", -1))
@@ -276,10 +301,16 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	}
 	d := DataOf(sess)
 	d.LastSeen = s.now().Unix()
+	if d.User != "" && s.deferred != nil {
+		// In the file with the session's write below.
+		if err := s.deferred.DeferSetAdd(r.Context(), userIndex(d.User), sess.ID, s.cfg.Lifetime); err != nil {
+			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
+		}
+	}
 	if err := s.write(r.Context(), sess.ID, d); err != nil {
 		return err
 	}
-	if d.User != "" {
+	if d.User != "" && s.deferred == nil {
 		if err := s.kv.SetAdd(r.Context(), userIndex(d.User), sess.ID, s.cfg.Lifetime); err != nil {
 			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
 		}

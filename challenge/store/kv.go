@@ -170,8 +170,13 @@ func (s *MemoryKV) sweep(now time.Time) {
 }
 
 // Delete implements KV.
-func (s *MemoryKV) Delete(_ context.Context, key string) error {
-	return s.update(key, false, func(_ memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+func (s *MemoryKV) Delete(_ context.Context, key string) error { return s.delete(key, false) }
+
+// DeferDelete implements Deferrer.
+func (s *MemoryKV) DeferDelete(_ context.Context, key string) error { return s.delete(key, true) }
+
+func (s *MemoryKV) delete(key string, lazy bool) error {
+	return s.update(key, lazy, func(_ memEntry, ok bool, _ time.Time) (memEntry, change, error) {
 		if !ok {
 			return memEntry{}, unchanged, nil
 		}
@@ -276,7 +281,16 @@ func (s *MemoryKV) Create(_ context.Context, key string, value []byte, ttl time.
 // SetAdd implements KV. Sets are copied on change, never changed in place,
 // since readers hold no key lock.
 func (s *MemoryKV) SetAdd(_ context.Context, key, member string, ttl time.Duration) error {
-	return s.update(key, false, func(e memEntry, ok bool, now time.Time) (memEntry, change, error) {
+	return s.setAdd(key, member, ttl, false)
+}
+
+// DeferSetAdd implements Deferrer.
+func (s *MemoryKV) DeferSetAdd(_ context.Context, key, member string, ttl time.Duration) error {
+	return s.setAdd(key, member, ttl, true)
+}
+
+func (s *MemoryKV) setAdd(key, member string, ttl time.Duration, lazy bool) error {
+	return s.update(key, lazy, func(e memEntry, ok bool, now time.Time) (memEntry, change, error) {
 		set := map[string]struct{}{}
 		if ok {
 			for m := range e.set {
@@ -306,7 +320,16 @@ func (s *MemoryKV) SetMembers(_ context.Context, key string) ([]string, error) {
 
 // SetRemove implements KV.
 func (s *MemoryKV) SetRemove(_ context.Context, key, member string) error {
-	return s.update(key, false, func(e memEntry, ok bool, _ time.Time) (memEntry, change, error) {
+	return s.setRemove(key, member, false)
+}
+
+// DeferSetRemove implements Deferrer.
+func (s *MemoryKV) DeferSetRemove(_ context.Context, key, member string) error {
+	return s.setRemove(key, member, true)
+}
+
+func (s *MemoryKV) setRemove(key, member string, lazy bool) error {
+	return s.update(key, lazy, func(e memEntry, ok bool, _ time.Time) (memEntry, change, error) {
 		if _, in := e.set[member]; !ok || !in {
 			return e, unchanged, nil
 		}
