@@ -424,3 +424,44 @@ func TestCachedKVStaleBound(t *testing.T) {
 		t.Fatalf("after the reader went on: %d GETs", d)
 	}
 }
+
+// TestCachedKVTrackingRefused: a Redis user without +client|tracking gets
+// no cache (Refused says why), and every Get reads Redis.
+func TestCachedKVTrackingRefused(t *testing.T) {
+	srv := redistest.StartServer(t, "--appendonly", "no")
+	admin := srv.Client()
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "gw", "on", ">pw", "~*", "&*", "+@all", "-client|tracking").Err(); err != nil {
+		t.Fatal(err)
+	}
+	o := &redis.Options{Addr: srv.Addr, Username: "gw", Password: "pw"}
+	main := redis.NewClient(o)
+	defer main.Close()
+	kv := NewCachedKV(NewRedisKV(main, "gw:"), SessionCacheOptions{})
+	tr := redis.NewClient(kv.TrackingOptions(o))
+	defer tr.Close()
+	refusedErr := make(chan error, 1)
+	tctx, cancel := context.WithCancel(ctx)
+	wait := kv.Track(tctx, tr, TrackingEvents{
+		Up:      func() { t.Error("tracking up without the permission") },
+		Refused: func(err error) { refusedErr <- err },
+	})
+	defer func() { cancel(); wait() }()
+	select {
+	case err := <-refusedErr:
+		if !strings.Contains(err.Error(), "NOPERM") || !strings.Contains(err.Error(), "CLIENT TRACKING") {
+			t.Fatalf("refusal: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no refusal")
+	}
+	r := &cacheRig{t: t, other: admin, kv: kv, prefix: "gw:"}
+	r.set("session:x", "v")
+	g := r.gets()
+	for range 3 {
+		r.mustGet("session:x", "v")
+	}
+	if d := r.gets() - g; d != 3 {
+		t.Fatalf("3 Gets without tracking made %d GETs; want 3", d)
+	}
+}
