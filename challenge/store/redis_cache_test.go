@@ -465,3 +465,27 @@ func TestCachedKVTrackingRefused(t *testing.T) {
 		t.Fatalf("3 Gets without tracking made %d GETs; want 3", d)
 	}
 }
+
+// TestCachedKVContract: the KV contract holds for a CachedKV with tracking
+// on (a change by another client, as the contract's clock moves expiries,
+// is given MaxStale to arrive).
+func TestCachedKVContract(t *testing.T) {
+	testKV(t, func(t *testing.T) (KV, func(time.Duration)) {
+		rdb, prefix := redistest.Client(t)
+		kv := NewCachedKV(NewRedisKV(rdb, prefix), SessionCacheOptions{})
+		up := make(chan struct{}, 10)
+		tr := redis.NewClient(kv.TrackingOptions(&redis.Options{Addr: redistest.Addr()}))
+		ctx, cancel := context.WithCancel(context.Background())
+		wait := kv.Track(ctx, tr, TrackingEvents{Up: func() { up <- struct{}{} }})
+		t.Cleanup(func() { cancel(); wait(); tr.Close() })
+		select {
+		case <-up:
+		case <-time.After(5 * time.Second):
+			t.Fatal("tracking did not come up")
+		}
+		return kv, func(d time.Duration) {
+			redistest.Advance(t, rdb, prefix, d)
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
