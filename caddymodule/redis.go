@@ -56,7 +56,7 @@ type RedisConfig struct {
 	// session (a sign-out, a revocation on any gateway), which it then
 	// sees within 100ms; while the tracking connection is down or late,
 	// every request reads Redis. The Redis user then also needs
-	// +client|id, +client|tracking, +subscribe and the channel
+	// +client|id, +client|tracking, +client|setname, +subscribe and the channel
 	// &__redis__:invalidate; without them the gateway starts without the
 	// cache and logs a warning. Not with Cluster (the cache is off there).
 	// -1 turns it off. Default: 50000.

@@ -59,7 +59,7 @@ func (a *App) startSessionCache(ctx context.Context) {
 		},
 		Refused: func(err error) {
 			log.Warn("session cache off: redis refused client tracking; every signed-in request reads redis. "+
-				"Grant the redis user +client|id +client|tracking +subscribe and the channel &__redis__:invalidate (Redis 6 or later), "+
+				"Grant the redis user +client|id +client|tracking +client|setname +subscribe and the channel &__redis__:invalidate (Redis 6 or later), "+
 				"or set session_cache off", zap.Error(err))
 		},
 	})
