@@ -489,3 +489,26 @@ func TestCachedKVContract(t *testing.T) {
 		}
 	})
 }
+
+// TestCachedKVFlushDB: a FLUSHDB elsewhere (an invalidation that names no
+// key) empties the cache.
+func TestCachedKVFlushDB(t *testing.T) {
+	r := newCacheRig(t, SessionCacheOptions{}, nil)
+	r.set("session:f", "v1")
+	time.Sleep(20 * time.Millisecond)
+	r.mustGet("session:f", "v1")
+	r.mustGet("session:f", "v1")
+	if err := r.other.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		if _, err := r.get("session:f"); errors.Is(err, ErrNotFound) {
+			break
+		}
+		if time.Since(start) > 100*time.Millisecond {
+			t.Fatal("still served 100ms after FLUSHDB")
+		}
+	}
+	t.Logf("seen after %v", time.Since(start))
+}
