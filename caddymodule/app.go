@@ -242,6 +242,9 @@ type App struct {
 	// redisPassed records, on the pooled client, the start-up checks that
 	// passed in this process (see reopenPassedGate).
 	redisPassed *sync.Map
+	// sessionCache keeps sessions read from Redis in memory (redis_cache.go);
+	// nil without Redis or with it off.
+	sessionCache *sessionCache
 	// dirEnder ends the access of directory users gone (ldap_ender.go);
 	// nil with a users file.
 	dirEnder *dirEnder
@@ -470,7 +473,11 @@ func (a *App) stores(repl *caddy.Replacer, dataDir string) (store.Accounts, stor
 	// Closed until Start's checks pass: Caddy may start serving before it
 	// starts this app.
 	a.gate = newRedisGate()
-	return store.NewRedisAccounts(rdb, p), store.NewRedisKV(rdb, p), limit.NewRedis(rdb, p), nil
+	var kv store.KV = store.NewRedisKV(rdb, p)
+	if a.sessionCache = newSessionCache(a.Redis, kv.(*store.RedisKV), o); a.sessionCache != nil {
+		kv = a.sessionCache.kv
+	}
+	return store.NewRedisAccounts(rdb, p), kv, limit.NewRedis(rdb, p), nil
 }
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {
@@ -589,6 +596,7 @@ func (a *App) Stop() error {
 	if a.background != nil {
 		a.background.Wait()
 	}
+	a.stopSessionCache()
 	a.waitNotices()
 	if a.sends != nil {
 		a.sends.Wait()

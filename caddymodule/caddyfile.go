@@ -104,6 +104,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //				tls
 //				key_prefix  <prefix>           # default mfa:
 //				timeout     <duration>         # default 2s
+//				session_cache <entries>|off    # default 50000
 //			}
 //			limits {
 //				login_per_ip      <n>/<duration>  # default 30/1m
@@ -329,6 +330,8 @@ func (c *RedisConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = providers.OneArg(d, &c.KeyPrefix)
 		case "timeout":
 			err = durationArgMin(d, &c.Timeout, 10*time.Millisecond)
+		case "session_cache":
+			err = sessionCacheArg(d, &c.SessionCache)
 		default:
 			return d.Errf("unknown redis option %q", d.Val())
 		}
@@ -339,6 +342,24 @@ func (c *RedisConfig) unmarshal(d *caddyfile.Dispenser) error {
 	if c.URL == "" && len(c.Addresses) == 0 {
 		return d.Err("redis needs a URL or addresses")
 	}
+	return nil
+}
+
+// sessionCacheArg reads "off" (-1) or a positive number of entries.
+func sessionCacheArg(d *caddyfile.Dispenser, dst *int) error {
+	var v string
+	if err := providers.OneArg(d, &v); err != nil {
+		return err
+	}
+	if v == "off" {
+		*dst = -1
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return d.Errf("session_cache: %q: give a positive number of entries, or off", v)
+	}
+	*dst = n
 	return nil
 }
 

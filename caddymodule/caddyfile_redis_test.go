@@ -66,6 +66,16 @@ func TestAppUnmarshalCaddyfileRedisAndLimits(t *testing.T) {
 			want:  App{Redis: &RedisConfig{Addresses: []string{"a:26379", "b:26379"}, MasterName: "m"}},
 		},
 		{
+			name:  "redis session_cache entries",
+			input: "mfa {\n\tredis {\n\t\turl redis://h:6379\n\t\tsession_cache 1000\n\t}\n}",
+			want:  App{Redis: &RedisConfig{URL: "redis://h:6379", SessionCache: 1000}},
+		},
+		{
+			name:  "redis session_cache off",
+			input: "mfa {\n\tredis {\n\t\turl redis://h:6379\n\t\tsession_cache off\n\t}\n}",
+			want:  App{Redis: &RedisConfig{URL: "redis://h:6379", SessionCache: -1}},
+		},
+		{
 			name:  "redis timeout exactly 10ms",
 			input: "mfa {\n\tredis {\n\t\turl redis://h:6379\n\t\ttimeout 10ms\n\t}\n}",
 			want:  App{Redis: &RedisConfig{URL: "redis://h:6379", Timeout: caddy.Duration(10 * time.Millisecond)}},
@@ -120,6 +130,10 @@ func TestAppUnmarshalCaddyfileRedisAndLimitsErrors(t *testing.T) {
 		{"tls with an argument", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\ttls on\n\t}\n}", []string{"wrong argument count"}},
 		{"timeout under 10ms", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\ttimeout 5ms\n\t}\n}", []string{"timeout", "must be at least 10ms"}},
 		{"timeout not a duration", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\ttimeout soon\n\t}\n}", []string{"timeout", `"soon" is not a duration`}},
+		{"session_cache zero", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\tsession_cache 0\n\t}\n}", []string{"session_cache: \"0\": give a positive number", "Testfile:4"}},
+		{"session_cache not a number", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\tsession_cache many\n\t}\n}", []string{"session_cache", `"many": give a positive number`}},
+		{"session_cache off with more", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\tsession_cache off 5\n\t}\n}", []string{"session_cache takes one value"}},
+		{"session_cache missing", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\tsession_cache\n\t}\n}", []string{"session_cache needs a value"}},
 		{"db not a number", "mfa {\n\tredis {\n\t\turl redis://a:6379\n\t\tdb one\n\t}\n}", []string{"db", `"one" is not a whole number`}},
 		{"addresses empty", "mfa {\n\tredis {\n\t\taddresses\n\t}\n}", []string{"addresses needs at least one host:port"}},
 		{"url missing value", "mfa {\n\tredis {\n\t\turl\n\t}\n}", []string{"url needs a value"}},

@@ -50,6 +50,31 @@ type RedisConfig struct {
 	// many wait together; a request makes few calls, so it waits at most
 	// about two timeouts. Default: 2s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// SessionCache is how many sessions each gateway keeps in memory, so
+	// that a signed-in request needs no Redis call in the common case.
+	// Redis's client tracking tells every gateway of each change of a
+	// session (a sign-out, a revocation on any gateway), which it then
+	// sees within 100ms; while the tracking connection is down or late,
+	// every request reads Redis. The Redis user then also needs
+	// +client|id, +client|tracking, +client|setname, +subscribe and the channel
+	// &__redis__:invalidate; without them the gateway starts without the
+	// cache and logs a warning. Not with Cluster (the cache is off there).
+	// -1 turns it off. Default: 50000.
+	SessionCache int `json:"session_cache,omitempty"`
+}
+
+// defaultSessionCache is SessionCache's default.
+const defaultSessionCache = 50000
+
+// sessionCache is how many sessions to keep in memory, 0 for none.
+func (c *RedisConfig) sessionCache() int {
+	switch {
+	case c.SessionCache < 0 || c.Cluster:
+		return 0
+	case c.SessionCache == 0:
+		return defaultSessionCache
+	}
+	return c.SessionCache
 }
 
 // prefix is the key prefix with its default.

@@ -49,13 +49,15 @@ func (a *App) startRedis(ctx context.Context) error {
 		return nil
 	}
 	err := a.redisChecks(ctx)
+	if err != nil && !unreachable(err) {
+		return err
+	}
+	// Not for a start that fails: Caddy does not stop what it failed to start.
+	a.startSessionCache(ctx)
 	if err == nil {
 		a.checksPassed()
 		a.logger.Info("redis start-up checks passed; serving")
 		return nil
-	}
-	if !unreachable(err) {
-		return err
 	}
 	a.gate.close(&redisHold{why: whyPending, err: err, retry: true})
 	a.logger.Error("redis is not reachable at start: the ACL and storage_key checks run when it is; until they pass, every request fails closed", zap.Error(err))
