@@ -295,7 +295,7 @@ func TestHardeningRedisACL(t *testing.T) {
 	}
 	// The least README documents: the key patterns and the commands; and
 	// the same without GETDEL (codes and passes are taken with it).
-	least := append([]string{"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all"}, strings.Fields(readmeACLCommands+" "+sessionCacheACL)...)
+	least := append([]string{"--user", "gwleast", "on", ">least-pass", "~mfa:*", "~rate:mfa:*", "-@all"}, strings.Fields(readmeACLCommands)...)
 	noGetdel := []string{"--user", "gwnogetdel", "on", ">nogetdel-pass", "~mfa:*", "~rate:mfa:*", "-@all"}
 	for _, c := range strings.Fields(readmeACLCommands) {
 		if c != "+getdel" {
@@ -360,13 +360,9 @@ func TestHardeningRedisACL(t *testing.T) {
 	}
 }
 
-// sessionCacheACL is what the session cache needs on top of
-// readmeACLCommands (docs/redis-session-cache.md); without it the gateway
-// runs without the cache and warns, naming it.
-const sessionCacheACL = "+client|id +client|tracking +client|setname +subscribe &__redis__:invalidate"
-
-// readmeACLCommands are the commands README's Redis ACL example grants.
-const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun"
+// readmeACLCommands are the commands README's Redis ACL example grants,
+// the session cache's last (docs/redis-session-cache.md).
+const readmeACLCommands = "+get +set +del +getdel +incr +pexpire +sadd +smembers +srem +watch +unwatch +multi +exec +eval +evalsha +time +ping +hello +acl|dryrun +client|id +client|tracking +client|setname +subscribe &__redis__:invalidate"
 
 // unavailablePage is the text of the 503 page a request that fails closed
 // gets.
