@@ -113,6 +113,12 @@ func TestSignedIDsVerifyAllocatesOnlyTheID(t *testing.T) {
 			t.Fatal("refused")
 		}
 	})
+	if raceEnabled {
+		// Counted, but not held to: the race detector's sync.Pool drops
+		// what it holds at random (race_on_test.go).
+		t.Logf("%v allocations per verify under the race detector", n)
+		return
+	}
 	if n > 1 {
 		t.Fatalf("%v allocations per verify, want at most 1", n)
 	}
