@@ -224,33 +224,28 @@ func (s *Store) Rotate(ctx context.Context, sess *sessions.Session) error {
 	return nil
 }
 
-// remove deletes session id and takes it out of user's index. With a KV
-// that defers, the index's change is deferred and goes to the file with
-// the session's deletion, which is deferred too if deferred is set.
+// remove deletes session id and takes it out of user's index, in that
+// order: if the deletion fails, the index still names the session, so
+// "sign out everywhere" finds it (a stale entry is harmless; a missing one
+// would hide a live session from revocation). With a KV that defers, the
+// index's change is deferred and goes to the file with the next durable
+// write; the session's deletion is deferred too if deferred is set.
 func (s *Store) remove(ctx context.Context, id, user string, deferred bool) error {
 	if id == "" {
 		return nil
 	}
+	del, setRemove := s.kv.Delete, s.kv.SetRemove
 	if s.deferred != nil {
-		if user != "" {
-			if err := s.deferred.DeferSetRemove(ctx, userIndex(user), id); err != nil {
-				return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
-			}
-		}
-		del := s.kv.Delete
+		setRemove = s.deferred.DeferSetRemove
 		if deferred {
 			del = s.deferred.DeferDelete
 		}
-		if err := del(ctx, sessionKeyPrefix+id); err != nil {
-			return fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
-		}
-		return nil
 	}
-	if err := s.kv.Delete(ctx, sessionKeyPrefix+id); err != nil {
+	if err := del(ctx, sessionKeyPrefix+id); err != nil {
 		return fmt.Errorf("%w: removing session: %w", store.ErrUnavailable, err)
 	}
 	if user != "" {
-		if err := s.kv.SetRemove(ctx, userIndex(user), id); err != nil {
+		if err := setRemove(ctx, userIndex(user), id); err != nil {
 			return fmt.Errorf("%w: updating session index: %w", store.ErrUnavailable, err)
 		}
 	}
