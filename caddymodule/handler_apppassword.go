@@ -45,6 +45,9 @@ func (h *Handler) serveAppPassword(w http.ResponseWriter, r *http.Request, next 
 		w.WriteHeader(http.StatusTooManyRequests)
 		return nil
 	}
+	// Whatever happens to the check (a panic too), its attempt ends; ending
+	// it again after the calls below does nothing.
+	defer e.Regulation.AppPasswordDone(attempt)
 	u, name, recorded, err := e.CheckUserAppPassword(ctx, user, secret)
 	if u == nil || err != nil {
 		// Not right: the check ends with its token spent (a right one's

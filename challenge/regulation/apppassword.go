@@ -116,7 +116,7 @@ func (r *Regulation) allowUser(ctx context.Context, key string) (limit.Result, *
 			defer timer.Stop()
 			deadline = timer.C
 		}
-		if !r.checking.await(ctx, key, deadline) {
+		if !r.checking.await(ctx, t, deadline) {
 			return res, nil, nil
 		}
 	}

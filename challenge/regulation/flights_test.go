@@ -6,48 +6,74 @@ import (
 	"time"
 )
 
-// A wait ends when a check let through ends, at once when none is in
-// flight, and never for a refused attempt's own end unless it was the last.
+// A refused attempt's wait ends at once when a check let through has ended
+// since it began, ends when one ends, and ends, refused, when the last
+// other attempt goes without one having ended.
 func TestFlights(t *testing.T) {
 	f := &flights{}
 	ctx := context.Background()
 	never := make(chan time.Time)
-	if f.await(ctx, "k", never) {
-		t.Fatal("waited with nothing in flight")
+
+	// Alone: nothing to wait for.
+	alone := f.begin("k")
+	alone.drop()
+	if f.await(ctx, alone, never) {
+		t.Fatal("waited with nothing in hand")
 	}
+
+	// A check in flight: the refused attempt waits for its end, and another
+	// refused attempt's going does not wake it.
 	held := f.begin("k")
-	refused := f.begin("k")
+	w := f.begin("k")
+	other := f.begin("k")
+	w.drop()
 	woke := make(chan bool, 1)
-	go func() { woke <- f.await(ctx, "k", never) }()
+	go func() { woke <- f.await(ctx, w, never) }()
 	time.Sleep(20 * time.Millisecond)
-	refused.drop()
+	other.drop()
 	select {
 	case <-woke:
-		t.Fatal("a refused attempt's end woke the waiter while a check was in flight")
+		t.Fatal("another refused attempt woke the waiter while a check was in flight")
 	case <-time.After(50 * time.Millisecond):
 	}
 	held.end()
 	if !<-woke {
-		t.Fatal("the end of the check did not wake the waiter")
+		t.Fatal("the end of the check did not let the waiter ask again")
 	}
 	held.end() // again: nothing
 	if len(f.m) != 0 {
 		t.Fatalf("flights left: %v", f.m)
 	}
-	// The last one out wakes the waiters, even refused.
-	last := f.begin("k")
-	go func() { woke <- f.await(ctx, "k", never) }()
-	time.Sleep(20 * time.Millisecond)
-	last.drop()
-	if !<-woke {
-		t.Fatal("the last refused attempt did not end the wait")
+
+	// A check that ended between the refusal and the wait is not missed.
+	held = f.begin("k")
+	w = f.begin("k")
+	w.drop()
+	held.end()
+	if !f.await(ctx, w, never) {
+		t.Fatal("a check that ended before the wait was missed")
 	}
+
+	// Only refused attempts: the last to go ends the others' waits, refused.
+	a, b := f.begin("k"), f.begin("k")
+	a.drop()
+	go func() { woke <- f.await(ctx, a, never) }()
+	time.Sleep(20 * time.Millisecond)
+	b.drop()
+	if <-woke {
+		t.Fatal("refused attempts alone made each other ask again")
+	}
+
 	// A deadline ends a wait.
-	stuck := f.begin("k")
+	stuck, w := f.begin("k"), f.begin("k")
+	w.drop()
 	deadline := make(chan time.Time, 1)
 	deadline <- time.Now()
-	if f.await(ctx, "k", deadline) {
+	if f.await(ctx, w, deadline) {
 		t.Fatal("the deadline did not end the wait")
 	}
 	stuck.end()
+	if len(f.m) != 0 {
+		t.Fatalf("flights left: %v", f.m)
+	}
 }
