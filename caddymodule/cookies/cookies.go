@@ -17,6 +17,7 @@ package cookies
 import (
 	"net/http"
 	"strings"
+	"unicode"
 )
 
 // hostPrefix is the cookie-name prefix that binds a cookie to its host.
@@ -221,7 +222,7 @@ func (p *Policy) removeOwn(v string) string {
 			continue
 		}
 		gap = gap || dropped
-		at += strings.Index(pair, t)
+		at += len(pair) - len(strings.TrimLeftFunc(pair, unicode.IsSpace))
 		if start < 0 {
 			start = at
 		}

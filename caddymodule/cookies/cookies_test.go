@@ -145,6 +145,7 @@ func TestStripOwnCookiesKeepsTheAppsCookies(t *testing.T) {
 		{[]string{"a=1;; b=2; caddy_mfa=s"}, []string{"a=1; b=2"}},
 		{[]string{"a=1; caddy_mfa=s; caddy_mfa_pre=p; b=2"}, []string{"a=1; b=2"}},
 		{[]string{"caddy_mfa=s; ; caddy_mfa_pre=p"}, nil},
+		{[]string{"caddy_mfa=s;\u3000\x80\x80; b=1"}, []string{"\x80\x80; b=1"}},
 	} {
 		h := http.Header{"Cookie": append([]string(nil), c.in...)}
 		p.StripOwn(h)
