@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,8 @@ type CachedKV struct {
 	// a loss makes.
 	tracking atomic.Bool
 	// ackedAt is the offset from base of the send time of the latest PING
-	// whose PONG came back on the tracking connection.
+	// whose PONG came back on the tracking connection (noPong: none on
+	// this connection yet).
 	ackedAt atomic.Int64
 
 	// afterRead, if set (tests), runs after a Get's Redis read and before
@@ -124,6 +126,7 @@ func NewCachedKV(kv *RedisKV, o SessionCacheOptions) *CachedKV {
 		kv: kv, shards: make([]cacheShard, n), perShard: o.Entries / n,
 		maxAge: o.MaxAge, maxStale: o.MaxStale, every: o.PingEvery, now: o.Now, base: o.Now(),
 	}
+	c.ackedAt.Store(noPong)
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]cacheEntry)
 	}
@@ -135,7 +138,8 @@ func (c *CachedKV) clock() int64 { return int64(c.now().Sub(c.base)) }
 
 // fresh reports whether values may be served from memory at offset now.
 func (c *CachedKV) fresh(now int64) bool {
-	return c.tracking.Load() && now-c.ackedAt.Load() <= int64(c.maxStale)
+	acked := c.ackedAt.Load()
+	return c.tracking.Load() && acked != noPong && now-acked <= int64(c.maxStale)
 }
 
 func (c *CachedKV) shard(key string) *cacheShard {
@@ -153,6 +157,9 @@ func (c *CachedKV) Len() int {
 	}
 	return n
 }
+
+// noPong is ackedAt before any PONG on the current tracking connection.
+const noPong = math.MinInt64
 
 // Get implements KV: a session key's value comes from memory while the
 // tracking connection is proven up to date, else from Redis.

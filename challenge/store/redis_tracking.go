@@ -130,22 +130,27 @@ func (c *CachedKV) track(ctx context.Context, rdb *redis.Client, ev TrackingEven
 	}
 }
 
-// lose stops serving from memory, then flushes (in that order: see Get).
+// lose stops serving from memory, then flushes (in that order: see Get),
+// and forgets the PONGs of the connection lost: only one answered on the
+// next connection counts.
 func (c *CachedKV) lose() {
 	c.tracking.Store(false)
+	c.ackedAt.Store(noPong)
 	c.flush()
 }
 
 // refused reports whether err is Redis refusing tracking for good: a
-// missing permission (NOPERM) or command (ERR unknown ...), not a server
-// that is not ready yet (LOADING, MASTERDOWN ...), which is tried again.
+// missing permission (NOPERM) or command or option (ERR unknown ...,
+// ERR syntax error on a server without it), not a server that is not
+// ready or full yet (LOADING, MASTERDOWN, ERR max number of clients
+// reached ...), which is tried again.
 func refused(err error) bool {
 	var reply redis.Error
 	if !errors.As(err, &reply) {
 		return false
 	}
 	msg := reply.Error()
-	return strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR")
+	return strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown") || strings.HasPrefix(msg, "ERR syntax")
 }
 
 // pings remembers when the PINGs were sent, by sequence number.
@@ -200,7 +205,13 @@ func (c *CachedKV) trackOnce(ctx context.Context, rdb *redis.Client, ev Tracking
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && m.Channel == invalidateChannel && !up {
+			if up {
+				// go-redis reconnected the PubSub under the reader (a PING
+				// whose write failed reconnects it): changes made between
+				// the two connections were never sent, so this is a loss.
+				return up, errors.New("tracking connection: replaced by go-redis under the reader")
+			}
+			if m.Kind == "subscribe" && m.Channel == invalidateChannel {
 				up = true
 				// Pings start now, on the subscribed connection: their
 				// PONGs follow every invalidation Redis queued before.
