@@ -100,6 +100,7 @@ type gateway struct {
 	config    string // path of the config file
 	adapter   string // "caddyfile", or "" for JSON
 	dir       string
+	moved     int // ports moved at start (movePorts)
 }
 
 // gatewayOpts shape the Caddyfile.
@@ -195,8 +196,9 @@ func (g *gateway) start() {
 	g.t.Helper()
 	g.launch()
 	deadline := time.Now().Add(30 * time.Second)
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(g.URL + "/.mfa/static/style.css")
+		resp, err := probe.Get(g.URL + "/.mfa/static/style.css")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -206,6 +208,10 @@ func (g *gateway) start() {
 		}
 		select {
 		case <-g.exited:
+			if g.movePorts() {
+				g.launch()
+				continue
+			}
 			g.t.Fatalf("caddy exited at start; log:\n%s", g.log.String())
 		default:
 		}
@@ -213,6 +219,43 @@ func (g *gateway) start() {
 	}
 	g.t.Fatalf("caddy did not start; log:\n%s", g.log.String())
 }
+
+// movePorts, after Caddy exited at start because another process took
+// the site's or the admin port between freePort and Caddy's bind (a
+// process outside this run), moves that port to a new free one in the
+// config and the gateway's addresses, at most three times, and reports
+// whether it did.
+func (g *gateway) movePorts() bool {
+	g.t.Helper()
+	m := portInUseRE.FindStringSubmatch(g.log.String())
+	if m == nil || g.moved >= 3 {
+		return false
+	}
+	old := m[1]
+	if !strings.HasSuffix(g.URL, ":"+old) && !strings.HasSuffix(g.Admin, ":"+old) {
+		return false
+	}
+	cf, err := os.ReadFile(g.config)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	now := strconv.Itoa(freePort(g.t))
+	g.moved++
+	g.t.Logf("port %s was taken by another process; moving to %s", old, now)
+	cf = regexp.MustCompile(`:`+old+`\b`).ReplaceAll(cf, []byte(":"+now))
+	if err := os.WriteFile(g.config, cf, 0o600); err != nil {
+		g.t.Fatal(err)
+	}
+	for _, a := range []*string{&g.URL, &g.Admin} {
+		if strings.HasSuffix(*a, ":"+old) {
+			*a = strings.TrimSuffix(*a, old) + now
+		}
+	}
+	return true
+}
+
+// portInUseRE finds the port Caddy could not bind in its log.
+var portInUseRE = regexp.MustCompile(`listen tcp [^ ]*:(\d+): bind: address already in use`)
 
 // waitRedisChecks waits, for a gateway on Redis, until its start-up checks
 // on Redis have run: Caddy may start the HTTP server before the mfa app,
