@@ -16,7 +16,9 @@ type measurement struct {
 }
 
 // roles are the processes whose CPU the tables show, in their order.
-var roles = []string{"caddy", "upstream", "redis", "wrk"}
+// redis+ is redis-server's CPU per request beyond its idle rate beside the
+// gateway (measure).
+var roles = []string{"caddy", "upstream", "redis", "redis+", "wrk"}
 
 // figures are one line of a table: a round's measurement of a row, or the
 // medians of a row over every round.
@@ -85,18 +87,21 @@ func median[T int64 | float64 | time.Duration](xs []T) T {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-const tableHead = "%-36s %8s %9s %9s %7s %8s %7s %7s %8s %8s %9s\n"
+const tableHead = "%-36s %8s %9s %9s %7s %8s %7s %7s %7s %8s %8s %9s\n"
 
 // printTable prints one table: a line per row, CPU in µs per request.
 func printTable(w io.Writer, title string, rows []*row, lines map[string]figures) {
 	fmt.Fprintf(w, "\n%s\n", title)
-	fmt.Fprintf(w, tableHead, "row", "req/s", "p50", "p99", "caddy", "upstream", "redis", "wrk", "rps/r2", "rps/r3", "cpu/r3")
+	fmt.Fprintf(w, tableHead, "row", "req/s", "p50", "p99", "caddy", "upstream", "redis", "redis+", "wrk", "rps/r2", "rps/r3", "cpu/r3")
 	for _, r := range rows {
 		f := lines[r.id]
 		cpu := func(role string) string {
 			v, ok := f.perReq[role]
 			if !ok {
 				return "-"
+			}
+			if role == "redis+" {
+				return fmt.Sprintf("%.2f", float64(v)/float64(time.Microsecond))
 			}
 			return fmt.Sprintf("%.1f", float64(v)/float64(time.Microsecond))
 		}
@@ -107,7 +112,7 @@ func printTable(w io.Writer, title string, rows []*row, lines map[string]figures
 			return fmt.Sprintf("%.3f", x)
 		}
 		fmt.Fprintf(w, tableHead, r.name, fmt.Sprintf("%.0f", f.rps), round(f.p50), round(f.p99),
-			cpu("caddy"), cpu("upstream"), cpu("redis"), cpu("wrk"), ratio(f.toPlain), ratio(f.toFloor), ratio(f.cpuToFloor))
+			cpu("caddy"), cpu("upstream"), cpu("redis"), cpu("redis+"), cpu("wrk"), ratio(f.toPlain), ratio(f.toFloor), ratio(f.cpuToFloor))
 	}
 }
 
