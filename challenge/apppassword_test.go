@@ -146,17 +146,25 @@ func TestAppPasswordFailuresLimited(t *testing.T) {
 	})
 }
 
+// burstFixture has app passwords limited per user only (10 a minute; per
+// address far above it), for tests of many at once.
+func burstFixture(t *testing.T, s shortStores) *phoneFixture {
+	t.Helper()
+	f := newPhoneFixture(t, s, nil)
+	f.regulate(func(l *regulation.Limits) {
+		l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
+		l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
+	})
+	return f
+}
+
 // TestAppPasswordGuessesRace: 300 wrong app passwords for one user at once
 // (on the memory limiter, and on a real Redis) get no more checks than the
 // per-user limit allows: its burst of 10, plus one for each 6 s that the
 // burst takes on Redis, whose clock the test cannot stop.
 func TestAppPasswordGuessesRace(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
-		f := newPhoneFixture(t, s, nil)
-		f.regulate(func(l *regulation.Limits) {
-			l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
-			l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
-		})
+		f := burstFixture(t, s)
 		ctx := context.Background()
 		var checked atomic.Int32
 		var wg sync.WaitGroup
@@ -192,11 +200,7 @@ func TestAppPasswordGuessesRace(t *testing.T) {
 // ones still use the limit up (TestAppPasswordGuessesRace).
 func TestAppPasswordRightOnesAtOnce(t *testing.T) {
 	eachShortStore(t, func(t *testing.T, s shortStores) {
-		f := newPhoneFixture(t, s, nil)
-		f.regulate(func(l *regulation.Limits) {
-			l.AppPasswordPerIP = limit.Limit{Rate: 1000, Period: time.Minute}
-			l.AppPasswordPerUser = limit.Limit{Rate: 10, Period: time.Minute}
-		})
+		f := burstFixture(t, s)
 		ctx := context.Background()
 		var refused atomic.Int32
 		var wg sync.WaitGroup
