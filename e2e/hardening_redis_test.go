@@ -104,6 +104,7 @@ func TestHardeningRedisSlowFailsClosed(t *testing.T) {
 
 			stallRedis(stall)
 			stalledAt := time.Now()
+			failClosedWait()
 			results := make(chan timed, 32)
 			var wg sync.WaitGroup
 			for i := range 32 {

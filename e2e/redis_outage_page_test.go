@@ -21,6 +21,7 @@ func TestRedisOutageLoginPage(t *testing.T) {
 	expectStatus(t, g.newBrowser().get("/.mfa/login"), http.StatusOK)
 
 	srv.Stop()
+	failClosedWait()
 	// Signed-in traffic meets the outage (and go-redis has its say).
 	expectStatus(t, b.get("/during"), http.StatusServiceUnavailable)
 	start := time.Now()

@@ -117,6 +117,7 @@ func TestRedisOutageFailsClosed(t *testing.T) {
 	_, hitsBefore := g.Upstream.Last()
 
 	srv.Stop()
+	failClosedWait()
 	start := time.Now()
 	r := b.get("/during")
 	expectStatus(t, r, http.StatusServiceUnavailable)

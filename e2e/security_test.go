@@ -44,11 +44,14 @@ func ageSecondFactor(t *testing.T, rdb redis.UniversalClient, prefix, user strin
 	if err := iter.Err(); err != nil || n == 0 {
 		t.Fatalf("aged %d sessions of %s: %v", n, user, err)
 	}
-	// A gateway's session cache learns of this write from Redis within
-	// 100 ms (docs/redis-session-cache.md): past that it cannot serve the
-	// record it had.
-	time.Sleep(150 * time.Millisecond)
+	failClosedWait()
 }
+
+// failClosedWait waits past the session cache's bound (100 ms,
+// docs/redis-session-cache.md): after a change behind the gateway's back,
+// or a Redis stopped or stalled, a gateway serves no session it had in
+// memory once it is over.
+func failClosedWait() { time.Sleep(150 * time.Millisecond) }
 
 // TestSecurityInfo: the page lists the user's methods; the only one cannot
 // be removed; new recovery codes replace the old ones; a second factor
