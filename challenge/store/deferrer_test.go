@@ -14,19 +14,8 @@ import (
 func TestDeferredChangesGoWithTheNextDurableOne(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	path := filepath.Join(t.TempDir(), "accounts.db")
-	b, err := OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := newJournal(b.db, clock.Now, func(err error) { t.Errorf("lazy commit: %v", err) }, time.Hour, time.Hour)
-	kv, err := OpenDurableKV(j, persistAllBut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv.SetClock(clock.Now)
-	f := &durableFixture{path: path, clock: clock, b: b, j: j, kv: kv}
-	t.Cleanup(f.close)
+	f := openDurableEvery(t, filepath.Join(t.TempDir(), "accounts.db"), clock, time.Hour, time.Hour)
+	kv := f.kv
 
 	mustSet(t, kv, "session:old", "alice, one factor", time.Hour)
 	if err := kv.SetAdd(ctx, "user-sessions:alice", "old", time.Hour); err != nil {

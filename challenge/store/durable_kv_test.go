@@ -31,6 +31,13 @@ func persistAllBut(key string) bool { return !strings.HasPrefix(key, "mem:") }
 
 func openDurable(t *testing.T, path string, clock *fakeClock) *durableFixture {
 	t.Helper()
+	return openDurableEvery(t, path, clock, FlushEvery, SweepEvery)
+}
+
+// openDurableEvery is openDurable with the journal's flush and sweep
+// intervals.
+func openDurableEvery(t *testing.T, path string, clock *fakeClock, flush, sweep time.Duration) *durableFixture {
+	t.Helper()
 	b, err := OpenBolt(path)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +45,7 @@ func openDurable(t *testing.T, path string, clock *fakeClock) *durableFixture {
 	// The file is synced in production; here, where no machine crashes,
 	// what a process wrote is on file all the same, and tests run faster.
 	b.db.NoSync = true
-	j := newJournal(b.db, clock.Now, func(err error) { t.Logf("lazy commit: %v", err) }, FlushEvery, SweepEvery)
+	j := newJournal(b.db, clock.Now, func(err error) { t.Logf("lazy commit: %v", err) }, flush, sweep)
 	kv, err := OpenDurableKV(j, persistAllBut)
 	if err != nil {
 		t.Fatal(err)
